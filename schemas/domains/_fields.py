@@ -1,0 +1,43 @@
+"""Field factories shared by the domain models, so each common column is defined once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandera.pandas as pa
+
+#: Pseudonymised identifiers: letters, digits, ``-`` and ``_``, 2 to 40 characters.
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,39}$"
+
+
+def subject_id(**kwargs: Any) -> Any:
+    """Return the field definition of a pseudonymised subject identifier."""
+    return pa.Field(
+        str_matches=IDENTIFIER_PATTERN,
+        description="Pseudonymised subject identifier (never a name, initials or MRN).",
+        title="Subject",
+        **kwargs,
+    )
+
+
+def identifier(description: str, title: str, **kwargs: Any) -> Any:
+    """Return the field definition of a non-subject identifier (lot, sample, cohort)."""
+    return pa.Field(
+        str_matches=IDENTIFIER_PATTERN, description=description, title=title, **kwargs
+    )
+
+
+def date(description: str, title: str, nullable: bool = False) -> Any:
+    """Return the field definition of an ISO 8601 date or date-time column."""
+    return pa.Field(
+        nullable=nullable, description=f"{description} (ISO 8601).", title=title
+    )
+
+
+def visit(nullable: bool = True) -> Any:
+    """Return the field definition of a visit name from the protocol's schedule."""
+    return pa.Field(
+        nullable=nullable,
+        description="Visit name as in the protocol's visit schedule.",
+        title="Visit",
+    )
