@@ -1,0 +1,134 @@
+"""Input handling shared by the survival analyses: columns in, clean arrays out."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+__all__ = ["SurvivalData", "extract_survival"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class SurvivalData:
+    """Times, event indicators and optional group and stratum labels, rows aligned.
+
+    Attributes
+    ----------
+    time : numpy.ndarray
+        Follow-up times (float).
+    event : numpy.ndarray
+        True for an event, False for a censored time.
+    group : numpy.ndarray or None
+        Integer group code per row (index into ``group_labels``).
+    group_labels : list
+        Group values in sorted order.
+    strata : numpy.ndarray or None
+        Integer stratum code per row.
+    strata_labels : list
+        Stratum values in sorted order.
+    n_dropped : int
+        Rows dropped because time, event, group or stratum was missing.
+    """
+
+    time: FloatArray
+    event: BoolArray
+    group: IntArray | None
+    group_labels: list[object]
+    strata: IntArray | None
+    strata_labels: list[object]
+    n_dropped: int
+
+
+def _codes(values: pd.Series) -> tuple[IntArray, list[object]]:
+    codes, uniques = pd.factorize(values, sort=True)
+    return codes.astype(np.int64), list(uniques)
+
+
+def extract_survival(
+    data: pd.DataFrame,
+    *,
+    time: str,
+    event: str | None,
+    cnsr: str | None,
+    by: str | None = None,
+    strata: str | Sequence[str] | None = None,
+) -> SurvivalData:
+    """Pull time, event, group and stratum arrays out of a frame.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per subject.
+    time : str
+        Column of follow-up times (numeric, non-negative).
+    event : str or None
+        Column of event indicators (1/True = event). Takes precedence over ``cnsr``.
+    cnsr : str or None
+        ADaM censoring column (0 = event, positive integer = censored).
+    by : str, optional
+        Grouping column.
+    strata : str or sequence of str, optional
+        Stratification column(s); several columns are crossed.
+
+    Returns
+    -------
+    SurvivalData
+        Aligned arrays; rows with a missing value in any used column are dropped.
+
+    Raises
+    ------
+    KeyError
+        If a named column is absent.
+    ValueError
+        If neither ``event`` nor ``cnsr`` is given, or times are negative.
+    """
+    if event is None and cnsr is None:
+        raise ValueError(
+            "give either event= (1 = event) or cnsr= (ADaM CNSR, 0 = event)"
+        )
+    strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
+    status_col = event if event is not None else cnsr
+    assert status_col is not None
+    needed = [time, status_col, *([by] if by else []), *strata_cols]
+    missing = [c for c in needed if c not in data.columns]
+    if missing:
+        raise KeyError(
+            f"column(s) {missing} not in the data; columns: {list(data.columns)}"
+        )
+    frame = data[needed].dropna()
+    n_dropped = len(data) - len(frame)
+    t = frame[time].to_numpy(dtype=np.float64)
+    if np.any(t < 0):
+        raise ValueError(f"column {time!r} has negative times")
+    status = frame[status_col].to_numpy(dtype=np.float64)
+    ev = status != 0 if event is not None else status == 0
+    group, group_labels = (None, []) if by is None else _codes(frame[by])
+    if strata_cols:
+        key = (
+            frame[strata_cols[0]]
+            if len(strata_cols) == 1
+            else pd.Series(
+                list(zip(*(frame[c] for c in strata_cols), strict=True)),
+                index=frame.index,
+            )
+        )
+        st, st_labels = _codes(key)
+    else:
+        st, st_labels = None, []
+    return SurvivalData(
+        time=t,
+        event=np.asarray(ev, dtype=np.bool_),
+        group=group,
+        group_labels=group_labels,
+        strata=st,
+        strata_labels=st_labels,
+        n_dropped=n_dropped,
+    )

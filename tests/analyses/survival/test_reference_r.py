@@ -1,0 +1,163 @@
+"""Every case of ``shared/reference/survival_r.json``.
+
+R 4.2.2, survival 3.5-3, coin 1.4-2.
+
+One test per case, id = the case id. Tolerance as stated in the file:
+``|diff| <= 1e-6 * max(1, |expected|)`` for numbers, exact for counts, times and
+medians, R ``NA`` <=> NaN. The R call that produced each case is in the case's
+``inputs.r_call`` and is printed in the assertion message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyses.survival import estimate_kaplan_meier
+
+REFERENCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference"
+CASES: list[dict[str, Any]] = []
+if (REFERENCE / "survival_r.json").is_file():
+    import json
+
+    CASES = json.loads((REFERENCE / "survival_r.json").read_text())
+
+
+def case_frame(case: dict[str, Any]) -> pd.DataFrame:
+    """Input data of a case with columns ``time`` and ``status`` (1 = event)."""
+    ds = case["inputs"]["dataset"]
+    if "inline_data" in ds:
+        frame = pd.DataFrame(ds["inline_data"])
+        return frame.rename(columns={"futime": "time", "fustat": "status"})
+    if ds["name"] == "lung":
+        from lifelines.datasets import load_lung
+
+        # identical to R's survival::lung row by row, status = R status - 1 (0/1)
+        return load_lung()
+    raise KeyError(ds["name"])
+
+
+def close(actual: float, expected: float | None, rel: float = 1e-6) -> bool:
+    if expected is None:
+        return bool(np.isnan(actual))
+    if np.isnan(actual):
+        return False
+    return abs(actual - expected) <= rel * max(1.0, abs(expected))
+
+
+class Checker:
+    def __init__(self, case: dict[str, Any]) -> None:
+        self.case = case
+        self.failures: list[str] = []
+
+    def __call__(
+        self, what: str, actual: Any, expected: Any, rel: float = 1e-6
+    ) -> None:
+        a = np.atleast_1d(np.asarray(actual, dtype=float))
+        e = [expected] if not isinstance(expected, list) else expected
+        if len(a) != len(e):
+            self.failures.append(f"{what}: length {len(a)} != {len(e)}")
+            return
+        for i, (x, y) in enumerate(zip(a, e, strict=True)):
+            if not close(float(x), y, rel):
+                self.failures.append(f"{what}[{i}]: got {x!r}, R {y!r}")
+
+    def done(self) -> None:
+        call = self.case["inputs"].get("r_call", "")
+        assert not self.failures, f"{self.case['id']} ({call}):\n" + "\n".join(
+            self.failures
+        )
+
+
+def _group_key(label: str) -> str:
+    return label.split("=", 1)[1]
+
+
+def check_km(case: dict[str, Any], check: Checker) -> None:
+    data = case_frame(case)
+    inputs = case["inputs"]
+    by = inputs.get("group")
+    if case["id"] == "lung_reverse_km_followup":
+        data = data.assign(status=1 - data["status"])
+    times = inputs["times"]
+    for conf_type in ("log", "log-log"):
+        km = estimate_kaplan_meier(
+            data, by, time="time", event="status", cnsr=None, conf_type=conf_type
+        )
+        at = km.survival_at(times)
+        table = km.median(rule="table")
+        quant = km.quantile([0.25, 0.5, 0.75], rule="quantile")
+        for label, exp in case["expected"][conf_type].items():
+            key: Any = "all" if label == "all" else _group_key(label)
+            g = km.group_column
+            # group values may be numbers in the data (sex, rx)
+            if key != "all" and data[by].dtype.kind in "if":
+                key = type(data[by].iloc[0].item())(float(key))
+            sub = at[at[g] == key]
+            tag = f"{conf_type}/{label}"
+            for col in ("surv", "std_err", "lower", "upper", "n_risk"):
+                check(f"{tag}/{col}", sub[col], exp[col])
+            check(
+                f"{tag}/n_event_in_interval", sub["n_event"], exp["n_event_in_interval"]
+            )
+            check(
+                f"{tag}/n_censor_in_interval",
+                sub["n_censor"],
+                exp["n_censor_in_interval"],
+            )
+            med = table[table[g] == key].iloc[0]
+            check(f"{tag}/n", med["n"], exp["n"])
+            check(f"{tag}/events", med["events"], exp["events"])
+            check(f"{tag}/median", med["median"], exp["median"])
+            check(f"{tag}/median_lcl", med["lower"], exp["median_lcl"])
+            check(f"{tag}/median_ucl", med["upper"], exp["median_ucl"])
+            q = quant[quant[g] == key].set_index("prob")
+            check(
+                f"{tag}/q50_quantile_fn", q.loc[0.5, "estimate"], exp["q50_quantile_fn"]
+            )
+            check(
+                f"{tag}/q50_lcl_quantile_fn",
+                q.loc[0.5, "lower"],
+                exp["q50_lcl_quantile_fn"],
+            )
+            check(
+                f"{tag}/q50_ucl_quantile_fn",
+                q.loc[0.5, "upper"],
+                exp["q50_ucl_quantile_fn"],
+            )
+            for p, name in ((0.25, "q25"), (0.75, "q75")):
+                check(f"{tag}/{name}", q.loc[p, "estimate"], exp[name])
+                check(f"{tag}/{name}_lcl", q.loc[p, "lower"], exp[f"{name}_lcl"])
+                check(f"{tag}/{name}_ucl", q.loc[p, "upper"], exp[f"{name}_ucl"])
+    if "rmst" in case["expected"]:
+        km = estimate_kaplan_meier(data, by, time="time", event="status", cnsr=None)
+        for label, exp in case["expected"]["rmst"].items():
+            rm = km.rmst(exp["tau"])
+            key = "all" if label == "all" else _group_key(label)
+            if key != "all" and data[by].dtype.kind in "if":
+                key = type(data[by].iloc[0].item())(float(key))
+            row = rm[rm[km.group_column] == key].iloc[0]
+            check(f"rmst/{label}/rmean", row["rmst"], exp["rmean"])
+            check(f"rmst/{label}/se_rmean", row["se"], exp["se_rmean"])
+
+
+def _dispatch(case: dict[str, Any]) -> str:
+    cid = case["id"]
+    if cid.endswith("_km") or "_km_" in cid:
+        return "km"
+    return "other"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_r_reference(case: dict[str, Any]) -> None:
+    check = Checker(case)
+    kind = _dispatch(case)
+    if kind == "km":
+        check_km(case, check)
+    else:
+        pytest.fail(f"no checker for {case['id']}")
+    check.done()
