@@ -1,0 +1,274 @@
+"""Read a site file into a table of raw text, keeping every row's source line.
+
+Every reader returns the values as text (missing values as ``None``) so that type
+parsing, with its findings, happens in one place for every format. Row numbers follow
+one convention everywhere: the header is row 1, so the first record is row 2 (the sheet
+row in Excel, the record number + 1 in Parquet and XPT).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from trialdata.errors import UnreadableFileError
+from trialdata.io.files import SourceFile
+
+__all__ = ["ROW_COLUMN", "RawTable", "read_raw"]
+
+#: Column of a raw table holding each row's source line.
+ROW_COLUMN = "_source_row"
+
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass
+class RawTable:
+    """A file's content as text.
+
+    Attributes
+    ----------
+    source : SourceFile
+        The file read.
+    data : pandas.DataFrame
+        One column per file column (object dtype, text or None) plus ``_source_row``.
+    duplicated_columns : list of str
+        Column names that appear more than once in the header (only the first copy is
+        kept in ``data``).
+    delimiter : str or None
+        The CSV delimiter found, None for other formats.
+    """
+
+    source: SourceFile
+    data: pd.DataFrame
+    duplicated_columns: list[str] = field(default_factory=list)
+    delimiter: str | None = None
+
+
+def read_raw(source: SourceFile) -> RawTable:
+    """Read one data file as text.
+
+    Parameters
+    ----------
+    source : SourceFile
+        The file.
+
+    Returns
+    -------
+    RawTable
+        Its content.
+
+    Raises
+    ------
+    UnreadableFileError
+        When the file is empty, not UTF-8, not of its stated format, or has no header.
+    """
+    readers = {"csv": _read_csv, "excel": _read_excel, "parquet": _read_parquet}
+    readers["xpt"] = _read_xpt
+    try:
+        return readers[source.format](source)
+    except UnreadableFileError:
+        raise
+    except (OSError, ValueError, pa.ArrowException, csv.Error) as error:
+        raise UnreadableFileError(
+            f"cannot be read as {source.format}: {error}", file=source.name
+        ) from None
+
+
+def _unreadable(source: SourceFile, message: str, row: int | None = None) -> None:
+    raise UnreadableFileError(message, file=source.name, row=row)
+
+
+def _dedupe_header(columns: list[str]) -> tuple[list[str], list[str]]:
+    """Return unique column names (later copies renamed) and the duplicated names."""
+    counts = Counter(columns)
+    duplicated = [c for c, n in counts.items() if n > 1]
+    seen: Counter[str] = Counter()
+    unique = []
+    for column in columns:
+        seen[column] += 1
+        unique.append(column if seen[column] == 1 else f"{column}\x00{seen[column]}")
+    return unique, duplicated
+
+
+def _finish(
+    source: SourceFile,
+    data: pd.DataFrame,
+    rows: np.ndarray,
+    duplicated: list[str],
+    delimiter: str | None = None,
+) -> RawTable:
+    data = data[[c for c in data.columns if "\x00" not in str(c)]]
+    data = data.astype(object).where(data.notna(), None)
+    data[ROW_COLUMN] = rows.astype("int64")
+    return RawTable(source, data.reset_index(drop=True), duplicated, delimiter)
+
+
+def _read_csv(source: SourceFile) -> RawTable:
+    raw = source.path.read_bytes()
+    if not raw.strip():
+        _unreadable(source, "file is empty")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        _unreadable(
+            source,
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at line {line}); "
+            "export the file as UTF-8",
+            row=line,
+        )
+    header_line = text.split("\n", 1)[0].rstrip("\r")
+    delimiter = max(_DELIMITERS, key=header_line.count)
+    if header_line.count(delimiter) == 0:
+        delimiter = ","
+    header = next(csv.reader([header_line], delimiter=delimiter))
+    if not any(h.strip() for h in header):
+        _unreadable(source, "the first line (header) is empty", row=1)
+    columns, duplicated = _dedupe_header([h.strip() for h in header])
+    table = pacsv.read_csv(
+        io.BytesIO(raw),
+        read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, invalid_row_handler=None
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in columns},
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+        ),
+    )
+    data = table.to_pandas()
+    rows = _csv_line_numbers(raw, len(data), delimiter)
+    return _finish(source, data, rows, duplicated, delimiter)
+
+
+def _csv_line_numbers(raw: bytes, n_records: int, delimiter: str) -> np.ndarray:
+    """Return the 1-based line of each record, accounting for blank lines.
+
+    The fast path assumes one record per non-blank line; when quoted values span lines
+    the count differs and the file is walked with :mod:`csv` to get exact lines.
+    """
+    lines = raw.split(b"\n")
+    nonblank = np.flatnonzero([bool(line.strip(b"\r")) for line in lines]) + 1
+    if len(nonblank) - 1 == n_records:
+        return nonblank[1:]
+    reader = csv.reader(
+        io.StringIO(raw.decode("utf-8"), newline=""), delimiter=delimiter
+    )
+    starts = []
+    previous_end = 0
+    for record in reader:
+        if record:
+            starts.append(previous_end + 1)
+        previous_end = reader.line_num
+    return np.asarray(starts[1 : n_records + 1], dtype="int64")
+
+
+def _cell_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if hasattr(value, "isoformat"):
+        text: str = value.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text
+    if isinstance(value, float):
+        if np.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    text = str(value)
+    return text if text != "" else None
+
+
+def _read_excel(source: SourceFile) -> RawTable:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if source.path.stat().st_size == 0:
+        _unreadable(source, "file is empty (0 bytes); not an Excel workbook")
+    try:
+        workbook = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
+    except (InvalidFileException, KeyError, OSError, ValueError) as error:
+        _unreadable(source, f"not a valid .xlsx workbook ({type(error).__name__})")
+    except Exception as error:  # zipfile.BadZipFile and friends
+        _unreadable(source, f"not a valid .xlsx workbook ({type(error).__name__})")
+    try:
+        sheet = workbook.worksheets[0]
+        records: list[list[str | None]] = []
+        row_numbers: list[int] = []
+        header: list[str] | None = None
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in values]
+            if header is None:
+                if not any(cells):
+                    _unreadable(source, "the first row (header) is empty", row=number)
+                header = [
+                    c.strip() if c else f"(blank {i + 1})" for i, c in enumerate(cells)
+                ]
+                continue
+            if not any(cells):
+                continue
+            records.append(cells)
+            row_numbers.append(number)
+    finally:
+        workbook.close()
+    if header is None:
+        _unreadable(source, "workbook's first sheet is empty")
+        raise AssertionError  # unreachable, for type checkers
+    width = len(header)
+    records = [(r + [None] * width)[:width] for r in records]
+    columns, duplicated = _dedupe_header(header)
+    data = pd.DataFrame(records, columns=columns, dtype=object)
+    return _finish(source, data, np.asarray(row_numbers, dtype="int64"), duplicated)
+
+
+def _typed_frame_as_text(source: SourceFile, data: pd.DataFrame) -> RawTable:
+    columns, duplicated = _dedupe_header([str(c) for c in data.columns])
+    data = data.set_axis(columns, axis=1)
+    text = pd.DataFrame(index=data.index)
+    for column in columns:
+        values = data[column]
+        if pd.api.types.is_datetime64_any_dtype(values):
+            rendered = values.dt.strftime("%Y-%m-%dT%H:%M:%S").str.replace(
+                "T00:00:00", "", regex=False
+            )
+            text[column] = rendered.where(values.notna(), None)
+        elif pd.api.types.is_bool_dtype(values):
+            text[column] = values.map({True: "Y", False: "N"})
+        else:
+            text[column] = [_cell_text(v) for v in values.astype(object)]
+    rows = np.arange(2, len(data) + 2, dtype="int64")
+    return _finish(source, text, rows, duplicated)
+
+
+def _read_parquet(source: SourceFile) -> RawTable:
+    import pyarrow.parquet as pq
+
+    if source.path.stat().st_size == 0:
+        _unreadable(source, "file is empty (0 bytes); not a Parquet file")
+    return _typed_frame_as_text(source, pq.read_table(source.path).to_pandas())
+
+
+def _read_xpt(source: SourceFile) -> RawTable:
+    import pyreadstat
+
+    if source.path.stat().st_size == 0:
+        _unreadable(source, "file is empty (0 bytes); not a SAS transport file")
+    try:
+        data, _meta = pyreadstat.read_xport(str(source.path))
+    except pyreadstat.ReadstatError as error:
+        _unreadable(source, f"not a SAS XPT file: {error}")
+    return _typed_frame_as_text(source, data)

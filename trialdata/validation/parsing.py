@@ -1,0 +1,181 @@
+"""Parse raw text columns to their schema types, reporting every value that fails.
+
+A value that cannot be parsed becomes missing in the typed table and produces one
+RD-008 finding naming the file, row, column and the raw text, so no value is lost
+silently. Dates must be ISO 8601 (``YYYY-MM-DD`` with an optional ``THH:MM[:SS]``).
+A partial date (``YYYY-MM`` or ``YYYY``) in a column that has an imputation flag
+column (``onset_date`` → ``onset_date_imputed``) is imputed to the first day of the
+month or year, flagged ``D`` or ``M``, and reported as an RD-011 warning; elsewhere a
+partial date is an RD-008 error.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas.domains import DomainSpec
+from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
+from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+
+__all__ = ["IMPUTATION_FLAGS", "parse_table"]
+
+#: Date columns whose partial values are imputed, and the column holding the flag.
+IMPUTATION_FLAGS: dict[str, str] = {"onset_date": "onset_date_imputed"}
+
+_TRUE = frozenset({"y", "yes", "true", "t", "1"})
+_FALSE = frozenset({"n", "no", "false", "f", "0"})
+_ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
+_EXPECTED = {
+    "integer": "a whole number",
+    "float": "a number",
+    "boolean": "Y or N",
+    "datetime": "an ISO 8601 date (YYYY-MM-DD)",
+}
+
+
+def parse_table(
+    raw: pd.DataFrame, spec: DomainSpec
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parse the known columns of a raw text table to their schema types.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        Text values (or None) with :data:`SOURCE_FILE` and :data:`SOURCE_ROW`.
+    spec : schemas.domains.DomainSpec
+        The domain the table belongs to; only its columns are parsed, others are
+        copied unchanged.
+
+    Returns
+    -------
+    typed : pandas.DataFrame
+        The same rows, with each schema column of its type.
+    findings : pandas.DataFrame
+        RD-008 (unparseable) and RD-011 (partial date imputed) findings.
+    """
+    typed = raw.copy()
+    problems = []
+    for column, kind in spec.column_kinds.items():
+        if column not in raw.columns or kind == "string":
+            continue
+        text = raw[column]
+        if kind == "integer":
+            values, bad = _parse_integer(text)
+        elif kind == "float":
+            values, bad = _parse_float(text)
+        elif kind == "boolean":
+            values, bad = _parse_boolean(text)
+        else:
+            values, bad, imputed = _parse_datetime(
+                text, imputable=column in IMPUTATION_FLAGS
+            )
+            if imputed.any():
+                flag = IMPUTATION_FLAGS[column]
+                existing = (
+                    typed[flag] if flag in typed else pd.Series(None, index=typed.index)
+                )
+                typed[flag] = existing.where(imputed.isna(), imputed).astype(object)
+                problems.append(
+                    _findings(
+                        raw,
+                        spec.name,
+                        column,
+                        imputed.notna(),
+                        "RD-011",
+                        Severity.WARNING,
+                        "partial date imputed to the first day of the "
+                        + imputed.map({"D": "month", "M": "year"}).astype(str),
+                    )
+                )
+        typed[column] = values
+        if bad.any():
+            problems.append(
+                _findings(
+                    raw,
+                    spec.name,
+                    column,
+                    bad,
+                    "RD-008",
+                    Severity.ERROR,
+                    "cannot read " + text[bad].map(repr) + f" as {_EXPECTED[kind]}",
+                )
+            )
+    findings = pd.concat(problems, ignore_index=True) if problems else empty_findings()
+    return typed, findings
+
+
+def _findings(
+    raw: pd.DataFrame,
+    domain: str,
+    column: str,
+    mask: pd.Series,
+    rule: str,
+    severity: Severity,
+    message: str | pd.Series,
+) -> pd.DataFrame:
+    hits = raw.loc[mask]
+    frame = pd.DataFrame(
+        {
+            "domain": domain,
+            "file": hits[SOURCE_FILE],
+            "row": hits[SOURCE_ROW],
+            "subject_id": hits.get("subject_id", None),
+            "column": column,
+            "rule": rule,
+            "severity": str(severity),
+            "message": message.reindex(hits.index)
+            if isinstance(message, pd.Series)
+            else message,
+            "value": hits[column],
+        }
+    )
+    return frame[list(FINDING_COLUMNS)]
+
+
+def _parse_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    return values, text.notna() & values.isna()
+
+
+def _parse_integer(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    numbers, bad = _parse_float(text)
+    fractional = numbers.notna() & (numbers % 1 != 0)
+    numbers = numbers.where(~fractional)
+    return numbers.astype("Int64"), bad | fractional
+
+
+def _parse_boolean(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    lowered = text.str.strip().str.lower()
+    values = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    values[lowered.isin(_TRUE)] = True
+    values[lowered.isin(_FALSE)] = False
+    return values, text.notna() & values.isna()
+
+
+def _parse_datetime(
+    text: pd.Series, *, imputable: bool
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse ISO 8601 dates; return values, unparseable mask and imputation flags."""
+    values = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    pending = text.notna() & values.isna()
+    imputed = pd.Series(None, index=text.index, dtype=object)
+    if pending.any():
+        rest = text[pending].str.strip()
+        iso = rest.str.match(_ISO_DATETIME)
+        parsed = pd.to_datetime(
+            rest[iso].str.replace(" ", "T", regex=False),
+            format="ISO8601",
+            errors="coerce",
+        )
+        values.loc[parsed.index] = parsed
+        if imputable:
+            month = rest.str.fullmatch(r"\d{4}-\d{2}")
+            year = rest.str.fullmatch(r"\d{4}")
+            partial = rest[month | year]
+            filled = partial.where(~year[partial.index], partial + "-01") + "-01"
+            imputed_values = pd.to_datetime(filled, format="%Y-%m-%d", errors="coerce")
+            values.loc[imputed_values.index] = imputed_values
+            ok = imputed_values.notna()
+            imputed.loc[ok[ok].index] = year[ok[ok].index].map({True: "M", False: "D"})
+        pending = text.notna() & values.isna()
+    return values.astype("datetime64[ns]"), pending, imputed

@@ -1,0 +1,303 @@
+"""Validate an upload folder end to end: read, parse, check schemas, run rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from schemas.domains import DOMAINS, DomainSpec, get_domain
+from schemas.protocol import Protocol, ProtocolError, load_protocol
+from trialdata.errors import InputError, UnreadableFileError
+from trialdata.findings import Finding, Severity, findings_frame
+from trialdata.io.files import SourceFile, discover_upload, sha256_of
+from trialdata.io.identifiers import find_identifier_columns
+from trialdata.io.readers import read_raw
+from trialdata.validation.context import SOURCE_FILE, RuleContext
+from trialdata.validation.parsing import parse_table
+from trialdata.validation.report import FileRecord, ValidationReport
+from trialdata.validation.rules import run_rules
+from trialdata.validation.schema_check import check_keys, check_schema
+
+__all__ = ["PROTOCOL_FILE", "validate_folder", "validate_tables"]
+
+#: Name of the protocol file in an upload folder.
+PROTOCOL_FILE = "protocol.toml"
+
+Progress = Callable[[str], None]
+
+
+def _file_finding(
+    source: SourceFile | str,
+    domain: str,
+    rule: str,
+    severity: Severity,
+    message: str,
+    column: str | None = None,
+    row: int | None = None,
+) -> Finding:
+    name = source if isinstance(source, str) else source.name
+    return Finding(domain, name, row, None, column, rule, severity, message, column)
+
+
+def load_upload_protocol(folder: Path) -> Protocol:
+    """Load the protocol of an upload folder.
+
+    Parameters
+    ----------
+    folder : pathlib.Path
+        The upload folder.
+
+    Returns
+    -------
+    schemas.protocol.Protocol
+        The validated protocol.
+
+    Raises
+    ------
+    InputError
+        When the folder or its protocol.toml is missing or invalid.
+    """
+    if not folder.is_dir():
+        raise InputError("not a folder", file=str(folder))
+    path = folder / PROTOCOL_FILE
+    if not path.is_file():
+        raise InputError(f"the upload has no {PROTOCOL_FILE}", file=str(folder))
+    try:
+        return load_protocol(path)
+    except ProtocolError as error:
+        raise InputError(str(error).split(":", 1)[1].strip(), file=str(path)) from None
+
+
+def _read_domain_file(
+    source: SourceFile, spec: DomainSpec, notes: list[Finding]
+) -> pd.DataFrame | None:
+    """Read one domain file to a raw table, recording file-level findings."""
+    try:
+        raw = read_raw(source)
+    except UnreadableFileError as error:
+        notes.append(
+            _file_finding(
+                source, spec.name, "RD-001", Severity.ERROR, error.reason, row=error.row
+            )
+        )
+        return None
+    if raw.delimiter not in (None, ","):
+        shown = {"\t": "tab"}.get(raw.delimiter, repr(raw.delimiter))
+        notes.append(
+            _file_finding(
+                source,
+                spec.name,
+                "RD-009",
+                Severity.WARNING,
+                f"columns are separated by {shown}, not by commas; read as such",
+            )
+        )
+    for column in raw.duplicated_columns:
+        notes.append(
+            _file_finding(
+                source,
+                spec.name,
+                "RD-004",
+                Severity.ERROR,
+                "column appears more than once in the header",
+                column,
+            )
+        )
+    data = raw.data
+    data[SOURCE_FILE] = source.name
+    columns = [c for c in data.columns if not str(c).startswith("_source_")]
+    refused = find_identifier_columns(columns)
+    for column in refused:
+        notes.append(
+            _file_finding(
+                source,
+                spec.name,
+                "RD-005",
+                Severity.ERROR,
+                "column holds direct identifiers and is refused; the column was not "
+                "read — remove it from the export",
+                column,
+            )
+        )
+    unknown = [c for c in columns if c not in spec.columns and c not in refused]
+    for column in unknown:
+        notes.append(
+            _file_finding(
+                source,
+                spec.name,
+                "RD-003",
+                Severity.WARNING,
+                f"unknown column for {spec.name}; ignored",
+                column,
+            )
+        )
+    for column in spec.required_columns:
+        if column not in columns:
+            notes.append(
+                _file_finding(
+                    source,
+                    spec.name,
+                    "RD-002",
+                    Severity.ERROR,
+                    f"required column of {spec.name} is missing",
+                    column,
+                )
+            )
+    return data.drop(columns=refused + unknown)
+
+
+def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+    """Add absent schema columns as missing values so that rules can address them."""
+    missing = [c for c in spec.columns if c not in typed.columns]
+    if not missing:
+        return typed
+    dtypes = {
+        "integer": "Int64",
+        "float": "float64",
+        "boolean": "boolean",
+        "datetime": "datetime64[ns]",
+        "string": "object",
+    }
+    extra = pd.DataFrame(
+        {
+            c: pd.Series(index=typed.index, dtype=dtypes[spec.column_kinds[c]])
+            for c in missing
+        }
+    )
+    return pd.concat([typed, extra], axis=1)
+
+
+def validate_tables(
+    protocol: Protocol, raw_tables: dict[str, pd.DataFrame]
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Parse, schema-check and rule-check raw text tables.
+
+    Parameters
+    ----------
+    protocol : schemas.protocol.Protocol
+        The trial's protocol.
+    raw_tables : dict of str to pandas.DataFrame
+        Domain name to raw text table with ``_source_file`` and ``_source_row``.
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        Typed tables with every schema column.
+    findings : pandas.DataFrame
+        RD-008/RD-011, SC-* and rule findings.
+    """
+    frames = []
+    tables: dict[str, pd.DataFrame] = {}
+    for name, raw in raw_tables.items():
+        spec = get_domain(name)
+        typed, parse_findings = parse_table(raw, spec)
+        schema_findings = check_schema(typed, spec)
+        if len(parse_findings) and len(schema_findings):
+            unparsed = pd.MultiIndex.from_frame(
+                parse_findings[["file", "row", "column"]]
+            )
+            reported = pd.MultiIndex.from_frame(
+                schema_findings[["file", "row", "column"]]
+            )
+            schema_findings = schema_findings[~reported.isin(unparsed)]
+        frames += [parse_findings, schema_findings, check_keys(typed, spec)]
+        tables[name] = _with_all_columns(typed, spec)
+    frames.append(run_rules(RuleContext(protocol, tables)))
+    return tables, findings_frame(frames)
+
+
+def validate_folder(
+    folder: str | Path, *, progress: Progress | None = None
+) -> ValidationReport:
+    """Validate an upload folder: its protocol and every domain file.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        Folder holding ``protocol.toml`` and one file per domain
+        (``<domain>.csv|.xlsx|.parquet|.xpt``).
+    progress : callable, optional
+        Called with a short message as each step starts (for progress display).
+
+    Returns
+    -------
+    ValidationReport
+        Typed tables with every row read, and every finding.
+
+    Raises
+    ------
+    InputError
+        When the folder or its protocol cannot be used at all.
+    """
+    folder = Path(folder)
+    say = progress or (lambda message: None)
+    protocol = load_upload_protocol(folder)
+    notes: list[Finding] = []
+    sources = discover_upload(folder)
+    by_domain: dict[str, list[SourceFile]] = {}
+    for source in sources:
+        if source.domain is None:
+            notes.append(
+                _file_finding(
+                    source,
+                    "upload",
+                    "RD-007",
+                    Severity.WARNING,
+                    "file name is not a domain ("
+                    + ", ".join(spec.name for spec in DOMAINS)
+                    + "); file not read",
+                )
+            )
+        else:
+            by_domain.setdefault(source.domain, []).append(source)
+    for name in protocol.required_domains:
+        if name not in by_domain:
+            notes.append(
+                _file_finding(
+                    f"{name}.csv",
+                    name,
+                    "RD-006",
+                    Severity.ERROR,
+                    f"required domain file for {name} is missing from the upload",
+                )
+            )
+    raw_tables: dict[str, pd.DataFrame] = {}
+    records: list[FileRecord] = []
+    for name, files in by_domain.items():
+        spec = get_domain(name)
+        if len(files) > 1:
+            for source in files:
+                notes.append(
+                    _file_finding(
+                        source,
+                        name,
+                        "RD-010",
+                        Severity.ERROR,
+                        "more than one file for this domain: "
+                        + ", ".join(f.name for f in files),
+                    )
+                )
+        parts = []
+        for source in files:
+            say(f"reading {source.name}")
+            data = _read_domain_file(source, spec, notes)
+            records.append(
+                FileRecord(
+                    source.path,
+                    name,
+                    sha256_of(source.path),
+                    0 if data is None else len(data),
+                )
+            )
+            if data is not None:
+                parts.append(data)
+        if parts:
+            raw_tables[name] = (
+                pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+            )
+    say("checking values and rules")
+    tables, findings = validate_tables(protocol, raw_tables)
+    all_findings = findings_frame([findings_frame(notes), findings])
+    return ValidationReport(folder, protocol, tables, all_findings, records)

@@ -1,0 +1,193 @@
+"""Run a domain's pandera model on a typed table and turn its failures into findings.
+
+pandera reports failures as ``failure_cases`` (column, check, failure case, index);
+each becomes one finding with a rule id by kind of check: SC-NULL (required value
+missing), SC-TERM (not in the controlled terminology), SC-RANGE (out of range),
+SC-FORMAT (identifier format) and SC-CHECK (any other check). Duplicated keys are
+reported here too, as SC-KEY on every row that shares the key.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from schemas.domains import DomainSpec
+from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
+from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+
+__all__ = ["check_keys", "check_schema"]
+
+_RANGE_CHECKS = frozenset(
+    {
+        "greater_than",
+        "greater_than_or_equal_to",
+        "less_than",
+        "less_than_or_equal_to",
+        "in_range",
+    }
+)
+_SKIPPED_CHECKS = frozenset(
+    {"field_uniqueness", "multiple_fields_uniqueness", "column_in_dataframe"}
+)
+
+
+def check_schema(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+    """Validate a typed table against its domain model.
+
+    Parameters
+    ----------
+    typed : pandas.DataFrame
+        Table from :func:`trialdata.validation.parsing.parse_table`; columns missing
+        from it are reported elsewhere (RD-002) and skipped here.
+    spec : schemas.domains.DomainSpec
+        The table's domain.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One finding per failing value.
+    """
+    schema = spec.schema
+    try:
+        schema.validate(typed, lazy=True, inplace=True)
+    except SchemaErrors as errors:
+        return _to_findings(errors.failure_cases, typed, spec, schema)
+    return empty_findings()
+
+
+def _rule_and_message(
+    schema: pa.DataFrameSchema, column: str, check: str, number: float
+) -> tuple[str, str]:
+    if check == "not_nullable":
+        return "SC-NULL", "required value is missing"
+    name = check.split("(", 1)[0]
+    stats: dict[str, object] = {}
+    if column in schema.columns and pd.notna(number):
+        checks = schema.columns[column].checks
+        if int(number) < len(checks):
+            stats = dict(checks[int(number)].statistics or {})
+    if name == "isin":
+        allowed = ", ".join(map(str, stats.get("allowed_values", [])))
+        return "SC-TERM", f"not an allowed term; allowed: {allowed}"
+    if name == "str_matches":
+        return "SC-FORMAT", "identifier must be 2-40 letters, digits, '.', '-' or '_'"
+    if name in _RANGE_CHECKS:
+        bounds = {
+            "greater_than": f"must be > {stats.get('min_value')}",
+            "greater_than_or_equal_to": f"must be >= {stats.get('min_value')}",
+            "less_than": f"must be < {stats.get('max_value')}",
+            "less_than_or_equal_to": f"must be <= {stats.get('max_value')}",
+            "in_range": f"must be between {stats.get('min_value')} and "
+            f"{stats.get('max_value')}",
+        }
+        return "SC-RANGE", f"out of range: {bounds[name]}"
+    return "SC-CHECK", f"fails check {check}"
+
+
+def _to_findings(
+    cases: pd.DataFrame,
+    typed: pd.DataFrame,
+    spec: DomainSpec,
+    schema: pa.DataFrameSchema,
+) -> pd.DataFrame:
+    cases = cases[
+        cases["index"].notna()
+        & cases["column"].isin(spec.columns)
+        & ~cases["check"].astype(str).isin(_SKIPPED_CHECKS)
+    ]
+    if cases.empty:
+        return empty_findings()
+    index = cases["index"].astype(typed.index.dtype)
+    rows = typed.loc[index]
+    rules_messages = [
+        _rule_and_message(schema, col, str(chk), num)
+        for col, chk, num in cases[["column", "check", "check_number"]]
+        .drop_duplicates()
+        .itertuples(index=False)
+    ]
+    lookup = dict(
+        zip(
+            cases[["column", "check", "check_number"]]
+            .drop_duplicates()
+            .itertuples(index=False, name=None),
+            rules_messages,
+            strict=True,
+        )
+    )
+    keys = list(
+        cases[["column", "check", "check_number"]].itertuples(index=False, name=None)
+    )
+    findings = pd.DataFrame(
+        {
+            "domain": spec.name,
+            "file": rows[SOURCE_FILE].to_numpy(),
+            "row": rows[SOURCE_ROW].to_numpy(),
+            "subject_id": rows["subject_id"].to_numpy()
+            if "subject_id" in rows
+            else None,
+            "column": cases["column"].to_numpy(),
+            "rule": [lookup[k][0] for k in keys],
+            "severity": str(Severity.ERROR),
+            "message": [lookup[k][1] for k in keys],
+            "value": [None if pd.isna(v) else str(v) for v in cases["failure_case"]],
+        }
+    )
+    return findings[list(FINDING_COLUMNS)]
+
+
+def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+    """Report every row whose key is shared with another row (SC-KEY).
+
+    Rows with a missing key value are not compared (the missing value is reported by
+    the schema check).
+
+    Parameters
+    ----------
+    typed : pandas.DataFrame
+        A typed domain table.
+    spec : schemas.domains.DomainSpec
+        The table's domain; ``spec.key`` names the key columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One finding per row in a duplicated-key group.
+    """
+    key = [c for c in spec.key if c in typed.columns]
+    if len(key) != len(spec.key) or typed.empty:
+        return empty_findings()
+    complete = typed[key].notna().all(axis=1)
+    candidates = typed.loc[complete, key]
+    duplicated = candidates.duplicated(keep=False)
+    if not duplicated.any():
+        return empty_findings()
+    hits = typed.loc[candidates.index[duplicated.to_numpy()]]
+    first_row = hits.groupby(key, sort=False, dropna=False)[SOURCE_ROW].transform("min")
+    text = hits[key[0]].astype(str)
+    for column in key[1:]:
+        values = hits[column]
+        rendered = (
+            values.dt.strftime("%Y-%m-%d")
+            if pd.api.types.is_datetime64_any_dtype(values)
+            else values.astype(str)
+        )
+        text = text + " | " + rendered
+    findings = pd.DataFrame(
+        {
+            "domain": spec.name,
+            "file": hits[SOURCE_FILE],
+            "row": hits[SOURCE_ROW],
+            "subject_id": hits.get("subject_id", None),
+            "column": "+".join(spec.key),
+            "rule": "SC-KEY",
+            "severity": str(Severity.ERROR),
+            "message": "duplicated key ("
+            + ", ".join(spec.key)
+            + "); first seen at row "
+            + first_row.astype(str),
+            "value": text,
+        }
+    )
+    return findings.reset_index(drop=True)[list(FINDING_COLUMNS)]
