@@ -176,7 +176,7 @@ def _csv_line_numbers(raw: bytes, n_records: int, delimiter: str) -> np.ndarray:
 
 
 def _cell_text(value: object) -> str | None:
-    if value is None:
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
         return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
@@ -184,8 +184,6 @@ def _cell_text(value: object) -> str | None:
         text: str = value.isoformat()
         return text[:10] if text.endswith("T00:00:00") else text
     if isinstance(value, float):
-        if np.isnan(value):
-            return None
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, bool):
         return "Y" if value else "N"

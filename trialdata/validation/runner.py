@@ -18,9 +18,15 @@ from trialdata.validation.context import SOURCE_FILE, RuleContext
 from trialdata.validation.parsing import parse_table
 from trialdata.validation.report import FileRecord, ValidationReport
 from trialdata.validation.rules import run_rules
-from trialdata.validation.schema_check import check_keys, check_schema
+from trialdata.validation.schema_check import ABSENT_COLUMNS, check_keys, check_schema
 
-__all__ = ["PROTOCOL_FILE", "validate_folder", "validate_tables"]
+__all__ = [
+    "PROTOCOL_FILE",
+    "check_typed_tables",
+    "load_upload_protocol",
+    "validate_folder",
+    "validate_tables",
+]
 
 #: Name of the protocol file in an upload folder.
 PROTOCOL_FILE = "protocol.toml"
@@ -149,7 +155,12 @@ def _read_domain_file(
 
 
 def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
-    """Add absent schema columns as missing values so that rules can address them."""
+    """Add absent schema columns as missing values so that rules can address them.
+
+    The added columns are listed in ``attrs[ABSENT_COLUMNS]`` so that the schema check
+    does not report their values as missing: the absent column is reported once
+    (RD-002) when it is required.
+    """
     missing = [c for c in spec.columns if c not in typed.columns]
     if not missing:
         return typed
@@ -166,13 +177,40 @@ def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
             for c in missing
         }
     )
-    return pd.concat([typed, extra], axis=1)
+    combined = pd.concat([typed, extra], axis=1)
+    combined.attrs[ABSENT_COLUMNS] = tuple(missing)
+    return combined
+
+
+def check_typed_tables(
+    protocol: Protocol, tables: dict[str, pd.DataFrame]
+) -> pd.DataFrame:
+    """Run the schema, key and cross-domain checks on typed tables.
+
+    Parameters
+    ----------
+    protocol : schemas.protocol.Protocol
+        The trial's protocol.
+    tables : dict of str to pandas.DataFrame
+        Typed domain tables with every schema column and the source columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        SC-* and rule findings.
+    """
+    frames = []
+    for name, typed in tables.items():
+        spec = get_domain(name)
+        frames += [check_schema(typed, spec), check_keys(typed, spec)]
+    frames.append(run_rules(RuleContext(protocol, tables)))
+    return findings_frame(frames)
 
 
 def validate_tables(
     protocol: Protocol, raw_tables: dict[str, pd.DataFrame]
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Parse, schema-check and rule-check raw text tables.
+    """Parse raw text tables to their types, then check them.
 
     Parameters
     ----------
@@ -186,26 +224,25 @@ def validate_tables(
     tables : dict of str to pandas.DataFrame
         Typed tables with every schema column.
     findings : pandas.DataFrame
-        RD-008/RD-011, SC-* and rule findings.
+        RD-008/RD-011, SC-* and rule findings. A value that could not be parsed is
+        reported once (RD-008), not again as a missing value.
     """
-    frames = []
+    parse_frames = []
     tables: dict[str, pd.DataFrame] = {}
     for name, raw in raw_tables.items():
         spec = get_domain(name)
         typed, parse_findings = parse_table(raw, spec)
-        schema_findings = check_schema(typed, spec)
-        if len(parse_findings) and len(schema_findings):
-            unparsed = pd.MultiIndex.from_frame(
-                parse_findings[["file", "row", "column"]]
-            )
-            reported = pd.MultiIndex.from_frame(
-                schema_findings[["file", "row", "column"]]
-            )
-            schema_findings = schema_findings[~reported.isin(unparsed)]
-        frames += [parse_findings, schema_findings, check_keys(typed, spec)]
+        parse_frames.append(parse_findings)
         tables[name] = _with_all_columns(typed, spec)
-    frames.append(run_rules(RuleContext(protocol, tables)))
-    return tables, findings_frame(frames)
+    unparsed = findings_frame(parse_frames)
+    checked = check_typed_tables(protocol, tables)
+    if len(unparsed) and len(checked):
+        seen = pd.MultiIndex.from_frame(unparsed[["file", "row", "column"]])
+        again = pd.MultiIndex.from_frame(checked[["file", "row", "column"]])
+        checked = checked[
+            ~(again.isin(seen) & (checked["rule"] == "SC-NULL")).to_numpy()
+        ]
+    return tables, findings_frame([unparsed, checked])
 
 
 def validate_folder(

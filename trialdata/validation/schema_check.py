@@ -17,7 +17,10 @@ from schemas.domains import DomainSpec
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
 
-__all__ = ["check_keys", "check_schema"]
+__all__ = ["ABSENT_COLUMNS", "check_keys", "check_schema"]
+
+#: ``DataFrame.attrs`` key listing schema columns absent from the source file.
+ABSENT_COLUMNS = "absent_columns"
 
 _RANGE_CHECKS = frozenset(
     {
@@ -92,9 +95,11 @@ def _to_findings(
     spec: DomainSpec,
     schema: pa.DataFrameSchema,
 ) -> pd.DataFrame:
+    absent = typed.attrs.get(ABSENT_COLUMNS, ())
     cases = cases[
         cases["index"].notna()
         & cases["column"].isin(spec.columns)
+        & ~cases["column"].isin(absent)
         & ~cases["check"].astype(str).isin(_SKIPPED_CHECKS)
     ]
     if cases.empty:

@@ -1,0 +1,162 @@
+"""Readers keep every row and its source line, and refuse unreadable files clearly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trialdata.errors import UnreadableFileError
+from trialdata.io import discover_upload, find_identifier_columns, read_raw
+from trialdata.io.files import SourceFile
+
+
+def _source(path: Path, fmt: str = "csv") -> SourceFile:
+    return SourceFile(path, "subjects", fmt)
+
+
+def test_csv_rows_keep_their_physical_line_numbers(tmp_path: Path) -> None:
+    # line 1 header, 2 record, 3 blank, 4 record with a quoted comma,
+    # 5-6 one record whose quoted value spans two lines, 7 record.
+    path = tmp_path / "subjects.csv"
+    path.write_text('id,site\nA1,S1\n\nA2,"S,2"\n"A3","multi\nline"\nA4,S4\n')
+    table = read_raw(_source(path))
+    assert table.data["id"].tolist() == ["A1", "A2", "A3", "A4"]
+    assert table.data["_source_row"].tolist() == [2, 4, 5, 7]
+    assert table.data["site"].tolist() == ["S1", "S,2", "multi\nline", "S4"]
+
+
+def test_csv_empty_cells_are_missing_not_empty_strings(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.csv"
+    path.write_text("id,site\nA1,\n")
+    assert read_raw(_source(path)).data["site"].tolist() == [None]
+
+
+def test_csv_detects_semicolon_delimiter(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.csv"
+    path.write_text("id;site\nA1;S1\n")
+    table = read_raw(_source(path))
+    assert table.delimiter == ";"
+    assert table.data["site"].tolist() == ["S1"]
+
+
+def test_csv_reports_duplicated_header_names(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.csv"
+    path.write_text("id,site,site\nA1,S1,S2\n")
+    table = read_raw(_source(path))
+    assert table.duplicated_columns == ["site"]
+    assert table.data["site"].tolist() == ["S1"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "file is empty"),
+        (b"  \n\n", "file is empty"),
+        (b"id,site\nA1,S\xe9\n", "not UTF-8 text (byte 0xe9 at line 2)"),
+    ],
+)
+def test_csv_unreadable_files_name_the_problem(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
+    path = tmp_path / "subjects.csv"
+    path.write_bytes(content)
+    with pytest.raises(UnreadableFileError, match=re.escape(message)) as caught:
+        read_raw(_source(path))
+    assert "subjects.csv" in str(caught.value)
+
+
+def test_csv_with_utf8_bom_reads_the_first_column_name_cleanly(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.csv"
+    path.write_bytes("\ufeffid,site\nA1,S1\n".encode())
+    assert list(read_raw(_source(path)).data.columns[:2]) == ["id", "site"]
+
+
+def test_excel_rows_are_sheet_rows_and_values_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.xlsx"
+    frame = pd.DataFrame(
+        {
+            "id": ["A1", None, "A3"],
+            "n": [1, None, 2.5],
+            "d": pd.to_datetime(["2024-01-05", None, "2024-02-01"]),
+        }
+    )
+    frame.to_excel(path, index=False)
+    table = read_raw(_source(path, "excel"))
+    # sheet row 3 is blank and skipped; records sit on sheet rows 2 and 4
+    assert table.data["_source_row"].tolist() == [2, 4]
+    assert table.data["id"].tolist() == ["A1", "A3"]
+    assert table.data["n"].tolist() == ["1", "2.5"]
+    assert table.data["d"].tolist() == ["2024-01-05", "2024-02-01"]
+
+
+def test_zero_byte_excel_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.xlsx"
+    path.write_bytes(b"")
+    with pytest.raises(UnreadableFileError, match="0 bytes"):
+        read_raw(_source(path, "excel"))
+
+
+def test_garbage_excel_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.xlsx"
+    path.write_bytes(b"id,site\nA1,S1\n")
+    with pytest.raises(UnreadableFileError, match="not a valid .xlsx workbook"):
+        read_raw(_source(path, "excel"))
+
+
+def test_parquet_values_become_iso_text(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.parquet"
+    pd.DataFrame(
+        {
+            "id": ["A1", "A2"],
+            "n": pd.array([3, None], dtype="Int64"),
+            "d": pd.to_datetime(["2024-01-05", "2024-01-06T10:30"], format="ISO8601"),
+        }
+    ).to_parquet(path)
+    table = read_raw(_source(path, "parquet"))
+    assert table.data["n"].tolist() == ["3", None]
+    assert table.data["d"].tolist() == ["2024-01-05", "2024-01-06T10:30:00"]
+    assert table.data["_source_row"].tolist() == [2, 3]
+
+
+def test_xpt_is_read(cdisc_pilot_dir: Path) -> None:
+    table = read_raw(SourceFile(cdisc_pilot_dir / "sdtm" / "dm.xpt", None, "xpt"))
+    assert len(table.data) == 306  # DM of the CDISC pilot: 306 subjects
+    assert table.data["_source_row"].iloc[0] == 2
+
+
+def test_discover_lists_data_files_by_domain(tmp_path: Path) -> None:
+    for name in [
+        "subjects.csv",
+        "Adverse_Events.CSV",
+        "notes.txt",
+        "protocol.toml",
+        "extra.csv",
+    ]:
+        (tmp_path / name).write_text("x\n")
+    found = {(f.name, f.domain) for f in discover_upload(tmp_path)}
+    assert found == {
+        ("subjects.csv", "subjects"),
+        ("Adverse_Events.CSV", "adverse_events"),
+        ("extra.csv", None),
+    }
+
+
+def test_identifier_columns_are_recognised_in_any_spelling() -> None:
+    columns = [
+        "subject_id",
+        "Patient Name",
+        "DOB",
+        "birth_year",
+        "initials",
+        "MRN",
+        "site",
+    ]
+    assert find_identifier_columns(columns) == [
+        "Patient Name",
+        "DOB",
+        "initials",
+        "MRN",
+    ]

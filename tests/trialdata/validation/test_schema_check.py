@@ -1,0 +1,72 @@
+"""pandera failures become findings with rule ids, rows and values."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas.domains import get_domain
+from trialdata.validation.parsing import parse_table
+from trialdata.validation.schema_check import check_keys, check_schema
+
+
+def _cohorts(**columns: list[object]) -> pd.DataFrame:
+    frame = pd.DataFrame(columns, dtype=object)
+    frame["_source_file"] = "cohorts.csv"
+    frame["_source_row"] = list(range(2, len(frame) + 2))
+    typed, findings = parse_table(frame, get_domain("cohorts"))
+    assert findings.empty
+    return typed
+
+
+def test_clean_table_has_no_findings() -> None:
+    typed = _cohorts(
+        cohort_id=["C1", "C2"],
+        dose_level=["1", "2"],
+        route=["INTRADERMAL", "INTRANODAL"],
+    )
+    assert check_schema(typed, get_domain("cohorts")).empty
+    assert check_keys(typed, get_domain("cohorts")).empty
+
+
+def test_each_kind_of_failure_has_its_rule() -> None:
+    typed = _cohorts(
+        cohort_id=["C1", "C 2", "C3", None],
+        dose_level=["1", "0", "2", "3"],
+        route=["INTRADERMAL", "INTRANODAL", "IV", "INTRANODAL"],
+    )
+    findings = check_schema(typed, get_domain("cohorts"))
+    got = set(
+        zip(
+            findings["row"],
+            findings["column"],
+            findings["rule"],
+            findings["value"],
+            strict=True,
+        )
+    )
+    assert got == {
+        (3, "cohort_id", "SC-FORMAT", "C 2"),
+        (3, "dose_level", "SC-RANGE", "0"),
+        (4, "route", "SC-TERM", "IV"),
+        (5, "cohort_id", "SC-NULL", None),
+    }
+    messages = dict(zip(findings["rule"], findings["message"], strict=True))
+    assert messages["SC-RANGE"] == "out of range: must be >= 1"
+    assert messages["SC-TERM"].startswith(
+        "not an allowed term; allowed: INTRAVENOUS, INTRADERMAL"
+    )
+
+
+def test_every_row_sharing_a_key_is_reported() -> None:
+    typed = _cohorts(
+        cohort_id=["C1", "C2", "C1"],
+        dose_level=["1", "2", "3"],
+        route=["INTRADERMAL"] * 3,
+    )
+    findings = check_keys(typed, get_domain("cohorts"))
+    assert findings["row"].tolist() == [2, 4]
+    assert set(findings["rule"]) == {"SC-KEY"}
+    assert findings["message"].tolist() == [
+        "duplicated key (cohort_id); first seen at row 2",
+        "duplicated key (cohort_id); first seen at row 2",
+    ]

@@ -1,0 +1,82 @@
+"""``trialdata validate FOLDER``: check an upload and list every finding."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analyses._results import Provenance
+from trialdata.findings_render import render_findings
+from trialdata.validation import ValidationReport, validate_folder
+
+__all__ = ["register"]
+
+#: Uploads larger than this many bytes get progress messages on stderr.
+LARGE_UPLOAD_BYTES = 5_000_000
+
+
+class OutputFormat(StrEnum):
+    """Output formats of the validation report."""
+
+    TEXT = "text"
+    JSON = "json"
+    CSV = "csv"
+    HTML = "html"
+
+
+def _context(report: ValidationReport) -> dict[str, object]:
+    return {
+        "folder": str(report.folder),
+        "trial_id": report.protocol.trial.id,
+        "protocol_version": report.protocol.trial.protocol_version,
+        "files": [
+            {"name": f.name, "domain": f.domain, "rows": f.n_rows, "sha256": f.sha256}
+            for f in report.files
+        ],
+        "package_version": Provenance(analysis="validate").package_version,
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def validate(
+    folder: Annotated[Path, typer.Argument(help="Upload folder with protocol.toml.")],
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Report format.")
+    ] = OutputFormat.TEXT,
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write the report here, not stdout.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No progress on stderr.")
+    ] = False,
+) -> None:
+    """Validate an upload: exit 0 when clean, 1 with error findings, 2 on bad input."""
+    size = sum(p.stat().st_size for p in folder.iterdir()) if folder.is_dir() else 0
+    show = not quiet and size > LARGE_UPLOAD_BYTES
+
+    def progress(message: str) -> None:
+        if show:
+            print(f"trialdata: {message}", file=sys.stderr, flush=True)
+
+    report = validate_folder(folder, progress=progress)
+    text = render_findings(report.findings, output_format.value, _context(report))
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        print(
+            f"trialdata: {report.n_errors} error(s), {report.n_warnings} warning(s); "
+            f"report written to {output}",
+            file=sys.stderr,
+        )
+    raise typer.Exit(report.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``validate`` command to the command line."""
+    app.command("validate")(validate)

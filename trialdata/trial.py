@@ -1,0 +1,134 @@
+"""A trial: its protocol plus its validated domain tables."""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from analyses._results import hash_frame
+from schemas.protocol import Protocol
+from trialdata.errors import InputError
+from trialdata.findings import Severity
+from trialdata.validation import validate_folder
+from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.runner import check_typed_tables
+
+__all__ = ["Trial", "TrialDataWarning"]
+
+OnError = Literal["warn", "raise", "drop"]
+
+
+class TrialDataWarning(UserWarning):
+    """Data were loaded although validation found errors."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    """A protocol and its typed, validated domain tables.
+
+    Attributes
+    ----------
+    protocol : schemas.protocol.Protocol
+        The trial's protocol.
+    tables : Mapping of str to pandas.DataFrame
+        Domain name to typed table. Tables read from files keep ``_source_file`` and
+        ``_source_row`` for every row.
+    findings : pandas.DataFrame
+        Validation findings of the data as loaded.
+    source : str
+        Where the data came from (a folder, or a store URL and snapshot label).
+    """
+
+    protocol: Protocol
+    tables: Mapping[str, pd.DataFrame]
+    findings: pd.DataFrame = field(repr=False)
+    source: str = ""
+
+    @classmethod
+    def load(cls, folder: str | Path, *, on_error: OnError = "warn") -> Trial:
+        """Read and validate an upload folder.
+
+        Parameters
+        ----------
+        folder : str or pathlib.Path
+            Folder with ``protocol.toml`` and one file per domain.
+        on_error : {"warn", "raise", "drop"}, optional
+            What to do when validation finds errors: keep every row and warn
+            (default), raise :class:`trialdata.errors.InputError`, or drop the rows
+            that have error findings (with a warning giving their number).
+
+        Returns
+        -------
+        Trial
+            The trial.
+        """
+        report = validate_folder(folder)
+        tables = dict(report.tables)
+        n_errors = report.n_errors
+        if n_errors:
+            summary = (
+                f"{n_errors} error finding(s) in {folder}; see trial.findings or run "
+                f"'trialdata validate {folder}'"
+            )
+            if on_error == "raise":
+                raise InputError(summary, file=str(folder))
+            if on_error == "drop":
+                dropped = 0
+                for name in tables:
+                    rejected = report.rejected_mask(name)
+                    dropped += int(rejected.sum())
+                    tables[name] = tables[name].loc[~rejected]
+                summary += f"; {dropped} row(s) with errors dropped"
+            warnings.warn(summary, TrialDataWarning, stacklevel=2)
+        return cls(report.protocol, tables, report.findings, str(folder))
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return a copy of a domain table without the source columns.
+
+        Parameters
+        ----------
+        name : str
+            Domain name, e.g. ``"adverse_events"``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The table; an empty frame with the domain's columns when absent.
+        """
+        from schemas.domains import get_domain
+
+        spec = get_domain(name)
+        data = self.tables.get(name)
+        if data is None:
+            return pd.DataFrame(columns=list(spec.columns))
+        return data.drop(columns=[SOURCE_FILE, SOURCE_ROW], errors="ignore").copy()
+
+    def validate(self) -> pd.DataFrame:
+        """Check the tables as they are now against the schemas and rules.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The findings.
+        """
+        return check_typed_tables(self.protocol, dict(self.tables))
+
+    @property
+    def has_errors(self) -> bool:
+        """Whether the findings include any error."""
+        return bool((self.findings["severity"] == Severity.ERROR).any())
+
+    @property
+    def content_hash(self) -> str:
+        """SHA-256 over the protocol and every table's content (source columns excluded)."""
+        digest = hashlib.sha256(self.protocol.model_dump_json().encode())
+        for name in sorted(self.tables):
+            digest.update(name.encode())
+            digest.update(hash_frame(self.table(name)).encode())
+        return digest.hexdigest()
