@@ -4,27 +4,28 @@ Mapping (SDTM variable -> our column). What cannot be carried over is listed as 
 
 subjects (DM, DS)
     USUBJID -> subject_id; SITEID -> site_id; ARMCD -> cohort_id (planned arm);
-    ACTARMCD -> actual_cohort_id; ARM / ACTARM -> arm / actual_arm (ordered categoricals,
-    ordered by the arm's planned EX dose, so tables list Placebo, Low, High); SEX -> sex;
-    AGE -> age; RACE -> race; ETHNIC -> ethnicity; RFICDTC -> consent_date; RFSTDTC ->
-    enrolment_date; DTHFL / DTHDTC -> death / death_date; DS disposition event
-    (DSCAT = "DISPOSITION EVENT") -> withdrawal_reason (DSDECOD, when not COMPLETED) and,
-    when DSDECOD = "WITHDRAWAL BY SUBJECT", withdrawal_date.
+    ACTARMCD -> actual_cohort_id; ARM / ACTARM -> arm / actual_arm (ordered
+    categoricals, ordered by the arm's planned EX dose, so tables list Placebo, Low,
+    High); SEX -> sex; AGE -> age; RACE -> race; ETHNIC -> ethnicity; RFICDTC ->
+    consent_date; RFSTDTC -> enrolment_date; DTHFL / DTHDTC -> death / death_date; DS
+    disposition event (DSCAT = "DISPOSITION EVENT") -> withdrawal_reason (DSDECOD, when
+    not COMPLETED) and, when DSDECOD = "WITHDRAWAL BY SUBJECT", withdrawal_date.
     *Lossy*: birth dates are not read (direct identifier); screen failures stay in the
     table with cohort ``Scrnfail`` and are outside the safety population (never dosed).
 
 cohorts (DM, EX)
-    One row per planned arm: ARMCD -> cohort_id, ARM -> description; dose_level = rank of
-    the arm's planned dose (EXDOSE) among the arms, 1 = lowest (placebo is level 1 in the
-    CDISC pilot); route = EXROUTE.
+    One row per planned arm: ARMCD -> cohort_id, ARM -> description; dose_level = rank
+    of the arm's planned dose (highest EXDOSE) among the arms, 1 = lowest (placebo is
+    level 1 in the CDISC pilot); route = EXROUTE.
     *Lossy*: an SDTM arm is a treatment arm, not an escalation cohort; EXROUTE values
-    outside our route list (e.g. TRANSDERMAL) are kept as text and fail schema validation.
+    outside our route list (e.g. TRANSDERMAL) are kept as text and fail schema
+    validation.
 
 administrations (EX)
-    EXSEQ -> admin_seq; EXSTDTC -> admin_date; EXENDTC -> admin_end_date; VISIT -> visit;
-    EXDOSE / EXDOSU -> dose_amount / dose_unit; EXROUTE -> route; EXLOT -> lot_id;
-    EXTRT -> treatment; dose_level from the dose rank above; given = True (an EX record is
-    a dose given; EC's ECOCCUR is not read).
+    EXSEQ -> admin_seq; EXSTDTC -> admin_date; EXENDTC -> admin_end_date; VISIT ->
+    visit; EXDOSE / EXDOSU -> dose_amount / dose_unit; EXROUTE -> route; EXLOT ->
+    lot_id; EXTRT -> treatment; dose_level from the dose rank above; given = True (an
+    EX record is a dose given; EC's ECOCCUR is not read).
 
 adverse_events (AE)
     AESEQ -> ae_seq; AETERM -> term; AEDECOD -> preferred_term; AESOC -> soc; AESTDTC ->
@@ -33,10 +34,10 @@ adverse_events (AE)
     onset_date_imputed); AEENDTC -> resolution_date (complete dates only);
     AETOXGR -> grade with grading_scale "CTCAE" when present, otherwise AESEV MILD /
     MODERATE / SEVERE -> grade 1 / 2 / 3 with grading_scale missing and the original in
-    ``severity``; AESER -> serious; AESDTH, AESLIFE, AESHOSP, AESDISAB, AESCONG, AESMIE ->
-    ser_* flags; AEREL -> relatedness (NONE -> NOT RELATED, REMOTE -> UNLIKELY RELATED,
-    POSSIBLE -> POSSIBLY RELATED, PROBABLE -> PROBABLY RELATED, DEFINITE -> DEFINITELY
-    RELATED); AEOUT -> outcome; AEACN -> action_taken.
+    ``severity``; AESER -> serious; AESDTH, AESLIFE, AESHOSP, AESDISAB, AESCONG,
+    AESMIE -> ser_* flags; AEREL -> relatedness (NONE -> NOT RELATED, REMOTE ->
+    UNLIKELY RELATED, POSSIBLE -> POSSIBLY RELATED, PROBABLE -> PROBABLY RELATED,
+    DEFINITE -> DEFINITELY RELATED); AEOUT -> outcome; AEACN -> action_taken.
     *Lossy*: AESEV is not a CTCAE grade (severe is not "grade 3" in CTCAE terms); the
     DLT flag and the AESI category do not exist in SDTM AE and are left missing.
 
@@ -68,8 +69,8 @@ __all__ = [
     "read_adsl",
     "read_sdtm",
     "read_xpt",
-    "sdtm_adverse_events",
     "sdtm_administrations",
+    "sdtm_adverse_events",
     "sdtm_cohorts",
     "sdtm_labs",
     "sdtm_subjects",
@@ -143,6 +144,17 @@ def read_xpt(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
     return frame
 
 
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Return the column, or an all-missing column when the dataset lacks it."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(pd.NA, index=frame.index, dtype="object")
+
+
+def _int(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype("Int64")
+
+
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -161,7 +173,7 @@ def _yes(raw: pd.Series) -> pd.Series:
 
 
 def _arm_dose(dm: pd.DataFrame, ex: pd.DataFrame) -> pd.DataFrame:
-    """Planned dose of each planned arm: the most frequent highest EX dose of its subjects.
+    """Planned dose of each planned arm: the most frequent highest EX dose of subjects.
 
     The highest dose, not the first, because titrated arms start low (the CDISC pilot's
     high-dose arm starts at 54 mg and goes up to 81 mg).
@@ -197,7 +209,7 @@ def sdtm_cohorts(dm: pd.DataFrame, ex: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "cohort_id": dose["ARMCD"].to_numpy(),
-            "dose_level": pd.array(dose["dose_level"], dtype="Int64"),
+            "dose_level": _int(dose["dose_level"]).to_numpy(),
             "route": dose["route"].to_numpy(),
             "description": dose["ARM"].to_numpy(),
             "planned_dose": dose["dose"].to_numpy(),
@@ -240,7 +252,7 @@ def sdtm_subjects(
             "cohort_id": dm["ARMCD"].to_numpy(),
             "actual_cohort_id": dm.get("ACTARMCD", dm["ARMCD"]).to_numpy(),
             "sex": dm["SEX"].to_numpy(),
-            "age": pd.array(pd.to_numeric(dm.get("AGE")), dtype="Int64"),
+            "age": _int(_col(dm, "AGE")).to_numpy(),
             "race": dm.get("RACE"),
             "ethnicity": dm.get("ETHNIC"),
             "consent_date": _dates(dm["RFICDTC"]) if "RFICDTC" in dm else pd.NaT,
@@ -288,15 +300,15 @@ def sdtm_administrations(ex: pd.DataFrame, cohorts: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(
         {
             "subject_id": ex["USUBJID"].to_numpy(),
-            "admin_seq": pd.array(ex["EXSEQ"].astype("int64"), dtype="Int64"),
+            "admin_seq": _int(ex["EXSEQ"]).to_numpy(),
             "admin_date": _dates(ex["EXSTDTC"]).to_numpy(),
             "admin_end_date": _dates(ex["EXENDTC"]).to_numpy()
             if "EXENDTC" in ex
             else pd.NaT,
             "visit": ex.get("VISIT"),
-            "given": pd.array([True] * len(ex), dtype="boolean"),
+            "given": pd.Series(True, index=ex.index, dtype="boolean").to_numpy(),
             "reason_not_given": pd.Series([pd.NA] * len(ex), dtype="string").to_numpy(),
-            "dose_level": pd.array(ex["EXDOSE"].map(level), dtype="Int64"),
+            "dose_level": _int(ex["EXDOSE"].map(level)).to_numpy(),
             "dose_amount": ex["EXDOSE"].astype(float).to_numpy(),
             "dose_unit": ex.get("EXDOSU"),
             "route": ex["EXROUTE"].to_numpy(),
@@ -312,7 +324,7 @@ def _ae_common(ae: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "subject_id": ae["USUBJID"].to_numpy(),
-            "ae_seq": pd.array(ae["AESEQ"].astype("int64"), dtype="Int64"),
+            "ae_seq": _int(ae["AESEQ"]).to_numpy(),
             "term": ae.get("AETERM", ae["AEDECOD"]).to_numpy(),
             "preferred_term": ae["AEDECOD"].to_numpy(),
             "soc": soc.to_numpy(),
@@ -321,10 +333,10 @@ def _ae_common(ae: pd.DataFrame) -> pd.DataFrame:
     toxgr = pd.to_numeric(ae["AETOXGR"], errors="coerce") if "AETOXGR" in ae else None
     severity = ae["AESEV"].astype("string").str.upper() if "AESEV" in ae else None
     if toxgr is not None and toxgr.notna().any():
-        out["grade"] = pd.array(toxgr, dtype="Int64")
+        out["grade"] = _int(toxgr).to_numpy()
         out["grading_scale"] = "CTCAE"
     elif severity is not None:
-        out["grade"] = pd.array(severity.map(_SEVERITY_GRADE).to_numpy(), dtype="Int64")
+        out["grade"] = _int(severity.map(_SEVERITY_GRADE)).to_numpy()
         out["grading_scale"] = pd.Series(pd.NA, index=out.index, dtype="string")
     out["severity"] = severity.to_numpy() if severity is not None else None
     out["grading_version"] = pd.Series(pd.NA, index=out.index, dtype="string")
@@ -336,7 +348,7 @@ def _ae_common(ae: pd.DataFrame) -> pd.DataFrame:
     out["relatedness"] = rel.map(_RELATEDNESS).to_numpy() if rel is not None else None
     out["outcome"] = ae.get("AEOUT")
     out["action_taken"] = ae.get("AEACN")
-    out["dlt"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    out["dlt"] = pd.Series(pd.NA, index=out.index, dtype="boolean")
     out["aesi"] = pd.Series(pd.NA, index=out.index, dtype="string")
     out["resolution_date"] = (
         _dates(ae["AEENDTC"]).to_numpy() if "AEENDTC" in ae else pd.NaT
@@ -394,8 +406,8 @@ def sdtm_labs(lb: pd.DataFrame) -> pd.DataFrame:
             "test_code": lb["LBTESTCD"].to_numpy(),
             "value": pd.to_numeric(lb["LBSTRESN"], errors="coerce").to_numpy(),
             "unit": lb.get("LBSTRESU"),
-            "lower_limit": pd.to_numeric(lb.get("LBSTNRLO"), errors="coerce"),
-            "upper_limit": pd.to_numeric(lb.get("LBSTNRHI"), errors="coerce"),
+            "lower_limit": pd.to_numeric(_col(lb, "LBSTNRLO"), errors="coerce"),
+            "upper_limit": pd.to_numeric(_col(lb, "LBSTNRHI"), errors="coerce"),
             "range_indicator": lb.get("LBNRIND"),
             "baseline": _yes(lb["LBBLFL"]).to_numpy() if "LBBLFL" in lb else pd.NA,
         }
@@ -466,7 +478,7 @@ def read_adsl(path: str | Path) -> pd.DataFrame:
             "site_id": adsl["SITEID"],
             "cohort_id": adsl["TRT01P"],
             "sex": adsl["SEX"],
-            "age": pd.array(pd.to_numeric(adsl["AGE"]), dtype="Int64"),
+            "age": _int(adsl["AGE"]),
             "race": adsl.get("RACE"),
             "ethnicity": adsl.get("ETHNIC"),
             "arm": arm("TRT01P", "TRT01PN"),
@@ -477,8 +489,8 @@ def read_adsl(path: str | Path) -> pd.DataFrame:
             "itt": _yes(adsl["ITTFL"]).fillna(False).astype(bool)
             if "ITTFL" in adsl
             else True,
-            "first_dose_date": _adam_dates(adsl.get("TRTSDT")),
-            "last_dose_date": _adam_dates(adsl.get("TRTEDT")),
+            "first_dose_date": _adam_dates(_col(adsl, "TRTSDT")),
+            "last_dose_date": _adam_dates(_col(adsl, "TRTEDT")),
         }
     )
     if "AGEGR1" in adsl:

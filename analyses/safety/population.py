@@ -1,0 +1,160 @@
+"""The safety population and the treatment-group column every safety table splits by.
+
+Denominators come from the subjects table, never from the subjects who happen to have an
+adverse event (the most frequent denominator bug in AE tables, Tplyr #76).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pandas as pd
+
+__all__ = [
+    "MISSING_GROUP",
+    "ActualRule",
+    "derive_dose_groups",
+    "derive_safety_population",
+    "select_population",
+]
+
+#: Label of subjects in the population whose group value is missing.
+MISSING_GROUP = "Missing"
+
+#: How the actual dose level of a subject is read from its given administrations.
+ActualRule = Literal["max", "first"]
+
+
+def _given(administrations: pd.DataFrame) -> pd.DataFrame:
+    given = administrations["given"].astype("boolean").fillna(False).astype(bool)
+    return administrations.loc[given]
+
+
+def derive_safety_population(
+    data: pd.DataFrame,
+    administrations: pd.DataFrame,
+    *,
+    flag: str | None = None,
+) -> pd.DataFrame:
+    """Add the safety-population flag and first/last dose dates to the subjects table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The subjects table (one row per subject, ``subject_id``).
+    administrations : pandas.DataFrame
+        The administrations table (``subject_id``, ``admin_date``, ``given``).
+    flag : str, optional
+        Name of an existing boolean or ``"Y"``/``"N"`` column of ``data`` that defines
+        the safety population (e.g. ADSL ``SAFFL``). By default a subject is in the
+        safety population when at least one administration has ``given`` true.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``data`` with ``safety`` (bool), ``first_dose_date`` and
+        ``last_dose_date`` (dates of the first and last given administration).
+    """
+    out = data.copy()
+    given = _given(administrations)
+    dates = given.groupby("subject_id")["admin_date"].agg(["min", "max"])
+    out["first_dose_date"] = out["subject_id"].map(dates["min"])
+    out["last_dose_date"] = out["subject_id"].map(dates["max"])
+    if flag is None:
+        out["safety"] = out["subject_id"].isin(given["subject_id"])
+    else:
+        raw = out[flag]
+        if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+            out["safety"] = raw.astype("string").str.upper().eq("Y").fillna(False)
+        else:
+            out["safety"] = raw.astype("boolean").fillna(False).astype(bool)
+        out["safety"] = out["safety"].astype(bool)
+    return out
+
+
+def derive_dose_groups(
+    data: pd.DataFrame,
+    administrations: pd.DataFrame,
+    cohorts: pd.DataFrame,
+    *,
+    actual_rule: ActualRule = "max",
+) -> pd.DataFrame:
+    """Add planned and actual dose level and route columns to the subjects table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The subjects table (``subject_id``, ``cohort_id``).
+    administrations : pandas.DataFrame
+        The administrations table (``subject_id``, ``given``, ``dose_level``, ``route``,
+        ``admin_date``).
+    cohorts : pandas.DataFrame
+        The cohorts table (``cohort_id``, ``dose_level``, ``route``).
+    actual_rule : {"max", "first"}, default "max"
+        The actual dose level is the highest level given (``max``, the conservative
+        choice for toxicity attribution) or the level of the first given dose.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``data`` with ``planned_dose_level``, ``planned_route``,
+        ``actual_dose_level`` and ``actual_route``.
+    """
+    out = data.copy()
+    by_cohort = cohorts.set_index("cohort_id")
+    out["planned_dose_level"] = out["cohort_id"].map(by_cohort["dose_level"])
+    out["planned_route"] = out["cohort_id"].map(by_cohort["route"])
+    given = _given(administrations).sort_values(["subject_id", "admin_date"])
+    if actual_rule == "max":
+        level = given.groupby("subject_id")["dose_level"].max()
+    else:
+        level = given.groupby("subject_id")["dose_level"].first()
+    route = given.groupby("subject_id")["route"].first()
+    out["actual_dose_level"] = out["subject_id"].map(level).astype("Int64")
+    out["actual_route"] = out["subject_id"].map(route)
+    return out
+
+
+def select_population(
+    data: pd.DataFrame, by: str | None, *, population_flag: str = "safety"
+) -> pd.DataFrame:
+    """Return ``subject_id`` and the group column of the subjects in a population.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Subjects with the population flag column.
+    by : str or None
+        The group column (dose level, route, arm); ``None`` for a single group.
+    population_flag : str, default "safety"
+        Boolean column selecting the population.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``subject_id`` and ``group``: a categorical of the group labels as text,
+        ordered by the categories of ``by`` when it is categorical, else by its
+        sorted values (``"All"`` when ``by`` is None; subjects
+        whose group is missing are labelled ``"Missing"`` and placed last).
+    """
+    if population_flag not in data.columns:
+        raise KeyError(
+            f"population flag column {population_flag!r} not in subjects; "
+            "call derive_safety_population first"
+        )
+    selected = data.loc[data[population_flag].astype(bool)]
+    out = pd.DataFrame({"subject_id": selected["subject_id"].to_numpy()})
+    if by is None:
+        out["group"] = pd.Categorical(["All"] * len(out), categories=["All"])
+        return out
+    values = selected[by]
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        present = set(values.dropna().astype(str))
+        order = [str(c) for c in values.cat.categories if str(c) in present]
+    else:
+        order = [str(v) for v in sorted(values.dropna().unique())]
+    labels = values.astype("string").fillna(MISSING_GROUP).to_numpy()
+    if (labels == MISSING_GROUP).any():
+        order.append(MISSING_GROUP)
+    out["group"] = pd.Categorical(labels, categories=order)
+    return out

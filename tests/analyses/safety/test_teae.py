@@ -1,0 +1,114 @@
+import pandas as pd
+
+from analyses.safety.teae import (
+    compute_imputation_flags,
+    compute_imputed_dates,
+    derive_imputed_onset,
+    derive_teae,
+)
+
+
+def test_partial_date_imputation_rules():
+    raw = pd.Series(
+        ["2024-03-17", "2024-03", "2024-05", "2024", "2023", None, "2024-03-17T10:30"]
+    )
+    first = pd.Series(pd.to_datetime(["2024-03-10"] * 7))
+    got = compute_imputed_dates(raw, first)
+    expected = pd.to_datetime(
+        [
+            "2024-03-17",  # complete: kept
+            "2024-03-10",  # month of first dose: first-dose date, not 2024-03-01
+            "2024-05-01",  # other month: first of month
+            "2024-03-10",  # year of first dose: first-dose date, not 2024-01-01
+            "2023-01-01",  # other year: 1 January
+            None,
+            "2024-03-17",
+        ]
+    )
+    pd.testing.assert_series_equal(got, pd.Series(expected), check_names=False)
+    flags = compute_imputation_flags(raw)
+    assert flags.tolist()[:5] == [pd.NA, "D", "D", "M", "M"]
+    assert pd.isna(flags.iloc[5])
+
+
+def test_imputation_without_first_dose_uses_first_of_period():
+    got = compute_imputed_dates(pd.Series(["2024-03", "2024"]))
+    assert got.tolist() == [pd.Timestamp("2024-03-01"), pd.Timestamp("2024-01-01")]
+
+
+def test_derive_imputed_onset_uses_each_subjects_first_dose(tiny_population):
+    ae = pd.DataFrame(
+        {"subject_id": ["S1", "S8"], "onset_date_raw": ["2024-01", "2024-01"]}
+    )
+    out = derive_imputed_onset(ae, tiny_population)
+    # S1 first dose 2024-01-10 -> imputed to it; S8 never dosed -> 2024-01-01
+    assert out["onset_date"].tolist() == [
+        pd.Timestamp("2024-01-10"),
+        pd.Timestamp("2024-01-01"),
+    ]
+    assert out["onset_date_imputed"].tolist() == ["D", "D"]
+
+
+def test_teae_onset_rule(tiny_ae, tiny_population):
+    out = derive_teae(tiny_ae, tiny_population, worsening=False)
+    # S6 headache 2024-01-01 is before the 2024-01-10 dose; S8 was never dosed;
+    # S5 nausea on the day of the first dose counts (on or after).
+    assert out["teae"].tolist() == [True, True, True, True, True, True, False, False]
+
+
+def test_teae_window_after_last_dose(tiny_ae, tiny_population):
+    # S1-S4 last dose 2024-01-10: with a 7-day window S1's nausea on 01-20 (day +10)
+    # and S2's nausea on 01-15 (+5) -> only the 01-20 one drops out. S5's last dose is
+    # 02-10, rash 02-12 (+2) stays.
+    out = derive_teae(tiny_ae, tiny_population, window_days=7, worsening=False)
+    assert out["teae"].tolist() == [True, False, True, True, True, True, False, False]
+
+
+def test_teae_missing_onset_rule(tiny_population):
+    ae = pd.DataFrame(
+        {
+            "subject_id": ["S1"],
+            "preferred_term": ["X"],
+            "onset_date": [pd.NaT],
+            "grade": [1],
+        }
+    )
+    assert derive_teae(ae, tiny_population)["teae"].tolist() == [True]
+    assert derive_teae(ae, tiny_population, missing_onset="not_teae")[
+        "teae"
+    ].tolist() == [False]
+
+
+def test_teae_worsening_of_pre_existing_event(tiny_population):
+    # S1 has grade-2 headache ongoing since before the first dose (2024-01-10).
+    # A grade-2 headache record after dosing is the same condition, not worse ->
+    # not TEAE;
+    # a grade-3 record is a worsening -> TEAE; another PT is unaffected.
+    ae = pd.DataFrame(
+        {
+            "subject_id": ["S1", "S1", "S1", "S1"],
+            "preferred_term": ["HEADACHE", "HEADACHE", "HEADACHE", "NAUSEA"],
+            "onset_date": pd.to_datetime(
+                ["2024-01-01", "2024-01-15", "2024-01-20", "2024-01-15"]
+            ),
+            "resolution_date": pd.to_datetime([None, "2024-01-16", None, None]),
+            "grade": [2, 2, 3, 1],
+        }
+    )
+    out = derive_teae(ae, tiny_population, worsening=True)
+    assert out["teae"].tolist() == [False, False, True, True]
+    assert out["teae_reason"].tolist()[2:] == ["worsening", "onset"]
+    # a pre-existing event resolved before the first dose is not a baseline condition
+    ae.loc[0, "resolution_date"] = pd.Timestamp("2024-01-05")
+    assert derive_teae(ae, tiny_population)["teae"].tolist() == [
+        False,
+        True,
+        True,
+        True,
+    ]
+
+
+def test_teae_does_not_mutate_input(tiny_ae, tiny_population):
+    before = tiny_ae.copy()
+    derive_teae(tiny_ae, tiny_population)
+    pd.testing.assert_frame_equal(tiny_ae, before)

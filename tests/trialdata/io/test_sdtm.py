@@ -1,0 +1,200 @@
+"""SDTM/ADaM reading, checked against the CDISC pilot's published safety tables.
+
+Published numbers: Atorus ``CDISC_pilot_replication`` outputs/14-5.01.rtf and
+14-5.02.rtf (replications of CDISC pilot Tables 14-5.01 "Incidence of Treatment Emergent
+Adverse Events by Treatment Group" and 14-5.02 "... Serious Adverse Events ...", safety
+population, N = 86 / 84 / 84) and R Consortium submissions-pilot1 output/
+tlf-demographic.out (Table 14-2.01).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analyses.safety.population import derive_safety_population
+from analyses.safety.soc_pt import tabulate_serious_teae, tabulate_teae_by_soc_pt
+from analyses.safety.teae import derive_teae
+from trialdata.errors import UnreadableFileError
+from trialdata.io.sdtm import read_adam, read_sdtm, read_xpt
+
+ARMS = ["Placebo", "Xanomeline Low Dose", "Xanomeline High Dose"]
+
+
+@pytest.fixture(scope="module")
+def sdtm(cdisc_pilot_dir: Path) -> dict[str, pd.DataFrame]:
+    return read_sdtm(cdisc_pilot_dir / "sdtm")
+
+
+@pytest.fixture(scope="module")
+def pilot(sdtm):
+    subjects = derive_safety_population(sdtm["subjects"], sdtm["administrations"])
+    # The pilot's rule: "events which start on or after the start of treatment"
+    ae = derive_teae(sdtm["adverse_events"], subjects, worsening=False)
+    return subjects, ae
+
+
+def test_shapes_and_mapping(sdtm):
+    assert len(sdtm["subjects"]) == 306
+    assert len(sdtm["administrations"]) == 591
+    assert len(sdtm["adverse_events"]) == 1191
+    cohorts = sdtm["cohorts"].set_index("cohort_id")
+    # dose rank: placebo 0 mg < low 54 mg < high 81 mg
+    assert cohorts["dose_level"].to_dict() == {"Pbo": 1, "Xan_Lo": 2, "Xan_Hi": 3}
+    ae = sdtm["adverse_events"]
+    # AESEV mapped to grade 1-3; AEREL mapped to our relatedness terms
+    assert ae["grade"].value_counts().to_dict() == {1: 770, 2: 378, 3: 43}
+    assert set(ae["relatedness"].dropna()) == {
+        "NOT RELATED",
+        "UNLIKELY RELATED",
+        "POSSIBLY RELATED",
+        "PROBABLY RELATED",
+    }
+    # 15 month-only and 11 year-only onset dates are imputed and flagged
+    assert ae["onset_date_imputed"].value_counts().to_dict() == {"D": 15, "M": 11}
+    assert ae["serious"].sum() == 3
+
+
+def test_safety_population_from_exposure(pilot):
+    subjects, _ = pilot
+    # 254 randomised subjects dosed; the 52 screen failures were never dosed
+    n = subjects.loc[subjects["safety"]].groupby("arm", observed=True).size()
+    assert n.reindex(ARMS).tolist() == [86, 84, 84]
+    # the actual arm (ACTARM) differs: 86 / 96 / 72 -- the column-variable trap
+    n_act = subjects.loc[subjects["safety"]].groupby("actual_arm", observed=True).size()
+    assert n_act.reindex(ARMS).tolist() == [86, 96, 72]
+
+
+def test_teae_derivation_matches_adam_trtemfl(pilot, cdisc_pilot_dir):
+    _, ae = pilot
+    assert ae["teae"].sum() == 1126
+    adae = read_adam(cdisc_pilot_dir / "adam")["adverse_events"]
+    mine = ae.set_index(["subject_id", "ae_seq"])["teae"]
+    theirs = adae.set_index(["subject_id", "ae_seq"])["teae"]
+    assert (mine.reindex(theirs.index) == theirs).all()
+
+
+def _cell(frame, soc, pt, arm, stat):
+    sel = frame[
+        (frame["soc"] == soc)
+        & (frame["preferred_term"] == pt)
+        & (frame["group"] == arm)
+        & (frame["stat"] == stat)
+    ]
+    return sel["value"].item()
+
+
+# (soc, pt) -> per arm (n, events), from published Table 14-5.01
+PUBLISHED_14_5_01 = {
+    ("ANY", "ANY"): [(65, 281), (77, 412), (76, 433)],
+    ("CARDIAC DISORDERS", "ANY"): [(12, 26), (13, 30), (15, 30)],
+    ("CARDIAC DISORDERS", "SINUS BRADYCARDIA"): [(2, 2), (7, 10), (8, 12)],
+    ("CARDIAC DISORDERS", "MYOCARDIAL INFARCTION"): [(4, 4), (2, 4), (4, 8)],
+    ("CARDIAC DISORDERS", "ATRIAL FIBRILLATION"): [(1, 1), (1, 1), (3, 5)],
+    ("CARDIAC DISORDERS", "ATRIAL FLUTTER"): [(0, 0), (1, 1), (1, 2)],
+    ("CARDIAC DISORDERS", "VENTRICULAR EXTRASYSTOLES"): [(0, 0), (2, 4), (1, 1)],
+    ("CARDIAC DISORDERS", "ATRIAL HYPERTROPHY"): [(1, 2), (0, 0), (0, 0)],
+}
+# published p-values (placebo vs low, placebo vs high), 3 decimals
+PUBLISHED_P = {
+    ("ANY", "ANY"): ("0.007", "0.014"),
+    ("CARDIAC DISORDERS", "ANY"): ("0.831", "0.534"),
+    ("CARDIAC DISORDERS", "SINUS BRADYCARDIA"): ("0.097", "0.056"),
+    ("CARDIAC DISORDERS", "MYOCARDIAL INFARCTION"): ("0.682", ">.99"),
+    ("CARDIAC DISORDERS", "ATRIAL FIBRILLATION"): (">.99", "0.365"),
+}
+
+
+def test_teae_table_matches_published_14_5_01(pilot):
+    subjects, ae = pilot
+    table = tabulate_teae_by_soc_pt(
+        ae,
+        subjects,
+        "arm",
+        total=None,
+        compare_to="Placebo",
+        sort_by="Xanomeline High Dose",
+        soc_order="alphabetical",
+    )
+    frame = table.to_frame()
+    for (soc, pt), cells in PUBLISHED_14_5_01.items():
+        for arm, (n, events) in zip(ARMS, cells, strict=True):
+            assert _cell(frame, soc, pt, arm, "n") == n, (soc, pt, arm)
+            assert _cell(frame, soc, pt, arm, "events") == events, (soc, pt, arm)
+    summary = table.summary()
+    summary["key"] = summary["label"].str.strip()
+    for (soc, pt), (p_low, p_high) in PUBLISHED_P.items():
+        key = "Any adverse event" if soc == "ANY" else (soc if pt == "ANY" else pt)
+        row = summary.loc[summary["key"] == key].iloc[0]
+        assert row["p (Placebo vs Xanomeline Low Dose)"] == p_low, key
+        assert row["p (Placebo vs Xanomeline High Dose)"] == p_high, key
+    # display cells as published: "65 (75.6%)" etc.
+    first = summary.iloc[0]
+    assert first["Placebo (N=86)"] == "65 (75.6%) [281]"
+    assert first["Xanomeline High Dose (N=84)"] == "76 (90.5%) [433]"
+    # published order inside CARDIAC DISORDERS: by high-dose count, then alphabetical
+    labels = summary["key"].tolist()
+    start = labels.index("CARDIAC DISORDERS")
+    assert labels[start + 1 : start + 11] == [
+        "SINUS BRADYCARDIA",
+        "MYOCARDIAL INFARCTION",
+        "ATRIAL FIBRILLATION",
+        "ATRIAL FLUTTER",
+        "CARDIAC DISORDER",
+        "SUPRAVENTRICULAR EXTRASYSTOLES",
+        "VENTRICULAR EXTRASYSTOLES",
+        "ATRIAL HYPERTROPHY",
+        "ATRIOVENTRICULAR BLOCK FIRST DEGREE",
+        "ATRIOVENTRICULAR BLOCK SECOND DEGREE",
+    ]
+    # p-value blank when neither arm has the event (CARDIAC DISORDER, placebo vs low)
+    row = summary.loc[summary["key"] == "CARDIAC DISORDER"].iloc[0]
+    assert row["p (Placebo vs Xanomeline Low Dose)"] == ""
+    assert row["p (Placebo vs Xanomeline High Dose)"] == "0.494"
+
+
+def test_serious_table_matches_published_14_5_02(pilot):
+    subjects, ae = pilot
+    table = tabulate_serious_teae(ae, subjects, "arm", total=None, compare_to="Placebo")
+    frame = table.to_frame()
+    published = {
+        ("ANY", "ANY"): [(0, 0), (1, 1), (2, 2)],
+        ("NERVOUS SYSTEM DISORDERS", "ANY"): [(0, 0), (1, 1), (2, 2)],
+        ("NERVOUS SYSTEM DISORDERS", "SYNCOPE"): [(0, 0), (1, 1), (1, 1)],
+        (
+            "NERVOUS SYSTEM DISORDERS",
+            "PARTIAL SEIZURES WITH SECONDARY GENERALISATION",
+        ): [(0, 0), (0, 0), (1, 1)],
+    }
+    for (soc, pt), cells in published.items():
+        for arm, (n, events) in zip(ARMS, cells, strict=True):
+            assert _cell(frame, soc, pt, arm, "n") == n
+            assert _cell(frame, soc, pt, arm, "events") == events
+    # published p-values 0.494 / 0.243 for the any-event row
+    assert _cell(
+        frame, "ANY", "ANY", "Xanomeline Low Dose", "p_value"
+    ) == pytest.approx(84 / 170)
+    summary = table.summary()
+    assert summary.iloc[0]["p (Placebo vs Xanomeline High Dose)"] == "0.243"
+    assert len(summary) == 4
+
+
+def test_adam_reader(cdisc_pilot_dir):
+    adam = read_adam(cdisc_pilot_dir / "adam")
+    subjects = adam["subjects"]
+    assert len(subjects) == 254
+    assert subjects["safety"].sum() == 254
+    assert list(subjects["arm"].cat.categories) == ARMS
+    assert adam["adverse_events"]["teae"].sum() == 1126
+
+
+def test_unreadable_file_names_the_file(tmp_path):
+    bad = tmp_path / "ae.xpt"
+    bad.write_text("not a transport file")
+    with pytest.raises(UnreadableFileError) as err:
+        read_xpt(bad)
+    assert "ae.xpt" in str(err.value)
+    with pytest.raises(UnreadableFileError):
+        read_xpt(tmp_path / "missing.xpt")
