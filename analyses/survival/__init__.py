@@ -1,5 +1,19 @@
 """Time to event: ADTTE derivation, Kaplan-Meier, log-rank, Cox, RMST, figures."""
 
+from analyses.survival._warnings import SmallSampleWarning
+from analyses.survival.cox import CoxResult, estimate_cox
 from analyses.survival.kaplan_meier import KaplanMeierResult, estimate_kaplan_meier
+from analyses.survival.logrank import LogrankResult, compare_survival
+from analyses.survival.rmst import RmstResult, estimate_rmst
 
-__all__ = ["KaplanMeierResult", "estimate_kaplan_meier"]
+__all__ = [
+    "CoxResult",
+    "KaplanMeierResult",
+    "LogrankResult",
+    "RmstResult",
+    "SmallSampleWarning",
+    "compare_survival",
+    "estimate_cox",
+    "estimate_kaplan_meier",
+    "estimate_rmst",
+]

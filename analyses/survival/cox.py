@@ -1,0 +1,334 @@
+"""Cox proportional-hazards regression with R ``coxph`` conventions.
+
+Hazard ratios with Wald confidence intervals, Wald / likelihood-ratio / score tests,
+ties by Efron (R's default), Breslow (SAS PROC PHREG's default) or the exact
+partial likelihood, and strata. lifelines offers Efron only and stops early by
+default; this module fits the model itself (see ``docs/survival.md``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from analyses._results import AnalysisResult, make_provenance
+from analyses.survival._cox_core import Ties, fit_cox
+from analyses.survival._warnings import SmallSampleWarning
+
+__all__ = ["CoxResult", "concordance", "estimate_cox"]
+
+
+def concordance(
+    time: npt.NDArray[np.float64],
+    event: npt.NDArray[np.bool_],
+    risk: npt.NDArray[np.float64],
+    strata: npt.NDArray[np.int64] | None = None,
+) -> float:
+    """Harrell's concordance as R ``survival::concordance`` for a Cox fit.
+
+    A pair is comparable when the shorter time is an event (an event and a censoring
+    at the same time count, the censored subject being the longer). It is
+    concordant when the shorter time has the higher risk; ties in risk count 1/2;
+    pairs with tied event times are not comparable. Pairs are formed within strata.
+
+    Parameters
+    ----------
+    time, event : numpy.ndarray
+        Follow-up times and event indicators.
+    risk : numpy.ndarray
+        Linear predictor (higher = shorter expected survival).
+    strata : numpy.ndarray of int, optional
+        Stratum per row.
+
+    Returns
+    -------
+    float
+        (concordant + tied / 2) / (concordant + discordant + tied).
+    """
+    codes = np.zeros(time.size, np.int64) if strata is None else strata
+    conc = disc = tied = 0.0
+    for s in np.unique(codes):
+        m = codes == s
+        t, e, r = time[m], event[m], risk[m]
+        shorter = (t[:, None] < t[None, :]) | ((t[:, None] == t[None, :]) & ~e[None, :])
+        comparable = shorter & e[:, None]
+        np.fill_diagonal(comparable, False)
+        diff = r[:, None] - r[None, :]
+        conc += float(np.sum(comparable & (diff > 0)))
+        disc += float(np.sum(comparable & (diff < 0)))
+        tied += float(np.sum(comparable & (diff == 0)))
+    total = conc + disc + tied
+    return (conc + tied / 2) / total if total else float("nan")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CoxResult(AnalysisResult):
+    """A fitted Cox model.
+
+    Attributes
+    ----------
+    terms : tuple of str
+        Model terms (dummy columns for categorical covariates, named as R does:
+        column name + level).
+    coef, se : tuple of float
+        Log hazard ratios and their standard errors.
+    conf_level : float
+        Level of the Wald intervals.
+    loglik_null, loglik_model : float
+        Log partial likelihood at beta = 0 and at the estimate.
+    lr_test, wald_test, score_test : float
+        Likelihood-ratio, Wald and score (log-rank) chi-square statistics, each on
+        ``df`` degrees of freedom.
+    df : int
+        Number of terms.
+    n, n_events : int
+        Subjects and events used.
+    concordance : float
+        Harrell's C of the linear predictor (R ``concordance``).
+    ties : str
+        Tie handling.
+    strata : tuple of str
+        Stratification columns.
+    few_events : bool
+        Whether events < ``min_events``.
+    min_events : int
+        The threshold.
+    """
+
+    terms: tuple[str, ...]
+    coef: tuple[float, ...]
+    se: tuple[float, ...]
+    covariance: tuple[tuple[float, ...], ...]
+    conf_level: float
+    loglik_null: float
+    loglik_model: float
+    lr_test: float
+    wald_test: float
+    score_test: float
+    df: int
+    n: int
+    n_events: int
+    concordance: float
+    ties: str
+    strata: tuple[str, ...]
+    few_events: bool
+    min_events: int
+
+    @property
+    def z(self) -> tuple[float, ...]:
+        """Wald z statistics."""
+        return tuple(c / s for c, s in zip(self.coef, self.se, strict=True))
+
+    def table(self) -> pd.DataFrame:
+        """Return the coefficient table (R ``summary(coxph)``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``term, coef, hr, se, z, p_value, hr_lower, hr_upper, conf_level, ties``.
+        """
+        q = float(stats.norm.ppf(1 - (1 - self.conf_level) / 2))
+        coef = np.asarray(self.coef)
+        se = np.asarray(self.se)
+        z = coef / se
+        return pd.DataFrame(
+            {
+                "term": self.terms,
+                "coef": coef,
+                "hr": np.exp(coef),
+                "se": se,
+                "z": z,
+                "p_value": 2 * stats.norm.sf(np.abs(z)),
+                "hr_lower": np.exp(coef - q * se),
+                "hr_upper": np.exp(coef + q * se),
+                "conf_level": self.conf_level,
+                "ties": self.ties,
+            }
+        )
+
+    def tests(self) -> pd.DataFrame:
+        """Return the global tests: likelihood ratio, Wald and score.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``test, statistic, df, p_value``.
+        """
+        stat = [self.lr_test, self.wald_test, self.score_test]
+        return pd.DataFrame(
+            {
+                "test": ["likelihood ratio", "wald", "score"],
+                "statistic": stat,
+                "df": self.df,
+                "p_value": [float(stats.chi2.sf(s, self.df)) for s in stat],
+            }
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the long analysis-results frame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``term`` (None for model-level statistics), ``stat``, ``value``.
+        """
+        coefs = self.table().drop(columns=["conf_level", "ties"])
+        long = coefs.melt(id_vars="term", var_name="stat", value_name="value")
+        p_values = self.tests()["p_value"].to_numpy(dtype=float)
+        model_rows = [
+            ("loglik_null", self.loglik_null),
+            ("loglik_model", self.loglik_model),
+            ("lr_test", self.lr_test),
+            ("lr_p", float(p_values[0])),
+            ("wald_test", self.wald_test),
+            ("wald_test_p", float(p_values[1])),
+            ("score_test", self.score_test),
+            ("score_test_p", float(p_values[2])),
+            ("df", float(self.df)),
+            ("n", float(self.n)),
+            ("n_events", float(self.n_events)),
+            ("concordance", self.concordance),
+        ]
+        model = pd.DataFrame(
+            [(None, s, v) for s, v in model_rows], columns=["term", "stat", "value"]
+        )
+        out = pd.concat([long, model], ignore_index=True)
+        out["value"] = out["value"].astype(float)
+        return out
+
+
+def _design(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+    """Numeric covariates as they are; others as treatment-coded dummies (R style)."""
+    parts = []
+    for col in covariates:
+        values = data[col]
+        if pd.api.types.is_bool_dtype(values):
+            parts.append(values.astype(float).rename(f"{col}TRUE"))
+        elif pd.api.types.is_numeric_dtype(values):
+            parts.append(values.astype(float))
+        else:
+            levels = sorted(values.dropna().unique(), key=str)
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                levels = list(values.cat.categories)
+            for level in levels[1:]:
+                parts.append((values == level).astype(float).rename(f"{col}{level}"))
+    return pd.concat(parts, axis=1)
+
+
+def estimate_cox(
+    data: pd.DataFrame,
+    covariates: Sequence[str],
+    *,
+    time: str = "AVAL",
+    cnsr: str | None = "CNSR",
+    event: str | None = None,
+    ties: Ties = "efron",
+    strata: str | Sequence[str] | None = None,
+    conf_level: float = 0.95,
+    min_events: int = 10,
+) -> CoxResult:
+    """Fit a Cox proportional-hazards model.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per subject.
+    covariates : sequence of str
+        Covariate columns. Numeric columns enter linearly (so ``dose_level`` as an
+        integer is a per-level trend); text or categorical columns are
+        treatment-coded with the first level (sorted, or the categorical order) as
+        reference, as R's factors.
+    time, cnsr, event : str
+        Time column and either the ADaM ``CNSR`` column (0 = event) or an event column.
+    ties : {"efron", "breslow", "exact"}
+        Tie handling: R's default Efron, SAS's default Breslow, or the exact
+        (discrete) partial likelihood whose score test equals the log-rank test.
+    strata : str or sequence of str, optional
+        Stratification column(s): separate baseline hazards, as R ``+ strata()``.
+    conf_level : float
+        Level of the Wald hazard-ratio intervals (default 0.95).
+    min_events : int
+        Below this many events a :class:`SmallSampleWarning` is issued and
+        ``few_events`` set (default 10).
+
+    Returns
+    -------
+    CoxResult
+        Coefficients, hazard ratios with CIs and the global tests.
+    """
+    if ties not in ("efron", "breslow", "exact"):
+        raise ValueError(f"ties must be 'efron', 'breslow' or 'exact', got {ties!r}")
+    if event is None and cnsr is None:
+        raise ValueError(
+            "give either event= (1 = event) or cnsr= (ADaM CNSR, 0 = event)"
+        )
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
+    status_col = event if event is not None else cnsr
+    assert status_col is not None
+    used = data[[time, status_col, *covariates, *strata_cols]].dropna()
+    design = _design(used, covariates)
+    x = design.to_numpy(dtype=float)
+    x = x - x.mean(axis=0)
+    t = used[time].to_numpy(dtype=float)
+    status = used[status_col].to_numpy(dtype=float)
+    ev = status != 0 if event is not None else status == 0
+    st = None
+    if strata_cols:
+        st = (
+            used.groupby(strata_cols, sort=True, dropna=False)
+            .ngroup()
+            .to_numpy(dtype=np.int64)
+            .astype(np.int64)
+        )
+    beta, cov, ll0, ll, score, _ = fit_cox(x, t, ev, st, ties)
+    wald = float(beta @ np.linalg.solve(cov, beta))
+    n_events = int(ev.sum())
+    few = n_events < min_events
+    if few:
+        warnings.warn(
+            f"only {n_events} events (< min_events={min_events}): Wald and "
+            "likelihood-ratio inference for the Cox model may be unreliable",
+            SmallSampleWarning,
+            stacklevel=2,
+        )
+    provenance = make_provenance(
+        "estimate_cox",
+        inputs={"data": data},
+        covariates=covariates,
+        time=time,
+        cnsr=cnsr,
+        event=event,
+        ties=ties,
+        strata=strata_cols,
+        conf_level=conf_level,
+        min_events=min_events,
+        convergence="relative log-likelihood change <= 1e-12",
+    )
+    return CoxResult(
+        provenance=provenance,
+        terms=tuple(design.columns),
+        coef=tuple(float(b) for b in beta),
+        se=tuple(float(s) for s in np.sqrt(np.diag(cov))),
+        covariance=tuple(tuple(float(v) for v in row) for row in cov),
+        conf_level=conf_level,
+        loglik_null=ll0,
+        loglik_model=ll,
+        lr_test=2 * (ll - ll0),
+        wald_test=wald,
+        score_test=score,
+        df=len(beta),
+        n=len(used),
+        n_events=n_events,
+        concordance=concordance(t, ev, x @ beta, st),
+        ties=ties,
+        strata=tuple(strata_cols),
+        few_events=few,
+        min_events=min_events,
+    )
