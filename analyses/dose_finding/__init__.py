@@ -1,0 +1,61 @@
+"""Dose finding: designs, decisions, MTD selection, pathways, operating characteristics.
+
+Designs share one interface (:class:`DoseFindingDesign`): ``decide(n, y, current)``
+returns a :class:`Decision` (escalate / stay / de-escalate / stop, next dose, reason),
+``select_mtd(n, y)`` the final :class:`MTDSelection`, and ``simulate`` runs many trials
+at once for :func:`simulate_oc`. Dose levels are 1-based everywhere.
+
+>>> boin = BOIN(target=0.3, n_doses=5)
+>>> boin.decide(n=[3, 3, 0, 0, 0], y=[0, 1, 0, 0, 0], current=2).action
+'stay'
+"""
+
+from analyses.dose_finding._base import Decision, DoseFindingDesign, SimulatedTrials
+from analyses.dose_finding.boin import BOIN, boin_boundaries
+from analyses.dose_finding.crm import CRM, CRMFit, tite_weights
+from analyses.dose_finding.crm_model import getprior
+from analyses.dose_finding.i3plus3 import I3Plus3
+from analyses.dose_finding.interval_design import (
+    DecisionTable,
+    IntervalDesign,
+    elimination_boundary,
+)
+from analyses.dose_finding.isotonic import isotonic_regression
+from analyses.dose_finding.mtd_selection import MTDSelection, isotonic_estimates
+from analyses.dose_finding.mtpi2 import MTPI2
+from analyses.dose_finding.simulation import (
+    OperatingCharacteristics,
+    simulate_oc,
+    true_mtd,
+)
+from analyses.dose_finding.three_plus_three import (
+    ExactOC,
+    ThreePlusThree,
+    prob_escalate_3plus3,
+)
+
+__all__ = [
+    "BOIN",
+    "CRM",
+    "MTPI2",
+    "CRMFit",
+    "Decision",
+    "DecisionTable",
+    "DoseFindingDesign",
+    "ExactOC",
+    "I3Plus3",
+    "IntervalDesign",
+    "MTDSelection",
+    "OperatingCharacteristics",
+    "SimulatedTrials",
+    "ThreePlusThree",
+    "boin_boundaries",
+    "elimination_boundary",
+    "getprior",
+    "isotonic_estimates",
+    "isotonic_regression",
+    "prob_escalate_3plus3",
+    "simulate_oc",
+    "tite_weights",
+    "true_mtd",
+]

@@ -1,0 +1,310 @@
+"""What every dose-finding design shares: the decision object and the design interface.
+
+Dose levels are 1-based in every public input and output; arrays inside are 0-based.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from analyses._results import AnalysisResult, make_provenance
+
+__all__ = [
+    "ACTIONS",
+    "Action",
+    "Decision",
+    "DoseFindingDesign",
+    "SimulatedTrials",
+    "as_counts",
+]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+Action = Literal["escalate", "stay", "de-escalate", "stop"]
+#: Action codes used by the vectorised simulators, in this order.
+ACTIONS: tuple[Action, ...] = ("escalate", "stay", "de-escalate", "stop")
+ESCALATE, STAY, DEESCALATE, STOP = 0, 1, 2, 3
+
+
+def as_counts(
+    n: Sequence[int] | npt.ArrayLike, y: Sequence[int] | npt.ArrayLike, n_doses: int
+) -> tuple[IntArray, IntArray]:
+    """Check and convert per-dose patient and DLT counts.
+
+    Parameters
+    ----------
+    n : sequence of int
+        Patients treated (DLT-evaluable) per dose level, lowest first.
+    y : sequence of int
+        DLTs per dose level.
+    n_doses : int
+        Number of dose levels the design has.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``n`` and ``y`` as int64 arrays.
+
+    Raises
+    ------
+    ValueError
+        When lengths differ from ``n_doses``, counts are negative or ``y > n``.
+    """
+    n_arr = np.asarray(n, dtype=np.int64)
+    y_arr = np.asarray(y, dtype=np.int64)
+    if n_arr.shape != (n_doses,) or y_arr.shape != (n_doses,):
+        raise ValueError(
+            f"n and y must each have one entry per dose level ({n_doses}); "
+            f"got {n_arr.shape[0] if n_arr.ndim else 0} and "
+            f"{y_arr.shape[0] if y_arr.ndim else 0}"
+        )
+    if (n_arr < 0).any() or (y_arr < 0).any() or (y_arr > n_arr).any():
+        raise ValueError("counts must satisfy 0 <= y <= n at every dose level")
+    return n_arr, y_arr
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decision(AnalysisResult):
+    """The design's decision for the next cohort.
+
+    Attributes
+    ----------
+    design : str
+        Name of the design.
+    action : {"escalate", "stay", "de-escalate", "stop"}
+        What to do next.
+    current_dose : int
+        Dose level the decision starts from (1-based).
+    next_dose : int or None
+        Dose level for the next cohort; None when the trial stops.
+    mtd : int or None
+        The selected MTD when the trial stops with one, else None.
+    reason : str
+        The design's reasoning in words.
+    """
+
+    design: str
+    action: Action
+    current_dose: int
+    next_dose: int | None
+    mtd: int | None
+    reason: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the decision as a long frame (``stat``, ``value``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``current_dose``, ``next_dose`` (NaN when stopping), ``stop``
+            (1 or 0) and ``mtd`` (NaN when none).
+        """
+        return pd.DataFrame(
+            {
+                "design": self.design,
+                "stat": ["current_dose", "next_dose", "stop", "mtd"],
+                "value": [
+                    float(self.current_dose),
+                    np.nan if self.next_dose is None else float(self.next_dose),
+                    float(self.action == "stop"),
+                    np.nan if self.mtd is None else float(self.mtd),
+                ],
+            }
+        )
+
+    def __str__(self) -> str:
+        nxt = (
+            "none (stop)" if self.next_dose is None else f"dose level {self.next_dose}"
+        )
+        mtd = "" if self.mtd is None else f"; MTD = dose level {self.mtd}"
+        return (
+            f"{self.design}: {self.action} from dose level {self.current_dose}; "
+            f"next: {nxt}{mtd}. {self.reason}"
+        )
+
+
+@dataclass(frozen=True)
+class SimulatedTrials:
+    """Raw outcome of many simulated trials of one design under one scenario.
+
+    Attributes
+    ----------
+    n : numpy.ndarray, shape (n_trials, n_doses)
+        Patients treated per dose.
+    y : numpy.ndarray, shape (n_trials, n_doses)
+        DLTs per dose.
+    selected : numpy.ndarray, shape (n_trials,)
+        Selected MTD (1-based), 0 when the trial selects none.
+    stopped_early : numpy.ndarray, shape (n_trials,)
+        Whether the trial stopped for safety before its planned end.
+    """
+
+    n: IntArray
+    y: IntArray
+    selected: IntArray
+    stopped_early: BoolArray
+
+
+class DoseFindingDesign(ABC):
+    """Interface every design implements.
+
+    Attributes
+    ----------
+    name : str
+        Short name used in outputs.
+    n_doses : int
+        Number of dose levels.
+    target : float
+        Target DLT rate.
+    cohort_size : int
+        Patients per cohort.
+    n_cohorts : int
+        Maximum number of cohorts (maximum sample size ``cohort_size * n_cohorts``).
+    start_dose : int
+        Starting dose level (1-based).
+    """
+
+    name: str
+    n_doses: int
+    target: float
+    cohort_size: int
+    n_cohorts: int
+    start_dose: int
+
+    @property
+    def max_n(self) -> int:
+        """Maximum sample size, ``cohort_size * n_cohorts``."""
+        return self.cohort_size * self.n_cohorts
+
+    @abstractmethod
+    def parameters(self) -> dict[str, Any]:
+        """Return every parameter that changes a number, for provenance.
+
+        Returns
+        -------
+        dict
+            Parameter names and values.
+        """
+
+    @abstractmethod
+    def decide(
+        self,
+        n: Sequence[int] | npt.ArrayLike,
+        y: Sequence[int] | npt.ArrayLike,
+        current: int,
+        *,
+        last_cohort_dlts: int | None = None,
+    ) -> Decision:
+        """Return the decision for the next cohort.
+
+        Parameters
+        ----------
+        n : sequence of int
+            DLT-evaluable patients per dose level.
+        y : sequence of int
+            DLTs per dose level.
+        current : int
+            Dose level of the most recent cohort (1-based).
+        last_cohort_dlts : int, optional
+            DLTs in the most recent cohort (used by coherence rules).
+
+        Returns
+        -------
+        Decision
+            Action, next dose and reasoning.
+        """
+
+    @abstractmethod
+    def simulate(self, p_true: npt.ArrayLike, uniforms: FloatArray) -> SimulatedTrials:
+        """Run many trials at once on pre-drawn patient tolerances.
+
+        Parameters
+        ----------
+        p_true : array_like, shape (n_doses,)
+            True DLT probability per dose.
+        uniforms : numpy.ndarray, shape (n_trials, n_doses, max_n)
+            ``uniforms[t, d, j]`` is the tolerance of the ``j``-th patient treated at
+            dose ``d`` in trial ``t``: that patient has a DLT when it is below
+            ``p_true[d]``. Sharing this array across designs gives common random
+            numbers.
+
+        Returns
+        -------
+        SimulatedTrials
+            Per-trial counts, selected MTD and early-stop flags.
+        """
+
+    def _check_current(self, current: int) -> int:
+        if not 1 <= int(current) <= self.n_doses:
+            raise ValueError(f"current dose {current} is not in 1..{self.n_doses}")
+        return int(current) - 1
+
+    def _decision(
+        self,
+        action: Action,
+        current0: int,
+        next0: int | None,
+        mtd0: int | None,
+        reason: str,
+        n: IntArray,
+        y: IntArray,
+    ) -> Decision:
+        frame = pd.DataFrame({"dose": np.arange(1, self.n_doses + 1), "n": n, "y": y})
+        return Decision(
+            design=self.name,
+            action=action,
+            current_dose=current0 + 1,
+            next_dose=None if next0 is None else next0 + 1,
+            mtd=None if mtd0 is None else mtd0 + 1,
+            reason=reason,
+            provenance=make_provenance(
+                f"{type(self).__name__}.decide",
+                inputs={"counts": frame},
+                current=current0 + 1,
+                **self.parameters(),
+            ),
+        )
+
+
+def draw_cohort(
+    uniforms: FloatArray,
+    p_true: FloatArray,
+    rows: IntArray,
+    dose: IntArray,
+    n_at_dose: IntArray,
+    size: int,
+) -> IntArray:
+    """Count DLTs in the next cohort of each trial from pre-drawn tolerances.
+
+    Parameters
+    ----------
+    uniforms : numpy.ndarray, shape (n_trials, n_doses, max_n)
+        Patient tolerances.
+    p_true : numpy.ndarray, shape (n_doses,)
+        True DLT probabilities.
+    rows : numpy.ndarray of int
+        Trials that enrol a cohort.
+    dose : numpy.ndarray of int
+        0-based dose of each of those trials.
+    n_at_dose : numpy.ndarray of int
+        Patients already treated at that dose (the first free slot).
+    size : int
+        Cohort size.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        DLTs in each cohort.
+    """
+    slots = n_at_dose[:, None] + np.arange(size)[None, :]
+    u = uniforms[rows[:, None], dose[:, None], slots]
+    return (u < p_true[dose][:, None]).sum(axis=1).astype(np.int64)

@@ -1,0 +1,597 @@
+"""Shared machinery of the interval designs (BOIN, mTPI-2, i3+3).
+
+Each design reduces to a decision for every (patients, DLTs) pair at the current dose:
+escalate, stay or de-escalate. On top of that the three share BOIN's safety rules:
+
+* dose elimination: the current dose and all higher doses are eliminated when
+  ``Pr(p > target | y, n) > cutoff_eli`` under a Beta(1, 1) prior, for ``n >= 3``;
+  the trial stops with no MTD when the lowest dose is eliminated;
+* optional extra-safe stop at the lowest dose (cut-off ``cutoff_eli - offset``);
+* ``n_earlystop``: the trial ends when the current dose reaches that many patients;
+* escalation never enters an eliminated dose; "escalate" at the top dose and
+  "de-escalate" at the lowest dose mean stay;
+* the final MTD is chosen by isotonic regression (:mod:`.mtd_selection`).
+
+The per-cohort update is written once, vectorised over trials, and used both by
+:meth:`IntervalDesign.decide` (one trial) and :meth:`IntervalDesign.simulate`.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import stats
+
+from analyses._results import AnalysisResult, make_provenance
+from analyses.dose_finding._base import (
+    DEESCALATE,
+    ESCALATE,
+    STAY,
+    Action,
+    BoolArray,
+    Decision,
+    DoseFindingDesign,
+    FloatArray,
+    IntArray,
+    SimulatedTrials,
+    as_counts,
+    draw_cohort,
+)
+from analyses.dose_finding.mtd_selection import (
+    MTDSelection,
+    isotonic_estimates,
+    select_isotonic_batch,
+)
+
+__all__ = ["DecisionTable", "IntervalDesign", "elimination_boundary"]
+
+#: Decision codes in decision grids.
+CODE_NAMES = {ESCALATE: "E", STAY: "S", DEESCALATE: "D", 3: "DU"}
+
+
+def elimination_boundary(
+    target: float, max_n: int, *, cutoff_eli: float = 0.95, min_n: int = 3
+) -> FloatArray:
+    """Return the smallest DLT count that eliminates a dose, for n = 0..max_n.
+
+    A dose is eliminated when ``1 - pbeta(target, y + 1, n - y + 1) > cutoff_eli``
+    (Beta(1, 1) prior), only for ``n >= min_n``.
+
+    Parameters
+    ----------
+    target : float
+        Target DLT rate.
+    max_n : int
+        Largest number of patients.
+    cutoff_eli : float, default 0.95
+        Posterior probability cut-off.
+    min_n : int, default 3
+        Fewest patients for which elimination applies.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (max_n + 1,)
+        Boundary per n; ``inf`` where no count eliminates (n < min_n or none).
+    """
+    out = np.full(max_n + 1, np.inf)
+    for n in range(min_n, max_n + 1):
+        y = np.arange(n + 1)
+        hit = stats.beta.sf(target, y + 1, n - y + 1) > cutoff_eli
+        if hit.any():
+            out[n] = float(y[hit][0])
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class DecisionTable(AnalysisResult):
+    """Decision boundaries by number of patients at the current dose.
+
+    Attributes
+    ----------
+    design : str
+        Name of the design.
+    boundaries : pandas.DataFrame
+        One row per n: ``escalate_if_dlt_le``, ``deescalate_if_dlt_ge``,
+        ``eliminate_if_dlt_ge`` (nullable integers; NA when no count qualifies).
+    grid : pandas.DataFrame
+        One row per (n, y): the decision code E, S, D or DU.
+    """
+
+    design: str
+    boundaries: pd.DataFrame
+    grid: pd.DataFrame
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the boundaries in long form.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``design``, ``n``, ``stat``, ``value`` (NaN when none).
+        """
+        long = self.boundaries.melt(id_vars="n", var_name="stat", value_name="value")
+        long["value"] = long["value"].astype("Float64").astype(float)
+        long.insert(0, "design", self.design)
+        return long
+
+    def summary(self) -> pd.DataFrame:
+        """Return the boundaries, one row per n.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The boundary table.
+        """
+        return self.boundaries.copy()
+
+    def wide(self) -> pd.DataFrame:
+        """Return the decision grid as a table of codes, rows y and columns n.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Decision code per (y, n); empty string where y > n.
+        """
+        return (
+            self.grid.pivot(index="y", columns="n", values="decision")
+            .fillna("")
+            .rename_axis(index="DLTs", columns="patients")
+        )
+
+
+class IntervalDesign(DoseFindingDesign):
+    """Base of BOIN, mTPI-2 and i3+3 (see the module docstring for shared rules).
+
+    Parameters
+    ----------
+    target : float
+        Target DLT rate.
+    n_doses : int
+        Number of dose levels.
+    cohort_size : int, default 3
+        Patients per cohort.
+    n_cohorts : int, default 10
+        Maximum number of cohorts.
+    start_dose : int, default 1
+        Starting dose level.
+    cutoff_eli : float, default 0.95
+        Posterior cut-off for dose elimination.
+    extrasafe : bool, default False
+        Stop early when the lowest dose is too toxic at ``cutoff_eli - offset``.
+    offset : float, default 0.05
+        Offset of the extra-safe rule.
+    n_earlystop : int, default 100
+        Stop when the current dose has this many patients.
+    min_n_eliminate : int, default 3
+        Fewest patients for which elimination applies.
+    estimate_offset : float, default 0.05
+        Beta(a, a) prior offsets of the MTD-selection estimates.
+    """
+
+    name = "interval design"
+
+    def __init__(
+        self,
+        target: float,
+        n_doses: int,
+        *,
+        cohort_size: int = 3,
+        n_cohorts: int = 10,
+        start_dose: int = 1,
+        cutoff_eli: float = 0.95,
+        extrasafe: bool = False,
+        offset: float = 0.05,
+        n_earlystop: int = 100,
+        min_n_eliminate: int = 3,
+        estimate_offset: float = 0.05,
+    ) -> None:
+        if not 0 < target < 1:
+            raise ValueError(f"target must be in (0, 1), got {target}")
+        if n_doses < 1:
+            raise ValueError(f"n_doses must be >= 1, got {n_doses}")
+        if not 1 <= start_dose <= n_doses:
+            raise ValueError(f"start_dose must be in 1..{n_doses}, got {start_dose}")
+        if cohort_size < 1 or n_cohorts < 1:
+            raise ValueError("cohort_size and n_cohorts must be >= 1")
+        self.target = float(target)
+        self.n_doses = int(n_doses)
+        self.cohort_size = int(cohort_size)
+        self.n_cohorts = int(n_cohorts)
+        self.start_dose = int(start_dose)
+        self.cutoff_eli = float(cutoff_eli)
+        self.extrasafe = bool(extrasafe)
+        self.offset = float(offset)
+        self.n_earlystop = int(n_earlystop)
+        self.min_n_eliminate = int(min_n_eliminate)
+        self.estimate_offset = float(estimate_offset)
+
+    # ------------------------------------------------------------------ rules
+    @abstractmethod
+    def _codes(self, max_n: int) -> IntArray:
+        """Return E/S/D codes for every (n, y), shape (max_n + 1, max_n + 1)."""
+
+    @property
+    def _table_n(self) -> int:
+        return max(self.max_n, self.n_earlystop, 1)
+
+    def _rules(self, max_n: int) -> tuple[IntArray, FloatArray]:
+        codes = self._codes(max_n)
+        elim = elimination_boundary(
+            self.target, max_n, cutoff_eli=self.cutoff_eli, min_n=self.min_n_eliminate
+        )
+        return codes, elim
+
+    def _selection_bound(self) -> float | None:
+        return None
+
+    def parameters(self) -> dict[str, Any]:
+        """Return every parameter that changes a number.
+
+        Returns
+        -------
+        dict
+            Parameter names and values.
+        """
+        return {
+            "design": self.name,
+            "target": self.target,
+            "n_doses": self.n_doses,
+            "cohort_size": self.cohort_size,
+            "n_cohorts": self.n_cohorts,
+            "start_dose": self.start_dose,
+            "cutoff_eli": self.cutoff_eli,
+            "extrasafe": self.extrasafe,
+            "offset": self.offset,
+            "n_earlystop": self.n_earlystop,
+            "min_n_eliminate": self.min_n_eliminate,
+            "estimate_offset": self.estimate_offset,
+        }
+
+    def decision_table(self, max_n: int | None = None) -> DecisionTable:
+        """Return the decision boundaries for n = 1..max_n patients at a dose.
+
+        Parameters
+        ----------
+        max_n : int, optional
+            Largest n; defaults to the maximum sample size.
+
+        Returns
+        -------
+        DecisionTable
+            Boundaries (escalate if DLTs <= ..., de-escalate if >= ..., eliminate if
+            >= ...) and the full (n, y) decision grid.
+        """
+        top = self.max_n if max_n is None else int(max_n)
+        codes, elim = self._rules(top)
+        rows: list[dict[str, Any]] = []
+        grid: list[dict[str, Any]] = []
+        for n in range(1, top + 1):
+            ys = np.arange(n + 1)
+            c = codes[n, : n + 1].copy()
+            c[ys >= elim[n]] = 3
+            grid.extend(
+                {"n": n, "y": int(v), "decision": CODE_NAMES[int(k)]}
+                for v, k in zip(ys, c, strict=True)
+            )
+            esc = ys[c == ESCALATE]
+            de = ys[c >= DEESCALATE]
+            rows.append(
+                {
+                    "n": n,
+                    "escalate_if_dlt_le": int(esc.max()) if esc.size else pd.NA,
+                    "deescalate_if_dlt_ge": int(de.min()) if de.size else pd.NA,
+                    "eliminate_if_dlt_ge": int(elim[n])
+                    if np.isfinite(elim[n])
+                    else pd.NA,
+                }
+            )
+        boundaries = pd.DataFrame(rows).astype(
+            {
+                "escalate_if_dlt_le": "Int64",
+                "deescalate_if_dlt_ge": "Int64",
+                "eliminate_if_dlt_ge": "Int64",
+            }
+        )
+        return DecisionTable(
+            design=self.name,
+            boundaries=boundaries,
+            grid=pd.DataFrame(grid),
+            provenance=make_provenance(
+                f"{type(self).__name__}.decision_table", max_n=top, **self.parameters()
+            ),
+        )
+
+    # ------------------------------------------------------- one-step update
+    def _update(
+        self,
+        n: IntArray,
+        y: IntArray,
+        cur: IntArray,
+        eliminated: BoolArray,
+        codes: IntArray,
+        elim: FloatArray,
+    ) -> tuple[IntArray, BoolArray, BoolArray, BoolArray, BoolArray]:
+        """Apply BOIN's after-cohort rules to many trials.
+
+        Returns the next dose, the updated elimination mask, and flags: stopped for
+        safety (no MTD), stopped by ``n_earlystop``, and the elimination hit at the
+        current dose (for reasons).
+        """
+        rows = np.arange(n.shape[0])
+        nc = n[rows, cur]
+        yc = y[rows, cur]
+        end_n = nc >= self.n_earlystop
+        hit = (~end_n) & (yc >= elim[nc])
+        eliminated = eliminated | (
+            hit[:, None] & (np.arange(n.shape[1])[None, :] >= cur[:, None])
+        )
+        safety = hit & (cur == 0)
+        if self.extrasafe:
+            n0 = n[:, 0]
+            y0 = y[:, 0]
+            extra = (cur == 0) & (n0 >= 3) & (~end_n)
+            extra &= (
+                stats.beta.sf(self.target, y0 + 1, n0 - y0 + 1)
+                > self.cutoff_eli - self.offset
+            )
+            safety |= extra
+        code = codes[nc, yc]
+        code = np.where(hit, DEESCALATE, code)
+        top = n.shape[1] - 1
+        up = np.minimum(cur + 1, top)
+        can_up = (code == ESCALATE) & (cur < top) & ~eliminated[rows, up]
+        down = (code == DEESCALATE) & (cur > 0)
+        nxt = np.where(can_up, cur + 1, np.where(down, cur - 1, cur))
+        return nxt.astype(np.int64), eliminated, safety, end_n, hit
+
+    def _eliminated_from_counts(
+        self, n: IntArray, y: IntArray, elim: FloatArray
+    ) -> BoolArray:
+        hit = (n >= self.min_n_eliminate) & (y >= elim[n])
+        return np.logical_or.accumulate(hit, axis=-1)
+
+    # ------------------------------------------------------------- decisions
+    def decide(
+        self,
+        n: Sequence[int] | npt.ArrayLike,
+        y: Sequence[int] | npt.ArrayLike,
+        current: int,
+        *,
+        last_cohort_dlts: int | None = None,
+    ) -> Decision:
+        """Return the decision after the most recent cohort at ``current``.
+
+        Parameters
+        ----------
+        n : sequence of int
+            DLT-evaluable patients per dose level.
+        y : sequence of int
+            DLTs per dose level.
+        current : int
+            Dose level of the most recent cohort (1-based).
+        last_cohort_dlts : int, optional
+            Unused by interval designs (accepted for a common interface).
+
+        Returns
+        -------
+        Decision
+            Action, next dose, MTD when stopping, and the reasoning.
+        """
+        n_arr, y_arr = as_counts(n, y, self.n_doses)
+        c = self._check_current(current)
+        table_n = max(self._table_n, int(n_arr.max()))
+        codes, elim = self._rules(table_n)
+        nc, yc = int(n_arr[c]), int(y_arr[c])
+        if nc == 0:
+            return self._decision(
+                "stay",
+                c,
+                c,
+                None,
+                f"No patient has been treated at dose level {c + 1} yet: treat the "
+                "next cohort there.",
+                n_arr,
+                y_arr,
+            )
+        previous = self._eliminated_from_counts(n_arr, y_arr, elim)[None, :]
+        nxt, _, safety, end_n, hit = self._update(
+            n_arr[None, :], y_arr[None, :], np.array([c]), previous, codes, elim
+        )
+        counts = f"{yc} DLT(s) in {nc} patient(s) at dose level {c + 1}"
+        rule = self._explain(nc, yc, codes, elim)
+        if bool(safety[0]):
+            why = (
+                f"{counts}: Pr(DLT rate > {self.target:g}) exceeds the elimination "
+                "cut-off at the lowest dose, so every dose is too toxic. Stop; "
+                "no MTD."
+            )
+            return self._decision("stop", c, None, None, why, n_arr, y_arr)
+        if bool(end_n[0]) or n_arr.sum() >= self.max_n:
+            sel = self.select_mtd(n_arr, y_arr)
+            which = (
+                f"dose level {c + 1} reached n_earlystop = {self.n_earlystop}"
+                if bool(end_n[0])
+                else f"the maximum sample size {self.max_n} is reached"
+            )
+            mtd0 = None if sel.mtd is None else sel.mtd - 1
+            return self._decision(
+                "stop",
+                c,
+                None,
+                mtd0,
+                f"{counts}; {which}. Stop and select the MTD. {sel.reason}",
+                n_arr,
+                y_arr,
+            )
+        n1 = int(nxt[0])
+        action: Action = "escalate" if n1 > c else "de-escalate" if n1 < c else "stay"
+        extra = ""
+        if bool(hit[0]):
+            extra = f" Dose level {c + 1} and above are eliminated."
+        code = int(self._codes(table_n)[nc, yc])
+        if code == ESCALATE and n1 == c:
+            extra += (
+                " Escalation is not possible (highest dose or next dose eliminated),"
+                " so stay."
+            )
+        if code == DEESCALATE and n1 == c and not bool(hit[0]):
+            extra += " De-escalation is not possible from the lowest dose, so stay."
+        return self._decision(
+            action,
+            c,
+            n1,
+            None,
+            f"{counts}: {rule}{extra}",
+            n_arr,
+            y_arr,
+        )
+
+    def _explain(self, n: int, y: int, codes: IntArray, elim: FloatArray) -> str:
+        code = int(codes[n, y])
+        if y >= elim[n]:
+            return (
+                f"Pr(DLT rate > {self.target:g} | data) > {self.cutoff_eli:g} with a "
+                "Beta(1, 1) prior: eliminate and de-escalate."
+            )
+        return {ESCALATE: "escalate.", STAY: "stay.", DEESCALATE: "de-escalate."}[code]
+
+    def select_mtd(
+        self, n: Sequence[int] | npt.ArrayLike, y: Sequence[int] | npt.ArrayLike
+    ) -> MTDSelection:
+        """Select the MTD by isotonic regression (BOIN ``select.mtd`` rules).
+
+        Parameters
+        ----------
+        n : sequence of int
+            Patients per dose level.
+        y : sequence of int
+            DLTs per dose level.
+
+        Returns
+        -------
+        MTDSelection
+            The MTD (None when no dose qualifies) and, per dose, the isotonic estimate
+            with its 95% interval and Pr(DLT rate > target).
+        """
+        n_arr, y_arr = as_counts(n, y, self.n_doses)
+        _, elim = self._rules(max(int(n_arr.max()), 3))
+        eliminated = self._eliminated_from_counts(n_arr, y_arr, elim)
+        stop = bool(eliminated[0])
+        if self.extrasafe and n_arr[0] >= 3:
+            tail = stats.beta.sf(self.target, y_arr[0] + 1, n_arr[0] - y_arr[0] + 1)
+            stop |= bool(tail > self.cutoff_eli - self.offset)
+        bound = self._selection_bound()
+        chosen = int(
+            select_isotonic_batch(
+                n_arr[None, :],
+                y_arr[None, :],
+                eliminated[None, :],
+                self.target,
+                estimate_offset=self.estimate_offset,
+                bound=bound,
+            )[0]
+        )
+        estimates = isotonic_estimates(
+            n_arr, y_arr, self.target, estimate_offset=self.estimate_offset
+        )
+        estimates["eliminated"] = eliminated
+        if stop:
+            mtd = None
+            reason = "The lowest dose is too toxic (eliminated); no MTD."
+        elif chosen < 0:
+            mtd = None
+            reason = "No treated, non-eliminated dose qualifies; no MTD."
+        else:
+            mtd = chosen + 1
+            reason = (
+                f"Dose level {mtd} has the isotonic DLT-rate estimate closest to the "
+                f"target {self.target:g} among treated, non-eliminated doses"
+                + (f" with estimate <= {bound:.4g}" if bound is not None else "")
+                + " (ties: higher dose below the target, lower dose above)."
+            )
+        return MTDSelection(
+            design=self.name,
+            target=self.target,
+            mtd=mtd,
+            estimates=estimates,
+            reason=reason,
+            conventions={
+                "estimate_prior": f"Beta({self.estimate_offset:g}, "
+                f"{self.estimate_offset:g})",
+                "isotonic": "PAVA weighted by 1/posterior variance",
+                "interval": "equal-tailed 95% Beta quantiles, isotonic",
+                "elimination_prior": "Beta(1, 1)",
+            },
+            provenance=make_provenance(
+                f"{type(self).__name__}.select_mtd",
+                inputs={"counts": estimates[["dose", "n", "dlt"]]},
+                **self.parameters(),
+            ),
+        )
+
+    # ------------------------------------------------------------ simulation
+    def simulate(self, p_true: npt.ArrayLike, uniforms: FloatArray) -> SimulatedTrials:
+        """Run many trials at once on pre-drawn patient tolerances.
+
+        Parameters
+        ----------
+        p_true : array_like, shape (n_doses,)
+            True DLT probability per dose.
+        uniforms : numpy.ndarray, shape (n_trials, n_doses, >= max_n)
+            Patient tolerances (see :meth:`DoseFindingDesign.simulate`).
+
+        Returns
+        -------
+        SimulatedTrials
+            Counts, selected MTD (1-based, 0 = none) and early-stop flags.
+        """
+        p = np.asarray(p_true, dtype=float)
+        n_trials = uniforms.shape[0]
+        k = self.n_doses
+        codes, elim = self._rules(self._table_n)
+        n = np.zeros((n_trials, k), np.int64)
+        y = np.zeros((n_trials, k), np.int64)
+        cur = np.full(n_trials, self.start_dose - 1, np.int64)
+        eliminated = np.zeros((n_trials, k), bool)
+        active = np.ones(n_trials, bool)
+        safety_stop = np.zeros(n_trials, bool)
+        for _ in range(self.n_cohorts):
+            rows = np.flatnonzero(active)
+            if rows.size == 0:
+                break
+            d = cur[rows]
+            tox = draw_cohort(uniforms, p, rows, d, n[rows, d], self.cohort_size)
+            n[rows, d] += self.cohort_size
+            y[rows, d] += tox
+            nxt, elim_rows, safety, end_n, _ = self._update(
+                n[rows], y[rows], d, eliminated[rows], codes, elim
+            )
+            eliminated[rows] = elim_rows
+            cur[rows] = nxt
+            safety_stop[rows] = safety
+            active[rows] = ~(safety | end_n)
+        selected = select_isotonic_batch(
+            n,
+            y,
+            self._eliminated_from_counts(n, y, elim),
+            self.target,
+            estimate_offset=self.estimate_offset,
+            bound=self._selection_bound(),
+        )
+        no_mtd = safety_stop.copy()
+        if self.extrasafe:
+            tail = stats.beta.sf(self.target, y[:, 0] + 1, n[:, 0] - y[:, 0] + 1)
+            no_mtd |= (n[:, 0] >= 3) & (tail > self.cutoff_eli - self.offset)
+        selected = np.where(no_mtd, -1, selected)
+        return SimulatedTrials(
+            n=n,
+            y=y,
+            selected=(selected + 1).astype(np.int64),
+            stopped_early=safety_stop,
+        )
