@@ -285,3 +285,28 @@ def test_custody_gaps() -> None:
     summary = res.summary().set_index("rule")
     assert summary.loc["custodian_change_without_transfer", "n_samples"] == 2
     assert res.n_checked == 7
+
+
+def _arrow(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as the validated schemas deliver them (Arrow-backed strings)."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].astype("string[pyarrow]")
+    return out
+
+
+def test_same_flags_with_arrow_string_columns() -> None:
+    s, e, subj = _arrow(_samples()), _arrow(_events()), _arrow(_subjects())
+    assert _flags(flag_custody_gaps(s, e)) == _flags(
+        flag_custody_gaps(_samples(), _events())
+    )
+    assert _flags(flag_temperature_excursions(s, e)) == _flags(
+        flag_temperature_excursions(_samples(), _events())
+    )
+    assert _flags(list_samples_to_destroy(s, subj)) == _flags(
+        list_samples_to_destroy(_samples(), _subjects())
+    )
+    a = tabulate_availability(s).to_frame()
+    b = tabulate_availability(_samples()).to_frame()
+    assert a["value"].tolist() == b["value"].tolist()

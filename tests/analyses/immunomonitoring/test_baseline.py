@@ -116,3 +116,35 @@ def test_derive_groups_and_study_day(
     assert days["study_day"].tolist()[:2] == [10.0, 0.0]
     sdtm = derive_study_day(data, administrations, date_column="d", day_of_first_dose=1)
     assert sdtm["study_day"].tolist()[:2] == [11.0, 1.0]
+
+
+def test_same_results_with_arrow_string_columns(
+    administrations: pd.DataFrame, subjects: pd.DataFrame, cohorts: pd.DataFrame
+) -> None:
+    from analyses.immunomonitoring import summarize_immunomonitoring
+
+    data = _immuno()
+    arrow = data.copy()
+    for col in ("subject_id", "visit", "assay", "analyte", "unit"):
+        arrow[col] = arrow[col].astype("string[pyarrow]")
+    adm = administrations.assign(
+        subject_id=administrations["subject_id"].astype("string[pyarrow]")
+    )
+    subj = subjects.astype("string[pyarrow]")
+    coh = cohorts.assign(cohort_id=cohorts["cohort_id"].astype("string[pyarrow]"))
+    a = derive_groups(
+        derive_change_from_baseline(arrow, administrations=adm), subj, coh
+    )
+    b = derive_groups(
+        derive_change_from_baseline(data, administrations=administrations),
+        subjects,
+        cohorts,
+    )
+    assert np.allclose(a["change"], b["change"], equal_nan=True)
+    ra = summarize_immunomonitoring(
+        a, ("dose_level", "visit"), variable="change"
+    ).to_frame()
+    rb = summarize_immunomonitoring(
+        b, ("dose_level", "visit"), variable="change"
+    ).to_frame()
+    assert np.allclose(ra["value"], rb["value"], equal_nan=True)

@@ -280,3 +280,18 @@ def test_neda3() -> None:
     assert not bool(
         longer.subjects.set_index("subject_id").loc["N1", "confirmed_progression"]
     )
+
+
+def test_same_results_with_arrow_string_columns() -> None:
+    scans = _scans()
+    arrow = scans.copy()
+    for col in ("subject_id", "route", "scanner_id", "protocol_id", "pipeline"):
+        arrow[col] = arrow[col].astype("string[pyarrow]")
+    flags_a = derive_scan_flags(arrow)["longitudinal_flag"].astype(bool).tolist()
+    assert flags_a == derive_scan_flags(scans)["longitudinal_flag"].tolist()
+    a = summarize_new_lesions(arrow, "route").to_frame()["value"].tolist()
+    b = summarize_new_lesions(scans, "route").to_frame()["value"].tolist()
+    assert a == b
+    pa_ = summarize_pbvc(arrow, "route").to_frame()["value"].tolist()
+    pb_ = summarize_pbvc(scans, "route").to_frame()["value"].tolist()
+    assert np.allclose(pa_, pb_, equal_nan=True)
