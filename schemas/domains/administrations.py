@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -15,7 +13,7 @@ from schemas.terms import AdministrationRoute, values
 class Administrations(pa.DataFrameModel):
     """One row per planned administration of the cell product (SDTM EX/EC)."""
 
-    subject_id: Series[str] = _fields.subject_id()
+    subject_id: Series[_fields.Text] = _fields.subject_id()
     admin_seq: Series[pd.Int64Dtype] = pa.Field(
         ge=1,
         description="Administration number within the subject (1 = first).",
@@ -26,38 +24,41 @@ class Administrations(pa.DataFrameModel):
         "Administration date",
         nullable=True,
     )
-    visit: Optional[Series[str]] = _fields.visit()
+    visit: Series[_fields.Text] | None = _fields.visit()
     given: Series[pd.BooleanDtype] = pa.Field(
         description="Whether the dose was given (Y/N).", title="Given"
     )
-    reason_not_given: Series[str] = pa.Field(
+    reason_not_given: Series[_fields.Text] = pa.Field(
         nullable=True,
         description="Why a planned dose was not given (required when given = N).",
         title="Reason not given",
     )
     dose_level: Series[pd.Int64Dtype] = pa.Field(
-        nullable=True, ge=1, description="Protocol dose-level index given.", title="Dose level"
+        nullable=True,
+        ge=1,
+        description="Protocol dose-level index given.",
+        title="Dose level",
     )
     dose_amount: Series[float] = pa.Field(
         nullable=True, ge=0, description="Dose given, in dose_unit.", title="Dose"
     )
-    dose_unit: Series[str] = pa.Field(
+    dose_unit: Series[_fields.Text] = pa.Field(
         nullable=True,
         description="Dose unit, as in the protocol's dose levels (e.g. 10^6 cells/kg).",
         title="Dose unit",
     )
-    route: Series[str] = pa.Field(
+    route: Series[_fields.Text] = pa.Field(
         nullable=True,
         isin=values(AdministrationRoute),
         description="Route of administration (CDISC C66729).",
         title="Route",
     )
-    injection_site: Optional[Series[str]] = pa.Field(
+    injection_site: Series[_fields.Text] | None = pa.Field(
         nullable=True,
         description="Anatomical site (lymph node or skin site) for local injections.",
         title="Injection site",
     )
-    lot_id: Series[str] = _fields.identifier(
+    lot_id: Series[_fields.Text] = _fields.identifier(
         "Product lot administered (product_lots table).", "Lot", nullable=True
     )
 

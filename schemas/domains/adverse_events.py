@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -19,21 +17,21 @@ def _flag(description: str, title: str) -> object:
 class AdverseEvents(pa.DataFrameModel):
     """One row per adverse event (SDTM AE), coded to MedDRA SOC and preferred term."""
 
-    subject_id: Series[str] = _fields.subject_id()
+    subject_id: Series[_fields.Text] = _fields.subject_id()
     ae_seq: Series[pd.Int64Dtype] = pa.Field(
         ge=1, description="Event number within the subject.", title="AE number"
     )
-    term: Series[str] = pa.Field(
+    term: Series[_fields.Text] = pa.Field(
         description="Verbatim term as reported by the site.", title="Reported term"
     )
-    preferred_term: Series[str] = pa.Field(
+    preferred_term: Series[_fields.Text] = pa.Field(
         description="MedDRA preferred term (AEDECOD).", title="Preferred term"
     )
-    soc: Series[str] = pa.Field(
+    soc: Series[_fields.Text] = pa.Field(
         description="MedDRA primary system organ class (AESOC).", title="SOC"
     )
     onset_date: Series[pd.Timestamp] = _fields.date("Onset date", "Onset")
-    onset_date_imputed: Optional[Series[str]] = pa.Field(
+    onset_date_imputed: Series[_fields.Text] | None = pa.Field(
         nullable=True,
         isin=["D", "M", "Y"],
         description="Imputation flag of the onset date: D day, M month, Y year imputed.",
@@ -45,43 +43,43 @@ class AdverseEvents(pa.DataFrameModel):
     grade: Series[pd.Int64Dtype] = pa.Field(
         ge=1, le=5, description="Toxicity grade 1-5 on grading_scale.", title="Grade"
     )
-    grading_scale: Series[str] = pa.Field(
+    grading_scale: Series[_fields.Text] = pa.Field(
         isin=values(GradingScale),
         description="Scale of the grade: CTCAE, ASTCT (CRS/ICANS) or MAGIC (GvHD).",
         title="Grading scale",
     )
-    grading_version: Series[str] = pa.Field(
+    grading_version: Series[_fields.Text] = pa.Field(
         description="Version of the grading scale, e.g. 5.0 for CTCAE v5.0.",
         title="Scale version",
     )
     serious: Series[pd.BooleanDtype] = pa.Field(
         description="Serious adverse event (AESER).", title="Serious"
     )
-    ser_death: Optional[Series[pd.BooleanDtype]] = _flag("Results in death.", "Death")
-    ser_life_threatening: Optional[Series[pd.BooleanDtype]] = _flag(
+    ser_death: Series[pd.BooleanDtype] | None = _flag("Results in death.", "Death")
+    ser_life_threatening: Series[pd.BooleanDtype] | None = _flag(
         "Is life threatening.", "Life threatening"
     )
-    ser_hospitalisation: Optional[Series[pd.BooleanDtype]] = _flag(
+    ser_hospitalisation: Series[pd.BooleanDtype] | None = _flag(
         "Requires or prolongs hospitalisation.", "Hospitalisation"
     )
-    ser_disability: Optional[Series[pd.BooleanDtype]] = _flag(
+    ser_disability: Series[pd.BooleanDtype] | None = _flag(
         "Persistent or significant disability.", "Disability"
     )
-    ser_congenital_anomaly: Optional[Series[pd.BooleanDtype]] = _flag(
+    ser_congenital_anomaly: Series[pd.BooleanDtype] | None = _flag(
         "Congenital anomaly or birth defect.", "Congenital anomaly"
     )
-    ser_medically_important: Optional[Series[pd.BooleanDtype]] = _flag(
+    ser_medically_important: Series[pd.BooleanDtype] | None = _flag(
         "Other medically important event.", "Medically important"
     )
-    relatedness: Series[str] = pa.Field(
+    relatedness: Series[_fields.Text] = pa.Field(
         isin=values(Relatedness),
         description="Causality towards the study product.",
         title="Relatedness",
     )
-    outcome: Series[str] = pa.Field(
+    outcome: Series[_fields.Text] = pa.Field(
         isin=values(Outcome), description="Outcome (CDISC C66768).", title="Outcome"
     )
-    action_taken: Series[str] = pa.Field(
+    action_taken: Series[_fields.Text] = pa.Field(
         isin=values(ActionTaken),
         description="Action taken with the study product (CDISC C66767).",
         title="Action taken",
@@ -90,7 +88,7 @@ class AdverseEvents(pa.DataFrameModel):
         description="Dose-limiting toxicity as judged by the safety review.",
         title="DLT",
     )
-    aesi: Series[str] = pa.Field(
+    aesi: Series[_fields.Text] = pa.Field(
         nullable=True,
         isin=values(Aesi),
         description="AE of special interest: CRS, ICANS, GVHD or INFUSION REACTION.",

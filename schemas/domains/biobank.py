@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -22,18 +20,20 @@ from schemas.terms import (
 class BiobankSamples(pa.DataFrameModel):
     """One row per biobank sample or aliquot (MIABIS sample, SPREC pre-analytics)."""
 
-    sample_id: Series[str] = _fields.identifier(
+    sample_id: Series[_fields.Text] = _fields.identifier(
         "Persistent pseudonymised sample identifier.", "Sample", unique=True
     )
-    parent_sample_id: Series[str] = _fields.identifier(
-        "Sample this aliquot or derivative was made from.", "Parent sample", nullable=True
+    parent_sample_id: Series[_fields.Text] = _fields.identifier(
+        "Sample this aliquot or derivative was made from.",
+        "Parent sample",
+        nullable=True,
     )
-    subject_id: Series[str] = _fields.subject_id()
-    visit: Optional[Series[str]] = _fields.visit()
-    sample_type: Series[str] = pa.Field(
+    subject_id: Series[_fields.Text] = _fields.subject_id()
+    visit: Series[_fields.Text] | None = _fields.visit()
+    sample_type: Series[_fields.Text] = pa.Field(
         isin=values(SampleType), description="Sample type (MIABIS).", title="Type"
     )
-    container: Optional[Series[str]] = pa.Field(
+    container: Series[_fields.Text] | None = pa.Field(
         nullable=True,
         description="Primary container (SPREC code, e.g. SHP sodium heparin).",
         title="Container",
@@ -47,13 +47,13 @@ class BiobankSamples(pa.DataFrameModel):
     freezing_time: Series[pd.Timestamp] = _fields.date(
         "Date-time the sample was frozen", "Frozen", nullable=True
     )
-    storage_temperature: Series[str] = pa.Field(
+    storage_temperature: Series[_fields.Text] = pa.Field(
         nullable=True,
         isin=values(StorageTemperature),
         description="Storage temperature category (MIABIS/SPREC).",
         title="Storage temperature",
     )
-    storage_position: Series[str] = pa.Field(
+    storage_position: Series[_fields.Text] = pa.Field(
         nullable=True,
         description="Freezer/rack/box/position, unique among stored samples.",
         title="Position",
@@ -61,23 +61,23 @@ class BiobankSamples(pa.DataFrameModel):
     freeze_thaw_count: Series[pd.Int64Dtype] = pa.Field(
         ge=0, description="Number of freeze-thaw cycles so far.", title="Freeze-thaw"
     )
-    consent_scope: Series[str] = pa.Field(
+    consent_scope: Series[_fields.Text] = pa.Field(
         isin=values(ConsentScope),
         description="Uses the subject consented to for this sample.",
         title="Consent scope",
     )
-    consent_status: Series[str] = pa.Field(
+    consent_status: Series[_fields.Text] = pa.Field(
         isin=values(ConsentStatus),
         description="ACTIVE, or WITHDRAWN once the subject withdrew consent.",
         title="Consent status",
     )
-    storage_limit_date: Optional[Series[pd.Timestamp]] = _fields.date(
+    storage_limit_date: Series[pd.Timestamp] | None = _fields.date(
         "Date until which the sample may be stored", "Storage limit", nullable=True
     )
     destroyed_date: Series[pd.Timestamp] = _fields.date(
         "Date the sample was destroyed", "Destroyed", nullable=True
     )
-    destruction_reason: Optional[Series[str]] = pa.Field(
+    destruction_reason: Series[_fields.Text] | None = pa.Field(
         nullable=True, description="Why the sample was destroyed.", title="Reason"
     )
 
@@ -91,24 +91,26 @@ class BiobankSamples(pa.DataFrameModel):
 class CustodyEvents(pa.DataFrameModel):
     """One row per chain-of-custody event of a sample (SDTM BE)."""
 
-    sample_id: Series[str] = _fields.identifier(
+    sample_id: Series[_fields.Text] = _fields.identifier(
         "Sample the event belongs to (biobank_samples).", "Sample"
     )
     event_seq: Series[pd.Int64Dtype] = pa.Field(
         ge=1, description="Event number within the sample.", title="Event"
     )
     event_time: Series[pd.Timestamp] = _fields.date("Event date-time", "Time")
-    event_type: Series[str] = pa.Field(
+    event_type: Series[_fields.Text] = pa.Field(
         isin=values(CustodyEventType), description="Event type.", title="Event type"
     )
-    party: Series[str] = pa.Field(
+    party: Series[_fields.Text] = pa.Field(
         description="Person or organisation holding the sample after the event.",
         title="Custodian",
     )
-    location: Series[str] = pa.Field(
-        nullable=True, description="Where the sample is after the event.", title="Location"
+    location: Series[_fields.Text] = pa.Field(
+        nullable=True,
+        description="Where the sample is after the event.",
+        title="Location",
     )
-    temperature_c: Optional[Series[float]] = pa.Field(
+    temperature_c: Series[float] | None = pa.Field(
         nullable=True,
         ge=-273,
         le=60,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -15,21 +13,24 @@ from schemas.terms import AdministrationRoute, values
 class Cohorts(pa.DataFrameModel):
     """One row per cohort: planned dose level and route."""
 
-    cohort_id: Series[str] = _fields.identifier(
+    cohort_id: Series[_fields.Text] = _fields.identifier(
         "Cohort identifier.", "Cohort", unique=True
     )
     dose_level: Series[pd.Int64Dtype] = pa.Field(
         ge=1, description="Protocol dose-level index (1 = lowest).", title="Dose level"
     )
-    route: Series[str] = pa.Field(
+    route: Series[_fields.Text] = pa.Field(
         isin=values(AdministrationRoute),
         description="Planned route of administration (CDISC C66729).",
         title="Route",
     )
-    planned_subjects: Optional[Series[pd.Int64Dtype]] = pa.Field(
-        nullable=True, ge=1, description="Planned number of subjects.", title="Planned n"
+    planned_subjects: Series[pd.Int64Dtype] | None = pa.Field(
+        nullable=True,
+        ge=1,
+        description="Planned number of subjects.",
+        title="Planned n",
     )
-    description: Optional[Series[str]] = pa.Field(
+    description: Series[_fields.Text] | None = pa.Field(
         nullable=True, description="Free-text description.", title="Description"
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -15,12 +13,12 @@ from schemas.terms import Response, values
 class DiseaseAssessments(pa.DataFrameModel):
     """One row per disease assessment: AML response and MRD, or MS relapse and EDSS."""
 
-    subject_id: Series[str] = _fields.subject_id()
-    visit: Optional[Series[str]] = _fields.visit()
+    subject_id: Series[_fields.Text] = _fields.subject_id()
+    visit: Series[_fields.Text] | None = _fields.visit()
     assessment_date: Series[pd.Timestamp] = _fields.date(
         "Assessment date", "Assessment date"
     )
-    response: Series[str] = pa.Field(
+    response: Series[_fields.Text] = pa.Field(
         nullable=True,
         isin=values(Response),
         description="Disease response (ELN 2017 for AML).",
@@ -30,19 +28,19 @@ class DiseaseAssessments(pa.DataFrameModel):
         description="Progression or relapse documented at this assessment.",
         title="Progression",
     )
-    mrd_pct: Optional[Series[float]] = pa.Field(
+    mrd_pct: Series[float] | None = pa.Field(
         nullable=True,
         ge=0,
         le=100,
         description="Measurable residual disease by flow, % of leukocytes.",
         title="MRD (%)",
     )
-    relapse: Optional[Series[pd.BooleanDtype]] = pa.Field(
+    relapse: Series[pd.BooleanDtype] | None = pa.Field(
         nullable=True,
         description="MS clinical relapse since the previous assessment.",
         title="MS relapse",
     )
-    edss: Optional[Series[float]] = pa.Field(
+    edss: Series[float] | None = pa.Field(
         nullable=True,
         ge=0,
         le=10,
@@ -61,14 +59,14 @@ class DiseaseAssessments(pa.DataFrameModel):
 class SurvivalStatus(pa.DataFrameModel):
     """One row per subject: death, last known alive and new anticancer therapy."""
 
-    subject_id: Series[str] = _fields.subject_id(unique=True)
+    subject_id: Series[_fields.Text] = _fields.subject_id(unique=True)
     last_known_alive_date: Series[pd.Timestamp] = _fields.date(
         "Last date the subject was known to be alive", "Last known alive"
     )
     death_date: Series[pd.Timestamp] = _fields.date(
         "Date of death", "Death date", nullable=True
     )
-    death_cause: Series[str] = pa.Field(
+    death_cause: Series[_fields.Text] = pa.Field(
         nullable=True, description="Primary cause of death.", title="Cause of death"
     )
     new_therapy_date: Series[pd.Timestamp] = _fields.date(
@@ -76,7 +74,7 @@ class SurvivalStatus(pa.DataFrameModel):
         "New therapy start",
         nullable=True,
     )
-    new_therapy: Optional[Series[str]] = pa.Field(
+    new_therapy: Series[_fields.Text] | None = pa.Field(
         nullable=True, description="The new therapy.", title="New therapy"
     )
 

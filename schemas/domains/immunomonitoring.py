@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -15,23 +13,23 @@ from schemas.terms import Assay, values
 class Immunomonitoring(pa.DataFrameModel):
     """One row per immunomonitoring result (SDTM CP/IS/LB-style)."""
 
-    subject_id: Series[str] = _fields.subject_id()
-    visit: Optional[Series[str]] = _fields.visit()
+    subject_id: Series[_fields.Text] = _fields.subject_id()
+    visit: Series[_fields.Text] | None = _fields.visit()
     collection_date: Series[pd.Timestamp] = _fields.date(
         "Sample collection date", "Collected"
     )
-    sample_id: Optional[Series[str]] = pa.Field(
+    sample_id: Series[_fields.Text] | None = pa.Field(
         nullable=True, description="Biobank sample measured.", title="Sample"
     )
-    assay: Series[str] = pa.Field(
+    assay: Series[_fields.Text] = pa.Field(
         isin=values(Assay), description="Assay.", title="Assay"
     )
-    analyte: Series[str] = pa.Field(
+    analyte: Series[_fields.Text] = pa.Field(
         description="Cell population (e.g. Treg CD4+CD25+CD127-, CD56dim CD16+ NK), "
         "antigen or analyte measured.",
         title="Population/analyte",
     )
-    parent_population: Series[str] = pa.Field(
+    parent_population: Series[_fields.Text] = pa.Field(
         nullable=True,
         description="Parent gate for population frequencies (e.g. CD4+ T cells).",
         title="Parent population",
@@ -42,7 +40,7 @@ class Immunomonitoring(pa.DataFrameModel):
         "below_lloq = Y.",
         title="Value",
     )
-    unit: Series[str] = pa.Field(
+    unit: Series[_fields.Text] = pa.Field(
         description="Unit: %, cells/uL, SFU/10^6 PBMC, pg/mL, % donor.", title="Unit"
     )
     lloq: Series[float] = pa.Field(
@@ -51,7 +49,7 @@ class Immunomonitoring(pa.DataFrameModel):
     uloq: Series[float] = pa.Field(
         nullable=True, gt=0, description="Upper limit of quantification.", title="ULOQ"
     )
-    batch: Series[str] = pa.Field(
+    batch: Series[_fields.Text] = pa.Field(
         nullable=True, description="Assay run or plate batch.", title="Batch"
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -15,8 +13,8 @@ from schemas.terms import MriPipeline, values
 class MriReadouts(pa.DataFrameModel):
     """One row per centrally read brain MRI scan."""
 
-    subject_id: Series[str] = _fields.subject_id()
-    visit: Optional[Series[str]] = _fields.visit()
+    subject_id: Series[_fields.Text] = _fields.subject_id()
+    visit: Series[_fields.Text] | None = _fields.visit()
     scan_date: Series[pd.Timestamp] = _fields.date("Acquisition date", "Scan date")
     gd_lesions: Series[pd.Int64Dtype] = pa.Field(
         nullable=True,
@@ -32,9 +30,12 @@ class MriReadouts(pa.DataFrameModel):
         title="New/enlarging T2",
     )
     t2_lesion_volume_ml: Series[float] = pa.Field(
-        nullable=True, ge=0, description="T2/FLAIR lesion volume, mL.", title="T2 volume"
+        nullable=True,
+        ge=0,
+        description="T2/FLAIR lesion volume, mL.",
+        title="T2 volume",
     )
-    brain_volume_ml: Optional[Series[float]] = pa.Field(
+    brain_volume_ml: Series[float] | None = pa.Field(
         nullable=True,
         gt=0,
         description="Whole-brain volume, mL (cross-sectional pipeline).",
@@ -48,20 +49,20 @@ class MriReadouts(pa.DataFrameModel):
         "(longitudinal pipeline).",
         title="PBVC (%)",
     )
-    scanner_id: Series[str] = pa.Field(
+    scanner_id: Series[_fields.Text] = pa.Field(
         description="Scanner identifier (site, make, model, field strength).",
         title="Scanner",
     )
-    protocol_id: Series[str] = pa.Field(
+    protocol_id: Series[_fields.Text] = pa.Field(
         description="Acquisition protocol identifier.", title="MRI protocol"
     )
-    pipeline: Series[str] = pa.Field(
+    pipeline: Series[_fields.Text] = pa.Field(
         isin=values(MriPipeline),
         description="Reading pipeline: cross (single time point) or long "
         "(longitudinal).",
         title="Pipeline",
     )
-    reader_id: Series[str] = pa.Field(
+    reader_id: Series[_fields.Text] = pa.Field(
         description="Central reader (NVEVALID).", title="Reader"
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -15,7 +13,7 @@ from schemas.terms import ReleaseStatus, values
 class ProductLots(pa.DataFrameModel):
     """One row per manufactured cell-product lot with its release testing."""
 
-    lot_id: Series[str] = _fields.identifier(
+    lot_id: Series[_fields.Text] = _fields.identifier(
         "Product lot (batch) number.", "Lot", unique=True
     )
     manufacture_date: Series[pd.Timestamp] = _fields.date(
@@ -24,16 +22,19 @@ class ProductLots(pa.DataFrameModel):
     release_date: Series[pd.Timestamp] = _fields.date(
         "Date of the QP release decision", "Release date", nullable=True
     )
-    expiry_date: Optional[Series[pd.Timestamp]] = _fields.date(
+    expiry_date: Series[pd.Timestamp] | None = _fields.date(
         "Date after which the lot must not be administered", "Expiry", nullable=True
     )
-    release_status: Series[str] = pa.Field(
+    release_status: Series[_fields.Text] = pa.Field(
         isin=values(ReleaseStatus),
         description="Release decision: RELEASED, REJECTED or PENDING.",
         title="Release status",
     )
     total_cells_1e6: Series[float] = pa.Field(
-        nullable=True, gt=0, description="Total viable cells, 10^6.", title="Cells (10^6)"
+        nullable=True,
+        gt=0,
+        description="Total viable cells, 10^6.",
+        title="Cells (10^6)",
     )
     viability_pct: Series[float] = pa.Field(
         nullable=True,
@@ -49,30 +50,30 @@ class ProductLots(pa.DataFrameModel):
         description="Target cell population (NK or DC phenotype), % of viable cells.",
         title="Purity (%)",
     )
-    cd3_t_cells_per_kg: Optional[Series[float]] = pa.Field(
+    cd3_t_cells_per_kg: Series[float] | None = pa.Field(
         nullable=True,
         ge=0,
         description="CD3+ T cells per kg of recipient weight (allogeneic products).",
         title="CD3+ T cells/kg",
     )
-    cd3_pct: Optional[Series[float]] = pa.Field(
+    cd3_pct: Series[float] | None = pa.Field(
         nullable=True,
         ge=0,
         le=100,
         description="CD3+ T cells, % of viable cells.",
         title="CD3+ (%)",
     )
-    cd16_pct: Optional[Series[float]] = pa.Field(
+    cd16_pct: Series[float] | None = pa.Field(
         nullable=True,
         ge=0,
         le=100,
         description="CD16+ cells, % of NK cells.",
         title="CD16+ (%)",
     )
-    fold_expansion: Optional[Series[float]] = pa.Field(
+    fold_expansion: Series[float] | None = pa.Field(
         nullable=True, gt=0, description="Fold expansion in culture.", title="Expansion"
     )
-    sterility_passed: Optional[Series[pd.BooleanDtype]] = pa.Field(
+    sterility_passed: Series[pd.BooleanDtype] | None = pa.Field(
         nullable=True,
         description="Sterility, mycoplasma and endotoxin tests all passed.",
         title="Sterility",

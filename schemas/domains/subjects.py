@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -19,27 +17,27 @@ class Subjects(pa.DataFrameModel):
     birth year (not the full birth date) may be recorded.
     """
 
-    subject_id: Series[str] = _fields.subject_id(unique=True)
-    site_id: Series[str] = _fields.identifier(
+    subject_id: Series[_fields.Text] = _fields.subject_id(unique=True)
+    site_id: Series[_fields.Text] = _fields.identifier(
         "Site identifier as listed in the protocol's sites.", "Site"
     )
-    cohort_id: Series[str] = _fields.identifier(
+    cohort_id: Series[_fields.Text] = _fields.identifier(
         "Cohort the subject was enrolled into (cohorts table).", "Cohort"
     )
-    sex: Series[str] = pa.Field(
+    sex: Series[_fields.Text] = pa.Field(
         isin=values(Sex), description="Sex: F, M or U (unknown).", title="Sex"
     )
-    birth_year: Optional[Series[pd.Int64Dtype]] = pa.Field(
+    birth_year: Series[pd.Int64Dtype] | None = pa.Field(
         nullable=True,
         ge=1900,
         le=2100,
         description="Year of birth (full birth dates are direct identifiers).",
         title="Birth year",
     )
-    age: Optional[Series[pd.Int64Dtype]] = pa.Field(
+    age: Series[pd.Int64Dtype] | None = pa.Field(
         nullable=True, ge=0, le=120, description="Age in years at consent.", title="Age"
     )
-    weight_kg: Optional[Series[float]] = pa.Field(
+    weight_kg: Series[float] | None = pa.Field(
         nullable=True,
         gt=0,
         le=400,
@@ -49,7 +47,7 @@ class Subjects(pa.DataFrameModel):
     consent_date: Series[pd.Timestamp] = _fields.date(
         "Date informed consent was signed", "Consent date"
     )
-    enrolment_date: Optional[Series[pd.Timestamp]] = _fields.date(
+    enrolment_date: Series[pd.Timestamp] | None = _fields.date(
         "Date the subject was enrolled", "Enrolment date", nullable=True
     )
     withdrawal_date: Series[pd.Timestamp] = _fields.date(
@@ -57,7 +55,7 @@ class Subjects(pa.DataFrameModel):
         "Consent withdrawal date",
         nullable=True,
     )
-    withdrawal_reason: Optional[Series[str]] = pa.Field(
+    withdrawal_reason: Series[_fields.Text] | None = pa.Field(
         nullable=True,
         description="Reason for withdrawal or discontinuation, as reported.",
         title="Withdrawal reason",

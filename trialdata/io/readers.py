@@ -21,10 +21,13 @@ import pyarrow.csv as pacsv
 from trialdata.errors import UnreadableFileError
 from trialdata.io.files import SourceFile
 
-__all__ = ["ROW_COLUMN", "RawTable", "read_raw"]
+__all__ = ["ROW_COLUMN", "TEXT_DTYPE", "RawTable", "read_raw"]
 
 #: Column of a raw table holding each row's source line.
 ROW_COLUMN = "_source_row"
+
+#: dtype of raw text: Arrow-backed strings, missing values as ``pd.NA``.
+TEXT_DTYPE = pd.StringDtype("pyarrow")
 
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -106,7 +109,7 @@ def _finish(
     delimiter: str | None = None,
 ) -> RawTable:
     data = data[[c for c in data.columns if "\x00" not in str(c)]]
-    data = data.astype(object).where(data.notna(), None)
+    data = data.astype(TEXT_DTYPE)
     data[ROW_COLUMN] = rows.astype("int64")
     return RawTable(source, data.reset_index(drop=True), duplicated, delimiter)
 
@@ -148,7 +151,9 @@ def _read_csv(source: SourceFile) -> RawTable:
             quoted_strings_can_be_null=True,
         ),
     )
-    data = table.to_pandas()
+    data = table.to_pandas(
+        types_mapper=lambda t: TEXT_DTYPE if t == pa.string() else None
+    )
     rows = _csv_line_numbers(raw, len(data), delimiter)
     return _finish(source, data, rows, duplicated, delimiter)
 
@@ -159,20 +164,28 @@ def _csv_line_numbers(raw: bytes, n_records: int, delimiter: str) -> np.ndarray:
     The fast path assumes one record per non-blank line; when quoted values span lines
     the count differs and the file is walked with :mod:`csv` to get exact lines.
     """
-    lines = raw.split(b"\n")
-    nonblank = np.flatnonzero([bool(line.strip(b"\r")) for line in lines]) + 1
+    buffer = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(buffer == ord("\n"))
+    if len(ends) == 0 or ends[-1] != len(buffer) - 1:
+        ends = np.append(ends, len(buffer))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    lengths = ends - starts
+    carriage = np.zeros(len(lengths), dtype=bool)
+    has_text = lengths > 0
+    carriage[has_text] = buffer[np.minimum(ends[has_text] - 1, len(buffer) - 1)] == 13
+    nonblank = np.flatnonzero(lengths - carriage > 0) + 1
     if len(nonblank) - 1 == n_records:
         return nonblank[1:]
     reader = csv.reader(
         io.StringIO(raw.decode("utf-8"), newline=""), delimiter=delimiter
     )
-    starts = []
+    record_starts = []
     previous_end = 0
     for record in reader:
         if record:
-            starts.append(previous_end + 1)
+            record_starts.append(previous_end + 1)
         previous_end = reader.line_num
-    return np.asarray(starts[1 : n_records + 1], dtype="int64")
+    return np.asarray(record_starts[1 : n_records + 1], dtype="int64")
 
 
 def _cell_text(value: object) -> str | None:

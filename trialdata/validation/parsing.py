@@ -12,12 +12,17 @@ partial date is an RD-008 error.
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.domains import DomainSpec
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
 
-__all__ = ["IMPUTATION_FLAGS", "parse_table"]
+__all__ = ["IMPUTATION_FLAGS", "TEXT_DTYPE", "normalise_text_columns", "parse_table"]
+
+#: dtype of text columns in typed tables (as declared by the schemas).
+TEXT_DTYPE = pd.StringDtype("pyarrow")
 
 #: Date columns whose partial values are imputed, and the column holding the flag.
 IMPUTATION_FLAGS: dict[str, str] = {"onset_date": "onset_date_imputed"}
@@ -53,7 +58,7 @@ def parse_table(
     findings : pandas.DataFrame
         RD-008 (unparseable) and RD-011 (partial date imputed) findings.
     """
-    typed = raw.copy()
+    typed = normalise_text_columns(raw, spec)
     problems = []
     for column, kind in spec.column_kinds.items():
         if column not in raw.columns or kind == "string":
@@ -104,6 +109,30 @@ def parse_table(
     return typed, findings
 
 
+def normalise_text_columns(data: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+    """Return a copy whose text columns have the schemas' Arrow string dtype.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A domain table, e.g. built by hand with object columns.
+    spec : schemas.domains.DomainSpec
+        Its domain.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same values; text columns as ``string[pyarrow]``.
+    """
+    result = data.copy()
+    for column, kind in spec.column_kinds.items():
+        if kind == "string" and column in result and result[column].dtype != TEXT_DTYPE:
+            values = result[column]
+            text = values.astype(object).where(values.isna(), values.astype(str))
+            result[column] = text.astype(TEXT_DTYPE)
+    return result
+
+
 def _findings(
     raw: pd.DataFrame,
     domain: str,
@@ -132,9 +161,19 @@ def _findings(
     return frame[list(FINDING_COLUMNS)]
 
 
+def _arrow(text: pd.Series) -> pa.Array:
+    """Return the values of a text column as an Arrow string array."""
+    return pa.array(text.astype(TEXT_DTYPE).array)
+
+
 def _parse_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
-    values = pd.to_numeric(text, errors="coerce").astype("float64")
-    return values, text.notna() & values.isna()
+    try:  # fast path: every value is a number (Arrow's C++ cast)
+        cast = pc.cast(_arrow(text), pa.float64())
+        values = pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index)
+        return values, pd.Series(False, index=text.index)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        values = pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
+        return values, text.notna() & values.isna()
 
 
 def _parse_integer(text: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -156,7 +195,14 @@ def _parse_datetime(
     text: pd.Series, *, imputable: bool
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse ISO 8601 dates; return values, unparseable mask and imputation flags."""
-    values = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+    parsed_dates = pc.strptime(
+        _arrow(text), format="%Y-%m-%d", unit="ns", error_is_null=True
+    )
+    values = pd.Series(
+        parsed_dates.to_numpy(zero_copy_only=False),
+        index=text.index,
+        dtype="datetime64[ns]",
+    )
     pending = text.notna() & values.isna()
     imputed = pd.Series(None, index=text.index, dtype=object)
     if pending.any():

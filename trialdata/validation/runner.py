@@ -15,7 +15,7 @@ from trialdata.io.files import SourceFile, discover_upload, sha256_of
 from trialdata.io.identifiers import find_identifier_columns
 from trialdata.io.readers import read_raw
 from trialdata.validation.context import SOURCE_FILE, RuleContext
-from trialdata.validation.parsing import parse_table
+from trialdata.validation.parsing import normalise_text_columns, parse_table
 from trialdata.validation.report import FileRecord, ValidationReport
 from trialdata.validation.rules import run_rules
 from trialdata.validation.schema_check import ABSENT_COLUMNS, check_keys, check_schema
@@ -169,7 +169,7 @@ def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
         "float": "float64",
         "boolean": "boolean",
         "datetime": "datetime64[ns]",
-        "string": "object",
+        "string": "string[pyarrow]",
     }
     extra = pd.DataFrame(
         {
@@ -202,6 +202,7 @@ def check_typed_tables(
     frames = []
     for name, typed in tables.items():
         spec = get_domain(name)
+        typed = normalise_text_columns(typed, spec)
         frames += [check_schema(typed, spec), check_keys(typed, spec)]
     frames.append(run_rules(RuleContext(protocol, tables)))
     return findings_frame(frames)

@@ -13,6 +13,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from schemas.checks import describe_pattern
 from schemas.domains import DomainSpec
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
@@ -74,8 +75,10 @@ def _rule_and_message(
     if name == "isin":
         allowed = ", ".join(map(str, stats.get("allowed_values", [])))
         return "SC-TERM", f"not an allowed term; allowed: {allowed}"
-    if name == "str_matches":
-        return "SC-FORMAT", "identifier must be 2-40 letters, digits, '.', '-' or '_'"
+    if name in ("str_matches", "matches_pattern"):
+        return "SC-FORMAT", "wrong format: expected " + describe_pattern(
+            str(stats.get("pattern"))
+        )
     if name in _RANGE_CHECKS:
         bounds = {
             "greater_than": f"must be > {stats.get('min_value')}",

@@ -52,6 +52,10 @@ def test_each_kind_of_failure_has_its_rule() -> None:
     }
     messages = dict(zip(findings["rule"], findings["message"], strict=True))
     assert messages["SC-RANGE"] == "out of range: must be >= 1"
+    assert messages["SC-FORMAT"] == (
+        "wrong format: expected 2-40 letters, digits, '.', '-' or '_', "
+        "starting with a letter or digit"
+    )
     assert messages["SC-TERM"].startswith(
         "not an allowed term; allowed: INTRAVENOUS, INTRADERMAL"
     )
