@@ -5,6 +5,7 @@ from analyses.survival.cox import CoxResult, estimate_cox
 from analyses.survival.derive import CNSR_CODES, derive_adtte, derive_time_origin
 from analyses.survival.kaplan_meier import KaplanMeierResult, estimate_kaplan_meier
 from analyses.survival.logrank import LogrankResult, compare_survival
+from analyses.survival.plots import plot_kaplan_meier
 from analyses.survival.rmst import RmstResult, estimate_rmst
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "estimate_cox",
     "estimate_kaplan_meier",
     "estimate_rmst",
+    "plot_kaplan_meier",
 ]

@@ -132,3 +132,42 @@ def extract_survival(
         strata_labels=st_labels,
         n_dropped=n_dropped,
     )
+
+
+def select_parameter(data: pd.DataFrame, paramcd: str | None) -> pd.DataFrame:
+    """Keep the rows of one ADTTE parameter.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A frame, possibly with a ``PARAMCD`` column holding several parameters.
+    paramcd : str or None
+        Parameter to keep (``"PFS"``, ``"OS"``, ...). None: the frame must hold at
+        most one parameter.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows of that parameter (the input itself when there is nothing to
+        select).
+
+    Raises
+    ------
+    ValueError
+        If the frame mixes parameters and none was chosen, or the chosen one is
+        absent.
+    """
+    if "PARAMCD" not in data.columns:
+        if paramcd is not None:
+            raise ValueError(f"paramcd={paramcd!r} given but the data has no PARAMCD")
+        return data
+    present = list(pd.unique(data["PARAMCD"].dropna()))
+    if paramcd is None:
+        if len(present) > 1:
+            raise ValueError(
+                f"the data holds several parameters {present}; choose one with paramcd="
+            )
+        return data
+    if paramcd not in present:
+        raise ValueError(f"paramcd={paramcd!r} not in the data; present: {present}")
+    return data[data["PARAMCD"] == paramcd]

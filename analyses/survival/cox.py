@@ -19,6 +19,7 @@ from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
 from analyses.survival._cox_core import Ties, fit_cox
+from analyses.survival._data import select_parameter
 from analyses.survival._warnings import SmallSampleWarning
 
 __all__ = ["CoxResult", "concordance", "estimate_cox"]
@@ -228,6 +229,7 @@ def estimate_cox(
     time: str = "AVAL",
     cnsr: str | None = "CNSR",
     event: str | None = None,
+    paramcd: str | None = None,
     ties: Ties = "efron",
     strata: str | Sequence[str] | None = None,
     conf_level: float = 0.95,
@@ -256,6 +258,9 @@ def estimate_cox(
     min_events : int
         Below this many events a :class:`SmallSampleWarning` is issued and
         ``few_events`` set (default 10).
+    paramcd : str, optional
+        ADTTE parameter to analyse (``"PFS"``, ``"OS"``, ...) when the frame holds
+        several; required then.
 
     Returns
     -------
@@ -272,6 +277,7 @@ def estimate_cox(
     strata_cols = [strata] if isinstance(strata, str) else list(strata or [])
     status_col = event if event is not None else cnsr
     assert status_col is not None
+    data = select_parameter(data, paramcd)
     used = data[[time, status_col, *covariates, *strata_cols]].dropna()
     design = _design(used, covariates)
     x = design.to_numpy(dtype=float)
@@ -301,6 +307,7 @@ def estimate_cox(
     provenance = make_provenance(
         "estimate_cox",
         inputs={"data": data},
+        paramcd=paramcd,
         covariates=covariates,
         time=time,
         cnsr=cnsr,

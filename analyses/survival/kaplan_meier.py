@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.survival._data import extract_survival
+from analyses.survival._data import extract_survival, select_parameter
 from analyses.survival._km_core import (
     ConfType,
     QuantileRule,
@@ -281,6 +281,7 @@ def estimate_kaplan_meier(
     time: str = "AVAL",
     cnsr: str | None = "CNSR",
     event: str | None = None,
+    paramcd: str | None = None,
     conf_type: ConfType = "log",
     conf_level: float = 0.95,
 ) -> KaplanMeierResult:
@@ -303,6 +304,9 @@ def estimate_kaplan_meier(
         and lifelines use ``"log-log"``.
     conf_level : float
         Confidence level (default 0.95).
+    paramcd : str, optional
+        ADTTE parameter to analyse (``"PFS"``, ``"OS"``, ...) when the frame holds
+        several; required then.
 
     Returns
     -------
@@ -320,6 +324,7 @@ def estimate_kaplan_meier(
         )
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level}")
+    data = select_parameter(data, paramcd)
     sd = extract_survival(data, time=time, event=event, cnsr=cnsr, by=by)
     tables: dict[object, pd.DataFrame] = {}
     if sd.group is None:
@@ -341,6 +346,7 @@ def estimate_kaplan_meier(
     provenance = make_provenance(
         "estimate_kaplan_meier",
         inputs={"data": data},
+        paramcd=paramcd,
         by=by,
         time=time,
         cnsr=cnsr,

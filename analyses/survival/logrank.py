@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.survival._data import extract_survival
+from analyses.survival._data import extract_survival, select_parameter
 from analyses.survival._warnings import SmallSampleWarning
 from analyses.survival.permutation import permutation_logrank_arrays
 
@@ -250,6 +250,7 @@ def compare_survival(
     time: str = "AVAL",
     cnsr: str | None = "CNSR",
     event: str | None = None,
+    paramcd: str | None = None,
     weights: Weights = "logrank",
     rho: float | None = None,
     gamma: float | None = None,
@@ -288,6 +289,9 @@ def compare_survival(
         Monte Carlo resamples (``method="monte-carlo"``).
     seed : int or None
         Seed of the Monte Carlo generator (reproducible for a fixed seed).
+    paramcd : str, optional
+        ADTTE parameter to analyse (``"PFS"``, ``"OS"``, ...) when the frame holds
+        several; required then.
 
     Returns
     -------
@@ -295,6 +299,7 @@ def compare_survival(
         Observed, expected, variance, chi-square, df and p-value.
     """
     r, gm = _weights(weights, rho, gamma)
+    data = select_parameter(data, paramcd)
     sd = extract_survival(data, time=time, event=event, cnsr=cnsr, by=by, strata=strata)
     assert sd.group is not None
     k = len(sd.group_labels)
@@ -330,6 +335,7 @@ def compare_survival(
     provenance = make_provenance(
         "compare_survival",
         inputs={"data": data},
+        paramcd=paramcd,
         by=by,
         time=time,
         cnsr=cnsr,

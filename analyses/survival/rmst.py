@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.survival._data import extract_survival
+from analyses.survival._data import extract_survival, select_parameter
 from analyses.survival._km_core import km_table, rmst_from_table
 
 __all__ = ["RmstResult", "estimate_rmst"]
@@ -85,6 +85,7 @@ def estimate_rmst(
     time: str = "AVAL",
     cnsr: str | None = "CNSR",
     event: str | None = None,
+    paramcd: str | None = None,
     reference: object = None,
     conf_level: float = 0.95,
 ) -> RmstResult:
@@ -105,6 +106,9 @@ def estimate_rmst(
         order); each other group's difference is group - reference.
     conf_level : float
         Level of the normal confidence intervals (default 0.95).
+    paramcd : str, optional
+        ADTTE parameter to analyse (``"PFS"``, ``"OS"``, ...) when the frame holds
+        several; required then.
 
     Returns
     -------
@@ -113,6 +117,7 @@ def estimate_rmst(
     """
     if tau <= 0:
         raise ValueError(f"tau must be positive, got {tau}")
+    data = select_parameter(data, paramcd)
     sd = extract_survival(data, time=time, event=event, cnsr=cnsr, by=by)
     q = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
     if sd.group is None:
@@ -176,6 +181,7 @@ def estimate_rmst(
     provenance = make_provenance(
         "estimate_rmst",
         inputs={"data": data},
+        paramcd=paramcd,
         tau=tau,
         by=by,
         time=time,
