@@ -15,8 +15,17 @@ __all__ = ["flag_custody_gaps"]
 
 #: Events after which a sample may rest indefinitely (no time-gap check).
 RESTING_EVENTS: tuple[str, ...] = (E.STORED.value, E.FROZEN.value, E.DESTROYED.value)
-#: Events that hand a sample to a new custodian.
-TRANSFER_EVENTS: tuple[str, ...] = (E.SHIPPED.value, E.RECEIVED.value)
+#: Events at which a new custodian may legitimately take a sample: shipment and receipt,
+#: and the steps by which a lab of the same institution takes it in (processing,
+#: storing, thawing, aliquoting).
+HANDOVER_EVENTS: tuple[str, ...] = (
+    E.SHIPPED.value,
+    E.RECEIVED.value,
+    E.PROCESSED.value,
+    E.STORED.value,
+    E.THAWED.value,
+    E.ALIQUOTED.value,
+)
 
 
 def flag_custody_gaps(
@@ -27,7 +36,7 @@ def flag_custody_gaps(
     max_transit_hours: float = 72.0,
     max_processing_delay_hours: float = 2.0,
     resting_events: Sequence[str] = RESTING_EVENTS,
-    transfer_events: Sequence[str] = TRANSFER_EVENTS,
+    handover_events: Sequence[str] = HANDOVER_EVENTS,
 ) -> SampleFlagResult:
     """Flag breaks in the chain of custody of each sample.
 
@@ -40,8 +49,12 @@ def flag_custody_gaps(
     * ``time_gap``: more than ``max_gap_hours`` between an event and the next, when
       the earlier event is neither a shipment nor a resting event (stored, frozen,
       destroyed);
-    * ``custodian_change_without_transfer``: the custodian (``party``) differs from
-      the previous event's while the event is not a transfer (shipped, received);
+    * ``custodian_change_without_handover``: the custodian (``party``) differs from
+      the previous event's at an event that is not a handover (by default a change is
+      accepted at shipped, received, processed, stored, thawed and aliquoted events,
+      and flagged at frozen, temperature-excursion and destroyed events); pass
+      ``handover_events=("SHIPPED", "RECEIVED")`` to demand an explicit transfer for
+      every change;
     * ``out_of_time_order``: an event's time is earlier than the previous event's;
     * ``processing_delay``: ``processing_time - collection_time`` of the sample is
       above ``max_processing_delay_hours`` (SPREC pre-centrifugation codes A/B are
@@ -61,8 +74,10 @@ def flag_custody_gaps(
         Longest acceptable shipment.
     max_processing_delay_hours : float, default 2
         Longest acceptable collection-to-processing delay.
-    resting_events, transfer_events : sequence of str
-        Event types after which a sample may rest, and that hand it over.
+    resting_events : sequence of str
+        Event types after which a sample may rest (no time-gap check).
+    handover_events : sequence of str
+        Event types at which the custodian may change.
 
     Returns
     -------
@@ -109,13 +124,13 @@ def flag_custody_gaps(
             f"more than {max_gap_hours:g} h to the next event",
         ),
         (
-            "custodian_change_without_transfer",
+            "custodian_change_without_handover",
             prev_party.notna()
             & (ev["party"] != prev_party)
-            & ~ev["event_type"].isin(list(transfer_events)),
+            & ~ev["event_type"].isin(list(handover_events)),
             pd.Series(np.nan, index=ev.index),
             "none",
-            "custodian changed without a SHIPPED/RECEIVED event",
+            "custodian changed at an event that is not a handover",
         ),
         (
             "out_of_time_order",
@@ -152,6 +167,6 @@ def flag_custody_gaps(
         max_transit_hours=max_transit_hours,
         max_processing_delay_hours=max_processing_delay_hours,
         resting_events=list(resting_events),
-        transfer_events=list(transfer_events),
+        handover_events=list(handover_events),
     )
     return make_flag_result(parts, provenance=prov, n_checked=len(data))

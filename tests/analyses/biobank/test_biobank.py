@@ -166,7 +166,7 @@ def _events() -> pd.DataFrame:
         ("B3", 2, "2024-01-11 12:00", "PROCESSED", "SiteA", np.nan),
         ("B3", 3, "2024-01-12 12:00", "SHIPPED", "Courier", -75.0),
         ("B3", 4, "2024-01-13 12:00", "STORED", "Biobank", -80.0),
-        ("B3", 5, "2024-01-13 06:00", "TEMPERATURE EXCURSION", "Biobank", -40.0),
+        ("B3", 5, "2024-01-13 06:00", "TEMPERATURE EXCURSION", "Engineer", -40.0),
     ]
     frame = pd.DataFrame(
         rows,
@@ -260,14 +260,13 @@ def test_custody_gaps() -> None:
     assert _flags(res) == {
         # B1: SHIPPED 02-01 09:00 -> RECEIVED 02-04 15:00 = 78 h > 72 h
         ("B1", "transit_too_long", 78.0),
-        # B1: RECEIVED by CentralLab, STORED by Biobank without a transfer event
-        ("B1", "custodian_change_without_transfer", None),
+        # (B1: RECEIVED by CentralLab, STORED by Biobank: STORED is a handover event)
         # B3: COLLECTED 01-10 08:00 -> PROCESSED 01-11 12:00 = 28 h > 24 h
         ("B3", "time_gap", 28.0),
-        # B3: SHIPPED then STORED (24 h later), never RECEIVED; the courier -> biobank
-        # change happens at the STORED event
+        # B3: SHIPPED then STORED (24 h later), never RECEIVED
         ("B3", "shipped_not_received", 24.0),
-        ("B3", "custodian_change_without_transfer", None),
+        # B3: Biobank -> Engineer at a TEMPERATURE EXCURSION event (not a handover)
+        ("B3", "custodian_change_without_handover", None),
         # B3 event 5 at 01-13 06:00 is 6 h before event 4 (01-13 12:00)
         ("B3", "out_of_time_order", -6.0),
         # B3 collected 08:00, processed 11:00: 3 h > 2 h
@@ -282,8 +281,21 @@ def test_custody_gaps() -> None:
     )
     rules = {rule for _, rule, _ in _flags(relaxed)}
     assert not rules & {"time_gap", "transit_too_long", "processing_delay"}
-    summary = res.summary().set_index("rule")
-    assert summary.loc["custodian_change_without_transfer", "n_samples"] == 2
+    # demanding SHIPPED/RECEIVED for every change also flags B1 event 6 (STORED) and
+    # B3 event 4 (STORED by Biobank after the courier)
+    strict = flag_custody_gaps(
+        _samples(), _events(), handover_events=("SHIPPED", "RECEIVED")
+    )
+    changes = strict.flags.loc[
+        strict.flags["rule"] == "custodian_change_without_handover"
+    ]
+    assert sorted(changes["message"]) == [
+        "custodian changed at an event that is not a handover (event 4)",
+        "custodian changed at an event that is not a handover (event 5)",
+        "custodian changed at an event that is not a handover (event 6)",
+    ]
+    summary = strict.summary().set_index("rule")
+    assert summary.loc["custodian_change_without_handover", "n_samples"] == 2
     assert res.n_checked == 7
 
 

@@ -159,3 +159,22 @@ def test_censored_rule_in_summary_uses_tobit_on_log_scale() -> None:
     assert _stat(f, 1, "median") == pytest.approx((1 + math.exp(y[1])) / 2)
     with pytest.raises(ValueError):
         summarize_immunomonitoring(data, variable="change", lloq_rule="censored")
+
+
+def test_tobit_against_lifelines_lognormal_left_censoring() -> None:
+    # Independent reference: lifelines' LogNormalFitter.fit_left_censoring maximises the
+    # same likelihood for exp(y) (a normal on the log scale, left-censored at exp(c)).
+    from lifelines import LogNormalFitter
+
+    rng = np.random.default_rng(11)
+    y = rng.normal(1.0, 0.8, 30)
+    limit = 0.7
+    cens = y < limit
+    values = np.where(cens, limit, y)
+    fit = estimate_censored_normal(values, cens)
+    ref = LogNormalFitter().fit_left_censoring(np.exp(values), event_observed=~cens)
+    assert fit.n_censored == int(cens.sum()) == 12
+    # lifelines stops its optimiser at about 1e-5 relative, hence rel=1e-4
+    assert fit.mean == pytest.approx(ref.mu_, rel=1e-4)
+    assert fit.sd == pytest.approx(ref.sigma_, rel=1e-4)
+    assert fit.se_mean == pytest.approx(ref.summary.loc["mu_", "se(coef)"], rel=1e-4)
