@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analyses.survival import derive_adtte, estimate_kaplan_meier
+from analyses.survival import compare_survival, derive_adtte, estimate_kaplan_meier
 
 D0 = pd.Timestamp("2024-01-01")
 
@@ -324,3 +324,18 @@ def test_cnsr_codes_distinct_per_reason() -> None:
     pairs = pfs.loc[pfs["CNSR"] > 0, ["CNSR", "CNSDTDSC"]].drop_duplicates()
     assert pairs["CNSR"].is_unique and pairs["CNSDTDSC"].is_unique
     assert np.all(pfs.loc[pfs["CNSR"] == 0, "CNSDTDSC"] == "")
+
+
+def test_compare_by_dose_level_on_derived_frame() -> None:
+    adtte = derive()
+    # S09 (never dosed) has no time and is dropped; cohort C1 = dose 1 (S01-S06),
+    # C2 = dose 2 (S07, S08, S10-S13)
+    with pytest.warns(UserWarning):  # 5 PFS events < min_events = 10
+        res = compare_survival(adtte, "dose_level", paramcd="PFS")
+    assert res.groups == (1, 2)
+    assert res.n == (6, 6)
+    # PFS events: dose 1 -> S01, S02; dose 2 -> S07, S11, S12
+    assert res.events == (2, 3)
+    assert res.few_events
+    km = estimate_kaplan_meier(adtte, "dose_level", paramcd="OS")
+    assert km.median()["events"].tolist() == [1, 2]  # deaths: S02 | S07, S08

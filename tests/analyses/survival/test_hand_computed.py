@@ -1,0 +1,202 @@
+"""Hand-computed tiny cases and external cross-checks (lifelines where it agrees)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analyses.survival import (
+    SmallSampleWarning,
+    compare_survival,
+    estimate_cox,
+    estimate_kaplan_meier,
+    estimate_rmst,
+)
+from analyses.survival.permutation import logrank_scores
+
+Z975 = 1.959963984540054  # qnorm(0.975)
+
+# times 1, 2, 2+, 3, 4+ (+ = censored)
+TINY = pd.DataFrame({"AVAL": [1.0, 2, 2, 3, 4], "CNSR": [0, 0, 1, 0, 1]})
+
+
+def test_km_tiny_by_hand() -> None:
+    km = estimate_kaplan_meier(TINY, conf_type="plain")
+    table = km.tables["all"].set_index("time")
+    # t=1: n=5, d=1 -> S = 4/5 = 0.8; V = 1/(5*4) = 0.05
+    # t=2: n=4, d=1, c=1 -> S = 0.8 * 3/4 = 0.6; V += 1/(4*3) -> 0.1333...
+    # t=3: n=2, d=1 -> S = 0.6 * 1/2 = 0.3; V += 1/(2*1) -> 0.6333...
+    # t=4: n=1, censored -> S = 0.3
+    assert table["n_risk"].tolist() == [5, 4, 2, 1]
+    assert table["surv"].tolist() == pytest.approx([0.8, 0.6, 0.3, 0.3], abs=1e-15)
+    v3 = 1 / 20 + 1 / 12 + 1 / 2
+    se3 = 0.3 * math.sqrt(v3)
+    assert table.loc[3.0, "std_err"] == pytest.approx(se3, rel=1e-12)
+    # plain CI: S -/+ z SE, truncated to [0, 1]: 0.3 - 1.96 * 0.2387 < 0 -> 0
+    assert table.loc[3.0, "lower"] == 0.0
+    assert table.loc[3.0, "upper"] == pytest.approx(0.3 + Z975 * se3, rel=1e-12)
+    # log CI at t=2: S exp(-/+ z sqrt(V)), V = 0.1333...
+    log = estimate_kaplan_meier(TINY, conf_type="log").tables["all"].set_index("time")
+    v2 = 1 / 20 + 1 / 12
+    assert log.loc[2.0, "lower"] == pytest.approx(0.6 * math.exp(-Z975 * math.sqrt(v2)))
+    # upper limit 0.6 * exp(1.96 * 0.365) = 1.227, capped at 1 as R does
+    assert 0.6 * math.exp(Z975 * math.sqrt(v2)) > 1
+    assert log.loc[2.0, "upper"] == 1.0
+    # median: S first below 0.5 at t = 3
+    med = km.median()
+    assert med["median"].iloc[0] == 3.0
+    # landmark at t = 2.5: S = 0.6; n at risk = #time >= 2.5 = 2; events in (0, 2.5] = 2
+    at = km.survival_at([2.5])
+    assert (at["surv"].iloc[0], at["n_risk"].iloc[0], at["n_event"].iloc[0]) == (
+        pytest.approx(0.6),
+        2,
+        2,
+    )
+    assert at["conf_type"].iloc[0] == "plain"
+
+
+def test_rmst_tiny_by_hand() -> None:
+    # area under S to tau = 3.5: 1*1 + 0.8*1 + 0.6*1 + 0.3*0.5 = 2.55
+    # variance: sum over event times t_j <= tau of A_j^2 d/(n(n-d)), A_j = area from t_j
+    # A(1) = 0.8 + 0.6 + 0.15 = 1.55; A(2) = 0.6 + 0.15 = 0.75; A(3) = 0.15
+    # var = 1.55^2/20 + 0.75^2/12 + 0.15^2/2 = 0.1201250 + 0.046875 + 0.01125
+    res = estimate_rmst(TINY, 3.5)
+    est = res.estimates.iloc[0]
+    assert est["rmst"] == pytest.approx(2.55, rel=1e-12)
+    var = 1.55**2 / 20 + 0.75**2 / 12 + 0.15**2 / 2
+    assert est["se"] == pytest.approx(math.sqrt(var), rel=1e-12)
+
+
+def test_fleming_harrington_gamma_by_hand() -> None:
+    # A: events at 1, 3; B: events at 2, 4. Pooled S(t-) = 1, .75, .5, .25
+    # FH(0, 1): w = 1 - S(t-) = 0, .25, .5, .75
+    # O-E for A: t=2: .25 * (0 - 1/3) = -1/12; t=3: .5 * (1 - 1/2) = 1/4 -> 1/6
+    # V: t=2: w^2 d(n-d)/(n(n-1)) * nA(1 - nA/n) = (1/16)(2/6)(2/3) = 1/72
+    #    t=3: (1/4)(1/2)(1/2) = 1/16 -> V = 11/144; chi2 = (1/6)^2 / (11/144) = 4/11
+    data = pd.DataFrame(
+        {"AVAL": [1.0, 3, 2, 4], "CNSR": [0, 0, 0, 0], "arm": ["A", "A", "B", "B"]}
+    )
+    res = compare_survival(
+        data, "arm", weights="fleming-harrington", rho=0, gamma=1, min_events=0
+    )
+    assert res.observed[0] - res.expected[0] == pytest.approx(1 / 6, rel=1e-12)
+    assert res.variance[0][0] == pytest.approx(11 / 144, rel=1e-12)
+    assert res.chisq == pytest.approx(4 / 11, rel=1e-12)
+    assert res.df == 1
+    assert "gamma=1" in res.describe()
+
+
+def test_k_group_logrank_matches_lifelines() -> None:
+    """lifelines' multivariate log-rank agrees with R survdiff (survival.md)."""
+    from lifelines.datasets import load_lung
+    from lifelines.statistics import multivariate_logrank_test
+
+    lung = load_lung().dropna(subset=["ph.ecog"])
+    ours = compare_survival(
+        lung, "ph.ecog", time="time", event="status", cnsr=None, min_events=0
+    )
+    ref = multivariate_logrank_test(lung["time"], lung["ph.ecog"], lung["status"])
+    assert ours.df == 3
+    assert ours.chisq == pytest.approx(ref.test_statistic, rel=1e-9)
+    assert ours.p_value == pytest.approx(ref.p_value, rel=1e-9)
+
+
+def test_k_group_logrank_equals_exact_cox_score_test() -> None:
+    # identity: the score test of the exact partial likelihood at beta = 0 is the
+    # k-group log-rank statistic (same O - E, same hypergeometric variance)
+    from lifelines.datasets import load_lung
+
+    lung = load_lung().dropna(subset=["ph.ecog"]).head(60)
+    lung = lung.assign(grp=lung["ph.ecog"].astype(int).astype(str))
+    lr = compare_survival(lung, "grp", time="time", event="status", cnsr=None)
+    cox = estimate_cox(
+        lung, ["grp"], time="time", event="status", cnsr=None, ties="exact"
+    )
+    assert cox.score_test == pytest.approx(lr.chisq, rel=1e-9)
+
+
+TINY2 = pd.DataFrame(
+    {
+        "AVAL": [2.0, 3, 3, 5, 6, 7, 9, 11],
+        "CNSR": [0, 0, 1, 0, 0, 1, 0, 1],
+        "arm": ["A", "B", "A", "A", "B", "A", "B", "B"],
+    }
+)
+
+
+def test_exact_permutation_equals_full_enumeration() -> None:
+    # all C(8, 4) = 70 label assignments enumerated by brute force
+    t = TINY2["AVAL"].to_numpy()
+    e = TINY2["CNSR"].to_numpy() == 0
+    a = logrank_scores(t, e)
+    first = (TINY2["arm"] == "A").to_numpy()
+    mu = 4 * a.mean()
+    obs = abs(a[first].sum() - mu)
+    stats = [abs(a[list(c)].sum() - mu) for c in itertools.combinations(range(8), 4)]
+    p_brute = sum(s >= obs - 1e-9 for s in stats) / len(stats)
+    res = compare_survival(TINY2, "arm", method="exact", min_events=0)
+    assert res.p_value == pytest.approx(p_brute, abs=1e-12)
+    assert res.method == "exact"
+
+
+def test_monte_carlo_is_seeded_and_reproducible() -> None:
+    kw = {"method": "monte-carlo", "n_resamples": 20_000, "min_events": 0}
+    a = compare_survival(TINY2, "arm", seed=7, **kw)  # type: ignore[arg-type]
+    b = compare_survival(TINY2, "arm", seed=7, **kw)  # type: ignore[arg-type]
+    assert a.p_value == b.p_value
+    exact = compare_survival(TINY2, "arm", method="exact", min_events=0)
+    # 20 000 resamples: binomial SE <= 0.0036; 5 SE
+    assert abs(a.p_value - exact.p_value) < 0.018
+    assert a.provenance.parameters["seed"] == 7
+
+
+def test_few_events_warning_and_flag() -> None:
+    with pytest.warns(SmallSampleWarning, match="min_events=10"):
+        res = compare_survival(TINY2, "arm")
+    assert res.few_events
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = compare_survival(TINY2, "arm", min_events=5)
+    assert not quiet.few_events
+    with pytest.warns(SmallSampleWarning):
+        cox = estimate_cox(TINY2, ["arm"])
+    assert cox.few_events and cox.min_events == 10
+
+
+def test_permutation_refuses_strata_and_k_groups() -> None:
+    data = TINY2.assign(s=[1, 1, 1, 1, 2, 2, 2, 2])
+    with pytest.raises(ValueError, match="two groups, no strata"):
+        compare_survival(data, "arm", strata="s", method="exact", min_events=0)
+
+
+def test_multi_parameter_frame_needs_paramcd() -> None:
+    two = pd.concat([TINY.assign(PARAMCD="PFS"), TINY.assign(PARAMCD="OS")])
+    with pytest.raises(ValueError, match="paramcd"):
+        estimate_kaplan_meier(two)
+    km = estimate_kaplan_meier(two, paramcd="OS")
+    assert km.median()["n"].iloc[0] == 5
+    assert km.provenance.parameters["paramcd"] == "OS"
+
+
+def test_km_ard_is_long_and_consistent() -> None:
+    km = estimate_kaplan_meier(TINY)
+    ard = km.to_frame()
+    assert list(ard.columns) == ["group", "time", "stat", "value"]
+    med = ard[(ard["stat"] == "median")]["value"].iloc[0]
+    assert med == km.median()["median"].iloc[0] == 3.0
+    surv = ard[(ard["stat"] == "surv")].set_index("time")["value"]
+    assert surv.loc[2.0] == pytest.approx(0.6)
+    assert np.isnan(ard[ard["stat"] == "n"]["time"].iloc[0])
+
+
+def test_inputs_not_mutated() -> None:
+    before = TINY2.copy()
+    estimate_kaplan_meier(TINY2, "arm")
+    compare_survival(TINY2, "arm", min_events=0)
+    estimate_rmst(TINY2, 5, "arm")
+    pd.testing.assert_frame_equal(TINY2, before)
