@@ -14,6 +14,12 @@ from analyses.dose_finding._base import Decision, DoseFindingDesign, SimulatedTr
 from analyses.dose_finding.boin import BOIN, boin_boundaries
 from analyses.dose_finding.crm import CRM, CRMFit, tite_weights
 from analyses.dose_finding.crm_model import getprior
+from analyses.dose_finding.dose_level_table import (
+    DoseLevelTable,
+    derive_dlt_evaluability,
+    tabulate_dose_levels,
+)
+from analyses.dose_finding.from_protocol import design_from_protocol
 from analyses.dose_finding.i3plus3 import I3Plus3
 from analyses.dose_finding.interval_design import (
     DecisionTable,
@@ -23,6 +29,15 @@ from analyses.dose_finding.interval_design import (
 from analyses.dose_finding.isotonic import isotonic_regression
 from analyses.dose_finding.mtd_selection import MTDSelection, isotonic_estimates
 from analyses.dose_finding.mtpi2 import MTPI2
+from analyses.dose_finding.pathways import (
+    DoseTransitionPathways,
+    dose_transition_pathways,
+)
+from analyses.dose_finding.plots import (
+    plot_decision_table,
+    plot_dose_pathways,
+    plot_selection,
+)
 from analyses.dose_finding.simulation import (
     OperatingCharacteristics,
     simulate_oc,
@@ -42,6 +57,8 @@ __all__ = [
     "Decision",
     "DecisionTable",
     "DoseFindingDesign",
+    "DoseLevelTable",
+    "DoseTransitionPathways",
     "ExactOC",
     "I3Plus3",
     "IntervalDesign",
@@ -50,12 +67,19 @@ __all__ = [
     "SimulatedTrials",
     "ThreePlusThree",
     "boin_boundaries",
+    "derive_dlt_evaluability",
+    "design_from_protocol",
+    "dose_transition_pathways",
     "elimination_boundary",
     "getprior",
     "isotonic_estimates",
     "isotonic_regression",
+    "plot_decision_table",
+    "plot_dose_pathways",
+    "plot_selection",
     "prob_escalate_3plus3",
     "simulate_oc",
+    "tabulate_dose_levels",
     "tite_weights",
     "true_mtd",
 ]

@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 #: Command modules of this package, each with a ``register(app)`` function.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "demo")
+COMMAND_MODULES: tuple[str, ...] = ("validate", "demo", "dose_finding")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"trialdata.cli.{_name}").register(app)
