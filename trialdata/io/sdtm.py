@@ -140,7 +140,8 @@ def read_xpt(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
     frame.columns = [str(c).upper() for c in frame.columns]
     text = frame.select_dtypes(include="object").columns
     for col in text:
-        frame[col] = frame[col].where(frame[col].astype(str).str.strip() != "", None)
+        blank = frame[col].astype(str).str.strip() == ""
+        frame[col] = frame[col].mask(blank)
     return frame
 
 

@@ -198,3 +198,79 @@ def test_unreadable_file_names_the_file(tmp_path):
     assert "ae.xpt" in str(err.value)
     with pytest.raises(UnreadableFileError):
         read_xpt(tmp_path / "missing.xpt")
+
+
+# R Consortium submissions-pilot1 output/tlf-demographic.out (Table 14-2.01, ITT,
+# N = 86 / 84 / 84): mean (sd), median, min, max -- published to 2 decimals
+PUBLISHED_14_2_01 = {
+    "age": [
+        (75.21, 8.59, 76, 52, 89),
+        (75.67, 8.29, 77.5, 51, 88),
+        (74.38, 7.89, 76, 56, 88),
+    ],
+    "height_cm": [
+        (162.57, 11.52, 162.6, 137.2, 185.4),
+        (163.43, 10.42, 162.6, 135.9, 195.6),
+        (165.82, 10.13, 165.1, 146.1, 190.5),
+    ],
+    "weight_kg": [
+        (62.76, 12.77, 60.55, 34, 86.2),
+        (67.28, 14.12, 64.9, 45.4, 106.1),
+        (70.00, 14.65, 69.2, 41.7, 108),
+    ],
+    "bmi": [
+        (23.64, 3.67, 23.4, 15.1, 33.3),
+        (25.06, 4.27, 24.3, 17.7, 40.1),
+        (25.35, 4.16, 24.8, 13.7, 34.5),
+    ],
+    "mmse": [
+        (18.05, 4.27, 19.5, 10, 23),
+        (17.87, 4.22, 18, 10, 24),
+        (18.51, 4.16, 20, 10, 24),
+    ],
+}
+PUBLISHED_14_2_01_COUNTS = {
+    ("age_group", "<65"): [14, 8, 11],
+    ("age_group", "65-80"): [42, 47, 55],
+    ("age_group", ">80"): [30, 29, 18],
+    ("race", "WHITE"): [78, 78, 74],
+    ("race", "BLACK OR AFRICAN AMERICAN"): [8, 6, 9],
+    ("race", "AMERICAN INDIAN OR ALASKA NATIVE"): [0, 0, 1],
+}
+
+
+def test_demographics_match_published_14_2_01(cdisc_pilot_dir):
+    from analyses.safety.demographics import summarize_demographics
+    from analyses.safety.stats import round_value
+
+    subjects = read_adam(cdisc_pilot_dir / "adam")["subjects"]
+    table = summarize_demographics(
+        subjects,
+        "arm",
+        continuous=list(PUBLISHED_14_2_01),
+        categorical=["age_group", "race"],
+        population_flag="itt",
+        total=None,
+    )
+    f = table.to_frame()
+
+    def get(variable, arm, stat, category=""):
+        sel = f[
+            (f["variable"] == variable)
+            & (f["group"] == arm)
+            & (f["stat"] == stat)
+            & (f["category"] == category)
+        ]
+        return sel["value"].item()
+
+    for variable, cells in PUBLISHED_14_2_01.items():
+        for arm, (mean, sd, median, lo, hi) in zip(ARMS, cells, strict=True):
+            # published to 2 decimals: compare after the same rounding
+            assert round_value(get(variable, arm, "mean"), 2) == mean, (variable, arm)
+            assert round_value(get(variable, arm, "sd"), 2) == sd, (variable, arm)
+            assert get(variable, arm, "median") == pytest.approx(median)
+            assert get(variable, arm, "min") == pytest.approx(lo)
+            assert get(variable, arm, "max") == pytest.approx(hi)
+    for (variable, category), counts in PUBLISHED_14_2_01_COUNTS.items():
+        for arm, n in zip(ARMS, counts, strict=True):
+            assert get(variable, arm, "n", category) == n, (variable, category, arm)

@@ -1,0 +1,229 @@
+"""Deaths: counts by group (on study, within a window of the last dose) and a listing.
+
+FDA STF-IG Tables 8 and 9: deaths "should be assessed using an on-study analysis"; the
+window after the last dose is a parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from analyses._results import make_provenance
+from analyses.safety._base import SafetyResult
+from analyses.safety.population import select_population
+from analyses.safety.stats import RoundingRule, round_value
+from schemas.terms import Outcome
+
+__all__ = ["DeathsTable", "summarize_deaths"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeathsTable(SafetyResult):
+    """Deaths per group and the listing of every death.
+
+    Attributes
+    ----------
+    counts : pandas.DataFrame
+        ``group``, ``category``, ``N``, ``n``, ``pct``.
+    listing : pandas.DataFrame
+        One row per death: ``group``, ``subject_id``, ``death_date``,
+        ``days_after_first_dose``, ``days_after_last_dose``, ``death_cause``,
+        ``fatal_ae`` (preferred terms of fatal TEAEs).
+    digits : int
+        Decimal places of displayed percentages.
+    rounding : {"half_up", "half_even"}
+        Rounding rule.
+    """
+
+    counts: pd.DataFrame
+    listing: pd.DataFrame
+    digits: int = 1
+    rounding: RoundingRule = "half_up"
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the long unrounded frame: category, group, ``stat``, ``value``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Stats ``N``, ``n``, ``pct``.
+        """
+        long = self.counts.melt(
+            id_vars=["category", "group"], var_name="stat", value_name="value"
+        )
+        long["value"] = long["value"].astype(float)
+        return long
+
+    def summary(self) -> pd.DataFrame:
+        """Return the display frame: one row per category, ``n (%)`` per group.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``label`` and one column per group.
+        """
+        c = self.counts.copy()
+        c["cell"] = [
+            "0"
+            if n == 0
+            else f"{n} ({round_value(p, self.digits, self.rounding):.{self.digits}f}%)"
+            for n, p in zip(c["n"], c["pct"], strict=True)
+        ]
+        wide = c.pivot_table(
+            index="category",
+            columns="group",
+            values="cell",
+            aggfunc="first",
+            sort=False,
+        )
+        n_by = c.drop_duplicates("group").set_index("group")["N"]
+        wide.columns = [f"{g} (N={int(n_by[g])})" for g in wide.columns]
+        return wide.rename_axis("label").reset_index()
+
+
+def summarize_deaths(
+    data: pd.DataFrame,
+    subjects: pd.DataFrame,
+    by: str | None = None,
+    *,
+    adverse_events: pd.DataFrame | None = None,
+    window_days: int = 30,
+    population_flag: str = "safety",
+    total: str | None = "Total",
+    digits: int = 1,
+    rounding: RoundingRule = "half_up",
+    title: str = "Deaths",
+) -> DeathsTable:
+    """Count and list deaths in the safety population.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per subject with ``subject_id``, ``death_date`` and optionally
+        ``death_cause`` (the survival_status table, or subjects with those columns).
+    subjects : pandas.DataFrame
+        Subjects with the population flag, ``first_dose_date``, ``last_dose_date`` and
+        the ``by`` column.
+    by : str, optional
+        Column of ``subjects`` splitting the table.
+    adverse_events : pandas.DataFrame, optional
+        Adverse events (with ``teae``, ``outcome``, ``preferred_term``); fatal TEAEs are
+        listed beside each death and counted in their own row.
+    window_days : int, default 30
+        Deaths up to this many days after the last dose are "on treatment".
+    population_flag : str, default "safety"
+        Column of ``subjects`` defining the denominator.
+    total : str or None, default "Total"
+        Label of the all-groups column.
+    digits : int, default 1
+        Decimal places of displayed percentages.
+    rounding : {"half_up", "half_even"}, default "half_up"
+        Rounding rule.
+    title : str
+        Table title.
+
+    Returns
+    -------
+    DeathsTable
+        Counts and listing.
+    """
+    population = select_population(subjects, by, population_flag=population_flag)
+    groups = [str(g) for g in population["group"].cat.categories]
+    pop = population.assign(group=population["group"].astype(str))
+    subj = subjects.set_index("subject_id")
+    deaths = data.loc[pd.to_datetime(data["death_date"]).notna()].copy()
+    deaths = deaths.merge(pop, on="subject_id", how="inner")
+    death_day = pd.to_datetime(deaths["death_date"]).dt.normalize()
+    first = pd.to_datetime(
+        deaths["subject_id"].map(subj["first_dose_date"])
+    ).dt.normalize()
+    last = pd.to_datetime(
+        deaths["subject_id"].map(subj["last_dose_date"])
+    ).dt.normalize()
+    deaths["days_after_first_dose"] = (death_day - first).dt.days
+    deaths["days_after_last_dose"] = (death_day - last).dt.days
+    on_treatment = deaths["days_after_last_dose"].le(window_days).fillna(False)
+    fatal_subjects: set[str] = set()
+    if adverse_events is not None:
+        ae = adverse_events
+        teae = ae["teae"].astype("boolean").fillna(False) if "teae" in ae else True
+        fatal = ae.loc[teae & ae["outcome"].eq(Outcome.FATAL.value).fillna(False)]
+        terms = fatal.groupby("subject_id")["preferred_term"].agg(
+            lambda s: "; ".join(sorted(set(s)))
+        )
+        deaths["fatal_ae"] = deaths["subject_id"].map(terms)
+        fatal_subjects = set(fatal["subject_id"]) & set(pop["subject_id"])
+    categories = {
+        "Deaths (on study)": deaths,
+        f"Deaths within {window_days} days of the last dose": deaths.loc[on_treatment],
+    }
+    if adverse_events is not None:
+        categories["Subjects with a fatal TEAE"] = pop.loc[
+            pop["subject_id"].isin(fatal_subjects)
+        ]
+    if total is not None:
+        pop = pd.concat([pop, pop.assign(group=total)], ignore_index=True)
+        categories = {
+            k: pd.concat([v, v.assign(group=total)], ignore_index=True)
+            for k, v in categories.items()
+        }
+        groups = [*groups, total]
+    n_total = pop.groupby("group").size().reindex(groups, fill_value=0)
+    rows = []
+    for label, frame in categories.items():
+        n = frame.groupby("group")["subject_id"].nunique().reindex(groups, fill_value=0)
+        rows.append(
+            pd.DataFrame(
+                {
+                    "category": label,
+                    "group": groups,
+                    "N": n_total.to_numpy(),
+                    "n": n.to_numpy(),
+                }
+            )
+        )
+    counts = pd.concat(rows, ignore_index=True)
+    counts["pct"] = 100.0 * counts["n"] / counts["N"].where(counts["N"] > 0)
+    cols = [
+        "group",
+        "subject_id",
+        "death_date",
+        "days_after_first_dose",
+        "days_after_last_dose",
+        "death_cause",
+        "fatal_ae",
+    ]
+    listing = deaths[[c for c in cols if c in deaths.columns]].sort_values(
+        ["group", "subject_id"], kind="mergesort"
+    )
+    params: dict[str, Any] = {
+        "by": by,
+        "window_days": window_days,
+        "population_flag": population_flag,
+        "total": total,
+        "digits": digits,
+        "rounding": rounding,
+    }
+    footnotes = (
+        f"Population: subjects with {population_flag} = true; N per column is the "
+        f"denominator. Columns: {by or 'all subjects'}.",
+        "On study: every recorded death of a treated subject. On treatment: death up "
+        "to "
+        f"{window_days} days after the last dose. Fatal TEAE: outcome FATAL.",
+        f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+    )
+    inputs = {"deaths": data, "subjects": subjects}
+    if adverse_events is not None:
+        inputs["adverse_events"] = adverse_events
+    return DeathsTable(
+        provenance=make_provenance("summarize_deaths", inputs=inputs, **params),
+        title=title,
+        footnotes=footnotes,
+        counts=counts,
+        listing=listing.reset_index(drop=True),
+        digits=digits,
+        rounding=rounding,
+    )
