@@ -62,7 +62,8 @@ def build_upload(folder: Path, rows: int, seed: int) -> None:
     )
     n_labs = rows // 2
     n_immuno = rows - n_labs
-    # Labs: one row per (subject, day, test); the key (subject, test, date) stays unique.
+    # Labs: one row per (subject, day, test), so the key (subject, test, date) is unique.
+
     tests = np.array(list(LAB_TESTS))
     per_subject = -(-n_labs // (len(ids) * len(tests)))
     subject_index = np.repeat(np.arange(len(ids)), per_subject * len(tests))[:n_labs]
@@ -158,7 +159,8 @@ def main() -> None:
         f"(a) pyarrow.csv.read_csv of all {len(csvs)} CSV files: {read_seconds:.3f} s"
     )
     print(
-        f"(b) trialdata validate_folder (read, parse, schemas, rules): {validate_seconds:.3f} s"
+        "(b) trialdata validate_folder (read, parse, schemas, rules): "
+        f"{validate_seconds:.3f} s"
     )
     print(f"ratio (b)/(a): {validate_seconds / read_seconds:.2f} (target <= 3)")
 

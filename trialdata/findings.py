@@ -119,7 +119,7 @@ def findings_frame(
         frame = pd.DataFrame([asdict(f) for f in items if isinstance(f, Finding)])
         frame = frame.reindex(columns=list(FINDING_COLUMNS))
     frame["severity"] = frame["severity"].astype(str)
-    frame["row"] = pd.array(frame["row"], dtype="Int64")
+    frame["row"] = frame["row"].astype("Int64")
     frame = frame.sort_values(
         ["file", "row", "column", "rule"], na_position="first", kind="stable"
     )

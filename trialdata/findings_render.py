@@ -19,13 +19,17 @@ FORMATS = ("text", "json", "csv", "html")
 
 
 def _records(findings: pd.DataFrame) -> list[dict[str, Any]]:
-    frame = findings[list(FINDING_COLUMNS)].astype(object)
-    frame = frame.where(findings[list(FINDING_COLUMNS)].notna(), None)
-    records: list[dict[str, Any]] = frame.to_dict(orient="records")
-    for record in records:
+    records: list[dict[str, Any]] = []
+    for raw in findings[list(FINDING_COLUMNS)].to_dict(orient="records"):
+        record = {str(k): None if _missing(v) else v for k, v in raw.items()}
         if record["row"] is not None:
             record["row"] = int(record["row"])
+        records.append(record)
     return records
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _summary(findings: pd.DataFrame) -> dict[str, Any]:
@@ -91,12 +95,17 @@ def _text(findings: pd.DataFrame, context: Mapping[str, Any]) -> str:
         lines.append("")
         for file, group in findings.groupby("file", sort=True):
             lines.append(f"{file}:")
-            for item in group.itertuples(index=False):
-                where = f"row {item.row}" if pd.notna(item.row) else "file"
-                column = f" [{item.column}]" if item.column is not None else ""
-                subject = f" subject {item.subject_id}" if item.subject_id else ""
+            for item in _records(group):
+                where = "file" if item["row"] is None else f"row {item['row']}"
+                column = "" if item["column"] is None else f" [{item['column']}]"
+                subject = (
+                    ""
+                    if item["subject_id"] is None
+                    else f" subject {item['subject_id']}"
+                )
                 lines.append(
-                    f"  {where}{column}{subject}: {item.severity} {item.rule}: {item.message}"
+                    f"  {where}{column}{subject}: "
+                    f"{item['severity']} {item['rule']}: {item['message']}"
                 )
     return "\n".join(lines) + "\n"
 
@@ -114,8 +123,15 @@ def _html(findings: pd.DataFrame, context: Mapping[str, Any]) -> str:
         body.append(f'<tr class="{css}">{cells}</tr>')
     title = html.escape(f"Validation report: {context.get('trial_id')}")
     facts = html.escape(
-        f"folder {context.get('folder')}; protocol {context.get('protocol_version')}; "
-        f"trialdata {context.get('package_version')}; {context.get('created_utc')}"
+        "; ".join(
+            f"{label} {context.get(key)!s}"
+            for label, key in (
+                ("folder", "folder"),
+                ("protocol", "protocol_version"),
+                ("trialdata", "package_version"),
+                ("generated", "created_utc"),
+            )
+        )
     )
     return (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

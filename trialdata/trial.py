@@ -126,7 +126,7 @@ class Trial:
 
     @property
     def content_hash(self) -> str:
-        """SHA-256 over the protocol and every table's content (source columns excluded)."""
+        """SHA-256 of the protocol and every table (source columns excluded)."""
         digest = hashlib.sha256(self.protocol.model_dump_json().encode())
         for name in sorted(self.tables):
             digest.update(name.encode())

@@ -1,4 +1,4 @@
-"""Field factories shared by the domain models, so each common column is defined once."""
+"""Field factories shared by the domain models: each common column defined once."""
 
 from __future__ import annotations
 

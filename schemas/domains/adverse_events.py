@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing.pandas import Series
@@ -10,7 +12,7 @@ from schemas.domains import _fields
 from schemas.terms import ActionTaken, Aesi, GradingScale, Outcome, Relatedness, values
 
 
-def _flag(description: str, title: str) -> object:
+def _flag(description: str, title: str) -> Any:
     return pa.Field(nullable=True, description=description, title=title)
 
 
@@ -34,7 +36,7 @@ class AdverseEvents(pa.DataFrameModel):
     onset_date_imputed: Series[_fields.Text] | None = pa.Field(
         nullable=True,
         isin=["D", "M", "Y"],
-        description="Imputation flag of the onset date: D day, M month, Y year imputed.",
+        description="Onset date imputation flag: D day, M month, Y year imputed.",
         title="Onset imputed",
     )
     resolution_date: Series[pd.Timestamp] = _fields.date(

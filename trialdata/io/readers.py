@@ -189,7 +189,7 @@ def _csv_line_numbers(raw: bytes, n_records: int, delimiter: str) -> np.ndarray:
 
 
 def _cell_text(value: object) -> str | None:
-    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):  # type: ignore[call-overload]
         return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()

@@ -105,7 +105,7 @@ def flag_rows(
         {
             "domain": domain,
             "file": hits[SOURCE_FILE].astype(str),
-            "row": pd.array(hits[SOURCE_ROW], dtype="Int64"),
+            "row": hits[SOURCE_ROW].astype("Int64"),
             "subject_id": hits.get("subject_id", None),
             "column": column,
             "rule": rule,

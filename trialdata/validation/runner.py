@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from schemas.domains import DOMAINS, DomainSpec, get_domain
@@ -240,9 +241,10 @@ def validate_tables(
     if len(unparsed) and len(checked):
         seen = pd.MultiIndex.from_frame(unparsed[["file", "row", "column"]])
         again = pd.MultiIndex.from_frame(checked[["file", "row", "column"]])
-        checked = checked[
-            ~(again.isin(seen) & (checked["rule"] == "SC-NULL")).to_numpy()
-        ]
+        repeated = (
+            np.asarray(again.isin(seen)) & (checked["rule"] == "SC-NULL").to_numpy()
+        )
+        checked = checked.loc[~repeated]
     return tables, findings_frame([unparsed, checked])
 
 

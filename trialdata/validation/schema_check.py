@@ -73,7 +73,8 @@ def _rule_and_message(
         if int(number) < len(checks):
             stats = dict(checks[int(number)].statistics or {})
     if name == "isin":
-        allowed = ", ".join(map(str, stats.get("allowed_values", [])))
+        values = stats.get("allowed_values", [])
+        allowed = ", ".join(str(v) for v in values) if isinstance(values, list) else ""
         return "SC-TERM", f"not an allowed term; allowed: {allowed}"
     if name in ("str_matches", "matches_pattern"):
         return "SC-FORMAT", "wrong format: expected " + describe_pattern(

@@ -107,7 +107,7 @@ def test_zero_byte_excel_is_refused(tmp_path: Path) -> None:
 def test_garbage_excel_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "subjects.xlsx"
     path.write_bytes(b"id,site\nA1,S1\n")
-    with pytest.raises(UnreadableFileError, match="not a valid .xlsx workbook"):
+    with pytest.raises(UnreadableFileError, match=r"not a valid \.xlsx workbook"):
         read_raw(_source(path, "excel"))
 
 
