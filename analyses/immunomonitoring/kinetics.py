@@ -203,12 +203,22 @@ def derive_fraction(
         ``data`` with one derived row per pair where both are present; derived rows
         copy the other columns from the denominator row, have unit ``%`` (when
         ``scale`` is 100), no LLOQ/ULOQ, and ``parent_population`` = ``denominator``.
+
+    Raises
+    ------
+    ValueError
+        If a numerator and its denominator have different units.
     """
-    num = data.loc[data["analyte"] == numerator, [*keys, "value"]]
+    num = data.loc[data["analyte"] == numerator, [*keys, "value", "unit"]]
     den = data.loc[data["analyte"] == denominator]
     pair = den.merge(
         num, on=list(keys), how="inner", suffixes=("", "_num"), validate="one_to_one"
     )
+    if (pair["unit"] != pair["unit_num"]).any():
+        raise ValueError(
+            f"{numerator!r} and {denominator!r} are reported in different units"
+        )
+    pair = pair.drop(columns=["unit_num"])
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = scale * pair["value_num"] / pair["value"].where(pair["value"] != 0)
     derived = pair.drop(columns=["value_num"]).assign(

@@ -26,7 +26,7 @@ def plot_spider(
     Parameters
     ----------
     data : pandas.DataFrame
-        Rows of one analyte from
+        Rows of one analyte (a ValueError is raised for several) from
         :func:`~analyses.immunomonitoring.derive_change_from_baseline` with the group
         column joined.
     by : str, default "dose_level"
@@ -41,6 +41,8 @@ def plot_spider(
     matplotlib.figure.Figure
         The figure (one ``Line2D`` per subject plus the zero reference line).
     """
+    if "analyte" in data and data["analyte"].nunique() > 1:
+        raise ValueError("plot_spider draws one analyte; filter the data to one first")
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
     rows = data.loc[data[variable].notna() & data[time].notna()]

@@ -178,6 +178,9 @@ def summarize_neda3(
     """
     first = derive_first_dose(administrations)
     a = assessments.assign(first_dose_date=assessments["subject_id"].map(first))
+    for optional in ("relapse", "edss"):  # optional columns: missing = not evaluable
+        if optional not in a:
+            a[optional] = pd.Series(pd.NA, index=a.index, dtype="Float64")
     a = a.sort_values(["subject_id", "assessment_date"], kind="stable")
     pre = a.loc[a["assessment_date"] <= a["first_dose_date"]]
     post = a.loc[a["assessment_date"] > a["first_dose_date"]]

@@ -107,6 +107,11 @@ def test_derive_fraction_cd16() -> None:
     frac = out.loc[out["analyte"] == "CD16+ % of NK", "value"].tolist()
     assert frac == [25.0, 80.0]  # 100*50/200, 100*80/100
     assert len(data) == 4
+    mixed_units = data.assign(unit=["cells/uL", "%", "cells/uL", "%"])
+    with pytest.raises(ValueError, match="different units"):
+        derive_fraction(
+            mixed_units, numerator="CD16+ NK", denominator="NK", analyte="x"
+        )
 
 
 def _mrd() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -217,6 +222,9 @@ def test_plots_render_expected_lines() -> None:
     )
     changes = derive_change_from_baseline(data, administrations=adm)
     fig = plot_spider(changes, "dose_level")
+    two = pd.concat([changes, changes.assign(analyte="CD4")])
+    with pytest.raises(ValueError, match="one analyte"):
+        plot_spider(two, "dose_level")
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     subject_lines = [ln for ln in ax.get_lines() if ln.get_gid() in {"A", "B", "C"}]

@@ -273,6 +273,11 @@ def test_neda3() -> None:
     assert _get(f, "lower", route="A") == pytest.approx(0.01257912, abs=5e-9)
     assert _get(f, "n_evaluable", route="B") == 2
     assert _get(f, "n_neda3", route="B") == 0
+    # without relapse data nobody without another failing component is evaluable
+    no_relapse = summarize_neda3(
+        assessments.drop(columns="relapse"), lesions, "route", administrations=adm
+    ).subjects.set_index("subject_id")
+    assert no_relapse["neda3"].isna().tolist() == [False, True, True, False, True]
     # confirmation of 130 days: N1's 120-day run no longer confirms
     longer = summarize_neda3(
         assessments, lesions, "route", administrations=adm, confirmation_days=130
