@@ -1,0 +1,546 @@
+"""The audit trail: append-only entries chained by SHA-256, and its verification.
+
+Every change the store makes is one or more entries of ``audit_log``, grouped in a
+changeset (``changesets``: who, when in UTC, why, what kind of action). An entry names
+the table, the record key, the field (None for a whole record), the old and the new
+value as canonical text; a whole record is a compact JSON object of its fields.
+
+Each entry carries ``hash = sha256(previous_hash + canonical_entry)`` in hexadecimal,
+where ``canonical_entry`` is the compact JSON array
+``[seq, changeset_id, at, user, reason, action, table, key, field, old, new]``
+(:func:`entry_text`) and the first entry's previous hash is :data:`GENESIS`. The
+changeset row, written last in its transaction, records its first and last sequence
+numbers, its entry count and the chain head after it, so that removing entries at the
+end of the log is detected too. :func:`verify_audit` recomputes everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from trialdata.store.bulk import bulk_insert
+from trialdata.store.tables import AUDIT_LOG, CHANGESETS
+
+__all__ = [
+    "GENESIS",
+    "AuditWriter",
+    "VerifyResult",
+    "chain_hashes",
+    "entry_text",
+    "next_changeset_id",
+    "utc_now",
+    "verify_audit",
+]
+
+#: The "previous hash" of the first entry.
+GENESIS = "0" * 64
+
+_AUDIT_COLUMNS = (
+    "seq",
+    "changeset_id",
+    "action",
+    "table_name",
+    "record_key",
+    "field",
+    "old_value",
+    "new_value",
+    "hash",
+)
+
+
+def utc_now() -> str:
+    """Return the current UTC time as ISO 8601 text with microseconds and ``Z``.
+
+    Returns
+    -------
+    str
+        E.g. ``2026-11-22T03:14:15.926535Z``.
+    """
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _js(value: str | None) -> str:
+    return "null" if value is None else str(encode_basestring(value))
+
+
+def entry_text(
+    seq: int,
+    changeset_id: int,
+    at: str,
+    user: str,
+    reason: str | None,
+    action: str,
+    table: str,
+    key: str,
+    field: str | None,
+    old: str | None,
+    new: str | None,
+) -> str:
+    """Return the canonical serialisation of one audit entry.
+
+    Parameters
+    ----------
+    seq : int
+        Sequence number of the entry.
+    changeset_id : int
+        Its changeset.
+    at : str
+        UTC time of the changeset.
+    user : str
+        Who made the change.
+    reason : str or None
+        Why.
+    action : str
+        ``create``, ``update``, ``delete``, ``quarantine``, ``resolve``, ...
+    table : str
+        Table of the record.
+    key : str
+        Record key.
+    field : str or None
+        Field changed; None for a whole record.
+    old, new : str or None
+        Old and new value as canonical text.
+
+    Returns
+    -------
+    str
+        ``json.dumps([...], ensure_ascii=False, separators=(",", ":"))``.
+    """
+    return json.dumps(
+        [seq, changeset_id, at, user, reason, action, table, key, field, old, new],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def chain_hashes(previous: str, texts: Sequence[str]) -> list[str]:
+    """Return the chained hashes of consecutive entries.
+
+    Parameters
+    ----------
+    previous : str
+        Hash of the entry before the first one (:data:`GENESIS` for the first entry).
+    texts : sequence of str
+        Canonical entries (:func:`entry_text`), in sequence order.
+
+    Returns
+    -------
+    list of str
+        ``hash[i] = sha256(hash[i-1] + texts[i])`` in hexadecimal.
+    """
+    sha = hashlib.sha256
+    out = []
+    append = out.append
+    for text in texts:
+        previous = sha((previous + text).encode()).hexdigest()
+        append(previous)
+    return out
+
+
+def _as_objects(values: Any, n: int) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    if isinstance(values, str | None):
+        return np.full(n, values, dtype=object)
+    return np.asarray(list(values), dtype=object)
+
+
+def _json_column(values: np.ndarray) -> np.ndarray:
+    out = np.full(len(values), "null", dtype=object)
+    present = np.array([v is not None for v in values], dtype=bool)
+    if present.any():
+        out[present] = list(map(encode_basestring, values[present]))
+    return out
+
+
+@dataclass
+class AuditWriter:
+    """Collects the audit entries of one changeset and writes them, chained.
+
+    Entries are added in batches (:meth:`add`), written with :meth:`flush` (which
+    numbers and hashes them), and the changeset row is written by :meth:`close`, last.
+
+    Attributes
+    ----------
+    changeset_id : int
+        The changeset.
+    kind : str
+        What it does: ``ingest``, ``freeze``, ``delete``, ``query``.
+    at : str
+        UTC time (:func:`utc_now`).
+    user : str
+        Who.
+    reason : str or None
+        Why.
+    submission_id : int or None
+        The submission, for an ingest.
+    next_seq : int
+        Sequence number of the next entry.
+    head : str
+        Hash of the last entry written.
+    """
+
+    changeset_id: int
+    kind: str
+    at: str
+    user: str
+    reason: str | None
+    submission_id: int | None
+    next_seq: int
+    head: str
+    first_seq: int | None = None
+    n_entries: int = 0
+    _pending: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+
+    @classmethod
+    def start(
+        cls,
+        conn: sa.Connection,
+        *,
+        kind: str,
+        user: str,
+        reason: str | None,
+        submission_id: int | None = None,
+        changeset_id: int | None = None,
+    ) -> AuditWriter:
+        """Begin a changeset after the last one in the store.
+
+        The caller holds the store's write lock (see
+        :func:`trialdata.store.engine.write_transaction`).
+
+        Parameters
+        ----------
+        conn : sqlalchemy.Connection
+            Connection in the write transaction.
+        kind : str
+            Kind of changeset.
+        user : str
+            Who.
+        reason : str or None
+            Why.
+        submission_id : int, optional
+            The submission of an ingest.
+        changeset_id : int, optional
+            Identifier to use; by default the next one.
+
+        Returns
+        -------
+        AuditWriter
+            Ready to take entries.
+        """
+        last = conn.execute(
+            sa.select(AUDIT_LOG.c.seq, AUDIT_LOG.c.hash)
+            .order_by(AUDIT_LOG.c.seq.desc())
+            .limit(1)
+        ).first()
+        if changeset_id is None:
+            changeset_id = next_changeset_id(conn)
+        return cls(
+            changeset_id=changeset_id,
+            kind=kind,
+            at=utc_now(),
+            user=user,
+            reason=reason,
+            submission_id=submission_id,
+            next_seq=(int(last[0]) + 1) if last else 1,
+            head=str(last[1]) if last else GENESIS,
+        )
+
+    def add(
+        self,
+        action: str,
+        table: str,
+        keys: Any,
+        field: Any = None,
+        old: Any = None,
+        new: Any = None,
+    ) -> None:
+        """Queue entries, one per key.
+
+        Parameters
+        ----------
+        action : str
+            What happened to each record.
+        table : str
+            Table of the records.
+        keys : sequence of str
+            Record keys.
+        field, old, new : str, None or sequence
+            One value for all entries or one per key.
+        """
+        key_array = _as_objects(keys, 0)
+        n = len(key_array)
+        if n == 0:
+            return
+        self._pending.append(
+            (
+                np.full(n, action, dtype=object),
+                np.full(n, table, dtype=object),
+                key_array,
+                _as_objects(field, n),
+                _as_objects(old, n),
+                _as_objects(new, n),
+            )
+        )
+
+    def flush(self, conn: sa.Connection) -> int:
+        """Write, hash and number the queued entries (continuing the chain).
+
+        Parameters
+        ----------
+        conn : sqlalchemy.Connection
+            Connection in the write transaction.
+
+        Returns
+        -------
+        int
+            Entries written.
+        """
+        if not self._pending:
+            return 0
+        action, table, key, fld, old, new = (
+            np.concatenate([batch[i] for batch in self._pending]) for i in range(6)
+        )
+        self._pending.clear()
+        n = len(key)
+        seq = np.arange(self.next_seq, self.next_seq + n, dtype=np.int64)
+        prefix = (
+            f",{self.changeset_id},{_js(self.at)},{_js(self.user)},{_js(self.reason)},"
+        )
+        texts = (
+            "["
+            + seq.astype(str).astype(object)
+            + prefix
+            + _json_column(action)
+            + ","
+            + _json_column(table)
+            + ","
+            + _json_column(key)
+            + ","
+            + _json_column(fld)
+            + ","
+            + _json_column(old)
+            + ","
+            + _json_column(new)
+            + "]"
+        )
+        hashes = chain_hashes(self.head, texts)
+        bulk_insert(
+            conn,
+            AUDIT_LOG.name,
+            _AUDIT_COLUMNS,
+            [
+                seq.tolist(),
+                [self.changeset_id] * n,
+                action,
+                table,
+                key,
+                fld,
+                old,
+                new,
+                hashes,
+            ],
+        )
+        if self.first_seq is None:
+            self.first_seq = int(seq[0])
+        self.next_seq += n
+        self.n_entries += n
+        self.head = hashes[-1]
+        return n
+
+    def close(self, conn: sa.Connection) -> None:
+        """Write remaining entries, then the changeset row that seals them.
+
+        Parameters
+        ----------
+        conn : sqlalchemy.Connection
+            Connection in the write transaction.
+        """
+        self.flush(conn)
+        conn.execute(
+            CHANGESETS.insert().values(
+                id=self.changeset_id,
+                kind=self.kind,
+                at=self.at,
+                user_name=self.user,
+                reason=self.reason,
+                submission_id=self.submission_id,
+                first_seq=self.first_seq,
+                last_seq=None if self.first_seq is None else self.next_seq - 1,
+                n_entries=self.n_entries,
+                head_hash=self.head,
+            )
+        )
+
+
+def next_changeset_id(conn: sa.Connection) -> int:
+    """Return the identifier the next changeset gets.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Connection to the store.
+
+    Returns
+    -------
+    int
+        One more than the highest changeset identifier, 1 for an empty store.
+    """
+    last = conn.execute(sa.select(sa.func.max(CHANGESETS.c.id))).scalar()
+    return int(last or 0) + 1
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of :func:`verify_audit`.
+
+    Attributes
+    ----------
+    n_entries : int
+        Audit entries read.
+    n_changesets : int
+        Changesets read.
+    head : str
+        Hash of the last entry (:data:`GENESIS` for an empty log).
+    problems : tuple of str
+        One line per problem found; empty when the trail is intact.
+    """
+
+    n_entries: int
+    n_changesets: int
+    head: str
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether no problem was found."""
+        return not self.problems
+
+
+_MAX_LISTED = 50
+
+
+def verify_audit(
+    conn: sa.Connection, *, expected_head: str | None = None, chunk: int = 200_000
+) -> VerifyResult:
+    """Recompute the hash chain and check it against the changesets.
+
+    Detects an entry whose content was changed (its hash no longer matches), entries
+    deleted, inserted or reordered (a gap in sequence numbers, a broken chain), a
+    changed changeset (its entries' hashes include who, when and why) and entries
+    removed from the end (the changeset's recorded head and count no longer match).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Connection to the store.
+    expected_head : str, optional
+        Head hash recorded elsewhere (printed by ``ingest`` and ``freeze``); when given
+        it must equal the head of the chain, which detects the removal of whole
+        changesets at the end of the log.
+    chunk : int, optional
+        Entries read at a time.
+
+    Returns
+    -------
+    VerifyResult
+        What was checked and every problem found.
+    """
+    problems: list[str] = []
+
+    def report(message: str) -> None:
+        problems.append(message)
+
+    changesets = pd.read_sql(sa.select(CHANGESETS).order_by(CHANGESETS.c.id), conn)
+    by_id = {int(row.id): row for row in changesets.itertuples(index=False)}
+    counts: dict[int, int] = {}
+    stored_at: dict[int, str] = {}
+    query = (
+        sa.select(
+            AUDIT_LOG.c.seq,
+            AUDIT_LOG.c.changeset_id,
+            AUDIT_LOG.c.action,
+            AUDIT_LOG.c.table_name,
+            AUDIT_LOG.c.record_key,
+            AUDIT_LOG.c.field,
+            AUDIT_LOG.c.old_value,
+            AUDIT_LOG.c.new_value,
+            AUDIT_LOG.c.hash,
+        )
+        .order_by(AUDIT_LOG.c.seq)
+        .execution_options(yield_per=chunk)
+    )
+    previous = GENESIS
+    expected_seq = 1
+    n = 0
+    sha = hashlib.sha256
+    result = conn.execute(query)
+    for part in result.partitions(chunk):
+        for seq, cs_id, action, table, key, fld, old, new, stored in part:
+            n += 1
+            if seq != expected_seq:
+                if seq > expected_seq:
+                    report(
+                        f"entries {expected_seq}..{seq - 1} are missing "
+                        f"(deleted from the audit log)"
+                    )
+                else:
+                    report(f"entry {seq} appears out of order after {expected_seq - 1}")
+            expected_seq = seq + 1
+            changeset = by_id.get(int(cs_id))
+            if changeset is None:
+                report(f"entry {seq} belongs to changeset {cs_id}, which is missing")
+                at, user, reason = "", "", None
+            else:
+                at, user, reason = changeset.at, changeset.user_name, changeset.reason
+                reason = None if pd.isna(reason) else reason
+            text = entry_text(
+                int(seq),
+                int(cs_id),
+                at,
+                user,
+                reason,
+                action,
+                table,
+                key,
+                fld,
+                old,
+                new,
+            )
+            if sha((previous + text).encode()).hexdigest() != stored:
+                report(
+                    f"entry {seq} ({action} {table} {key}) does not match its hash: "
+                    "its content, or the entry before it, was changed"
+                )
+            previous = stored
+            counts[int(cs_id)] = counts.get(int(cs_id), 0) + 1
+            if changeset is not None and seq == changeset.last_seq:
+                stored_at[int(cs_id)] = stored
+    for cs_id, changeset in by_id.items():
+        found = counts.get(cs_id, 0)
+        if found != int(changeset.n_entries):
+            report(
+                f"changeset {cs_id} ({changeset.kind} by {changeset.user_name} at "
+                f"{changeset.at}) records {int(changeset.n_entries)} entries; "
+                f"{found} found"
+            )
+        elif found and stored_at.get(cs_id) != changeset.head_hash:
+            report(f"changeset {cs_id} head hash does not match its last entry")
+    if expected_head is not None and previous != expected_head:
+        report(
+            f"the chain ends at {previous}, not at the expected head {expected_head}"
+        )
+    if len(problems) > _MAX_LISTED:
+        extra = len(problems) - _MAX_LISTED
+        problems = [*problems[:_MAX_LISTED], f"... and {extra} more problems"]
+    return VerifyResult(n, len(by_id), previous, tuple(problems))

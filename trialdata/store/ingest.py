@@ -1,0 +1,728 @@
+"""Audited ingest of a validated site upload.
+
+One upload is one transaction. Rows that pass every error-level rule are accepted
+and written as new record versions; rows that fail are quarantined with their
+findings. Nothing is discarded, and nothing is written at all when the upload is
+refused (a row of another site, a change without a reason) or when the process dies
+half-way.
+
+Full-record semantics: an uploaded row is the whole record. A column absent from the
+file is a missing value, so a re-upload without an optional column clears that field
+(an update, which needs a reason like any other). Records absent from an upload are
+left as they are; deleting a record is an explicit action
+(:func:`trialdata.store.deletes.delete_records`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from schemas.domains import DOMAINS, DomainSpec
+from trialdata.errors import StoreError
+from trialdata.findings import FINDING_COLUMNS, Finding, Severity, findings_frame
+from trialdata.store.audit import AuditWriter
+from trialdata.store.bulk import bulk_insert, bulk_update
+from trialdata.store.codec import db_columns, json_objects, key_text, text_columns
+from trialdata.store.engine import write_transaction
+from trialdata.store.queries import update_queries
+from trialdata.store.records import next_record_id, read_versions
+from trialdata.store.scope import (
+    TRIAL_LEVEL,
+    coordinating_site,
+    row_sites,
+    subject_sites,
+)
+from trialdata.store.tables import (
+    FINDINGS,
+    QUARANTINE,
+    SUBMISSION_FILES,
+    SUBMISSIONS,
+    record_table_name,
+)
+from trialdata.validation import PROTOCOL_FILE, ValidationReport
+from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+
+__all__ = ["PAUSE_ENV", "IngestResult", "ingest_report"]
+
+#: Test hook: when set to a file path, ingest writes that file after the first
+#: domain's records are written inside the transaction, then sleeps for a minute, so
+#: that a test can kill the process half-way.
+PAUSE_ENV = "TRIALDATA_TEST_INGEST_PAUSE"
+
+_LISTED = 20
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What one ingest did.
+
+    Attributes
+    ----------
+    submission_id : int
+        The submission recorded.
+    changeset_id : int
+        Its changeset in the audit trail.
+    site_id : str
+        The uploading site.
+    n_rows : int
+        Rows read.
+    n_created, n_updated, n_unchanged : int
+        Accepted rows that created a record, changed one, or matched the stored one.
+    n_quarantined : int
+        Rows quarantined.
+    n_released : int
+        Earlier quarantined rows superseded by a valid row of this upload.
+    n_findings : int
+        Findings recorded (validation and store findings).
+    audit_head : str
+        Hash at the head of the audit chain after this ingest.
+    findings : pandas.DataFrame
+        The findings of this upload, with ``record_key``.
+    """
+
+    submission_id: int
+    changeset_id: int
+    site_id: str
+    n_rows: int
+    n_created: int
+    n_updated: int
+    n_unchanged: int
+    n_quarantined: int
+    n_released: int
+    n_findings: int
+    audit_head: str
+    findings: pd.DataFrame
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every row was accepted, 1 when rows were quarantined."""
+        return 1 if self.n_quarantined else 0
+
+
+@dataclass
+class _Upload:
+    """One domain table of the upload, prepared for the store."""
+
+    spec: DomainSpec
+    data: pd.DataFrame
+    text: dict[str, np.ndarray]
+    keys: np.ndarray
+    rejected: np.ndarray
+    files: np.ndarray
+    rows: np.ndarray
+    subjects: np.ndarray
+    store_findings: list[Finding]
+
+
+def _subject_column(
+    spec: DomainSpec, text: dict[str, np.ndarray], n: int
+) -> np.ndarray:
+    if "subject_id" in text:
+        return text["subject_id"]
+    return np.full(n, None, dtype=object)
+
+
+def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
+    data = report.tables[spec.name]
+    text = text_columns(data, spec)
+    keys = key_text(text, spec.key)
+    rejected = report.rejected_mask(spec.name).to_numpy(dtype=bool).copy()
+    files = data[SOURCE_FILE].astype(str).to_numpy(dtype=object)
+    rows = pd.to_numeric(data[SOURCE_ROW]).to_numpy(dtype=np.int64)
+    subjects = _subject_column(spec, text, len(data))
+    found: list[Finding] = []
+    no_key = pd.isna(keys)
+    for i in np.flatnonzero(no_key & ~rejected):
+        missing = [c for c in spec.key if text[c][i] is None]
+        found.append(
+            Finding(
+                spec.name,
+                files[i],
+                int(rows[i]),
+                subjects[i],
+                missing[0],
+                "ST-001",
+                Severity.ERROR,
+                f"key column(s) {', '.join(missing)} missing: the row cannot be stored",
+                None,
+            )
+        )
+    rejected |= no_key
+    candidates = pd.Series(keys).where(~rejected)
+    repeated = candidates.duplicated(keep=False).to_numpy() & ~rejected
+    for i in np.flatnonzero(repeated):
+        found.append(
+            Finding(
+                spec.name,
+                files[i],
+                int(rows[i]),
+                subjects[i],
+                spec.key[-1],
+                "ST-002",
+                Severity.ERROR,
+                f"key {keys[i]} ({', '.join(spec.key)}) appears more than once in the "
+                "upload",
+                keys[i],
+            )
+        )
+    rejected |= repeated
+    return _Upload(spec, data, text, keys, rejected, files, rows, subjects, found)
+
+
+@dataclass
+class _Plan:
+    """What the upload does to one domain."""
+
+    upload: _Upload
+    sites: np.ndarray
+    created: np.ndarray
+    updated: np.ndarray
+    stored_pos: np.ndarray
+    stored: pd.DataFrame
+    stored_text: dict[str, np.ndarray]
+    changed_fields: dict[str, np.ndarray]
+
+
+def _where(upload: _Upload, i: int) -> str:
+    return f"{upload.files[i]} row {int(upload.rows[i])}"
+
+
+def _plan(
+    upload: _Upload,
+    stored: pd.DataFrame,
+    *,
+    site: str,
+    coordinator: str,
+    subjects: dict[str, str],
+    samples: dict[str, str],
+    refusals: list[str],
+) -> _Plan:
+    spec = upload.spec
+    sites = row_sites(
+        spec.name,
+        upload.data,
+        site=site,
+        coordinator=coordinator,
+        subjects=subjects,
+        sample_subjects=samples,
+    )
+    stored_text = text_columns(stored, spec)
+    position = pd.Index(stored["_key"].astype(object)).get_indexer(upload.keys)
+    matched = position >= 0
+    stored_sites = np.full(len(upload.keys), None, dtype=object)
+    if matched.any():
+        stored_sites[matched] = stored["_site_id"].to_numpy(dtype=object)[
+            position[matched]
+        ]
+    accepted = ~upload.rejected
+    changed_fields: dict[str, np.ndarray] = {}
+    differs = np.zeros(len(upload.keys), dtype=bool)
+    if matched.any():
+        for name in spec.columns:
+            new = upload.text[name]
+            old = np.full(len(new), None, dtype=object)
+            old[matched] = stored_text[name][position[matched]]
+            change = matched & accepted & (new != old)
+            if change.any():
+                changed_fields[name] = change
+                differs |= change
+    created = accepted & ~matched
+    updated = accepted & differs
+    if spec.name in TRIAL_LEVEL:
+        if site != coordinator:
+            for i in np.flatnonzero(created | updated):
+                verb = "create" if created[i] else "change"
+                refusals.append(
+                    f"{_where(upload, i)}: {spec.name} {upload.keys[i]} — only the "
+                    f"coordinating site {coordinator} may {verb} {spec.name}"
+                )
+    else:
+        foreign = (sites != site) | (matched & (stored_sites != site))
+        if spec.name == "subjects":
+            named = upload.text["site_id"]
+            foreign |= pd.notna(named) & (named != site)
+        for i in np.flatnonzero(foreign):
+            owner = stored_sites[i] if stored_sites[i] not in (None, site) else sites[i]
+            if owner == site and spec.name == "subjects":
+                owner = upload.text["site_id"][i]
+            who = f"subject {upload.subjects[i]}" if upload.subjects[i] else "record"
+            refusals.append(
+                f"{_where(upload, i)}: {spec.name} {upload.keys[i]} — {who} belongs to "
+                f"site {owner}, not {site}"
+            )
+    return _Plan(
+        upload, sites, created, updated, position, stored, stored_text, changed_fields
+    )
+
+
+def _refuse(site: str, refusals: list[str]) -> None:
+    listed = "\n".join(f"  {line}" for line in refusals[:_LISTED])
+    more = (
+        f"\n  ... and {len(refusals) - _LISTED} more" if len(refusals) > _LISTED else ""
+    )
+    raise StoreError(
+        f"upload for site {site} refused: it would create or change records that "
+        f"site {site} does not own; nothing was stored:\n{listed}{more}"
+    )
+
+
+def _need_reason(plans: list[_Plan]) -> None:
+    lines = []
+    total = 0
+    for plan in plans:
+        up = plan.upload
+        for i in np.flatnonzero(plan.updated):
+            total += 1
+            if len(lines) < _LISTED:
+                fields = [n for n, m in plan.changed_fields.items() if m[i]]
+                old = plan.stored_text
+                pos = plan.stored_pos[i]
+                changes = ", ".join(
+                    f"{n} {old[n][pos]!r} -> {up.text[n][i]!r}" for n in fields
+                )
+                lines.append(
+                    f"  {_where(up, i)}: {up.spec.name} {up.keys[i]}: {changes}"
+                )
+    if total:
+        more = f"\n  ... and {total - len(lines)} more" if total > len(lines) else ""
+        raise StoreError(
+            f"the upload changes {total} stored record(s); a change needs a reason "
+            "(--reason); nothing was stored:\n" + "\n".join(lines) + more
+        )
+
+
+def _pause_for_tests() -> None:
+    marker = os.environ.get(PAUSE_ENV)
+    if marker:
+        Path(marker).write_text("records written, transaction open\n")
+        time.sleep(60)
+
+
+def _write_records(
+    conn: sa.Connection,
+    plan: _Plan,
+    audit: AuditWriter,
+    changeset: int,
+    submission: int,
+) -> None:
+    up = plan.upload
+    spec = up.spec
+    write = plan.created | plan.updated
+    n = int(write.sum())
+    if n == 0:
+        return
+    first = next_record_id(conn, spec.name)
+    values = db_columns(up.data.loc[write], spec)
+    columns = [
+        "_rid",
+        *spec.columns,
+        "_key",
+        "_site_id",
+        "_created_cs",
+        "_submission_id",
+        "_source_file",
+        "_source_row",
+    ]
+    bulk_insert(
+        conn,
+        record_table_name(spec.name),
+        columns,
+        [
+            list(range(first, first + n)),
+            *values,
+            up.keys[write],
+            plan.sites[write],
+            [changeset] * n,
+            [submission] * n,
+            up.files[write],
+            up.rows[write].tolist(),
+        ],
+    )
+    if plan.updated.any():
+        old_rids = (
+            plan.stored["_rid"]
+            .to_numpy(dtype=object)[plan.stored_pos[plan.updated]]
+            .tolist()
+        )
+        bulk_update(
+            conn, record_table_name(spec.name), "_ended_cs", changeset, "_rid", old_rids
+        )
+    if plan.created.any():
+        created = {k: v[plan.created] for k, v in up.text.items()}
+        audit.add(
+            "create",
+            spec.name,
+            up.keys[plan.created],
+            new=json_objects(created, spec.columns),
+        )
+    for name, mask in plan.changed_fields.items():
+        old = plan.stored_text[name][plan.stored_pos[mask]]
+        audit.add("update", spec.name, up.keys[mask], name, old, up.text[name][mask])
+
+
+def _quarantine(
+    conn: sa.Connection,
+    uploads: list[_Upload],
+    audit: AuditWriter,
+    *,
+    site: str,
+    submission: int,
+    changeset: int,
+) -> tuple[int, int]:
+    """Quarantine rejected rows; resolve earlier quarantined rows of the same keys."""
+    first = int(conn.execute(sa.select(sa.func.max(QUARANTINE.c.id))).scalar() or 0) + 1
+    columns: list[list[object]] = [[] for _ in range(9)]
+    for up in uploads:
+        bad = up.rejected
+        if not bad.any():
+            continue
+        keys = np.where(
+            pd.isna(up.keys),
+            up.files + "#" + up.rows.astype(str).astype(object),
+            up.keys,
+        )[bad]
+        data = json_objects({k: v[bad] for k, v in up.text.items()}, up.spec.columns)
+        n = len(keys)
+        for target, values in zip(
+            columns,
+            (
+                [up.spec.name] * n,
+                keys.tolist(),
+                up.subjects[bad].tolist(),
+                up.files[bad].tolist(),
+                up.rows[bad].tolist(),
+                data.tolist(),
+                [site] * n,
+                [submission] * n,
+                ["quarantined"] * n,
+            ),
+            strict=True,
+        ):
+            target.extend(values)
+        audit.add(
+            "quarantine",
+            "quarantine",
+            np.asarray([f"{up.spec.name}:{k}" for k in keys], dtype=object),
+            new=data,
+        )
+    # Earlier quarantined rows of this site whose key this upload brings again.
+    open_rows = pd.read_sql(
+        sa.select(QUARANTINE.c.id, QUARANTINE.c.domain, QUARANTINE.c.record_key).where(
+            QUARANTINE.c.status == "quarantined", QUARANTINE.c.site_id == site
+        ),
+        conn,
+    )
+    n_released = 0
+    if len(open_rows):
+        valid = {(u.spec.name, k) for u in uploads for k in u.keys[~u.rejected]}
+        again = {(u.spec.name, k) for u in uploads for k in u.keys[u.rejected]}
+        pairs = list(zip(open_rows["domain"], open_rows["record_key"], strict=True))
+        for status, chosen in (("superseded", valid), ("replaced", again)):
+            hit = np.array([p in chosen for p in pairs], dtype=bool)
+            if status == "replaced":
+                hit &= ~np.array([p in valid for p in pairs], dtype=bool)
+            ids = open_rows.loc[hit, "id"].astype(int).tolist()
+            if not ids:
+                continue
+            conn.execute(
+                sa.update(QUARANTINE)
+                .where(QUARANTINE.c.id.in_(sa.bindparam("ids", expanding=True)))
+                .values(status=status, resolved_cs=changeset),
+                {"ids": ids},
+            )
+            keys = [f"{d}:{k}" for d, k in np.asarray(pairs, dtype=object)[hit]]
+            audit.add("resolve", "quarantine", keys, "status", "quarantined", status)
+            if status == "superseded":
+                n_released = len(ids)
+    n_new = len(columns[0])
+    bulk_insert(
+        conn,
+        QUARANTINE.name,
+        (
+            "id",
+            "domain",
+            "record_key",
+            "subject_id",
+            "source_file",
+            "source_row",
+            "data",
+            "site_id",
+            "submission_id",
+            "status",
+        ),
+        [list(range(first, first + n_new)), *columns],
+    )
+    return n_new, n_released
+
+
+def _findings_with_keys(
+    report: ValidationReport, uploads: list[_Upload]
+) -> pd.DataFrame:
+    """All findings of the upload (validation and store), each with its record key."""
+    extra = [f for up in uploads for f in up.store_findings]
+    frame = findings_frame([report.findings, findings_frame(extra)])
+    lookup: dict[tuple[str, int], str] = {}
+    for up in uploads:
+        present = pd.notna(up.keys)
+        lookup.update(
+            zip(
+                zip(up.files[present], up.rows[present].tolist(), strict=True),
+                up.keys[present],
+                strict=True,
+            )
+        )
+    frame["record_key"] = [
+        None if pd.isna(row) else lookup.get((str(file), int(row)))
+        for file, row in zip(frame["file"], frame["row"], strict=True)
+    ]
+    return frame
+
+
+def _protocol_text(report: ValidationReport) -> str:
+    path = Path(report.folder) / PROTOCOL_FILE
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise StoreError(
+            f"{path}: cannot read the protocol: {error.strerror}"
+        ) from None
+
+
+def _check_trial(conn: sa.Connection, trial_id: str) -> None:
+    known = conn.execute(
+        sa.select(SUBMISSIONS.c.trial_id).order_by(SUBMISSIONS.c.id).limit(1)
+    ).scalar()
+    if known is not None and known != trial_id:
+        raise StoreError(
+            f"this store holds trial {known}; the upload's protocol.toml is for trial "
+            f"{trial_id}"
+        )
+
+
+def ingest_report(
+    engine: sa.Engine,
+    report: ValidationReport,
+    *,
+    site: str,
+    user: str,
+    reason: str | None = None,
+) -> IngestResult:
+    """Store a validated upload: accept valid rows, quarantine the others, audit all.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        An open store (:func:`trialdata.store.engine.open_store_engine`).
+    report : trialdata.validation.ValidationReport
+        The validated upload (:func:`trialdata.validation.validate_folder`).
+    site : str
+        The uploading site; must be a site of the protocol.
+    user : str
+        Who uploads.
+    reason : str, optional
+        Why; required when the upload changes stored records.
+
+    Returns
+    -------
+    IngestResult
+        What was stored.
+
+    Raises
+    ------
+    StoreError
+        When the site is not in the protocol, the store holds another trial, the
+        upload would create or change another site's records, or it changes stored
+        records without a reason. Nothing is stored then.
+    """
+    protocol = report.protocol
+    if site not in protocol.site_ids:
+        raise StoreError(
+            f"site {site!r} is not a site of trial {protocol.trial.id}; the protocol "
+            f"lists {', '.join(protocol.site_ids)}"
+        )
+    reason = reason.strip() if reason and reason.strip() else None
+    protocol_text = _protocol_text(report)
+    coordinator = coordinating_site(protocol)
+    specs = [spec for spec in DOMAINS if spec.name in report.tables]
+    uploads = [_prepare(spec, report) for spec in specs]
+    with write_transaction(engine) as conn:
+        _check_trial(conn, protocol.trial.id)
+        stored = {spec.name: read_versions(conn, spec) for spec in specs}
+        by_name = {spec.name: spec for spec in DOMAINS}
+        for name in ("subjects", "biobank_samples"):
+            if name not in stored:
+                stored[name] = read_versions(conn, by_name[name])
+        subjects = subject_sites(stored["subjects"], report.tables.get("subjects"))
+        samples = dict(
+            zip(
+                stored["biobank_samples"]["_key"].astype(str),
+                stored["biobank_samples"]["subject_id"].astype(str),
+                strict=True,
+            )
+        )
+        if "biobank_samples" in report.tables:
+            uploaded = report.tables["biobank_samples"][["sample_id", "subject_id"]]
+            uploaded = uploaded.dropna()
+            for sample, subject in zip(
+                uploaded["sample_id"].astype(str),
+                uploaded["subject_id"].astype(str),
+                strict=True,
+            ):
+                samples.setdefault(sample, subject)
+        refusals: list[str] = []
+        plans = [
+            _plan(
+                up,
+                stored[up.spec.name],
+                site=site,
+                coordinator=coordinator,
+                subjects=subjects,
+                samples=samples,
+                refusals=refusals,
+            )
+            for up in uploads
+        ]
+        if refusals:
+            _refuse(site, refusals)
+        if reason is None:
+            _need_reason(plans)
+        submission = (
+            int(conn.execute(sa.select(sa.func.max(SUBMISSIONS.c.id))).scalar() or 0)
+            + 1
+        )
+        audit = AuditWriter.start(
+            conn, kind="ingest", user=user, reason=reason, submission_id=submission
+        )
+        changeset = audit.changeset_id
+        for number, plan in enumerate(plans):
+            _write_records(conn, plan, audit, changeset, submission)
+            audit.flush(conn)
+            if number == 0:
+                _pause_for_tests()
+        n_quarantined, n_released = _quarantine(
+            conn, uploads, audit, site=site, submission=submission, changeset=changeset
+        )
+        findings = _findings_with_keys(report, uploads)
+        touched = {up.spec.name for up in uploads} | {"upload", "protocol"}
+        findings["query_id"] = update_queries(
+            conn,
+            findings,
+            audit,
+            site=site,
+            submission=submission,
+            changeset=changeset,
+            domains=touched,
+        )
+        first_finding = (
+            int(conn.execute(sa.select(sa.func.max(FINDINGS.c.id))).scalar() or 0) + 1
+        )
+        n_findings = len(findings)
+        finding_columns = [*FINDING_COLUMNS, "record_key", "query_id"]
+        bulk_insert(
+            conn,
+            FINDINGS.name,
+            ["id", "submission_id", "site_id", *finding_columns],
+            [
+                list(range(first_finding, first_finding + n_findings)),
+                [submission] * n_findings,
+                [site] * n_findings,
+                *(
+                    findings[c].astype(object).where(findings[c].notna(), None).tolist()
+                    for c in finding_columns
+                ),
+            ],
+        )
+        files = [(f.name, f.domain, f.sha256, f.n_rows) for f in report.files]
+        files.append(
+            (
+                PROTOCOL_FILE,
+                None,
+                hashlib.sha256(protocol_text.encode("utf-8")).hexdigest(),
+                0,
+            )
+        )
+        n_rows = sum(len(up.keys) for up in uploads)
+        counts = {
+            "n_rows": n_rows,
+            "n_created": int(sum(p.created.sum() for p in plans)),
+            "n_updated": int(sum(p.updated.sum() for p in plans)),
+            "n_quarantined": n_quarantined,
+            "n_released": n_released,
+            "n_findings": n_findings,
+        }
+        counts["n_unchanged"] = (
+            n_rows - n_quarantined - counts["n_created"] - counts["n_updated"]
+        )
+        conn.execute(
+            SUBMISSION_FILES.insert(),
+            [
+                {
+                    "submission_id": submission,
+                    "name": name,
+                    "domain": domain,
+                    "sha256": digest,
+                    "n_rows": rows,
+                }
+                for name, domain, digest, rows in files
+            ],
+        )
+        audit.add(
+            "create",
+            "submission_files",
+            [f"{submission}/{name}" for name, *_ in files],
+            new=[
+                json.dumps(
+                    {"domain": domain, "sha256": digest, "n_rows": rows},
+                    separators=(",", ":"),
+                )
+                for _, domain, digest, rows in files
+            ],
+        )
+        record = {
+            "site_id": site,
+            "trial_id": protocol.trial.id,
+            "user_name": user,
+            "reason": reason,
+            "received_at": audit.at,
+            "folder": str(report.folder),
+            "protocol_sha256": files[-1][2],
+            **counts,
+        }
+        audit.add(
+            "create",
+            "submissions",
+            [str(submission)],
+            new=json.dumps(record, separators=(",", ":"), ensure_ascii=False),
+        )
+        conn.execute(
+            SUBMISSIONS.insert().values(
+                id=submission,
+                changeset_id=changeset,
+                protocol_toml=protocol_text,
+                **record,
+            )
+        )
+        audit.close(conn)
+    return IngestResult(
+        submission_id=submission,
+        changeset_id=changeset,
+        site_id=site,
+        n_rows=n_rows,
+        n_created=counts["n_created"],
+        n_updated=counts["n_updated"],
+        n_unchanged=counts["n_unchanged"],
+        n_quarantined=n_quarantined,
+        n_released=n_released,
+        n_findings=n_findings,
+        audit_head=audit.head,
+        findings=findings,
+    )

@@ -1,0 +1,1 @@
+"""Alembic migrations of the trial store, run when a store is opened."""

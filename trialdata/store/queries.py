@@ -1,0 +1,386 @@
+"""Queries: findings sent back to the site, with a status carried across submissions.
+
+A query is one finding identified by site, domain, record key (or file, for a
+file-level finding), column and rule. Its status moves
+
+- ``open`` when an upload first reports the finding;
+- ``answered`` when the site answers it (:func:`answer_query`);
+- ``closed`` when a later upload of the same domain no longer reports it, or when the
+  data manager closes it (:func:`close_query`).
+
+Every status change is an audit entry of the ``queries`` table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from trialdata.errors import StoreError
+from trialdata.io.defuse import defuse_formulas
+from trialdata.store.audit import AuditWriter
+from trialdata.store.bulk import bulk_insert
+from trialdata.store.engine import write_transaction
+from trialdata.store.tables import QUERIES
+
+__all__ = [
+    "QUERY_COLUMNS",
+    "answer_query",
+    "close_query",
+    "query_list",
+    "update_queries",
+    "write_query_lists",
+]
+
+#: Columns of a query list, in order.
+QUERY_COLUMNS: tuple[str, ...] = (
+    "id",
+    "status",
+    "site_id",
+    "domain",
+    "subject_id",
+    "record_key",
+    "column",
+    "rule",
+    "severity",
+    "message",
+    "value",
+    "file",
+    "row",
+    "opened_submission_id",
+    "last_submission_id",
+    "answer",
+    "answered_by",
+    "answered_at",
+)
+
+_OPEN = ("open", "answered")
+
+
+def _identity(findings: pd.DataFrame) -> list[str]:
+    where = findings["record_key"].where(
+        findings["record_key"].notna(), "file:" + findings["file"].astype(str)
+    )
+    parts = zip(
+        findings["domain"].astype(str),
+        where.astype(str),
+        findings["column"].fillna("").astype(str),
+        findings["rule"].astype(str),
+        strict=True,
+    )
+    return ["\x1f".join(p) for p in parts]
+
+
+def _none(values: pd.Series) -> list[object]:
+    return values.astype(object).where(values.notna(), None).tolist()
+
+
+def update_queries(
+    conn: sa.Connection,
+    findings: pd.DataFrame,
+    audit: AuditWriter,
+    *,
+    site: str,
+    submission: int,
+    changeset: int,
+    domains: Iterable[str],
+) -> list[int]:
+    """Open, keep or close the site's queries after an upload.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Connection in the ingest's write transaction.
+    findings : pandas.DataFrame
+        The upload's findings with ``record_key``.
+    audit : AuditWriter
+        The ingest's audit writer.
+    site : str
+        The uploading site.
+    submission : int
+        The submission.
+    changeset : int
+        The ingest's changeset.
+    domains : iterable of str
+        Domains the upload re-checked; open queries of other domains stay open.
+
+    Returns
+    -------
+    list of int
+        Query identifier of each finding, aligned on ``findings``.
+    """
+    identities = _identity(findings)
+    current = pd.read_sql(
+        sa.select(QUERIES.c.id, QUERIES.c.identity, QUERIES.c.domain).where(
+            QUERIES.c.site_id == site, QUERIES.c.status.in_(_OPEN)
+        ),
+        conn,
+    )
+    known = dict(zip(current["identity"], current["id"].astype(int), strict=True))
+    first = int(conn.execute(sa.select(sa.func.max(QUERIES.c.id))).scalar() or 0) + 1
+    ids: list[int] = []
+    new_rows: list[int] = []
+    assigned: dict[str, int] = {}
+    for i, identity in enumerate(identities):
+        if identity in known:
+            ids.append(known[identity])
+        elif identity in assigned:
+            ids.append(assigned[identity])
+        else:
+            assigned[identity] = first + len(new_rows)
+            ids.append(assigned[identity])
+            new_rows.append(i)
+    if new_rows:
+        rows = findings.iloc[new_rows]
+        n = len(rows)
+        bulk_insert(
+            conn,
+            QUERIES.name,
+            [
+                "id",
+                "identity",
+                "site_id",
+                "domain",
+                "subject_id",
+                "record_key",
+                "column",
+                "rule",
+                "severity",
+                "message",
+                "value",
+                "file",
+                "row",
+                "status",
+                "opened_submission_id",
+                "last_submission_id",
+            ],
+            [
+                list(range(first, first + n)),
+                [identities[i] for i in new_rows],
+                [site] * n,
+                *(
+                    _none(rows[c])
+                    for c in (
+                        "domain",
+                        "subject_id",
+                        "record_key",
+                        "column",
+                        "rule",
+                        "severity",
+                        "message",
+                        "value",
+                        "file",
+                        "row",
+                    )
+                ),
+                ["open"] * n,
+                [submission] * n,
+                [submission] * n,
+            ],
+        )
+        audit.add(
+            "create",
+            "queries",
+            [str(q) for q in range(first, first + n)],
+            "status",
+            None,
+            "open",
+        )
+    seen = set(identities)
+    kept = [int(q) for q in set(ids) & set(known.values())]
+    if kept:
+        conn.execute(
+            sa.update(QUERIES)
+            .where(QUERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
+            .values(last_submission_id=submission),
+            {"ids": kept},
+        )
+    touched = set(domains)
+    closing = current[
+        current["domain"].isin(touched).to_numpy()
+        & ~current["identity"].isin(seen).to_numpy()
+    ]
+    if len(closing):
+        closed_ids = closing["id"].astype(int).tolist()
+        statuses = pd.read_sql(
+            sa.select(QUERIES.c.id, QUERIES.c.status).where(
+                QUERIES.c.id.in_(closed_ids)
+            ),
+            conn,
+        ).set_index("id")["status"]
+        conn.execute(
+            sa.update(QUERIES)
+            .where(QUERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
+            .values(status="closed", closed_cs=changeset),
+            {"ids": closed_ids},
+        )
+        audit.add(
+            "update",
+            "queries",
+            [str(q) for q in closed_ids],
+            "status",
+            np.asarray([statuses[q] for q in closed_ids], dtype=object),
+            "closed",
+        )
+    return ids
+
+
+def query_list(
+    conn: sa.Connection, *, site: str | None = None, include_closed: bool = False
+) -> pd.DataFrame:
+    """Return the query list, open and answered queries first by site and id.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Connection to the store.
+    site : str, optional
+        Only this site's queries.
+    include_closed : bool, optional
+        Include closed queries.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`QUERY_COLUMNS`.
+    """
+    query = sa.select(*(QUERIES.c[c] for c in QUERY_COLUMNS)).order_by(
+        QUERIES.c.site_id, QUERIES.c.id
+    )
+    if site is not None:
+        query = query.where(QUERIES.c.site_id == site)
+    if not include_closed:
+        query = query.where(QUERIES.c.status.in_(_OPEN))
+    frame = pd.read_sql(query, conn)
+    for name in ("id", "row", "opened_submission_id", "last_submission_id"):
+        frame[name] = pd.to_numeric(frame[name]).astype("Int64")
+    return frame
+
+
+def _set_status(
+    engine: sa.Engine,
+    query_id: int,
+    *,
+    status: str,
+    text: str,
+    user: str,
+    allowed: tuple[str, ...],
+) -> None:
+    if not text.strip():
+        raise StoreError(f"query {query_id}: the {status} text is empty")
+    with write_transaction(engine) as conn:
+        row = conn.execute(
+            sa.select(QUERIES.c.status, QUERIES.c.answer).where(
+                QUERIES.c.id == query_id
+            )
+        ).first()
+        if row is None:
+            raise StoreError(f"query {query_id} does not exist")
+        if row.status not in allowed:
+            raise StoreError(f"query {query_id} is {row.status}; it cannot be {status}")
+        audit = AuditWriter.start(conn, kind="query", user=user, reason=text)
+        values: dict[str, object] = {"status": status}
+        if status == "answered":
+            values.update(answer=text, answered_by=user, answered_at=audit.at)
+        else:
+            values.update(closed_cs=audit.changeset_id)
+        conn.execute(sa.update(QUERIES).where(QUERIES.c.id == query_id).values(values))
+        audit.add("update", "queries", [str(query_id)], "status", row.status, status)
+        if status == "answered":
+            audit.add("update", "queries", [str(query_id)], "answer", row.answer, text)
+        audit.close(conn)
+
+
+def answer_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> None:
+    """Record the site's answer to an open query.
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    query_id : int
+        The query.
+    text : str
+        The answer.
+    user : str
+        Who answers.
+
+    Raises
+    ------
+    StoreError
+        When the query does not exist or is closed, or the text is empty.
+    """
+    _set_status(
+        engine,
+        query_id,
+        status="answered",
+        text=text,
+        user=user,
+        allowed=_OPEN,
+    )
+
+
+def close_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> None:
+    """Close a query by hand (the data manager accepts the answer).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The store.
+    query_id : int
+        The query.
+    text : str
+        Why it is closed.
+    user : str
+        Who closes it.
+
+    Raises
+    ------
+    StoreError
+        When the query does not exist or is already closed, or the text is empty.
+    """
+    _set_status(engine, query_id, status="closed", text=text, user=user, allowed=_OPEN)
+
+
+def write_query_lists(queries: pd.DataFrame, output: Path) -> list[Path]:
+    """Write query lists as CSV and Excel, one pair of files per site.
+
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+
+    Parameters
+    ----------
+    queries : pandas.DataFrame
+        A query list (:func:`query_list`).
+    output : pathlib.Path
+        A folder (``queries_<site>.csv`` and ``.xlsx`` are written there), or a file
+        ending in ``.csv`` or ``.xlsx`` (every query in that one file).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    safe = defuse_formulas(queries)
+    written: list[Path] = []
+    if output.suffix.lower() in (".csv", ".xlsx"):
+        output.parent.mkdir(parents=True, exist_ok=True)
+        _write(safe, output)
+        return [output]
+    output.mkdir(parents=True, exist_ok=True)
+    for site, part in safe.groupby("site_id", sort=True):
+        for suffix in (".csv", ".xlsx"):
+            path = output / f"queries_{site}{suffix}"
+            _write(part, path)
+            written.append(path)
+    return written
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix.lower() == ".xlsx":
+        frame.to_excel(path, index=False, sheet_name="queries")
+    else:
+        frame.to_csv(path, index=False)

@@ -1,0 +1,131 @@
+"""Site scoping: which site each uploaded row belongs to.
+
+- ``subjects``: a subject belongs to the site stored for it, or, for a new subject, to
+  the ``site_id`` its row names.
+- Subject-level domains (every domain with ``subject_id``): the subject's site. A row
+  for a subject the store and the upload do not know belongs to the uploading site
+  (validation reports the unknown subject).
+- ``custody_events``: the site of the sample's subject (``biobank_samples``).
+- Trial-level domains (``cohorts``, ``product_lots``): the coordinating site, the first
+  site listed in ``protocol.toml``. Every site may upload them unchanged (they are
+  part of every upload); only the coordinating site may create or change them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from schemas.protocol import Protocol
+
+__all__ = ["TRIAL_LEVEL", "coordinating_site", "row_sites", "subject_sites"]
+
+#: Domains whose rows belong to the trial, not to a subject.
+TRIAL_LEVEL: tuple[str, ...] = ("cohorts", "product_lots")
+
+
+def coordinating_site(protocol: Protocol) -> str:
+    """Return the coordinating site: the first site of the protocol.
+
+    Parameters
+    ----------
+    protocol : schemas.protocol.Protocol
+        The trial's protocol.
+
+    Returns
+    -------
+    str
+        Site identifier.
+    """
+    return protocol.sites[0].id
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype("string").astype(object).where(values.notna(), None)
+
+
+def subject_sites(
+    stored_subjects: pd.DataFrame, uploaded_subjects: pd.DataFrame | None
+) -> dict[str, str]:
+    """Return the site of every subject known to the store or named by the upload.
+
+    Parameters
+    ----------
+    stored_subjects : pandas.DataFrame
+        Current ``subjects`` versions (``_key`` is the subject id, ``_site_id``).
+    uploaded_subjects : pandas.DataFrame or None
+        The upload's typed ``subjects`` table.
+
+    Returns
+    -------
+    dict of str to str
+        Subject id to site id; stored subjects keep their stored site.
+    """
+    sites: dict[str, str] = {}
+    if uploaded_subjects is not None and len(uploaded_subjects):
+        pairs = pd.DataFrame(
+            {
+                "s": _text(uploaded_subjects["subject_id"]),
+                "site": _text(uploaded_subjects["site_id"]),
+            }
+        ).dropna()
+        sites.update(zip(pairs["s"], pairs["site"], strict=True))
+    if len(stored_subjects):
+        sites.update(
+            zip(
+                stored_subjects["_key"].astype(str),
+                stored_subjects["_site_id"].astype(str),
+                strict=True,
+            )
+        )
+    return sites
+
+
+def row_sites(
+    domain: str,
+    data: pd.DataFrame,
+    *,
+    site: str,
+    coordinator: str,
+    subjects: Mapping[str, str],
+    sample_subjects: Mapping[str, str],
+) -> np.ndarray:
+    """Return the site each row of an uploaded table belongs to.
+
+    Parameters
+    ----------
+    domain : str
+        Domain of the table.
+    data : pandas.DataFrame
+        The typed table.
+    site : str
+        The uploading site (for rows whose owner is unknown).
+    coordinator : str
+        The coordinating site (owner of trial-level rows).
+    subjects : mapping of str to str
+        Subject id to site (:func:`subject_sites`).
+    sample_subjects : mapping of str to str
+        Sample id to subject id.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of site identifiers.
+    """
+    n = len(data)
+    if domain in TRIAL_LEVEL:
+        return np.full(n, coordinator, dtype=object)
+    if domain == "subjects":
+        ids = _text(data["subject_id"])
+        named = _text(data["site_id"])
+        owner = ids.map(subjects).where(ids.map(subjects).notna(), named)
+        return owner.fillna(site).to_numpy(dtype=object)
+    if "subject_id" in data.columns:
+        ids = _text(data["subject_id"])
+    elif "sample_id" in data.columns:
+        ids = _text(data["sample_id"]).map(sample_subjects)
+    else:
+        return np.full(n, site, dtype=object)
+    return ids.map(subjects).fillna(site).to_numpy(dtype=object)
