@@ -3,7 +3,11 @@
 from analyses.survival._warnings import SmallSampleWarning
 from analyses.survival.cox import CoxResult, estimate_cox
 from analyses.survival.derive import CNSR_CODES, derive_adtte, derive_time_origin
-from analyses.survival.kaplan_meier import KaplanMeierResult, estimate_kaplan_meier
+from analyses.survival.kaplan_meier import (
+    KaplanMeierResult,
+    estimate_follow_up,
+    estimate_kaplan_meier,
+)
 from analyses.survival.logrank import LogrankResult, compare_survival
 from analyses.survival.plots import plot_kaplan_meier
 from analyses.survival.rmst import RmstResult, estimate_rmst
@@ -19,6 +23,7 @@ __all__ = [
     "derive_adtte",
     "derive_time_origin",
     "estimate_cox",
+    "estimate_follow_up",
     "estimate_kaplan_meier",
     "estimate_rmst",
     "plot_kaplan_meier",

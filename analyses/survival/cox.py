@@ -153,6 +153,16 @@ class CoxResult(AnalysisResult):
             }
         )
 
+    def summary(self) -> pd.DataFrame:
+        """Return the coefficient table (see :meth:`table`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per term.
+        """
+        return self.table()
+
     def tests(self) -> pd.DataFrame:
         """Return the global tests: likelihood ratio, Wald and score.
 

@@ -10,7 +10,7 @@ follow-up (R ``extend=TRUE``), medians and quantiles with confidence intervals b
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,7 @@ from analyses.survival._km_core import (
     surv_at,
 )
 
-__all__ = ["KaplanMeierResult", "estimate_kaplan_meier"]
+__all__ = ["KaplanMeierResult", "estimate_follow_up", "estimate_kaplan_meier"]
 
 ALL = "all"
 
@@ -222,6 +222,22 @@ class KaplanMeierResult(AnalysisResult):
             rows.append({self.group_column: label, "tau": tau, "rmst": est, "se": se})
         return pd.DataFrame(rows)
 
+    def summary(self) -> pd.DataFrame:
+        """Return the display table: n, events, median with CI and quartiles per group.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per group; the CI transform and median rule are columns.
+        """
+        med = self.median()
+        q = self.quantile([0.25, 0.75])
+        g = self.group_column
+        for p, name in ((0.25, "q25"), (0.75, "q75")):
+            sub = q[q["prob"] == p][[g, "estimate"]].rename(columns={"estimate": name})
+            med = med.merge(sub, on=g)
+        return med
+
     def _counts(self) -> pd.DataFrame:
         return pd.DataFrame(
             {
@@ -365,3 +381,72 @@ def estimate_kaplan_meier(
         conf_level=conf_level,
         n_dropped=sd.n_dropped,
     )
+
+
+def estimate_follow_up(
+    data: pd.DataFrame,
+    by: str | None = None,
+    *,
+    time: str = "AVAL",
+    cnsr: str | None = "CNSR",
+    event: str | None = None,
+    paramcd: str | None = None,
+    conf_type: ConfType = "log",
+    conf_level: float = 0.95,
+) -> KaplanMeierResult:
+    """Estimate follow-up by the reverse Kaplan-Meier method (censoring as the event).
+
+    The median of the returned curves (``.median()``) is the usual "median
+    follow-up" of trial reports (R ``survfit(Surv(time, status == 0) ~ 1)``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per subject (usually the OS rows of an ADTTE frame).
+    by : str, optional
+        Grouping column.
+    time, cnsr, event : str
+        Time column and either the ADaM ``CNSR`` column (0 = event) or an event column.
+    paramcd : str, optional
+        ADTTE parameter to use when the frame holds several.
+    conf_type : {"log", "log-log", "plain"}
+        Pointwise CI transform (default ``"log"``, R).
+    conf_level : float
+        Confidence level.
+
+    Returns
+    -------
+    KaplanMeierResult
+        Curves of the probability of still being followed.
+    """
+    data = select_parameter(data, paramcd)
+    status_col = event if event is not None else cnsr
+    if status_col is None:
+        raise ValueError(
+            "give either event= (1 = event) or cnsr= (ADaM CNSR, 0 = event)"
+        )
+    status = data[status_col].astype(float)
+    censored = (status == 0) if event is not None else (status != 0)
+    flipped = data.assign(_followed_=censored.where(status.notna()).astype(float))
+    result = estimate_kaplan_meier(
+        flipped,
+        by,
+        time=time,
+        event="_followed_",
+        cnsr=None,
+        conf_type=conf_type,
+        conf_level=conf_level,
+    )
+    provenance = make_provenance(
+        "estimate_follow_up",
+        inputs={"data": data},
+        by=by,
+        time=time,
+        cnsr=cnsr,
+        event=event,
+        paramcd=paramcd,
+        conf_type=conf_type,
+        conf_level=conf_level,
+        method="reverse Kaplan-Meier",
+    )
+    return replace(result, provenance=provenance)

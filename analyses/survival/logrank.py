@@ -210,6 +210,28 @@ class LogrankResult(AnalysisResult):
             )
         return pd.DataFrame(rows, columns=[self.by, "stat", "value"])
 
+    def summary(self) -> pd.DataFrame:
+        """Return the display table: one row per group, the test in the last columns.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``<by>, n, events, observed, expected, chisq, df, p_value, test``.
+        """
+        return pd.DataFrame(
+            {
+                self.by: list(self.groups),
+                "n": list(self.n),
+                "events": list(self.events),
+                "observed": list(self.observed),
+                "expected": list(self.expected),
+                "chisq": self.chisq,
+                "df": self.df,
+                "p_value": self.p_value,
+                "test": self.describe(),
+            }
+        )
+
     def describe(self) -> str:
         """Return a one-line statement of the test and its conventions.
 

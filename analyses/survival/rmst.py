@@ -52,6 +52,18 @@ class RmstResult(AnalysisResult):
     estimates: pd.DataFrame
     differences: pd.DataFrame
 
+    def summary(self) -> pd.DataFrame:
+        """Return per-group RMST with, on each non-reference row, its difference.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``estimates`` joined with the difference columns (suffix ``_diff``).
+        """
+        diff = self.differences.drop(columns=["reference"]).add_suffix("_diff")
+        diff = diff.rename(columns={"group_diff": "group"})
+        return self.estimates.merge(diff, on="group", how="left")
+
     def to_frame(self) -> pd.DataFrame:
         """Return the long analysis-results frame.
 

@@ -200,3 +200,20 @@ def test_inputs_not_mutated() -> None:
     compare_survival(TINY2, "arm", min_events=0)
     estimate_rmst(TINY2, 5, "arm")
     pd.testing.assert_frame_equal(TINY2, before)
+
+
+def test_summaries_and_html_state_conventions() -> None:
+    km = estimate_kaplan_meier(TINY2, "arm", conf_type="log-log")
+    summ = km.summary()
+    assert summ["conf_type"].tolist() == ["log-log", "log-log"]
+    assert {"median", "lower", "upper", "q25", "q75", "rule"} <= set(summ.columns)
+    lr = compare_survival(TINY2, "arm", min_events=0)
+    assert lr.summary()["chisq"].iloc[0] == lr.chisq
+    assert "logrank (rho=0, gamma=0)" in lr.summary()["test"].iloc[0]
+    cox = estimate_cox(TINY2, ["arm"], ties="breslow", min_events=0)
+    assert cox.summary()["ties"].iloc[0] == "breslow"
+    rm = estimate_rmst(TINY2, 6, "arm")
+    assert rm.summary()["difference_diff"].notna().sum() == 1
+    for res in (km, lr, cox, rm):
+        html = res._repr_html_()
+        assert "<table" in html and res.provenance.analysis in html

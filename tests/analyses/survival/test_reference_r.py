@@ -20,6 +20,7 @@ import pytest
 from analyses.survival import (
     compare_survival,
     estimate_cox,
+    estimate_follow_up,
     estimate_kaplan_meier,
     estimate_rmst,
 )
@@ -87,6 +88,14 @@ def check_km(case: dict[str, Any], check: Checker) -> None:
     inputs = case["inputs"]
     by = inputs.get("group")
     if case["id"] == "lung_reverse_km_followup":
+        for conf_type in ("log", "log-log"):
+            fu = estimate_follow_up(
+                data, time="time", event="status", cnsr=None, conf_type=conf_type
+            ).median()
+            exp_fu = case["expected"][conf_type]["all"]
+            check(f"follow_up/{conf_type}/median", fu["median"], exp_fu["median"])
+            check(f"follow_up/{conf_type}/lcl", fu["lower"], exp_fu["median_lcl"])
+            check(f"follow_up/{conf_type}/ucl", fu["upper"], exp_fu["median_ucl"])
         data = data.assign(status=1 - data["status"])
     times = inputs["times"]
     for conf_type in ("log", "log-log"):
