@@ -300,3 +300,25 @@ def test_same_results_with_arrow_string_columns() -> None:
     pa_ = summarize_pbvc(arrow, "route").to_frame()["value"].tolist()
     pb_ = summarize_pbvc(scans, "route").to_frame()["value"].tolist()
     assert np.allclose(pa_, pb_, equal_nan=True)
+
+
+def test_nb2_poisson_limit_with_underdispersed_counts() -> None:
+    # Counts less variable than Poisson: the NB2 dispersion MLE sits at its boundary 0,
+    # so NB2 reduces to Poisson: RR = (8 / 7.5) / (15 / 7.5) = 8/15,
+    # SE(log RR) = sqrt(1/8 + 1/15).
+    data = pd.DataFrame(
+        {
+            "route": ["A"] * 6 + ["B"] * 6,
+            "new_t2": [2, 3, 2, 3, 2, 3, 1, 1, 2, 1, 1, 2],
+            "follow_up_years": [1.0, 1.5] * 6,
+        }
+    )
+    res = estimate_lesion_rate_ratio(data, "route")
+    f = res.to_frame()
+    assert res.alpha == pytest.approx(0.0, abs=1e-6)
+    assert _get(f, "rate_ratio", route="B") == pytest.approx(8 / 15, rel=1e-5)
+    se = math.sqrt(1 / 8 + 1 / 15)
+    assert _get(f, "upper", route="B") == pytest.approx(
+        8 / 15 * math.exp(1.959963984540054 * se), rel=1e-4
+    )
+    assert _get(f, "rate", route="A") == pytest.approx(15 / 7.5, rel=1e-5)
