@@ -54,6 +54,25 @@ class KineticsResult(AnalysisResult):
         """
         return self.table.copy()
 
+    def summary(self) -> pd.DataFrame:
+        """Return one row per group and metric with its n, mean, SD, median, min, max.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Group column, ``metric``, then one column per summary statistic; the
+            per-subject values are in :attr:`subjects`.
+        """
+        grp = self.table.loc[self.table["subject_id"].isna()].drop(columns="subject_id")
+        by = grp.columns[0]
+        split = grp["stat"].str.rsplit("_", n=1, expand=True)
+        grp = grp.assign(metric=split[0], summary=split[1])
+        wide = grp.pivot_table(
+            index=[by, "metric"], columns="summary", values="value", sort=False
+        )
+        wide.columns.name = None
+        return wide[list(SUMMARIES)].reset_index()
+
 
 def summarize_kinetics(
     data: pd.DataFrame,

@@ -79,6 +79,10 @@ def test_kinetics_hand_computed() -> None:
     assert _stat(f, "auc_mean", group=1) == pytest.approx(69.0)
     assert _stat(f, "auc_sd", group=1) == pytest.approx(94 / math.sqrt(2))
     assert _stat(f, "auc_n", group=1) == 2
+    display = res.summary().set_index(["dose_level", "metric"])
+    assert display.loc[(1, "auc"), "mean"] == pytest.approx(69.0)
+    assert display.loc[(1, "time_to_peak"), "median"] == pytest.approx(2.0)  # (3 + 1)/2
+    assert list(display.columns) == ["n", "mean", "sd", "median", "min", "max"]
     # LLOQ/2 rule: N3 values 0.05 each (below 0.1 -> 0.05): AUC 7 * 0.05 = 0.35
     half = summarize_kinetics(
         _nk(), "dose_level", analyte="donor NK % of lymphocytes", lloq_rule="lloq_half"
