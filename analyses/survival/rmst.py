@@ -91,9 +91,9 @@ class RmstResult(AnalysisResult):
 
 def estimate_rmst(
     data: pd.DataFrame,
-    tau: float,
     by: str | None = None,
     *,
+    tau: float,
     time: str = "AVAL",
     cnsr: str | None = "CNSR",
     event: str | None = None,
@@ -107,10 +107,10 @@ def estimate_rmst(
     ----------
     data : pandas.DataFrame
         One row per subject.
-    tau : float
-        Restriction time, pre-specified, in the unit of ``time``.
     by : str, optional
         Grouping column.
+    tau : float
+        Restriction time, pre-specified, in the unit of ``time`` (keyword).
     time, cnsr, event : str
         Time column and either the ADaM ``CNSR`` column (0 = event) or an event column.
     reference : object, optional

@@ -65,7 +65,7 @@ def test_rmst_tiny_by_hand() -> None:
     # variance: sum over event times t_j <= tau of A_j^2 d/(n(n-d)), A_j = area from t_j
     # A(1) = 0.8 + 0.6 + 0.15 = 1.55; A(2) = 0.6 + 0.15 = 0.75; A(3) = 0.15
     # var = 1.55^2/20 + 0.75^2/12 + 0.15^2/2 = 0.1201250 + 0.046875 + 0.01125
-    res = estimate_rmst(TINY, 3.5)
+    res = estimate_rmst(TINY, tau=3.5)
     est = res.estimates.iloc[0]
     assert est["rmst"] == pytest.approx(2.55, rel=1e-12)
     var = 1.55**2 / 20 + 0.75**2 / 12 + 0.15**2 / 2
@@ -198,7 +198,7 @@ def test_inputs_not_mutated() -> None:
     before = TINY2.copy()
     estimate_kaplan_meier(TINY2, "arm")
     compare_survival(TINY2, "arm", min_events=0)
-    estimate_rmst(TINY2, 5, "arm")
+    estimate_rmst(TINY2, "arm", tau=5)
     pd.testing.assert_frame_equal(TINY2, before)
 
 
@@ -212,7 +212,7 @@ def test_summaries_and_html_state_conventions() -> None:
     assert "logrank (rho=0, gamma=0)" in lr.summary()["test"].iloc[0]
     cox = estimate_cox(TINY2, ["arm"], ties="breslow", min_events=0)
     assert cox.summary()["ties"].iloc[0] == "breslow"
-    rm = estimate_rmst(TINY2, 6, "arm")
+    rm = estimate_rmst(TINY2, "arm", tau=6)
     assert rm.summary()["difference_diff"].notna().sum() == 1
     for res in (km, lr, cox, rm):
         html = res._repr_html_()

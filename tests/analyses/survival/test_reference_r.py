@@ -277,7 +277,9 @@ def check_rmst_diff(case: dict[str, Any], check: Checker) -> None:
     data = case_frame(case)
     exp = case["expected"]
     by = exp["arm_A"].split("=", 1)[0]
-    res = estimate_rmst(data, exp["tau"], by, time="time", event="status", cnsr=None)
+    res = estimate_rmst(
+        data, by, tau=exp["tau"], time="time", event="status", cnsr=None
+    )
     est = res.estimates
     check("rmst_A", est["rmst"].iloc[0], exp["rmst_A"])
     check("rmst_B", est["rmst"].iloc[1], exp["rmst_B"])
