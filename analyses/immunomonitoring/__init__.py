@@ -7,6 +7,7 @@ negativity and figures.
 from analyses.immunomonitoring.baseline import BaselineRule, derive_change_from_baseline
 from analyses.immunomonitoring.groups import (
     GROUP_COLUMNS,
+    derivation_rules,
     derive_first_dose,
     derive_groups,
     derive_study_day,
@@ -48,6 +49,7 @@ __all__ = [
     "compute_below_lloq",
     "compute_clopper_pearson",
     "compute_lloq_imputed",
+    "derivation_rules",
     "derive_change_from_baseline",
     "derive_first_dose",
     "derive_fraction",

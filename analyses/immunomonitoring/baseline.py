@@ -67,7 +67,9 @@ def derive_change_from_baseline(
         A new frame with ``first_dose_date``, ``study_day``, ``below_lloq``,
         ``analysis_value``, ``log_value``, ``is_baseline``, ``baseline_value``,
         ``change`` (value - baseline), ``pct_change`` (100 * change / baseline),
-        ``fold_change`` (value / baseline), ``log_fold_change`` and ``lloq_rule``.
+        ``fold_change`` (value / baseline), ``log_fold_change``, and the rules used
+        (``lloq_rule``, ``baseline_rule``), which downstream summaries record in their
+        provenance.
         Rows whose series has no baseline keep missing derived values.
     """
     keys = list(by)
@@ -121,4 +123,7 @@ def derive_change_from_baseline(
         out["fold_change"] = out["analysis_value"] / positive
         out["log_fold_change"] = out["log_value"] - np.log(positive) / np.log(log_base)
     out["lloq_rule"] = lloq_rule
+    out["baseline_rule"] = (
+        baseline if baseline != "visit" else f"visit {baseline_visit}"
+    )
     return out

@@ -10,7 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["GROUP_COLUMNS", "derive_first_dose", "derive_groups", "derive_study_day"]
+__all__ = [
+    "GROUP_COLUMNS",
+    "derivation_rules",
+    "derive_first_dose",
+    "derive_groups",
+    "derive_study_day",
+]
 
 #: Cohort columns joined onto domain rows by :func:`derive_groups`.
 GROUP_COLUMNS: tuple[str, ...] = ("cohort_id", "dose_level", "route")
@@ -107,3 +113,24 @@ def derive_study_day(
         raise ValueError("day_of_first_dose must be 0 or 1")
     out["study_day"] = days.astype(float)
     return out
+
+
+def derivation_rules(data: pd.DataFrame) -> dict[str, list[str]]:
+    """Return the upstream derivation rules recorded as columns of a frame.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Output of a ``derive_*`` function that records its rules as columns
+        (``lloq_rule``, ``baseline_rule``).
+
+    Returns
+    -------
+    dict
+        Rule column name to its distinct values, for provenance records.
+    """
+    return {
+        col: sorted(str(v) for v in data[col].dropna().unique())
+        for col in ("lloq_rule", "baseline_rule")
+        if col in data.columns
+    }

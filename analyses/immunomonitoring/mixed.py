@@ -12,6 +12,7 @@ from scipy import stats
 from statsmodels.regression.mixed_linear_model import MixedLM
 
 from analyses._results import AnalysisResult, make_provenance
+from analyses.immunomonitoring.groups import derivation_rules
 
 __all__ = ["MixedModelResult", "estimate_mixed_model"]
 
@@ -219,6 +220,7 @@ def estimate_mixed_model(
         ci_level=ci_level,
         ci_method="Wald (normal)",
         random_effects="intercept per subject",
+        upstream=derivation_rules(data),
     )
     return MixedModelResult(
         provenance=prov,

@@ -12,6 +12,7 @@ from pandas.api.typing import DataFrameGroupBy
 from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
+from analyses.immunomonitoring.groups import derivation_rules
 from analyses.immunomonitoring.lloq import (
     LloqRule,
     UloqRule,
@@ -239,6 +240,7 @@ def summarize_immunomonitoring(
         uloq_rule=uloq_rule,
         ci_level=ci_level,
         quantile_method=quantile_method,
+        upstream=derivation_rules(data) if variable != "value" else {},
     )
     return ImmunoSummaryResult(
         provenance=prov,

@@ -148,3 +148,8 @@ def test_same_results_with_arrow_string_columns(
         b, ("dose_level", "visit"), variable="change"
     ).to_frame()
     assert np.allclose(ra["value"], rb["value"], equal_nan=True)
+    upstream = summarize_immunomonitoring(b, ("dose_level", "visit"), variable="change")
+    assert upstream.provenance.parameters["upstream"] == {
+        "lloq_rule": ["lloq_half"],
+        "baseline_rule": ["last_on_or_before_first_dose"],
+    }
