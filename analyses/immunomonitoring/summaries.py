@@ -177,7 +177,8 @@ def summarize_immunomonitoring(
         Results below the LLOQ. With ``"lloq_half"`` / ``"lloq"`` they are replaced by
         LLOQ/2 / LLOQ and every statistic is computed on the replaced values; the
         geometric-mean interval is the t interval of the mean log. With ``"censored"``
-        (``variable="value"`` only) the mean and SD of the log are the maximum
+        (``variable="value"`` only; fewer than two results above the LLOQ give
+        missing means) the mean and SD of the log are the maximum
         likelihood estimates of a left-censored normal (Tobit) on the log scale, the
         geometric-mean interval is the Wald interval ``exp(mu +/- z * se)``, and the
         arithmetic mean and SD are the log-normal moments ``exp(mu + s^2/2)`` and
@@ -229,7 +230,8 @@ def summarize_immunomonitoring(
     res = _plain_stats(grouped, ci_level=ci_level, quantile_method=quantile_method)
     if lloq_rule == "censored":
         tob = _tobit_stats(work, cols, ci_level=ci_level)
-        res.update(tob)
+        for col in tob.columns:  # NaN where the censored fit is not estimable
+            res[col] = tob[col].reindex(res.index).to_numpy()
     long = _to_long(res, cols)
     prov = make_provenance(
         "summarize_immunomonitoring",

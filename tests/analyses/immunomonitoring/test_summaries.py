@@ -159,6 +159,13 @@ def test_censored_rule_in_summary_uses_tobit_on_log_scale() -> None:
     assert _stat(f, 1, "median") == pytest.approx((1 + math.exp(y[1])) / 2)
     with pytest.raises(ValueError):
         summarize_immunomonitoring(data, variable="change", lloq_rule="censored")
+    # one result above the LLOQ and two below: the censored fit is not estimable and
+    # the means are missing rather than silently substituted
+    thin = _rows([0.2, 0.3, 5.0], 1, "V1", lloq=1.0)
+    g = summarize_immunomonitoring(thin, ("dose_level", "visit"), lloq_rule="censored")
+    assert math.isnan(_stat(g.to_frame(), 1, "geo_mean"))
+    assert math.isnan(_stat(g.to_frame(), 1, "mean"))
+    assert _stat(g.to_frame(), 1, "median") == 1.0  # LLOQ in place of censored
 
 
 def test_tobit_against_lifelines_lognormal_left_censoring() -> None:
