@@ -1,6 +1,6 @@
 """Time to event: ADTTE derivation, Kaplan-Meier, log-rank, Cox, RMST, figures."""
 
-from analyses.survival._warnings import SmallSampleWarning
+from analyses.survival._warnings import ConvergenceWarning, SmallSampleWarning
 from analyses.survival.cox import CoxResult, estimate_cox
 from analyses.survival.derive import CNSR_CODES, derive_adtte, derive_time_origin
 from analyses.survival.kaplan_meier import (
@@ -14,6 +14,7 @@ from analyses.survival.rmst import RmstResult, estimate_rmst
 
 __all__ = [
     "CNSR_CODES",
+    "ConvergenceWarning",
     "CoxResult",
     "KaplanMeierResult",
     "LogrankResult",

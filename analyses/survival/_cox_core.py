@@ -165,8 +165,8 @@ def fit_cox(
     strata: npt.NDArray[np.int64] | None,
     ties: Ties,
     tol: float = 1e-12,
-    max_iter: int = 50,
-) -> tuple[FloatArray, FloatArray, float, float, float, int]:
+    max_iter: int = 60,
+) -> tuple[FloatArray, FloatArray, float, float, float, list[str]]:
     """Maximise the partial likelihood by Newton-Raphson from beta = 0.
 
     Parameters
@@ -186,16 +186,35 @@ def fit_cox(
     Returns
     -------
     tuple
-        ``(beta, covariance, loglik_null, loglik_model, score_test, iterations)``.
+        ``(beta, covariance, loglik_null, loglik_model, score_test, problems)``;
+        ``problems`` lists convergence problems (empty when all is well), as R's
+        warnings: out of iterations, or a coefficient that may be infinite.
+
+    Raises
+    ------
+    ValueError
+        If the information matrix at beta = 0 is singular (a constant or
+        collinear covariate, or no events).
     """
     p = x.shape[1]
     beta = np.zeros(p)
     ll0, u0, i0 = cox_loglik(beta, x, time, event, strata, ties)
-    score_test = float(u0 @ np.linalg.solve(i0, u0))
+    try:
+        score_test = float(u0 @ np.linalg.solve(i0, u0))
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "the information matrix is singular at beta = 0: a covariate is constant "
+            "or collinear with others (within strata), or there are no events"
+        ) from None
     ll, u, info = ll0, u0, i0
-    iterations = 0
-    for iterations in range(1, max_iter + 1):  # noqa: B007
-        step = np.linalg.solve(info, u)
+    problems: list[str] = []
+    converged = False
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(info, u)
+        except np.linalg.LinAlgError:
+            problems.append("information matrix became singular")
+            break
         new = beta + step
         ll_new, u_new, info_new = cox_loglik(new, x, time, event, strata, ties)
         halvings = 0
@@ -204,9 +223,22 @@ def fit_cox(
             new = beta + step
             ll_new, u_new, info_new = cox_loglik(new, x, time, event, strata, ties)
             halvings += 1
-        converged = abs(1 - ll_new / ll) <= tol if ll != 0 else abs(ll_new) <= tol
+        change = abs(1 - ll_new / ll) if ll != 0 else abs(ll_new)
         beta, ll, u, info = new, ll_new, u_new, info_new
-        if converged and np.max(np.abs(step)) < 1e-9:
+        if change <= tol:
+            converged = True
             break
-    cov = np.asarray(np.linalg.inv(info), dtype=np.float64)
-    return beta, cov, ll0, ll, score_test, iterations
+    if not converged and not problems:
+        problems.append(f"ran out of iterations ({max_iter}) and did not converge")
+    cov = np.asarray(np.linalg.pinv(info), dtype=np.float64)
+    # R coxph.fit: a coefficient "may be infinite" when the one-step change it
+    # implies is not negligible although the log-likelihood has converged
+    eps = 1e-9
+    infs = np.abs(u @ cov)
+    flagged = (infs > eps) & (infs > np.sqrt(eps) * np.abs(beta))
+    if flagged.any():
+        problems.append(
+            "log-likelihood converged before coefficient(s) "
+            f"{[int(i) for i in np.flatnonzero(flagged)]}; they may be infinite"
+        )
+    return beta, cov, ll0, ll, score_test, problems

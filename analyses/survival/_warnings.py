@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["SmallSampleWarning"]
+__all__ = ["ConvergenceWarning", "SmallSampleWarning"]
 
 
 class SmallSampleWarning(UserWarning):
@@ -11,4 +11,13 @@ class SmallSampleWarning(UserWarning):
     Raised by the comparisons and the Cox model when the number of events is below
     the ``min_events`` threshold; the result then carries ``few_events=True``.
     Consider ``compare_survival(..., method="exact")`` for a two-group comparison.
+    """
+
+
+class ConvergenceWarning(UserWarning):
+    """The Cox model did not converge or a coefficient may be infinite.
+
+    The counterpart of R ``coxph``'s "Ran out of iterations" and "Loglik converged
+    before variable ...; coefficient may be infinite" warnings; the result carries
+    ``converged=False``.
     """

@@ -20,7 +20,7 @@ from scipy import stats
 from analyses._results import AnalysisResult, make_provenance
 from analyses.survival._cox_core import Ties, fit_cox
 from analyses.survival._data import select_parameter
-from analyses.survival._warnings import SmallSampleWarning
+from analyses.survival._warnings import ConvergenceWarning, SmallSampleWarning
 
 __all__ = ["CoxResult", "concordance", "estimate_cox"]
 
@@ -98,6 +98,10 @@ class CoxResult(AnalysisResult):
         Stratification columns.
     few_events : bool
         Whether events < ``min_events``.
+    converged : bool
+        False when the fit ran out of iterations or a coefficient may be infinite
+        (monotone likelihood, e.g. no events in one group); a
+        :class:`ConvergenceWarning` was issued.
     min_events : int
         The threshold.
     """
@@ -120,6 +124,7 @@ class CoxResult(AnalysisResult):
     strata: tuple[str, ...]
     few_events: bool
     min_events: int
+    converged: bool = True
 
     @property
     def z(self) -> tuple[float, ...]:
@@ -303,7 +308,14 @@ def estimate_cox(
             .to_numpy(dtype=np.int64)
             .astype(np.int64)
         )
-    beta, cov, ll0, ll, score, _ = fit_cox(x, t, ev, st, ties)
+    beta, cov, ll0, ll, score, problems = fit_cox(x, t, ev, st, ties)
+    for problem in problems:
+        problem = problem.replace("coefficient(s) [", "coefficient(s) of term index [")
+        warnings.warn(
+            f"Cox model: {problem}; terms {list(design.columns)}",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
     wald = float(beta @ np.linalg.solve(cov, beta))
     n_events = int(ev.sum())
     few = n_events < min_events
@@ -348,4 +360,5 @@ def estimate_cox(
         strata=tuple(strata_cols),
         few_events=few,
         min_events=min_events,
+        converged=not problems,
     )

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from analyses.survival import (
+    ConvergenceWarning,
     SmallSampleWarning,
     compare_survival,
     estimate_cox,
@@ -217,3 +218,28 @@ def test_summaries_and_html_state_conventions() -> None:
     for res in (km, lr, cox, rm):
         html = res._repr_html_()
         assert "<table" in html and res.provenance.analysis in html
+
+
+def test_cox_monotone_likelihood_warns_like_r() -> None:
+    # all events in arm A, none in B: the MLE is -infinity (R: "Loglik converged
+    # before variable 1; coefficient may be infinite")
+    data = pd.DataFrame(
+        {
+            "AVAL": [1.0, 2, 3, 4, 5, 6],
+            "CNSR": [0, 0, 0, 1, 1, 1],
+            "arm": list("AAABBB"),
+        }
+    )
+    with pytest.warns(ConvergenceWarning, match="may be infinite"):
+        res = estimate_cox(data, ["arm"], min_events=0)
+    assert not res.converged
+    assert res.coef[0] < -15
+    # log-likelihood tends to -log(3!) = -log 6: risk sets {A,A,A,B,B,B}, {A,A,B,B,B},
+    # {A,B,B,B} each contribute log(1/3), log(1/2), log(1/1) as beta -> -inf
+    assert res.loglik_model == pytest.approx(-math.log(6), abs=1e-9)
+
+
+def test_cox_constant_covariate_is_an_error() -> None:
+    data = TINY2.assign(c=1.0)
+    with pytest.raises(ValueError, match="singular"):
+        estimate_cox(data, ["c"], min_events=0)
