@@ -153,7 +153,14 @@ def flag_storage_limit(
     -------
     SampleFlagResult
         Rule ``storage_limit_passed``; ``value`` = days past the limit.
+
+    Raises
+    ------
+    ValueError
+        If the samples have no ``storage_limit_date`` column.
     """
+    if "storage_limit_date" not in data.columns:
+        raise ValueError("flag_storage_limit needs the storage_limit_date column")
     ref = pd.Timestamp(as_of)
     limit = pd.to_datetime(data["storage_limit_date"])
     mask = (limit < ref) & data["destroyed_date"].isna()
