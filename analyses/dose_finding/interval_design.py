@@ -79,13 +79,13 @@ def elimination_boundary(
     numpy.ndarray of float, shape (max_n + 1,)
         Boundary per n; ``inf`` where no count eliminates (n < min_n or none).
     """
-    out = np.full(max_n + 1, np.inf)
-    for n in range(min_n, max_n + 1):
-        y = np.arange(n + 1)
-        hit = stats.beta.sf(target, y + 1, n - y + 1) > cutoff_eli
-        if hit.any():
-            out[n] = float(y[hit][0])
-    return out
+    n = np.arange(max_n + 1)[:, None]
+    y = np.arange(max_n + 1)[None, :]
+    valid = (y <= n) & (n >= min_n)
+    tail = stats.beta.sf(target, y + 1, np.maximum(n - y + 1, 1))
+    hit = valid & (tail > cutoff_eli)
+    first = np.where(hit, y, np.iinfo(np.int64).max).min(axis=1)
+    return np.where(hit.any(axis=1), first.astype(float), np.inf)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -221,11 +221,19 @@ class IntervalDesign(DoseFindingDesign):
         return max(self.max_n, self.n_earlystop, 1)
 
     def _rules(self, max_n: int) -> tuple[IntArray, FloatArray]:
-        codes = self._codes(max_n)
-        elim = elimination_boundary(
-            self.target, max_n, cutoff_eli=self.cutoff_eli, min_n=self.min_n_eliminate
+        cache: dict[int, tuple[IntArray, FloatArray]] = self.__dict__.setdefault(
+            "_rules_cache", {}
         )
-        return codes, elim
+        if max_n not in cache:
+            codes = self._codes(max_n)
+            elim = elimination_boundary(
+                self.target,
+                max_n,
+                cutoff_eli=self.cutoff_eli,
+                min_n=self.min_n_eliminate,
+            )
+            cache[max_n] = (codes, elim)
+        return cache[max_n]
 
     def _selection_bound(self) -> float | None:
         return None
@@ -434,7 +442,7 @@ class IntervalDesign(DoseFindingDesign):
         extra = ""
         if bool(hit[0]):
             extra = f" Dose level {c + 1} and above are eliminated."
-        code = int(self._codes(table_n)[nc, yc])
+        code = int(codes[nc, yc])
         if code == ESCALATE and n1 == c:
             extra += (
                 " Escalation is not possible (highest dose or next dose eliminated),"
