@@ -18,7 +18,7 @@ from analyses.safety._counting import ANY, count_events, order_rows
 from analyses.safety.population import select_population
 from analyses.safety.stats import RoundingRule, round_value
 
-__all__ = ["MaxGradeTable", "tabulate_teae_by_max_grade"]
+__all__ = ["MaxGradeTable", "tabulate_aesi_by_max_grade", "tabulate_teae_by_max_grade"]
 
 _GRADES = ["1", "2", "3", "4", "5"]
 
@@ -251,4 +251,42 @@ def tabulate_teae_by_max_grade(
         levels=tuple(levels),
         digits=digits,
         rounding=rounding,
+    )
+
+
+def tabulate_aesi_by_max_grade(
+    data: pd.DataFrame,
+    subjects: pd.DataFrame,
+    by: str | None = None,
+    **kwargs: Any,
+) -> MaxGradeTable:
+    """Tabulate AEs of special interest (CRS, ICANS, GvHD, infusion reaction) by grade.
+
+    Each subject is counted once per AESI category at the highest grade (ASTCT for
+    CRS/ICANS, MAGIC for GvHD, CTCAE otherwise, as recorded in ``grade``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Adverse events with ``aesi``, ``grade`` and ``teae``.
+    subjects : pandas.DataFrame
+        Subjects with the population flag and ``by``.
+    by : str, optional
+        Column of ``subjects`` splitting the table.
+    **kwargs
+        Any other keyword of :func:`tabulate_teae_by_max_grade`.
+
+    Returns
+    -------
+    MaxGradeTable
+        Rows: any AESI, then each category.
+    """
+    kwargs.setdefault("title", "Adverse events of special interest by maximum grade")
+    return tabulate_teae_by_max_grade(
+        data,
+        subjects,
+        by,
+        levels=("aesi",),
+        where=data["aesi"].notna(),
+        **kwargs,
     )

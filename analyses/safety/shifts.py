@@ -1,0 +1,365 @@
+"""Lab shift tables: baseline x worst post-baseline grade, and normal-range shifts.
+
+Input is the labs frame after ``derive_lab_baseline`` (``is_baseline``,
+``post_baseline``) and, for grade shifts, ``derive_ctcae_grade`` (``grade_low``,
+``grade_high``). The denominator of each test and group is the number of subjects of
+the population with at least one post-baseline value of the test (tern
+``count_abnormal_by_worst_grade``); subjects without one are not in the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from analyses._results import make_provenance
+from analyses.safety._base import SafetyResult
+from analyses.safety.lab_grading import compute_range_indicator
+from analyses.safety.population import select_population
+from analyses.safety.stats import RoundingRule, round_value
+
+__all__ = ["ShiftTable", "tabulate_grade_shift", "tabulate_range_shift"]
+
+MissingBaseline = Literal["grade0", "missing", "exclude"]
+_RANGE = ["LOW", "NORMAL", "HIGH", "Missing"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ShiftTable(SafetyResult):
+    """Subjects by baseline category and post-baseline category, per test and group.
+
+    Attributes
+    ----------
+    counts : pandas.DataFrame
+        ``test_code``, ``group``, ``baseline``, ``post``, ``N``, ``n``, ``pct``.
+    categories : tuple of str
+        Category order of both axes.
+    digits : int
+        Decimal places of displayed percentages.
+    rounding : {"half_up", "half_even"}
+        Rounding rule.
+    """
+
+    counts: pd.DataFrame
+    categories: tuple[str, ...]
+    digits: int = 1
+    rounding: RoundingRule = "half_up"
+
+    def to_frame(self) -> pd.DataFrame:
+        """Return the long unrounded frame.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``test_code``, ``group``, ``baseline``, ``post``, ``stat``, ``value``.
+        """
+        long = self.counts.melt(
+            id_vars=["test_code", "group", "baseline", "post"],
+            value_vars=["N", "n", "pct"],
+            var_name="stat",
+            value_name="value",
+        )
+        long["value"] = long["value"].astype(float)
+        return long
+
+    def summary(self) -> pd.DataFrame:
+        """Return the display frame: rows test x group x baseline, columns post.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``n (%)`` cells.
+        """
+        c = self.counts.copy()
+        c["cell"] = [
+            "0"
+            if n == 0
+            else f"{n} ({round_value(p, self.digits, self.rounding):.{self.digits}f}%)"
+            for n, p in zip(c["n"], c["pct"], strict=True)
+        ]
+        wide = c.pivot_table(
+            index=["test_code", "group", "N", "baseline"],
+            columns="post",
+            values="cell",
+            aggfunc="first",
+            sort=False,
+        )
+        wide = wide[[k for k in self.categories if k in wide.columns]]
+        wide.columns = [f"Post-baseline {k}" for k in wide.columns]
+        return wide.reset_index()
+
+
+def _complete(
+    counts: pd.DataFrame,
+    denominators: pd.DataFrame,
+    categories: list[str],
+) -> pd.DataFrame:
+    grid = denominators.merge(
+        pd.DataFrame({"baseline": categories}), how="cross"
+    ).merge(pd.DataFrame({"post": categories}), how="cross")
+    out = grid.merge(counts, on=["test_code", "group", "baseline", "post"], how="left")
+    out["n"] = out["n"].fillna(0).astype("int64")
+    out["pct"] = 100.0 * out["n"] / out["N"].where(out["N"] > 0)
+    return out
+
+
+def _prepare(
+    data: pd.DataFrame,
+    subjects: pd.DataFrame,
+    by: str | None,
+    population_flag: str,
+    total: str | None,
+) -> tuple[pd.DataFrame, list[str]]:
+    population = select_population(subjects, by, population_flag=population_flag)
+    groups = [str(g) for g in population["group"].cat.categories]
+    pop = population.assign(group=population["group"].astype(str))
+    labs = data.merge(pop, on="subject_id", how="inner")
+    if total is not None:
+        labs = pd.concat([labs, labs.assign(group=total)], ignore_index=True)
+        groups = [*groups, total]
+    return labs, groups
+
+
+def _finish(
+    per_subject: pd.DataFrame, groups: list[str], categories: list[str]
+) -> pd.DataFrame:
+    denominators = (
+        per_subject.groupby(["test_code", "group"]).size().rename("N").reset_index()
+    )
+    counts = (
+        per_subject.groupby(["test_code", "group", "baseline", "post"])
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    out = _complete(counts, denominators, categories)
+    out["_g"] = out["group"].map({g: i for i, g in enumerate(groups)})
+    out["_b"] = out["baseline"].map({k: i for i, k in enumerate(categories)})
+    out["_p"] = out["post"].map({k: i for i, k in enumerate(categories)})
+    out = out.sort_values(["test_code", "_g", "_b", "_p"], kind="mergesort")
+    return out.drop(columns=["_g", "_b", "_p"]).reset_index(drop=True)
+
+
+def tabulate_grade_shift(
+    data: pd.DataFrame,
+    subjects: pd.DataFrame,
+    by: str | None = None,
+    *,
+    direction: Literal["low", "high"] = "low",
+    missing_baseline: MissingBaseline = "grade0",
+    population_flag: str = "safety",
+    total: str | None = "Total",
+    digits: int = 1,
+    rounding: RoundingRule = "half_up",
+    title: str | None = None,
+) -> ShiftTable:
+    """Tabulate baseline CTCAE grade x worst post-baseline grade.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Graded labs (``test_code``, ``subject_id``, ``is_baseline``, ``post_baseline``,
+        ``grade_low`` / ``grade_high``).
+    subjects : pandas.DataFrame
+        Subjects with the population flag and ``by``.
+    by : str, optional
+        Column of ``subjects`` splitting the table.
+    direction : {"low", "high"}, default "low"
+        Which grade (e.g. neutrophils low, ALT high).
+    missing_baseline : {"grade0", "missing", "exclude"}, default "grade0"
+        Subjects without a graded baseline: assumed grade 0 and kept in the denominator
+        (Roche LBT15, the conservative choice), shown as a ``Missing`` baseline
+        category, or left out.
+    population_flag : str, default "safety"
+        Column of ``subjects`` defining the population.
+    total : str or None, default "Total"
+        Label of the all-groups block.
+    digits : int, default 1
+        Decimal places of displayed percentages.
+    rounding : {"half_up", "half_even"}, default "half_up"
+        Rounding rule.
+    title : str, optional
+        Title.
+
+    Returns
+    -------
+    ShiftTable
+        Counts with grades ``"0"``-``"4"`` (and ``"Missing"``) on both axes.
+    """
+    grade = f"grade_{direction}"
+    labs, groups = _prepare(data, subjects, by, population_flag, total)
+    labs = labs.assign(_g=pd.to_numeric(labs[grade], errors="coerce"))
+    base = (
+        labs.loc[labs["is_baseline"].astype(bool)]
+        .groupby(["test_code", "group", "subject_id"])["_g"]
+        .max()
+    )
+    post = (
+        labs.loc[labs["post_baseline"].astype(bool) & labs["_g"].notna()]
+        .groupby(["test_code", "group", "subject_id"])["_g"]
+        .max()
+        .rename("post")
+    )
+    per_subject = (
+        post.to_frame().join(base.rename("baseline"), how="left").reset_index()
+    )
+    if missing_baseline == "grade0":
+        per_subject["baseline"] = per_subject["baseline"].fillna(0)
+    elif missing_baseline == "exclude":
+        per_subject = per_subject.loc[per_subject["baseline"].notna()]
+    per_subject["baseline"] = per_subject["baseline"].map(
+        lambda x: "Missing" if pd.isna(x) else str(int(x))
+    )
+    per_subject["post"] = per_subject["post"].astype(int).astype(str)
+    categories = ["0", "1", "2", "3", "4"]
+    if (per_subject["baseline"] == "Missing").any():
+        categories.append("Missing")
+    counts = _finish(per_subject, groups, categories)
+    params: dict[str, Any] = {
+        "by": by,
+        "direction": direction,
+        "missing_baseline": missing_baseline,
+        "population_flag": population_flag,
+        "total": total,
+        "digits": digits,
+        "rounding": rounding,
+    }
+    footnotes = (
+        f"Population: subjects with {population_flag} = true and at least one graded "
+        "post-baseline value of the test (N). Worst = highest post-baseline CTCAE v5.0 "
+        f"grade ({direction} direction).",
+        {
+            "grade0": "Subjects without a baseline grade count as baseline grade 0.",
+            "missing": "Subjects without a baseline grade are shown as Missing.",
+            "exclude": "Subjects without a baseline grade are excluded.",
+        }[missing_baseline]
+        + f" Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+    )
+    return ShiftTable(
+        provenance=make_provenance(
+            "tabulate_grade_shift",
+            inputs={"labs": data, "subjects": subjects},
+            **params,
+        ),
+        title=title
+        or f"Shift from baseline to worst post-baseline CTCAE grade ({direction})",
+        footnotes=footnotes,
+        counts=counts,
+        categories=tuple(categories),
+        digits=digits,
+        rounding=rounding,
+    )
+
+
+def tabulate_range_shift(
+    data: pd.DataFrame,
+    subjects: pd.DataFrame,
+    by: str | None = None,
+    *,
+    post_baseline: Literal["last", "most_extreme"] = "last",
+    population_flag: str = "safety",
+    total: str | None = "Total",
+    digits: int = 1,
+    rounding: RoundingRule = "half_up",
+    title: str = "Shift from baseline normal-range category",
+) -> ShiftTable:
+    """Tabulate baseline LOW / NORMAL / HIGH x post-baseline LOW / NORMAL / HIGH.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Labs with ``subject_id``, ``test_code``, ``lab_date``, ``value``,
+        ``lower_limit``, ``upper_limit``, ``is_baseline`` and ``post_baseline``.
+    subjects : pandas.DataFrame
+        Subjects with the population flag and ``by``.
+    by : str, optional
+        Column of ``subjects`` splitting the table.
+    post_baseline : {"last", "most_extreme"}, default "last"
+        The post-baseline value used: the last one, or the one furthest outside its
+        range relative to the limit it crosses ((LLN - x) / LLN or (x - ULN) / ULN);
+        NORMAL when none is outside.
+    population_flag : str, default "safety"
+        Column of ``subjects`` defining the population.
+    total : str or None, default "Total"
+        Label of the all-groups block.
+    digits : int, default 1
+        Decimal places of displayed percentages.
+    rounding : {"half_up", "half_even"}, default "half_up"
+        Rounding rule.
+    title : str
+        Title.
+
+    Returns
+    -------
+    ShiftTable
+        Counts with ``LOW``, ``NORMAL``, ``HIGH`` (and ``Missing`` baseline).
+    """
+    labs, groups = _prepare(data, subjects, by, population_flag, total)
+    labs = labs.assign(
+        _ind=compute_range_indicator(
+            labs["value"], labs["lower_limit"], labs["upper_limit"]
+        )
+    )
+    base = (
+        labs.loc[labs["is_baseline"].astype(bool)]
+        .drop_duplicates(["test_code", "group", "subject_id"], keep="last")
+        .set_index(["test_code", "group", "subject_id"])["_ind"]
+    )
+    post = labs.loc[labs["post_baseline"].astype(bool) & labs["_ind"].notna()].copy()
+    if post_baseline == "last":
+        post = post.sort_values(["lab_date"], kind="mergesort").drop_duplicates(
+            ["test_code", "group", "subject_id"], keep="last"
+        )
+    else:
+        v = pd.to_numeric(post["value"], errors="coerce")
+        lo = pd.to_numeric(post["lower_limit"], errors="coerce")
+        hi = pd.to_numeric(post["upper_limit"], errors="coerce")
+        post["_dev"] = np.fmax(((lo - v) / lo).to_numpy(), ((v - hi) / hi).to_numpy())
+        post["_dev"] = post["_dev"].where(post["_ind"] != "NORMAL", -np.inf)
+        post = post.sort_values("_dev", kind="mergesort").drop_duplicates(
+            ["test_code", "group", "subject_id"], keep="last"
+        )
+    per_subject = post[["test_code", "group", "subject_id", "_ind"]].rename(
+        columns={"_ind": "post"}
+    )
+    per_subject["baseline"] = (
+        per_subject.set_index(["test_code", "group", "subject_id"])
+        .index.map(base.to_dict())
+        .to_numpy()
+    )
+    per_subject["baseline"] = per_subject["baseline"].map(
+        lambda x: "Missing" if pd.isna(x) else str(x)
+    )
+    per_subject["post"] = per_subject["post"].astype(str)
+    counts = _finish(per_subject, groups, _RANGE)
+    counts = counts.loc[counts["post"] != "Missing"].reset_index(drop=True)
+    params: dict[str, Any] = {
+        "by": by,
+        "post_baseline": post_baseline,
+        "population_flag": population_flag,
+        "total": total,
+        "digits": digits,
+        "rounding": rounding,
+    }
+    footnotes = (
+        f"Population: subjects with {population_flag} = true and at least one "
+        "post-baseline value of the test with a normal range (N).",
+        f"Post-baseline category from the {post_baseline.replace('_', ' ')} value. "
+        f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+    )
+    return ShiftTable(
+        provenance=make_provenance(
+            "tabulate_range_shift",
+            inputs={"labs": data, "subjects": subjects},
+            **params,
+        ),
+        title=title,
+        footnotes=footnotes,
+        counts=counts,
+        categories=tuple(_RANGE),
+        digits=digits,
+        rounding=rounding,
+    )
