@@ -203,12 +203,19 @@ class AnalysisResult(ABC):
         if not groups:
             return long.set_index("stat")[["value"]].T.reset_index(drop=True)
         wide = long.pivot_table(
-            index=groups, columns="stat", values="value", aggfunc="first", sort=False
+            index=groups,
+            columns="stat",
+            values="value",
+            aggfunc="first",
+            sort=False,
+            dropna=False,
         )
         wide.columns.name = None
         return wide.reset_index()
 
     def _repr_html_(self) -> str:
-        table = self.summary().to_html(index=False, na_rep="", float_format="{:.4g}".format)
+        table = self.summary().to_html(
+            index=False, na_rep="", float_format="{:.4g}".format
+        )
         note = html.escape(self.provenance.describe())
         return f"{table}<p><small>{note}</small></p>"

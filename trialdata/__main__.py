@@ -1,0 +1,5 @@
+"""``python -m trialdata``: the command line."""
+
+from trialdata.cli import main
+
+main()
