@@ -25,6 +25,55 @@ from analyses.survival._warnings import ConvergenceWarning, SmallSampleWarning
 __all__ = ["CoxResult", "concordance", "estimate_cox"]
 
 
+def _concordance_counts(
+    time: npt.NDArray[np.float64],
+    event: npt.NDArray[np.bool_],
+    risk: npt.NDArray[np.float64],
+) -> tuple[int, int, int]:
+    """Concordant, discordant and risk-tied comparable pairs in O(n log n).
+
+    Subject j is comparable with event i when t_j > t_i, or t_j = t_i and j is
+    censored. With key_j = 2 rank(t_j) + censored_j and key_i = 2 rank(t_i), that is
+    key_j > key_i: subjects are added to a Fenwick tree over risk ranks in
+    decreasing key order, and each event queries those already added.
+    """
+    t_rank = np.unique(time, return_inverse=True)[1]
+    key = 2 * t_rank + (~event).astype(np.int64)
+    r_rank = np.unique(risk, return_inverse=True)[1] + 1  # 1-based for the tree
+    size = int(r_rank.max()) if r_rank.size else 0
+    tree = [0] * (size + 1)
+    order = np.argsort(-key, kind="stable")
+    keys_sorted = key[order]
+    starts = np.flatnonzero(np.r_[True, keys_sorted[1:] != keys_sorted[:-1]])
+    ends = np.r_[starts[1:], keys_sorted.size]
+    conc = disc = tied = 0
+    added = 0
+
+    def below(k: int) -> int:  # number added with risk rank <= k
+        total = 0
+        while k > 0:
+            total += tree[k]
+            k -= k & -k
+        return total
+
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        members = order[lo:hi]
+        for m in members[event[members]].tolist():
+            k = int(r_rank[m])
+            lower = below(k - 1)
+            same = below(k) - lower
+            conc += lower
+            tied += same
+            disc += added - lower - same
+        for m in members.tolist():
+            k = int(r_rank[m])
+            while k <= size:
+                tree[k] += 1
+                k += k & -k
+        added += hi - lo
+    return conc, disc, tied
+
+
 def concordance(
     time: npt.NDArray[np.float64],
     event: npt.NDArray[np.bool_],
@@ -53,17 +102,11 @@ def concordance(
         (concordant + tied / 2) / (concordant + discordant + tied).
     """
     codes = np.zeros(time.size, np.int64) if strata is None else strata
-    conc = disc = tied = 0.0
+    conc = disc = tied = 0
     for s in np.unique(codes):
         m = codes == s
-        t, e, r = time[m], event[m], risk[m]
-        shorter = (t[:, None] < t[None, :]) | ((t[:, None] == t[None, :]) & ~e[None, :])
-        comparable = shorter & e[:, None]
-        np.fill_diagonal(comparable, False)
-        diff = r[:, None] - r[None, :]
-        conc += float(np.sum(comparable & (diff > 0)))
-        disc += float(np.sum(comparable & (diff < 0)))
-        tied += float(np.sum(comparable & (diff == 0)))
+        c, d, t = _concordance_counts(time[m], event[m], risk[m])
+        conc, disc, tied = conc + c, disc + d, tied + t
     total = conc + disc + tied
     return (conc + tied / 2) / total if total else float("nan")
 

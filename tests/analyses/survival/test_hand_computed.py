@@ -243,3 +243,21 @@ def test_cox_constant_covariate_is_an_error() -> None:
     data = TINY2.assign(c=1.0)
     with pytest.raises(ValueError, match="singular"):
         estimate_cox(data, ["c"], min_events=0)
+
+
+def test_concordance_equals_pairwise_definition() -> None:
+    from analyses.survival.cox import concordance
+
+    rng = np.random.default_rng(3)
+    t = rng.integers(1, 15, 60).astype(float)  # many tied times
+    e = rng.random(60) < 0.6
+    r = rng.integers(0, 5, 60).astype(float)  # many tied risks
+    conc = disc = tied = 0
+    for i in range(60):
+        for j in range(60):
+            if e[i] and (t[i] < t[j] or (t[i] == t[j] and not e[j])):
+                conc += r[i] > r[j]
+                disc += r[i] < r[j]
+                tied += r[i] == r[j]
+    expected = (conc + tied / 2) / (conc + disc + tied)
+    assert concordance(t, e, r) == pytest.approx(expected, rel=1e-15)
