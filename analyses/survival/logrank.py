@@ -151,6 +151,10 @@ class LogrankResult(AnalysisResult):
         Threshold below which ``few_events`` is set and a warning issued.
     few_events : bool
         Whether the total number of events is below ``min_events``.
+    trend_scores : tuple of float or None
+        Group scores of the test for trend (e.g. the dose levels), when requested.
+    trend_chisq, trend_p_value : float or None
+        Test for trend: (sum_g s_g (O_g - E_g))^2 / (s' V s) on 1 df.
     """
 
     by: str
@@ -175,6 +179,9 @@ class LogrankResult(AnalysisResult):
     strata: tuple[str, ...]
     min_events: int
     few_events: bool
+    trend_scores: tuple[float, ...] | None = None
+    trend_chisq: float | None = None
+    trend_p_value: float | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Return the long analysis-results frame.
@@ -202,6 +209,9 @@ class LogrankResult(AnalysisResult):
             (None, "p_value", self.p_value),
             (None, "p_value_chisq", self.p_value_chisq),
         ]
+        if self.trend_chisq is not None:
+            rows.append((None, "trend_chisq", self.trend_chisq))
+            rows.append((None, "trend_p_value", float(self.trend_p_value or np.nan)))
         if self.permutation_z is not None:
             rows.append((None, "permutation_z", self.permutation_z))
         if self.p_value_permutation_normal is not None:
@@ -281,6 +291,7 @@ def compare_survival(
     method: Method = "asymptotic",
     n_resamples: int = 100_000,
     seed: int | None = 20240101,
+    trend: bool | Sequence[float] = False,
 ) -> LogrankResult:
     """Compare survival between the groups of ``by`` with a weighted log-rank test.
 
@@ -311,6 +322,11 @@ def compare_survival(
         Monte Carlo resamples (``method="monte-carlo"``).
     seed : int or None
         Seed of the Monte Carlo generator (reproducible for a fixed seed).
+    trend : bool or sequence of float
+        Also test for a trend over ordered groups (e.g. dose levels): True uses the
+        group values as scores (they must be numeric), or give one score per group
+        in sorted group order. The statistic is (sum_g s_g (O_g - E_g))^2 / s'Vs on
+        1 df, with the same weights and strata as the main test.
     paramcd : str, optional
         ADTTE parameter to analyse (``"PFS"``, ``"OS"``, ...) when the frame holds
         several; required then.
@@ -343,6 +359,26 @@ def compare_survival(
         perm = permutation_logrank_arrays(
             sd.time, sd.event, sd.group == 0, method, n_resamples, seed
         )
+    scores: tuple[float, ...] | None = None
+    trend_chisq = trend_p = None
+    if trend is not False:
+        if trend is True:
+            try:
+                scores = tuple(float(str(g)) for g in sd.group_labels)
+            except ValueError:
+                raise ValueError(
+                    f"trend=True needs numeric values in {by!r}; pass trend=[scores]"
+                ) from None
+        else:
+            scores = tuple(float(v) for v in trend)
+            if len(scores) != k:
+                raise ValueError(
+                    f"trend needs {k} scores, one per group, got {len(scores)}"
+                )
+        s_vec = np.asarray(scores)
+        u = float(s_vec @ (obs - exp))
+        trend_chisq = u**2 / float(s_vec @ var @ s_vec)
+        trend_p = float(stats.chi2.sf(trend_chisq, 1))
     n = np.bincount(sd.group, minlength=k)
     ev = np.bincount(sd.group, weights=sd.event.astype(float), minlength=k)
     few = bool(ev.sum() < min_events)
@@ -367,6 +403,7 @@ def compare_survival(
         gamma=gm,
         strata=list(strata_cols),
         min_events=min_events,
+        trend=list(scores) if scores is not None else False,
         method=method,
         n_resamples=n_resamples if method == "monte-carlo" else None,
         seed=seed if method == "monte-carlo" else None,
@@ -395,4 +432,7 @@ def compare_survival(
         strata=strata_cols,
         min_events=min_events,
         few_events=few,
+        trend_scores=scores,
+        trend_chisq=trend_chisq,
+        trend_p_value=trend_p,
     )

@@ -261,3 +261,22 @@ def test_concordance_equals_pairwise_definition() -> None:
                 tied += r[i] == r[j]
     expected = (conc + tied / 2) / (conc + disc + tied)
     assert concordance(t, e, r) == pytest.approx(expected, rel=1e-15)
+
+
+def test_trend_test_equals_exact_cox_score_with_numeric_dose() -> None:
+    # identity: with scores s_g, the exact-partial-likelihood score test of the
+    # numeric covariate s at beta = 0 is (s'(O - E))^2 / s'Vs, the log-rank trend test
+    from lifelines.datasets import load_lung
+
+    lung = load_lung().dropna(subset=["ph.ecog"]).head(80)
+    lr = compare_survival(
+        lung, "ph.ecog", time="time", event="status", cnsr=None, trend=True
+    )
+    cox = estimate_cox(
+        lung, ["ph.ecog"], time="time", event="status", cnsr=None, ties="exact"
+    )
+    assert lr.trend_scores == (0.0, 1.0, 2.0, 3.0)
+    assert lr.trend_chisq == pytest.approx(cox.score_test, rel=1e-9)
+    # two groups: the trend test is the log-rank test itself
+    two = compare_survival(TINY2, "arm", trend=[1.0, 2.0], min_events=0)
+    assert two.trend_chisq == pytest.approx(two.chisq, rel=1e-12)
