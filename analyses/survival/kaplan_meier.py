@@ -67,13 +67,14 @@ class KaplanMeierResult(AnalysisResult):
         return list(self.tables)
 
     def survival_at(self, times: Iterable[float]) -> pd.DataFrame:
-        """Landmark survival at chosen times (R ``summary(fit, times=, extend=TRUE)``).
+        """Return landmark survival at chosen times (R ``summary(fit, times=)``).
 
         Parameters
         ----------
         times : iterable of float
-            Times in the analysis unit. Beyond the last follow-up the last estimate is
-            carried forward (R; SAS reports these as not estimable) and ``n_risk`` is 0.
+            Times in the analysis unit (sorted, repeats dropped). Beyond the last
+            follow-up the last estimate is carried forward (R; SAS reports these as
+            not estimable) and ``n_risk`` is 0.
 
         Returns
         -------
@@ -82,7 +83,7 @@ class KaplanMeierResult(AnalysisResult):
             ``n_censor`` since the previous requested time, ``surv``, ``std_err``,
             ``lower``, ``upper``, ``conf_type``, ``conf_level``.
         """
-        t = np.sort(np.asarray(list(times), dtype=float))
+        t = np.unique(np.asarray(list(times), dtype=float))  # sorted, no repeats
         rows = []
         for label, table in self.tables.items():
             looked = surv_at(table, t, ["surv", "std_err", "lower", "upper"])
