@@ -15,6 +15,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from analyses._results import AnalysisResult, make_provenance
+from analyses.dose_finding.tolerances import PatientTolerances
 
 __all__ = [
     "ACTIONS",
@@ -22,12 +23,15 @@ __all__ = [
     "Decision",
     "DoseFindingDesign",
     "SimulatedTrials",
+    "Tolerances",
     "as_counts",
 ]
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+#: Patient tolerances: an array (n_trials, n_doses, slots) or computed on demand.
+Tolerances = FloatArray | PatientTolerances
 
 Action = Literal["escalate", "stay", "de-escalate", "stop"]
 #: Action codes used by the vectorised simulators, in this order.
@@ -224,17 +228,17 @@ class DoseFindingDesign(ABC):
         """
 
     @abstractmethod
-    def simulate(self, p_true: npt.ArrayLike, uniforms: FloatArray) -> SimulatedTrials:
+    def simulate(self, p_true: npt.ArrayLike, uniforms: Tolerances) -> SimulatedTrials:
         """Run many trials at once on pre-drawn patient tolerances.
 
         Parameters
         ----------
         p_true : array_like, shape (n_doses,)
             True DLT probability per dose.
-        uniforms : numpy.ndarray, shape (n_trials, n_doses, max_n)
+        uniforms : numpy.ndarray (n_trials, n_doses, max_n) or PatientTolerances
             ``uniforms[t, d, j]`` is the tolerance of the ``j``-th patient treated at
             dose ``d`` in trial ``t``: that patient has a DLT when it is below
-            ``p_true[d]``. Sharing this array across designs gives common random
+            ``p_true[d]``. Sharing the tolerances across designs gives common random
             numbers.
 
         Returns
@@ -276,7 +280,7 @@ class DoseFindingDesign(ABC):
 
 
 def draw_cohort(
-    uniforms: FloatArray,
+    uniforms: Tolerances,
     p_true: FloatArray,
     rows: IntArray,
     dose: IntArray,
@@ -287,7 +291,7 @@ def draw_cohort(
 
     Parameters
     ----------
-    uniforms : numpy.ndarray, shape (n_trials, n_doses, max_n)
+    uniforms : numpy.ndarray or PatientTolerances
         Patient tolerances.
     p_true : numpy.ndarray, shape (n_doses,)
         True DLT probabilities.
@@ -306,5 +310,8 @@ def draw_cohort(
         DLTs in each cohort.
     """
     slots = n_at_dose[:, None] + np.arange(size)[None, :]
-    u = uniforms[rows[:, None], dose[:, None], slots]
+    if isinstance(uniforms, PatientTolerances):
+        u = uniforms.take(rows[:, None], dose[:, None], slots)
+    else:
+        u = uniforms[rows[:, None], dose[:, None], slots]
     return (u < p_true[dose][:, None]).sum(axis=1).astype(np.int64)

@@ -37,6 +37,7 @@ from analyses.dose_finding._base import (
     FloatArray,
     IntArray,
     SimulatedTrials,
+    Tolerances,
     as_counts,
     draw_cohort,
 )
@@ -680,7 +681,7 @@ class CRM(DoseFindingDesign):
         rec = np.abs(ptox - self.target).argmin(axis=1).astype(np.int64)
         return rec[inverse.ravel()]
 
-    def simulate(self, p_true: npt.ArrayLike, uniforms: FloatArray) -> SimulatedTrials:
+    def simulate(self, p_true: npt.ArrayLike, uniforms: Tolerances) -> SimulatedTrials:
         """Run many CRM trials at once on pre-drawn patient tolerances.
 
         Follows dfcrm ``crmsim`` (one-stage, start at ``start_dose``): after each cohort
@@ -691,7 +692,7 @@ class CRM(DoseFindingDesign):
         ----------
         p_true : array_like, shape (n_doses,)
             True DLT probabilities.
-        uniforms : numpy.ndarray, shape (n_trials, n_doses, >= max_n)
+        uniforms : numpy.ndarray (n_trials, n_doses, >= max_n) or PatientTolerances
             Patient tolerances.
 
         Returns
@@ -702,7 +703,7 @@ class CRM(DoseFindingDesign):
         if self.method != "bayes":
             raise ValueError("simulation supports method='bayes' only")
         p = np.asarray(p_true, dtype=float)
-        t_n = uniforms.shape[0]
+        t_n = len(uniforms)
         rows = np.arange(t_n)
         n = np.zeros((t_n, self.n_doses), np.int64)
         y = np.zeros((t_n, self.n_doses), np.int64)

@@ -40,6 +40,7 @@ from analyses.dose_finding._base import (
     FloatArray,
     IntArray,
     SimulatedTrials,
+    Tolerances,
     as_counts,
     draw_cohort,
 )
@@ -544,14 +545,14 @@ class IntervalDesign(DoseFindingDesign):
         )
 
     # ------------------------------------------------------------ simulation
-    def simulate(self, p_true: npt.ArrayLike, uniforms: FloatArray) -> SimulatedTrials:
+    def simulate(self, p_true: npt.ArrayLike, uniforms: Tolerances) -> SimulatedTrials:
         """Run many trials at once on pre-drawn patient tolerances.
 
         Parameters
         ----------
         p_true : array_like, shape (n_doses,)
             True DLT probability per dose.
-        uniforms : numpy.ndarray, shape (n_trials, n_doses, >= max_n)
+        uniforms : numpy.ndarray (n_trials, n_doses, >= max_n) or PatientTolerances
             Patient tolerances (see :meth:`DoseFindingDesign.simulate`).
 
         Returns
@@ -560,7 +561,7 @@ class IntervalDesign(DoseFindingDesign):
             Counts, selected MTD (1-based, 0 = none) and early-stop flags.
         """
         p = np.asarray(p_true, dtype=float)
-        n_trials = uniforms.shape[0]
+        n_trials = len(uniforms)
         k = self.n_doses
         codes, elim = self._rules(self._table_n)
         n = np.zeros((n_trials, k), np.int64)

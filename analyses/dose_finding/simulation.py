@@ -2,14 +2,15 @@
 
 Common random numbers across designs; chunks can run on a Dask cluster.
 
-Every simulated patient has a tolerance ``u ~ U(0, 1)`` drawn before any design runs:
+Every simulated patient has a tolerance ``u ~ U(0, 1)`` fixed before any design runs:
 ``u[t, d, j]`` belongs to the ``j``-th patient treated at dose ``d`` in trial ``t``, who
-has a DLT when ``u < p_true[d]``. All designs and all scenarios read the same array, so
-differences between designs are not Monte Carlo noise between independent streams
-(common random numbers; Sweeting et al. 2024). Trials are processed in chunks of
-``chunk_size``; chunk ``c`` draws its tolerances from ``SeedSequence(seed).spawn`` child
-``c``, so the result depends only on ``seed``, ``n_trials`` and ``chunk_size`` — not on
-the order of scenarios or designs, nor on whether chunks run locally or on a cluster.
+has a DLT when ``u < p_true[d]``. All designs and all scenarios read the same
+tolerances (:class:`~analyses.dose_finding.tolerances.PatientTolerances`, a
+counter-based generator), so differences between designs are not Monte Carlo noise
+between independent streams (common random numbers; Sweeting et al. 2024). Each
+tolerance depends only on ``(seed, t, d, j)``: results depend on ``seed`` and
+``n_trials`` only, not on the order of scenarios or designs, on ``chunk_size``, nor on
+whether chunks run locally or on a cluster.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import pandas as pd
 
 from analyses._results import AnalysisResult, make_provenance
 from analyses.dose_finding._base import DoseFindingDesign, FloatArray
+from analyses.dose_finding.tolerances import PatientTolerances
 
 __all__ = ["OperatingCharacteristics", "simulate_oc", "true_mtd"]
 
@@ -50,25 +52,17 @@ def true_mtd(p_true: npt.ArrayLike, target: float) -> int:
     return int(np.argmin(np.abs(p - target) + np.arange(p.size) * 1e-12)) + 1
 
 
-def _chunk_uniforms(
-    seed: int, chunk: int, size: int, n_doses: int, slots: int
-) -> FloatArray:
-    child = np.random.SeedSequence(seed).spawn(chunk + 1)[chunk]
-    return np.random.default_rng(child).random((size, n_doses, slots))
-
-
 def _run_chunk(
     designs: Sequence[DoseFindingDesign],
     scenarios: Sequence[FloatArray],
     targets: Sequence[float],
     seed: int,
-    chunk: int,
+    start: int,
     size: int,
 ) -> dict[str, FloatArray]:
     """Simulate one chunk of trials for every design and scenario; return sums."""
     k = designs[0].n_doses
-    slots = max(max(d.max_n for d in designs), 6)
-    u = _chunk_uniforms(seed, chunk, size, k, slots)
+    u = PatientTolerances(seed, size, offset=start)
     n_d, n_s = len(designs), len(scenarios)
     out = {
         "select": np.zeros((n_d, n_s, k + 1)),
@@ -237,7 +231,7 @@ def simulate_oc(
         Target DLT rate defining the true MTD (dose with true rate closest to it);
         defaults to each design's own target (required for 3+3).
     chunk_size : int, default 10000
-        Trials per chunk; part of what makes a run reproducible.
+        Trials per chunk (one task on a cluster); does not change the results.
     scheduler : str or distributed.Client, optional
         Dask scheduler address (or a client) to run chunks on a cluster; chunks run
         locally when omitted. Results are identical either way.
@@ -275,10 +269,9 @@ def simulate_oc(
             raise ValueError(f"design {name!r} has no target DLT rate; pass target=")
         targets.append(float(t))
     probs = [np.asarray(p) for p in scen.values()]
-    sizes = [min(chunk_size, n_trials - s) for s in range(0, n_trials, chunk_size)]
     args = [
-        (design_list, probs, targets, int(seed), c, size)
-        for c, size in enumerate(sizes)
+        (design_list, probs, targets, int(seed), s, min(chunk_size, n_trials - s))
+        for s in range(0, n_trials, chunk_size)
     ]
     if scheduler is None:
         parts = [_run_chunk(*a) for a in args]

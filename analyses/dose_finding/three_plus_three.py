@@ -40,6 +40,7 @@ from analyses.dose_finding._base import (
     FloatArray,
     IntArray,
     SimulatedTrials,
+    Tolerances,
     as_counts,
     draw_cohort,
 )
@@ -352,14 +353,14 @@ class ThreePlusThree(DoseFindingDesign):
             ),
         )
 
-    def simulate(self, p_true: npt.ArrayLike, uniforms: FloatArray) -> SimulatedTrials:
+    def simulate(self, p_true: npt.ArrayLike, uniforms: Tolerances) -> SimulatedTrials:
         """Run many 3+3 trials at once on pre-drawn patient tolerances.
 
         Parameters
         ----------
         p_true : array_like, shape (n_doses,)
             True DLT probabilities.
-        uniforms : numpy.ndarray, shape (n_trials, n_doses, >= 6)
+        uniforms : numpy.ndarray (n_trials, n_doses, >= 6) or PatientTolerances
             Patient tolerances.
 
         Returns
@@ -369,7 +370,7 @@ class ThreePlusThree(DoseFindingDesign):
             stopped because the lowest dose was too toxic.
         """
         p = np.asarray(p_true, dtype=float)
-        t_n = uniforms.shape[0]
+        t_n = len(uniforms)
         n = np.zeros((t_n, self.n_doses), np.int64)
         y = np.zeros((t_n, self.n_doses), np.int64)
         cur = np.full(t_n, self.start_dose - 1, np.int64)

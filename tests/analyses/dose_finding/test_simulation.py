@@ -133,3 +133,31 @@ def test_pathway_probabilities() -> None:
     assert math.isclose(
         dtp.to_frame().query("stat == 'probability'")["value"].max(), 1.0
     )
+
+
+def test_patient_tolerances_are_uniform_and_addressable() -> None:
+    from analyses.dose_finding.tolerances import PatientTolerances
+
+    u = PatientTolerances(1, 4000).as_array(5, 30)
+    # 600,000 values: mean 1/2 and variance 1/12 within 5 standard errors
+    se_mean = math.sqrt(1 / 12 / u.size)
+    assert abs(u.mean() - 0.5) < 5 * se_mean
+    assert abs(u.var() - 1 / 12) < 5 * math.sqrt(1 / 180 / u.size)
+    # neighbouring slots, doses and trials are uncorrelated (|r| < 5 / sqrt(N))
+    for a, b in (
+        (u[:, :, :-1], u[:, :, 1:]),
+        (u[:, :-1], u[:, 1:]),
+        (u[:-1], u[1:]),
+    ):
+        r = np.corrcoef(a.ravel(), b.ravel())[0, 1]
+        assert abs(r) < 5 / math.sqrt(a.size)
+    # a chunk starting at trial 50 sees trials 50.. of the whole run
+    part = PatientTolerances(1, 100, offset=50).as_array(5, 30)
+    np.testing.assert_array_equal(part, u[50:150])
+
+
+def test_chunk_size_does_not_change_results() -> None:
+    scen = {"A": [0.05, 0.15, 0.3, 0.45, 0.6]}
+    one = simulate_oc(BOIN(0.3, 5), scen, n_trials=900, seed=8, chunk_size=900)
+    many = simulate_oc(BOIN(0.3, 5), scen, n_trials=900, seed=8, chunk_size=250)
+    pd.testing.assert_frame_equal(one.to_frame(), many.to_frame(), rtol=1e-12)
