@@ -25,6 +25,7 @@ from analyses.safety.grades import (
     tabulate_teae_by_max_grade,
 )
 from analyses.safety.lab_grading import (
+    CTCAE_V4,
     CTCAE_V5,
     CtcaeCriterion,
     compute_range_indicator,
@@ -64,6 +65,7 @@ from analyses.safety.teae import (
 from analyses.safety.time_to_onset import TimeToOnsetTable, summarize_time_to_onset
 
 __all__ = [
+    "CTCAE_V4",
     "CTCAE_V5",
     "CtcaeCriterion",
     "DeathsTable",

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "CTCAE_V4",
     "CTCAE_V5",
     "CtcaeCriterion",
     "compute_range_indicator",
@@ -178,6 +179,41 @@ CTCAE_V5: tuple[CtcaeCriterion, ...] = (
     CtcaeCriterion(
         "CREAT", "Creatinine increased", "high", _UMOL, "uln", (1.0, 1.5, 3.0, 6.0),
         baseline_cutoffs=(None, 1.5, 3.0, None), baseline_when="always",
+    ),
+)  # fmt: skip
+
+
+def _replace(
+    base: tuple[CtcaeCriterion, ...], changes: tuple[CtcaeCriterion, ...]
+) -> tuple[CtcaeCriterion, ...]:
+    new = {(c.test_code, c.direction): c for c in changes}
+    return tuple(new.get((c.test_code, c.direction), c) for c in base)
+
+
+#: CTCAE v4.03 lab criteria where they differ from v5.0: no baseline-relative rules
+#: for ALT, AST, ALP, GGT and bilirubin; creatinine grade 1 from > 1 x baseline;
+#: hyponatraemia without a grade 2. Terms not listed are graded as in v5.0.
+CTCAE_V4: tuple[CtcaeCriterion, ...] = _replace(
+    CTCAE_V5,
+    (
+        *(
+            CtcaeCriterion(code, term, "high", _ENZYME, "uln", cut)
+            for code, term, cut in (
+                ("ALT", "Alanine aminotransferase increased", (1.0, 3.0, 5.0, 20.0)),
+                ("AST", "Aspartate aminotransferase increased", (1.0, 3.0, 5.0, 20.0)),
+                ("ALP", "Alkaline phosphatase increased", (1.0, 2.5, 5.0, 20.0)),
+                ("GGT", "GGT increased", (1.0, 2.5, 5.0, 20.0)),
+            )
+        ),
+        CtcaeCriterion(
+            "BILI", "Blood bilirubin increased", "high", _UMOL, "uln",
+            (1.0, 1.5, 3.0, 10.0),
+        ),
+        CtcaeCriterion(
+            "CREAT", "Creatinine increased", "high", _UMOL, "uln", (1.0, 1.5, 3.0, 6.0),
+            baseline_cutoffs=(1.0, 1.5, 3.0, None), baseline_when="always",
+        ),
+        _low("SODIUM", "Hyponatremia", _MMOL_MONO, None, 130.0, 120.0),
     ),
 )  # fmt: skip
 
@@ -386,7 +422,7 @@ def derive_ctcae_grade(
         optional ``baseline_value``, ``baseline_upper_limit`` and ``is_baseline`` (see
         :func:`derive_lab_baseline`) for the baseline-relative rules.
     criteria : sequence of CtcaeCriterion, default CTCAE_V5
-        The grading criteria.
+        The grading criteria (``CTCAE_V4`` for CTCAE v4.03).
     check_units : bool, default True
         Leave the grade missing (and ``unit_ok`` false) where the unit is not one the
         criterion accepts, instead of grading a number in the wrong unit.
