@@ -112,3 +112,57 @@ def test_teae_does_not_mutate_input(tiny_ae, tiny_population):
     before = tiny_ae.copy()
     derive_teae(tiny_ae, tiny_population)
     pd.testing.assert_frame_equal(tiny_ae, before)
+
+
+def test_dose_groups_planned_and_actual(tiny_subjects, tiny_admin):
+    from analyses.safety.population import derive_dose_groups
+
+    cohorts = pd.DataFrame(
+        {
+            "cohort_id": ["C1", "C2"],
+            "dose_level": [1, 2],
+            "route": ["INTRAVENOUS", "INTRADERMAL"],
+        }
+    )
+    # S4 planned level 1 but received a level-2 dose as its second administration
+    admin = pd.concat(
+        [
+            tiny_admin,
+            pd.DataFrame(
+                {
+                    "subject_id": ["S4"],
+                    "admin_seq": [2],
+                    "admin_date": pd.to_datetime(["2024-02-10"]),
+                    "given": pd.array([True], dtype="boolean"),
+                    "dose_level": [2],
+                    "route": ["INTRAVENOUS"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    out = derive_dose_groups(tiny_subjects, admin, cohorts)
+    s4 = out.set_index("subject_id").loc["S4"]
+    assert s4["planned_dose_level"] == 1 and s4["actual_dose_level"] == 2
+    assert s4["planned_route"] == "INTRAVENOUS"
+    first = derive_dose_groups(tiny_subjects, admin, cohorts, actual_rule="first")
+    assert first.set_index("subject_id").loc["S4", "actual_dose_level"] == 1
+    # S8 was never dosed: no actual dose level
+    assert pd.isna(out.set_index("subject_id").loc["S8", "actual_dose_level"])
+    assert out.set_index("subject_id").loc["S5", "planned_route"] == "INTRADERMAL"
+
+
+def test_safety_population_from_flag_and_missing_group(tiny_subjects, tiny_admin):
+    from analyses.safety.population import derive_safety_population, select_population
+
+    flagged = tiny_subjects.assign(SAFFL=["Y", "Y", "N", "Y", "Y", "Y", "Y", None])
+    out = derive_safety_population(flagged, tiny_admin, flag="SAFFL")
+    assert out["safety"].tolist() == [True, True, False, True, True, True, True, False]
+    # first/last given dose: S5 dosed 01-10 and 02-10; S8 never
+    s5 = out.set_index("subject_id").loc["S5"]
+    assert s5["first_dose_date"] == pd.Timestamp("2024-01-10")
+    assert s5["last_dose_date"] == pd.Timestamp("2024-02-10")
+    out.loc[out["subject_id"] == "S1", "dose_level"] = None
+    pop = select_population(out.astype({"dose_level": "Int64"}), "dose_level")
+    assert list(pop["group"].cat.categories) == ["1", "2", "Missing"]
+    assert (pop["group"] == "Missing").sum() == 1
