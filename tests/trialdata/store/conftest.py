@@ -10,11 +10,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+
+from trialdata.store import TrialStore
+from trialdata.validation import ValidationReport, validate_folder
 
 PROTOCOL = """
 routes = ["INTRAVENOUS"]
@@ -200,9 +204,8 @@ def _pg_url() -> str:
     return url
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """URL of a fresh, empty PostgreSQL schema, dropped after the test."""
+@contextmanager
+def _pg_schema() -> Iterator[str]:
     base = _pg_url()
     schema = f"td_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base, poolclass=sa.pool.NullPool)
@@ -218,15 +221,59 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL schema, dropped after the test."""
+    with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """URL of a new SQLite store file in the test's folder."""
     return f"sqlite:///{(tmp_path / 'store.sqlite').as_posix()}"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh store URL on each backend: SQLite file, then PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{(tmp_path / 'store.sqlite').as_posix()}"
     else:
-        yield request.getfixturevalue("pg_url")
+        with _pg_schema() as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ValidationReport]:
+    """The validated standard upload of each site (validated once per session)."""
+    root = tmp_path_factory.mktemp("standard_uploads")
+    return {
+        site: validate_folder(write_upload(root / site, site_frames(site)))
+        for site in SUBJECTS
+    }
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def filled_store(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    reports: dict[str, ValidationReport],
+) -> Iterator[TrialStore]:
+    """A store holding both sites' standard uploads, shared by a module's tests.
+
+    Tests that tamper with it do so inside a transaction they roll back.
+    """
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            path = tmp_path_factory.mktemp("filled") / "store.sqlite"
+            url = f"sqlite:///{path.as_posix()}"
+        else:
+            url = stack.enter_context(_pg_schema())
+        store = TrialStore.open(url)
+        store.ingest(reports["NIJ"], site="NIJ", user="alice")
+        store.ingest(reports["UTR"], site="UTR", user="bob")
+        yield store
+        store.close()
