@@ -187,6 +187,12 @@ class CRM(DoseFindingDesign):
         No escalation when the last cohort's DLT rate is at least the target.
     grid_step : float, default 0.05
         Quadrature step on ``a``.
+    toxic_threshold : float, optional
+        Safety stopping (R escalation ``stop_when_too_toxic(dose = 1, ...)``): stop
+        the trial with no MTD when Pr(DLT rate at the lowest dose > toxic_threshold |
+        data) > ``toxic_confidence``. Off by default (dfcrm has no stopping rule).
+    toxic_confidence : float, default 0.9
+        Posterior probability cut-off of the safety rule.
 
     Examples
     --------
@@ -214,6 +220,8 @@ class CRM(DoseFindingDesign):
         no_skip: bool = True,
         coherence: bool = True,
         grid_step: float = 0.05,
+        toxic_threshold: float | None = None,
+        toxic_confidence: float = 0.9,
     ) -> None:
         sk = np.asarray(skeleton, dtype=float)
         if sk.ndim != 1 or sk.size < 1 or not ((sk > 0) & (sk < 1)).all():
@@ -246,6 +254,18 @@ class CRM(DoseFindingDesign):
         self.coherence = bool(coherence)
         self.grid_step = float(grid_step)
         self._grid = CRMGrid(sk, model, self.prior_sd, self.intercept, self.grid_step)
+        self.toxic_threshold = (
+            None if toxic_threshold is None else float(toxic_threshold)
+        )
+        self.toxic_confidence = float(toxic_confidence)
+        self._safety_grid: CRMGrid | None = None
+        if self.toxic_threshold is not None:
+            if not 0 < self.toxic_threshold < 1:
+                raise ValueError("toxic_threshold must be in (0, 1)")
+            split = float(self._threshold(self.toxic_threshold)[0])
+            self._safety_grid = CRMGrid(
+                sk, model, self.prior_sd, self.intercept, self.grid_step, split=split
+            )
         self._flat = CRMGrid(sk, model, 500.0, self.intercept, self.grid_step)
 
     def parameters(self) -> dict[str, Any]:
@@ -272,6 +292,8 @@ class CRM(DoseFindingDesign):
             "no_skip": self.no_skip,
             "coherence": self.coherence,
             "grid_step": self.grid_step,
+            "toxic_threshold": self.toxic_threshold,
+            "toxic_confidence": self.toxic_confidence,
         }
 
     # ---------------------------------------------------------------- fitting
@@ -534,6 +556,34 @@ class CRM(DoseFindingDesign):
             out[f"q{prob:g}"] = self._ptox(a_q)
         return pd.DataFrame(out)
 
+    def prob_lowest_too_toxic(
+        self, n: Sequence[int] | npt.ArrayLike, y: Sequence[int] | npt.ArrayLike
+    ) -> float:
+        """Return Pr(DLT rate at dose level 1 > ``toxic_threshold`` | data).
+
+        Parameters
+        ----------
+        n : sequence of int
+            Patients per dose level.
+        y : sequence of int
+            DLTs per dose level.
+
+        Returns
+        -------
+        float
+            The posterior probability (Simpson rule split at the threshold).
+        """
+        if self._safety_grid is None:
+            raise ValueError("toxic_threshold is not set")
+        n_arr, y_arr = as_counts(n, y, self.n_doses)
+        return float(self._prob_toxic_batch(n_arr[None, :], y_arr[None, :])[0])
+
+    def _prob_toxic_batch(self, n: IntArray, y: IntArray) -> FloatArray:
+        g = self._safety_grid
+        assert g is not None
+        post = g.posterior_from_counts(n.astype(float), y.astype(float))
+        return np.asarray(g.expect(post, g.below_split.astype(float)), float)
+
     # -------------------------------------------------------------- decisions
     def _expand(self, n: IntArray, y: IntArray) -> tuple[IntArray, IntArray]:
         level = np.repeat(np.arange(self.n_doses), n)
@@ -583,6 +633,20 @@ class CRM(DoseFindingDesign):
             )
         level, tox = self._expand(n_arr, y_arr)
         fit = self.fit(level, tox)
+        if self.toxic_threshold is not None:
+            p_toxic = self.prob_lowest_too_toxic(n_arr, y_arr)
+            if p_toxic > self.toxic_confidence:
+                return self._decision(
+                    "stop",
+                    c,
+                    None,
+                    None,
+                    f"Pr(DLT rate at dose level 1 > {self.toxic_threshold:g} | data) = "
+                    f"{p_toxic:.3f} > {self.toxic_confidence:g}: every dose is too "
+                    "toxic. Stop the trial; no MTD.",
+                    n_arr,
+                    y_arr,
+                )
         rec = fit.recommended_dose - 1
         label = {
             "plugin": "plug-in estimate at E[a]",
@@ -704,28 +768,36 @@ class CRM(DoseFindingDesign):
             raise ValueError("simulation supports method='bayes' only")
         p = np.asarray(p_true, dtype=float)
         t_n = len(uniforms)
-        rows = np.arange(t_n)
         n = np.zeros((t_n, self.n_doses), np.int64)
         y = np.zeros((t_n, self.n_doses), np.int64)
         cur = np.full(t_n, self.start_dose - 1, np.int64)
+        active = np.ones(t_n, bool)
         for m in range(self.n_cohorts):
-            tox = draw_cohort(uniforms, p, rows, cur, n[rows, cur], self.cohort_size)
-            n[rows, cur] += self.cohort_size
-            y[rows, cur] += tox
+            rows = np.flatnonzero(active)
+            if rows.size == 0:
+                break
+            d = cur[rows]
+            tox = draw_cohort(uniforms, p, rows, d, n[rows, d], self.cohort_size)
+            n[rows, d] += self.cohort_size
+            y[rows, d] += tox
+            if self._safety_grid is not None:
+                toxic = self._prob_toxic_batch(n[rows], y[rows]) > self.toxic_confidence
+                active[rows[toxic]] = False
+                rows, d, tox = rows[~toxic], d[~toxic], tox[~toxic]
             if m == self.n_cohorts - 1:
                 break
-            rec = self._recommend_batch(n, y)
+            rec = self._recommend_batch(n[rows], y[rows])
             if self.coherence:
                 rec = np.where(
-                    tox / self.cohort_size >= self.target, np.minimum(rec, cur), rec
+                    tox / self.cohort_size >= self.target, np.minimum(rec, d), rec
                 )
             if self.no_skip:
-                rec = np.minimum(rec, cur + 1)
-            cur = rec
-        selected = self._recommend_batch(n, y) + 1
+                rec = np.minimum(rec, d + 1)
+            cur[rows] = rec
+        selected = np.where(active, self._recommend_batch(n, y) + 1, 0)
         return SimulatedTrials(
             n=n,
             y=y,
             selected=selected.astype(np.int64),
-            stopped_early=np.zeros(t_n, bool),
+            stopped_early=~active,
         )

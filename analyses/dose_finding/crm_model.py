@@ -121,6 +121,11 @@ class CRMGrid:
         Logistic intercept.
     step : float, default 0.05
         Grid step on ``a``.
+    split : float, optional
+        When given, the grid is two Simpson-rule pieces, [-10, split] and [split, 10],
+        and :attr:`below_split` marks the nodes of the first piece: the posterior
+        probability that ``a < split`` is then the sum of the posterior weights on
+        those nodes (accurate to about 1e-6, where interpolating a single grid is not).
     """
 
     def __init__(
@@ -130,14 +135,32 @@ class CRMGrid:
         prior_sd: float,
         intercept: float = 3.0,
         step: float = 0.05,
+        split: float | None = None,
     ) -> None:
         self.skeleton = np.asarray(skeleton, dtype=float)
         self.model: Model = model
         self.intercept = float(intercept)
-        m = round(2 * A_RANGE / step)
-        self.a = np.linspace(-A_RANGE, A_RANGE, m + 1)
-        self.log_weight = np.full(self.a.size, math.log(step))
-        self.log_weight[[0, -1]] += math.log(0.5)
+        if split is None or not -A_RANGE < split < A_RANGE:
+            m = round(2 * A_RANGE / step)
+            self.a = np.linspace(-A_RANGE, A_RANGE, m + 1)
+            weights = np.full(self.a.size, step)
+            weights[[0, -1]] *= 0.5
+            self.below_split = self.a < (-np.inf if split is None else split)
+        else:
+            pieces, ws, marks = [], [], []
+            for lo, hi, below in ((-A_RANGE, split, True), (split, A_RANGE, False)):
+                m = 2 * max(round((hi - lo) / step / 2), 1)
+                nodes = np.linspace(lo, hi, m + 1)
+                w = np.full(m + 1, 2.0)
+                w[1::2] = 4.0
+                w[[0, -1]] = 1.0
+                pieces.append(nodes)
+                ws.append(w * (hi - lo) / m / 3)
+                marks.append(np.full(m + 1, below))
+            self.a = np.concatenate(pieces)
+            weights = np.concatenate(ws)
+            self.below_split = np.concatenate(marks)
+        self.log_weight = np.log(weights)
         if np.isfinite(prior_sd):
             self.log_weight += -0.5 * (self.a / prior_sd) ** 2
         self.logp, self.log1mp = _log_probs(

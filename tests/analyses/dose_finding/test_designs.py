@@ -184,3 +184,31 @@ def test_decision_provenance_and_frame() -> None:
         BOIN(0.3, 5).decide([3], [0], 1)
     with pytest.raises(ValueError, match="0 <= y <= n"):
         BOIN(0.3, 2).decide([3, 0], [4, 0], 1)
+
+
+def test_crm_safety_stop_probability_against_quadrature() -> None:
+    # Pr(p_1 > 0.35 | data) = Pr(a < log(log 0.35 / log s_1)) for the empiric model,
+    # integrated here directly with scipy quad over prior x likelihood
+    import math
+
+    from scipy import integrate
+
+    sk = getprior(0.05, 0.3, 3, 5)
+    crm = CRM(sk, 0.3, toxic_threshold=0.35, toxic_confidence=0.8)
+    for n, y in (
+        ([3, 0, 0, 0, 0], [2, 0, 0, 0, 0]),
+        ([6, 3, 0, 0, 0], [2, 1, 0, 0, 0]),
+    ):
+        sn, sy = np.array(n), np.array(y)
+
+        def h(a: float, sn: np.ndarray = sn, sy: np.ndarray = sy) -> float:
+            log_p = math.exp(a) * np.log(sk)  # log of sk ** exp(a), no underflow
+            ll = sy * log_p + (sn - sy) * np.log(-np.expm1(log_p))
+            return math.exp(float(np.where(sn > 0, ll, 0.0).sum()) - a * a / (2 * 1.34))
+
+        a_star = math.log(math.log(0.35) / math.log(sk[0]))
+        want = integrate.quad(h, -15, a_star)[0] / integrate.quad(h, -15, 15)[0]
+        assert crm.prob_lowest_too_toxic(n, y) == pytest.approx(want, abs=1e-5)
+    # 3/3 at dose 1: Pr = 0.949 > 0.8, stop with no MTD
+    dec = crm.decide([3, 0, 0, 0, 0], [3, 0, 0, 0, 0], 1, last_cohort_dlts=3)
+    assert (dec.action, dec.next_dose, dec.mtd) == ("stop", None, None)

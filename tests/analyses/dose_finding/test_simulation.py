@@ -161,3 +161,16 @@ def test_chunk_size_does_not_change_results() -> None:
     one = simulate_oc(BOIN(0.3, 5), scen, n_trials=900, seed=8, chunk_size=900)
     many = simulate_oc(BOIN(0.3, 5), scen, n_trials=900, seed=8, chunk_size=250)
     pd.testing.assert_frame_equal(one.to_frame(), many.to_frame(), rtol=1e-12)
+
+
+def test_crm_safety_stop_in_simulation() -> None:
+    # every patient has a DLT: after the first cohort Pr(p_1 > 0.35 | 3/3) > 0.8
+    sk = getprior(0.05, 0.3, 3, 5)
+    crm = CRM(sk, 0.3, toxic_threshold=0.35, toxic_confidence=0.8)
+    oc = simulate_oc(crm, {"all": [1.0] * 5}, n_trials=30)
+    assert _stat(oc, "CRM", "pct_early_stop") == 100.0
+    assert _stat(oc, "CRM", "mean_total_n") == 3
+    assert _stat(oc, "CRM", "pct_select", 0) == 100.0
+    # without the rule dfcrm's CRM never stops
+    oc = simulate_oc(CRM(sk, 0.3), {"all": [1.0] * 5}, n_trials=30)
+    assert _stat(oc, "CRM", "mean_total_n") == 30
