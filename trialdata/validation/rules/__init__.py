@@ -104,6 +104,7 @@ def _load_rule_modules() -> None:
         adverse_events,
         biobank,
         dosing,
+        labs,
         references,
         timing,
     )

@@ -1,0 +1,177 @@
+"""Demo trials: complete, realistic and reproducible uploads of the two seed trials.
+
+``generate_trial`` builds the protocol and every domain table in memory;
+``write_trial`` writes them as a site upload folder (``protocol.toml``, CSV files and an
+Excel workbook for product lots), optionally with injected errors and their answer key
+``_injected_errors.json``.
+
+Examples
+--------
+>>> from trialdata.demo import generate_trial
+>>> protocol, tables = generate_trial("nk-aml", n_subjects=6, seed=1)
+>>> sorted(tables)[:3]
+['administrations', 'adverse_events', 'biobank_samples']
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialdata.demo.inject import Expected, InjectionError, inject_errors
+from trialdata.demo.nk_aml import generate_nk_aml
+from trialdata.demo.protocols import ARCHETYPES, protocol_data, protocol_toml
+from trialdata.demo.tol_dc_ms import generate_tol_dc_ms
+from trialdata.demo.writer import to_text, write_table
+
+__all__ = [
+    "ANSWER_KEY",
+    "ARCHETYPES",
+    "DemoUpload",
+    "Expected",
+    "InjectionError",
+    "generate_trial",
+    "write_trial",
+]
+
+#: File name of the answer key written beside an upload with injected errors.
+ANSWER_KEY = "_injected_errors.json"
+
+#: Fewest subjects that hold every injected error.
+MIN_SUBJECTS_FOR_INJECTION = 8
+
+
+@dataclass(frozen=True)
+class DemoUpload:
+    """A demo upload written to disk.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+        The upload folder.
+    files : list of pathlib.Path
+        ``protocol.toml`` and the data files.
+    expected : list of Expected
+        Injected errors (empty for a clean upload).
+    """
+
+    folder: Path
+    files: list[Path]
+    expected: list[Expected]
+
+
+def generate_trial(
+    archetype: str,
+    n_subjects: int | None = None,
+    seed: int = 0,
+    *,
+    extra_draws: int = 0,
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Generate a complete, clean demo trial in memory.
+
+    Parameters
+    ----------
+    archetype : str
+        ``"tolDC-ms"`` or ``"nk-aml"``.
+    n_subjects : int, optional
+        Number of subjects; defaults to 18 (tolDC-ms) or 12 (nk-aml).
+    seed : int, optional
+        Random seed; the same seed gives the same trial.
+    extra_draws : int, optional
+        Unscheduled lab and immunomonitoring draws per subject, to make large
+        benchmark uploads (0 = the protocol schedule only).
+
+    Returns
+    -------
+    protocol : dict
+        Protocol content (as in ``protocol.toml``).
+    tables : dict of str to pandas.DataFrame
+        Domain name to typed table, in file order.
+
+    Raises
+    ------
+    ValueError
+        For an unknown archetype or fewer than 1 subject.
+    """
+    if archetype not in ARCHETYPES:
+        known = ", ".join(ARCHETYPES)
+        raise ValueError(f"unknown archetype {archetype!r}; choose one of: {known}")
+    n = ARCHETYPES[archetype] if n_subjects is None else int(n_subjects)
+    if n < 1:
+        raise ValueError(f"a demo trial needs at least 1 subject, got {n}")
+    protocol = protocol_data(archetype, n)
+    rng = np.random.default_rng([seed, 0])
+    generate = generate_tol_dc_ms if archetype == "tolDC-ms" else generate_nk_aml
+    return protocol, generate(protocol, n, rng, extra_draws=extra_draws)
+
+
+def write_trial(
+    outdir: str | Path,
+    archetype: str,
+    n_subjects: int | None = None,
+    seed: int = 0,
+    *,
+    inject: bool = False,
+    extra_draws: int = 0,
+) -> DemoUpload:
+    """Write a demo trial as an upload folder.
+
+    Parameters
+    ----------
+    outdir : str or pathlib.Path
+        Folder to write to (created if needed; existing demo files are overwritten).
+    archetype : str
+        ``"tolDC-ms"`` or ``"nk-aml"``.
+    n_subjects : int, optional
+        Number of subjects (default per archetype).
+    seed : int, optional
+        Random seed.
+    inject : bool, optional
+        Inject realistic site errors and write the answer key :data:`ANSWER_KEY`.
+    extra_draws : int, optional
+        Unscheduled lab and immunomonitoring draws per subject.
+
+    Returns
+    -------
+    DemoUpload
+        The folder, the files written and the injected errors.
+
+    Raises
+    ------
+    InjectionError
+        When ``inject`` is set and the trial is too small to hold every error.
+    """
+    folder = Path(outdir)
+    protocol, tables = generate_trial(
+        archetype, n_subjects, seed, extra_draws=extra_draws
+    )
+    if inject and len(tables["subjects"]) < MIN_SUBJECTS_FOR_INJECTION:
+        raise InjectionError(
+            f"--inject-errors needs at least {MIN_SUBJECTS_FOR_INJECTION} subjects"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    protocol_path = folder / "protocol.toml"
+    protocol_path.write_text(protocol_toml(protocol), encoding="utf-8")
+    expected: list[Expected] = []
+    if inject:
+        texts, expected = inject_errors(
+            archetype, protocol, tables, np.random.default_rng([seed, 1])
+        )
+    else:
+        texts = {domain: to_text(table, domain) for domain, table in tables.items()}
+    files = [protocol_path] + [write_table(t, d, folder) for d, t in texts.items()]
+    key_path = folder / ANSWER_KEY
+    if inject:
+        key_path.write_text(
+            json.dumps([e.as_dict() for e in expected], indent=2) + "\n",
+            encoding="utf-8",
+        )
+        files.append(key_path)
+    elif key_path.exists():
+        key_path.unlink()
+    return DemoUpload(folder, files, expected)

@@ -1,0 +1,468 @@
+"""The tolDC-ms demo trial: tolerogenic dendritic cells in multiple sclerosis.
+
+Modelled on the RESTORE trials: three dose levels (5, 10 and 15 x 10^6 cells per
+injection) given intradermally or intranodally (six cohorts), six injections (every two
+weeks four times, then every four weeks twice), MRI every three months, EDSS, ELISpot
+and flow immunomonitoring, and a consented biobank. Everyone is alive at the end; some
+subjects withdraw consent after the third injection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trialdata.demo.common import (
+    AeTerm,
+    Analyte,
+    add_days,
+    add_unscheduled,
+    adverse_events,
+    immunomonitoring,
+    labs,
+    make_timeline,
+    subject_ids,
+    visit_grid,
+    with_end,
+)
+from trialdata.demo.protocols import TOLDC_VISITS
+from trialdata.demo.samples import biobank
+
+__all__ = ["generate_tol_dc_ms"]
+
+COHORTS = (
+    ("ID-DL1", 1, "INTRADERMAL"),
+    ("IN-DL1", 1, "INTRANODAL"),
+    ("ID-DL2", 2, "INTRADERMAL"),
+    ("IN-DL2", 2, "INTRANODAL"),
+    ("ID-DL3", 3, "INTRADERMAL"),
+    ("IN-DL3", 3, "INTRANODAL"),
+)
+DOSE_VISITS = ("V1", "V2", "V3", "V4", "V5", "V6")
+LAB_VISITS = ("SCREENING", *DOSE_VISITS, "F1", "M6", "M12")
+MRI_VISITS = ("SCREENING", "M3", "M6", "M9", "M12")
+IMMUNO_VISITS = ("V1", "W3", "V5", "F1", "M6")
+
+GENERAL = "General disorders and administration site conditions"
+CATALOGUE = (
+    AeTerm(
+        "Redness and swelling at injection site",
+        "Injection site reaction",
+        GENERAL,
+        4.0,
+        (0.85, 0.14, 0.01, 0.0),
+        0.95,
+        onset_days=(0, 100),
+    ),
+    AeTerm(
+        "Headache",
+        "Headache",
+        "Nervous system disorders",
+        2.0,
+        (0.7, 0.27, 0.03, 0.0),
+        0.3,
+    ),
+    AeTerm("Tiredness", "Fatigue", GENERAL, 2.0, (0.7, 0.28, 0.02, 0.0), 0.3),
+    AeTerm(
+        "Flu-like symptoms",
+        "Influenza like illness",
+        GENERAL,
+        1.5,
+        (0.6, 0.37, 0.03, 0.0),
+        0.5,
+        onset_days=(0, 100),
+    ),
+    AeTerm(
+        "Fever after injection",
+        "Pyrexia",
+        GENERAL,
+        0.7,
+        (0.8, 0.18, 0.02, 0.0),
+        0.6,
+        onset_days=(0, 100),
+    ),
+    AeTerm(
+        "Swollen lymph node",
+        "Lymphadenopathy",
+        "Blood and lymphatic system disorders",
+        0.5,
+        (0.8, 0.2, 0.0, 0.0),
+        0.5,
+        onset_days=(0, 100),
+    ),
+    AeTerm(
+        "Common cold",
+        "Nasopharyngitis",
+        "Infections and infestations",
+        1.5,
+        (0.8, 0.2, 0.0, 0.0),
+        0.02,
+    ),
+    AeTerm(
+        "Urinary tract infection",
+        "Urinary tract infection",
+        "Infections and infestations",
+        0.7,
+        (0.5, 0.45, 0.05, 0.0),
+        0.02,
+    ),
+    AeTerm(
+        "MS relapse",
+        "Multiple sclerosis relapse",
+        "Nervous system disorders",
+        0.5,
+        (0.3, 0.5, 0.2, 0.0),
+        0.05,
+    ),
+)
+
+
+def _treg(days: np.ndarray, effect: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return 5.5 + 1.2 * effect + 1.0 * (days > 0) + rng.normal(0, 0.6, len(days))
+
+
+def _cd4(days: np.ndarray, effect: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return 820 + 180 * effect + rng.normal(0, 80, len(days))
+
+
+def _elispot(
+    days: np.ndarray, effect: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    decline = np.exp(-np.maximum(days, 0) / 120)
+    return np.exp(np.log(25) + 0.8 * effect + rng.normal(0, 0.4, len(days))) * (
+        0.4 + 0.6 * decline
+    )
+
+
+def _cef(days: np.ndarray, effect: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return np.exp(np.log(350) + 0.5 * effect + rng.normal(0, 0.25, len(days)))
+
+
+ANALYTES = (
+    Analyte(
+        "FLOW CYTOMETRY",
+        "Treg CD4+CD25+CD127lo",
+        "%",
+        "CD4+ T cells",
+        0.01,
+        None,
+        _treg,
+    ),
+    Analyte(
+        "FLOW CYTOMETRY", "CD4+ T cells", "cells/uL", "Lymphocytes", 1.0, None, _cd4, 0
+    ),
+    Analyte(
+        "ELISPOT",
+        "IFN-gamma, myelin peptide pool",
+        "SFU/10^6 PBMC",
+        None,
+        10.0,
+        2000.0,
+        _elispot,
+        0,
+    ),
+    Analyte(
+        "ELISPOT",
+        "IFN-gamma, CEF control",
+        "SFU/10^6 PBMC",
+        None,
+        10.0,
+        2000.0,
+        _cef,
+        0,
+    ),
+)
+
+
+def generate_tol_dc_ms(
+    protocol: dict[str, Any],
+    n_subjects: int,
+    rng: np.random.Generator,
+    extra_draws: int = 0,
+) -> dict[str, pd.DataFrame]:
+    """Generate every domain table of the tolDC-ms demo trial.
+
+    Parameters
+    ----------
+    protocol : dict
+        The protocol data (:func:`trialdata.demo.protocols.protocol_data`).
+    n_subjects : int
+        Number of subjects.
+    rng : numpy.random.Generator
+        Random source.
+    extra_draws : int, optional
+        Unscheduled lab and immunomonitoring draws per subject (for large demos).
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Domain name to typed table.
+    """
+    ids = subject_ids("TOL", n_subjects)
+    n = n_subjects
+    timeline = make_timeline(ids, rng)
+    withdrawn = rng.random(n) < 0.04
+    withdrawn[rng.integers(0, n)] = True
+    timeline.loc[withdrawn, "withdrawal"] = add_days(
+        timeline.loc[withdrawn, "first_dose"],
+        rng.integers(33, 38, int(withdrawn.sum())),
+    )
+    timeline = with_end(timeline)
+    grid = visit_grid(timeline, TOLDC_VISITS, rng)
+    cohort = np.minimum(np.arange(n) // 3, len(COHORTS) - 1)
+    levels = {d["level"]: d for d in protocol["dose_levels"]}
+
+    cohorts = pd.DataFrame(
+        {
+            "cohort_id": [c[0] for c in COHORTS],
+            "dose_level": pd.array([c[1] for c in COHORTS], dtype="Int64"),
+            "route": [c[2] for c in COHORTS],
+            "planned_subjects": pd.array(
+                np.maximum(np.bincount(cohort, minlength=len(COHORTS)), 3),
+                dtype="Int64",
+            ),
+            "description": [
+                f"{levels[c[1]]['label']} tolDC, {c[2].lower()}" for c in COHORTS
+            ],
+        }
+    )
+    age = rng.integers(18, 56, n)
+    subjects = pd.DataFrame(
+        {
+            "subject_id": ids,
+            "site_id": "BDN",
+            "cohort_id": cohorts["cohort_id"].to_numpy()[cohort],
+            "sex": np.where(rng.random(n) < 0.7, "F", "M"),
+            "birth_year": pd.array(
+                timeline["consent"].dt.year.to_numpy() - age - rng.integers(0, 2, n),
+                dtype="Int64",
+            ),
+            "age": pd.array(age, dtype="Int64"),
+            "weight_kg": np.round(rng.normal(70, 12, n).clip(45, 130), 1),
+            "consent_date": timeline["consent"],
+            "enrolment_date": add_days(timeline["first_dose"], -rng.integers(3, 8, n)),
+            "withdrawal_date": timeline["withdrawal"],
+            "withdrawal_reason": np.where(withdrawn, "Subject decision", None),
+        }
+    )
+
+    lots = _product_lots(timeline, cohort, levels, rng)
+    administrations = _administrations(timeline, grid, cohort, levels, lots, rng)
+    events = adverse_events(
+        timeline,
+        CATALOGUE,
+        rng,
+        rate=3.0,
+        dlt_window=int(protocol["dlt_window_days"]),
+        action="DOSE NOT CHANGED",
+    )
+    lab_grid = add_unscheduled(
+        grid[grid["visit"].isin(LAB_VISITS)], timeline, TOLDC_VISITS, extra_draws
+    )
+    bank_grid = grid[grid["visit"].isin(IMMUNO_VISITS)].reset_index(drop=True)
+    bank = biobank(
+        bank_grid,
+        timeline,
+        rng,
+        site=subjects["site_id"],
+        consent_scope=pd.Series(
+            np.where(rng.random(n) < 0.8, "FUTURE RESEARCH", "TRIAL ONLY")
+        ),
+    )
+    immuno_grid = add_unscheduled(bank_grid, timeline, TOLDC_VISITS, extra_draws)
+    mri_grid = grid[grid["visit"].isin(MRI_VISITS)].reset_index(drop=True)
+    last_visit = grid.groupby("subject")["date"].max().reindex(range(n))
+    last_alive = pd.concat(
+        [last_visit.rename("visit"), timeline["withdrawal"].rename("withdrawal")],
+        axis=1,
+    ).max(axis=1)
+    survival = pd.DataFrame(
+        {
+            "subject_id": ids,
+            "last_known_alive_date": last_alive.to_numpy(),
+            "death_date": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
+            "death_cause": pd.Series([None] * n, dtype=object),
+            "new_therapy_date": pd.Series(
+                pd.NaT, index=range(n), dtype="datetime64[ns]"
+            ),
+            "new_therapy": pd.Series([None] * n, dtype=object),
+        }
+    )
+    return {
+        "subjects": subjects,
+        "cohorts": cohorts,
+        "product_lots": lots,
+        "administrations": administrations,
+        "adverse_events": events,
+        "labs": labs(lab_grid, rng),
+        "mri": _mri(mri_grid, n, rng),
+        "biobank_samples": bank.samples,
+        "custody_events": bank.custody,
+        "immunomonitoring": immunomonitoring(
+            immuno_grid, ANALYTES, rng, n, bank.assay_sample
+        ),
+        "disease_assessments": _disease(mri_grid, n, rng),
+        "survival_status": survival,
+    }
+
+
+def _product_lots(
+    timeline: pd.DataFrame,
+    cohort: np.ndarray,
+    levels: dict[int, dict[str, Any]],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """One released autologous lot per subject; some subjects first had a lot rejected."""
+    n = len(timeline)
+    number = np.char.zfill(np.arange(1, n + 1).astype(str), max(3, len(str(n))))
+    level = np.array([COHORTS[c][1] for c in cohort])
+    dose = np.array([levels[int(v)]["amount"] for v in level])
+    first = timeline["first_dose"]
+    manufactured = add_days(first, -rng.integers(8, 13, n))
+    released = pd.DataFrame(
+        {
+            "lot_id": np.char.add("TDC-", number).astype(object) + "-B",
+            "manufacture_date": manufactured,
+            "release_date": add_days(first, -rng.integers(2, 6, n)),
+            "expiry_date": add_days(first, 180),
+            "release_status": "RELEASED",
+            "total_cells_1e6": np.round(6 * dose * rng.uniform(1.3, 1.8, n), 1),
+            "viability_pct": np.round(rng.uniform(78, 96, n), 1),
+            "purity_pct": np.round(rng.uniform(65, 92, n), 1),
+            "sterility_passed": pd.array(np.ones(n, bool), dtype="boolean"),
+            "subject": np.arange(n),
+            "order": 1,
+        }
+    )
+    rejected = rng.random(n) < 0.12
+    rejected[rng.integers(0, n)] = True
+    r = int(rejected.sum())
+    failed = pd.DataFrame(
+        {
+            "lot_id": np.char.add("TDC-", number[rejected]).astype(object) + "-A",
+            "manufacture_date": add_days(manufactured[rejected], -21).to_numpy(),
+            "release_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
+            "expiry_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
+            "release_status": "REJECTED",
+            "total_cells_1e6": np.round(
+                6 * dose[rejected] * rng.uniform(0.6, 1.1, r), 1
+            ),
+            "viability_pct": np.round(rng.uniform(52, 68, r), 1),
+            "purity_pct": np.round(rng.uniform(40, 70, r), 1),
+            "sterility_passed": pd.array(np.ones(r, bool), dtype="boolean"),
+            "subject": np.flatnonzero(rejected),
+            "order": 0,
+        }
+    )
+    lots = pd.concat([failed, released], ignore_index=True)
+    lots = lots.sort_values(["subject", "order"], kind="stable")
+    return lots.drop(columns=["subject", "order"]).reset_index(drop=True)
+
+
+def _administrations(
+    timeline: pd.DataFrame,
+    grid: pd.DataFrame,
+    cohort: np.ndarray,
+    levels: dict[int, dict[str, Any]],
+    lots: pd.DataFrame,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Six planned injections per subject; none after withdrawal, a few missed."""
+    n, k = len(timeline), len(DOSE_VISITS)
+    subject = np.repeat(np.arange(n), k)
+    visit = np.tile(np.array(DOSE_VISITS, dtype=object), n)
+    planned = pd.DataFrame({"subject": subject, "visit": visit})
+    dated = planned.merge(
+        grid[["subject", "visit", "date"]], on=["subject", "visit"], how="left"
+    )
+    seq = np.tile(np.arange(1, k + 1), n)
+    missed = (seq > 1) & (rng.random(n * k) < 0.03) & dated["date"].notna().to_numpy()
+    given = dated["date"].notna().to_numpy() & ~missed
+    reason = np.where(
+        missed, "Intercurrent infection", np.where(given, None, "Consent withdrawn")
+    )
+    level = np.array([COHORTS[c][1] for c in cohort])[subject]
+    route = np.array([COHORTS[c][2] for c in cohort], dtype=object)[subject]
+    side = np.where(seq % 2 == 1, "left", "right")
+    site = np.where(
+        route == "INTRADERMAL",
+        np.char.add("Upper arm, ", side),
+        np.char.add("Inguinal lymph node, ", side),
+    ).astype(object)
+    released = lots.loc[lots["release_status"] == "RELEASED", "lot_id"].to_numpy()
+    amount = np.array([levels[int(v)]["amount"] for v in level])
+    unit = np.array([levels[int(v)]["unit"] for v in level], dtype=object)
+    return pd.DataFrame(
+        {
+            "subject_id": timeline["subject_id"].to_numpy()[subject],
+            "admin_seq": pd.array(seq, dtype="Int64"),
+            "admin_date": dated["date"].where(given).astype("datetime64[ns]"),
+            "visit": visit,
+            "given": pd.array(given, dtype="boolean"),
+            "reason_not_given": reason,
+            "dose_level": pd.array(np.where(given, level, None), dtype="Int64"),
+            "dose_amount": np.where(given, amount, np.nan),
+            "dose_unit": np.where(given, unit, None),
+            "route": np.where(given, route, None),
+            "injection_site": np.where(given, site, None),
+            "lot_id": np.where(given, released[subject], None),
+        }
+    )
+
+
+def _mri(grid: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Central MRI reads: overdispersed lesion counts, shrinking brain volume."""
+    m = len(grid)
+    subject = grid["subject"].to_numpy()
+    baseline = grid["visit"].to_numpy() == "SCREENING"
+    activity = np.exp(rng.normal(-0.5, 0.8, n))[subject]
+    k = 0.7
+    gd = rng.negative_binomial(k, k / (k + activity))
+    new_t2 = rng.negative_binomial(k, k / (k + 1.2 * activity))
+    volume = np.exp(rng.normal(np.log(6.0), 0.6, n))[subject]
+    pbvc = np.round(rng.normal(-0.12, 0.2, m), 2)
+    brain = rng.normal(1450, 90, n)[subject]
+    scan = grid.groupby("subject").cumcount().to_numpy()
+    return pd.DataFrame(
+        {
+            "subject_id": grid["subject_id"].to_numpy(),
+            "visit": grid["visit"].to_numpy(),
+            "scan_date": grid["date"].to_numpy(),
+            "gd_lesions": pd.array(gd, dtype="Int64"),
+            "new_enlarging_t2_lesions": pd.array(
+                np.where(baseline, None, new_t2), dtype="Int64"
+            ),
+            "t2_lesion_volume_ml": np.round(volume * (1 + 0.02 * scan), 2),
+            "brain_volume_ml": np.round(brain * (1 - 0.0012 * scan), 1),
+            "pbvc_pct": np.where(baseline, np.nan, pbvc),
+            "scanner_id": "BDN-SIEMENS-PRISMA-3T",
+            "protocol_id": "RESTORE-MRI-v2",
+            "pipeline": np.where(baseline, "cross", "long"),
+            "reader_id": np.where(subject % 2 == 0, "ICO-R01", "ICO-R02"),
+        }
+    )
+
+
+def _disease(grid: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """EDSS and relapses at the MRI visits."""
+    m = len(grid)
+    subject = grid["subject"].to_numpy()
+    baseline_edss = rng.choice(np.arange(1.5, 6.0, 0.5), n)[subject]
+    baseline = grid["visit"].to_numpy() == "SCREENING"
+    change = np.where(
+        baseline, 0.0, rng.choice([-0.5, 0.0, 0.5, 1.0], m, p=[0.15, 0.6, 0.2, 0.05])
+    )
+    edss = np.clip(baseline_edss + change, 0, 10)
+    return pd.DataFrame(
+        {
+            "subject_id": grid["subject_id"].to_numpy(),
+            "visit": grid["visit"].to_numpy(),
+            "assessment_date": grid["date"].to_numpy(),
+            "response": pd.Series([None] * m, dtype=object),
+            "progression": pd.array(change >= 1.0, dtype="boolean"),
+            "relapse": pd.array(~baseline & (rng.random(m) < 0.07), dtype="boolean"),
+            "edss": edss,
+        }
+    )

@@ -1,0 +1,265 @@
+"""Referential rules: every reference between tables, and to the protocol, resolves."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from schemas.domains import DOMAINS
+from schemas.terms import AdministrationRoute
+from trialdata.findings import Severity, findings_frame
+from trialdata.validation.context import RuleContext
+from trialdata.validation.rules import rule
+from trialdata.validation.rules._frames import (
+    has_columns,
+    is_true,
+    report,
+    text,
+    valid_identifier,
+    valid_term,
+)
+
+__all__ = [
+    "check_administered_lot_exists",
+    "check_cohort_dose_level",
+    "check_cohort_route",
+    "check_custody_sample_exists",
+    "check_parent_sample_exists",
+    "check_subject_cohort",
+    "check_subject_exists",
+    "check_subject_site",
+]
+
+ERROR = Severity.ERROR
+
+#: Domains whose rows belong to a subject, other than ``subjects`` itself.
+SUBJECT_DOMAINS: tuple[str, ...] = tuple(
+    spec.name for spec in DOMAINS if spec.has_subject and spec.name != "subjects"
+)
+
+
+def _unknown(values: pd.Series, known: pd.Series) -> pd.Series:
+    """Mask of well-formed references that are not among ``known``."""
+    return values.notna() & valid_identifier(values) & ~values.isin(known.dropna())
+
+
+@rule(
+    "XD-001",
+    ERROR,
+    "Every record's subject_id exists in subjects.",
+    requires=("subjects",),
+)
+def check_subject_exists(ctx: RuleContext) -> pd.DataFrame:
+    """Flag records whose subject is not in the subjects table (XD-001)."""
+    subjects = ctx.tables["subjects"]
+    if not has_columns(subjects, "subject_id"):
+        return findings_frame([])
+    frames = []
+    for name in SUBJECT_DOMAINS:
+        data = ctx.table(name)
+        if data is None or not has_columns(data, "subject_id"):
+            continue
+        frames.append(
+            report(
+                data,
+                _unknown(data["subject_id"], subjects["subject_id"]),
+                domain=name,
+                rule="XD-001",
+                severity=ERROR,
+                column="subject_id",
+                message=lambda h: (
+                    "subject "
+                    + text(h["subject_id"])
+                    + " is not in subjects; correct the id or upload the subject"
+                ),
+            )
+        )
+    return findings_frame(frames)
+
+
+@rule(
+    "XD-013",
+    ERROR,
+    "subjects.site_id is one of the protocol's sites.",
+    requires=("subjects",),
+)
+def check_subject_site(ctx: RuleContext) -> pd.DataFrame:
+    """Flag subjects enrolled at a site the protocol does not list (XD-013)."""
+    subjects = ctx.tables["subjects"]
+    if not has_columns(subjects, "site_id"):
+        return findings_frame([])
+    sites = pd.Series(ctx.protocol.site_ids, dtype="object")
+    listed = ", ".join(ctx.protocol.site_ids)
+    return report(
+        subjects,
+        _unknown(subjects["site_id"], sites),
+        domain="subjects",
+        rule="XD-013",
+        severity=ERROR,
+        column="site_id",
+        message=lambda h: (
+            "site "
+            + text(h["site_id"])
+            + f" is not a protocol site (protocol sites: {listed})"
+        ),
+    )
+
+
+@rule(
+    "XD-014",
+    ERROR,
+    "subjects.cohort_id exists in cohorts.",
+    requires=("subjects", "cohorts"),
+)
+def check_subject_cohort(ctx: RuleContext) -> pd.DataFrame:
+    """Flag subjects whose cohort is not in the cohorts table (XD-014)."""
+    subjects, cohorts = ctx.tables["subjects"], ctx.tables["cohorts"]
+    if not has_columns(subjects, "cohort_id") or not has_columns(cohorts, "cohort_id"):
+        return findings_frame([])
+    return report(
+        subjects,
+        _unknown(subjects["cohort_id"], cohorts["cohort_id"]),
+        domain="subjects",
+        rule="XD-014",
+        severity=ERROR,
+        column="cohort_id",
+        message=lambda h: "cohort " + text(h["cohort_id"]) + " is not in cohorts",
+    )
+
+
+@rule(
+    "XD-015",
+    ERROR,
+    "cohorts.dose_level is one of the protocol's dose levels.",
+    requires=("cohorts",),
+)
+def check_cohort_dose_level(ctx: RuleContext) -> pd.DataFrame:
+    """Flag cohorts planned at a dose level the protocol does not define (XD-015)."""
+    cohorts = ctx.tables["cohorts"]
+    if not has_columns(cohorts, "dose_level"):
+        return findings_frame([])
+    levels = [d.level for d in ctx.protocol.dose_levels]
+    level = cohorts["dose_level"]
+    return report(
+        cohorts,
+        level.notna() & ~level.isin(levels),
+        domain="cohorts",
+        rule="XD-015",
+        severity=ERROR,
+        column="dose_level",
+        message=lambda h: (
+            "cohort "
+            + text(h.get("cohort_id", pd.Series("-", index=h.index)))
+            + " has dose level "
+            + text(h["dose_level"])
+            + f"; the protocol defines levels {levels[0]} to {levels[-1]}"
+        ),
+    )
+
+
+@rule(
+    "XD-016",
+    ERROR,
+    "cohorts.route is one of the protocol's routes.",
+    requires=("cohorts",),
+)
+def check_cohort_route(ctx: RuleContext) -> pd.DataFrame:
+    """Flag cohorts planned by a route the protocol does not allow (XD-016)."""
+    cohorts = ctx.tables["cohorts"]
+    if not has_columns(cohorts, "route"):
+        return findings_frame([])
+    allowed = [str(r) for r in ctx.protocol.routes]
+    route = cohorts["route"]
+    return report(
+        cohorts,
+        valid_term(route, AdministrationRoute) & ~route.isin(allowed),
+        domain="cohorts",
+        rule="XD-016",
+        severity=ERROR,
+        column="route",
+        message=lambda h: (
+            "cohort "
+            + text(h.get("cohort_id", pd.Series("-", index=h.index)))
+            + " route "
+            + text(h["route"])
+            + f" is not allowed by the protocol (allowed: {', '.join(allowed)})"
+        ),
+    )
+
+
+@rule(
+    "XD-007",
+    ERROR,
+    "The lot of every given administration exists in product_lots.",
+    requires=("administrations", "product_lots"),
+)
+def check_administered_lot_exists(ctx: RuleContext) -> pd.DataFrame:
+    """Flag given doses whose lot is not in product_lots (XD-007)."""
+    admin, lots = ctx.tables["administrations"], ctx.tables["product_lots"]
+    if not has_columns(admin, "lot_id", "given") or not has_columns(lots, "lot_id"):
+        return findings_frame([])
+    mask = is_true(admin["given"]) & _unknown(admin["lot_id"], lots["lot_id"])
+    return report(
+        admin,
+        mask,
+        domain="administrations",
+        rule="XD-007",
+        severity=ERROR,
+        column="lot_id",
+        message=lambda h: (
+            "lot " + text(h["lot_id"]) + " was administered but is not in product_lots"
+        ),
+    )
+
+
+@rule(
+    "XD-018",
+    ERROR,
+    "Every biobank parent_sample_id exists in biobank_samples.",
+    requires=("biobank_samples",),
+)
+def check_parent_sample_exists(ctx: RuleContext) -> pd.DataFrame:
+    """Flag aliquots whose parent sample is not in biobank_samples (XD-018)."""
+    samples = ctx.tables["biobank_samples"]
+    if not has_columns(samples, "sample_id", "parent_sample_id"):
+        return findings_frame([])
+    return report(
+        samples,
+        _unknown(samples["parent_sample_id"], samples["sample_id"]),
+        domain="biobank_samples",
+        rule="XD-018",
+        severity=ERROR,
+        column="parent_sample_id",
+        message=lambda h: (
+            "parent sample "
+            + text(h["parent_sample_id"])
+            + " of sample "
+            + text(h["sample_id"])
+            + " is not in biobank_samples"
+        ),
+    )
+
+
+@rule(
+    "XD-019",
+    ERROR,
+    "Every custody event's sample_id exists in biobank_samples.",
+    requires=("custody_events", "biobank_samples"),
+)
+def check_custody_sample_exists(ctx: RuleContext) -> pd.DataFrame:
+    """Flag custody events of samples that are not in biobank_samples (XD-019)."""
+    events, samples = ctx.tables["custody_events"], ctx.tables["biobank_samples"]
+    if not has_columns(events, "sample_id") or not has_columns(samples, "sample_id"):
+        return findings_frame([])
+    return report(
+        events,
+        _unknown(events["sample_id"], samples["sample_id"]),
+        domain="custody_events",
+        rule="XD-019",
+        severity=ERROR,
+        column="sample_id",
+        message=lambda h: (
+            "custody event for sample "
+            + text(h["sample_id"])
+            + ", which is not in biobank_samples"
+        ),
+    )

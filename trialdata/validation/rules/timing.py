@@ -1,0 +1,322 @@
+"""Timing rules: consent, withdrawal, death, the DLT window and visit windows.
+
+Records fall between consent and withdrawal or death, DLTs inside the DLT window and
+visits inside their protocol windows. Dates are compared by calendar day: a record
+on the day of consent, withdrawal or death is not "before" or "after" it.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from trialdata.findings import Severity, findings_frame
+from trialdata.validation.context import RuleContext
+from trialdata.validation.rules import rule
+from trialdata.validation.rules._frames import (
+    day,
+    first_dose_dates,
+    has_columns,
+    is_true,
+    report,
+    text,
+)
+
+__all__ = [
+    "DATED_COLUMNS",
+    "VISIT_DATES",
+    "check_dlt_window",
+    "check_nothing_after_death",
+    "check_nothing_after_withdrawal",
+    "check_nothing_before_consent",
+    "check_visit_known",
+    "check_visit_windows",
+]
+
+ERROR, WARNING = Severity.ERROR, Severity.WARNING
+
+#: The date of each subject-level record, by domain.
+DATED_COLUMNS: dict[str, str] = {
+    "administrations": "admin_date",
+    "adverse_events": "onset_date",
+    "labs": "lab_date",
+    "mri": "scan_date",
+    "biobank_samples": "collection_time",
+    "immunomonitoring": "collection_date",
+    "disease_assessments": "assessment_date",
+}
+
+#: Domains with a visit column, and the date that places the visit.
+VISIT_DATES: dict[str, str] = {
+    name: column for name, column in DATED_COLUMNS.items() if name != "adverse_events"
+}
+
+
+def _dated(
+    ctx: RuleContext, columns: dict[str, str]
+) -> list[tuple[str, pd.DataFrame, str]]:
+    """Return (domain, table, date column) for each present domain with its column."""
+    found = []
+    for name, column in columns.items():
+        data = ctx.table(name)
+        if has_columns(data, "subject_id", column):
+            assert data is not None
+            found.append((name, data, column))
+    return found
+
+
+def _subject_day(ctx: RuleContext, table: str, column: str) -> pd.Series:
+    """Return a per-subject calendar day from a subject-level table (by subject id)."""
+    data = ctx.table(table)
+    if not has_columns(data, "subject_id", column):
+        return pd.Series(dtype="datetime64[ns]")
+    assert data is not None
+    rows = data.dropna(subset=["subject_id"]).drop_duplicates("subject_id")
+    return day(rows.set_index("subject_id")[column]).dropna()
+
+
+@rule(
+    "XD-002",
+    ERROR,
+    "No record is dated before the subject's consent_date (same day is fine).",
+    requires=("subjects",),
+)
+def check_nothing_before_consent(ctx: RuleContext) -> pd.DataFrame:
+    """Flag records dated before the subject signed consent (XD-002)."""
+    consent = _subject_day(ctx, "subjects", "consent_date")
+    frames = []
+    for name, data, column in _dated(ctx, DATED_COLUMNS):
+        limit = data["subject_id"].map(consent)
+        frames.append(
+            report(
+                data,
+                day(data[column]).lt(limit),
+                domain=name,
+                rule="XD-002",
+                severity=ERROR,
+                column=column,
+                message=lambda h, column=column, limit=limit: (
+                    f"{column} "
+                    + text(h[column])
+                    + " is before subject "
+                    + text(h["subject_id"])
+                    + "'s consent on "
+                    + text(limit.loc[h.index])
+                ),
+            )
+        )
+    return findings_frame(frames)
+
+
+@rule(
+    "XD-003",
+    ERROR,
+    "No dose is given and no sample collected after the subject's withdrawal_date.",
+    requires=("subjects",),
+)
+def check_nothing_after_withdrawal(ctx: RuleContext) -> pd.DataFrame:
+    """Flag doses and sample collections after consent withdrawal (XD-003)."""
+    withdrawn = _subject_day(ctx, "subjects", "withdrawal_date")
+    frames = []
+    checked = {
+        k: DATED_COLUMNS[k]
+        for k in ("administrations", "biobank_samples", "immunomonitoring")
+    }
+    for name, data, column in _dated(ctx, checked):
+        limit = data["subject_id"].map(withdrawn)
+        after = day(data[column]).gt(limit)
+        if name == "administrations":
+            if not has_columns(data, "given"):
+                continue
+            after &= is_true(data["given"])
+        what = "dose given" if name == "administrations" else "sample collected"
+        frames.append(
+            report(
+                data,
+                after,
+                domain=name,
+                rule="XD-003",
+                severity=ERROR,
+                column=column,
+                message=lambda h, column=column, limit=limit, what=what: (
+                    f"{what} on "
+                    + text(h[column])
+                    + " after subject "
+                    + text(h["subject_id"])
+                    + " withdrew consent on "
+                    + text(limit.loc[h.index])
+                ),
+            )
+        )
+    return findings_frame(frames)
+
+
+@rule(
+    "XD-010",
+    ERROR,
+    "No record is dated after the subject's death_date (survival_status), including "
+    "last_known_alive_date.",
+    requires=("survival_status",),
+)
+def check_nothing_after_death(ctx: RuleContext) -> pd.DataFrame:
+    """Flag records dated after the subject's death (XD-010)."""
+    death = _subject_day(ctx, "survival_status", "death_date")
+    columns = dict(DATED_COLUMNS, survival_status="last_known_alive_date")
+    frames = []
+    for name, data, column in _dated(ctx, columns):
+        limit = data["subject_id"].map(death)
+        frames.append(
+            report(
+                data,
+                day(data[column]).gt(limit),
+                domain=name,
+                rule="XD-010",
+                severity=ERROR,
+                column=column,
+                message=lambda h, column=column, limit=limit: (
+                    f"{column} "
+                    + text(h[column])
+                    + " is after subject "
+                    + text(h["subject_id"])
+                    + "'s death on "
+                    + text(limit.loc[h.index])
+                ),
+            )
+        )
+    return findings_frame(frames)
+
+
+@rule(
+    "XD-009",
+    ERROR,
+    "A DLT (dlt = Y) is flagged only for a dosed subject, with onset within "
+    "[first given dose, first given dose + dlt_window_days].",
+    requires=("adverse_events", "administrations"),
+)
+def check_dlt_window(ctx: RuleContext) -> pd.DataFrame:
+    """Flag DLTs of undosed subjects or with onset outside the DLT window (XD-009)."""
+    events = ctx.tables["adverse_events"]
+    if not has_columns(events, "subject_id", "dlt", "onset_date"):
+        return findings_frame([])
+    window = ctx.protocol.dlt_window_days
+    first = events["subject_id"].map(first_dose_dates(ctx))
+    onset = day(events["onset_date"])
+    dlt = is_true(events["dlt"]) & onset.notna()
+    undosed = dlt & first.isna()
+    offset = (onset - first).dt.days
+    outside = dlt & first.notna() & (offset.lt(0) | offset.gt(window))
+
+    def message(h: pd.DataFrame) -> pd.Series:
+        no_dose = (
+            "DLT flagged but subject " + text(h["subject_id"]) + " was never dosed"
+        )
+        late = (
+            "DLT onset "
+            + text(h["onset_date"])
+            + " is outside the DLT window (day 0 to "
+            + f"{window} after the first dose on "
+            + text(first.loc[h.index])
+            + ")"
+        )
+        return no_dose.where(undosed.loc[h.index], late)
+
+    return report(
+        events,
+        undosed | outside,
+        domain="adverse_events",
+        rule="XD-009",
+        severity=ERROR,
+        column="dlt",
+        message=message,
+    )
+
+
+@rule(
+    "XD-011",
+    WARNING,
+    "A visit's date lies within its protocol window (study day = date - first given "
+    "dose date, day 0 = first dose).",
+    requires=("administrations",),
+)
+def check_visit_windows(ctx: RuleContext) -> pd.DataFrame:
+    """Flag visits dated outside their protocol window (XD-011)."""
+    schedule = ctx.protocol.visit_days
+    if not schedule:
+        return findings_frame([])
+    first = first_dose_dates(ctx)
+    target = {name: v.day for name, v in schedule.items()}
+    earliest = {name: v.day - v.window_before for name, v in schedule.items()}
+    latest = {name: v.day + v.window_after for name, v in schedule.items()}
+    frames = []
+    for name, data, column in _dated(ctx, VISIT_DATES):
+        if not has_columns(data, "visit"):
+            continue
+        visit = data["visit"]
+        study_day = (day(data[column]) - data["subject_id"].map(first)).dt.days
+        low, high = visit.map(earliest), visit.map(latest)
+        outside = (
+            study_day.notna() & low.notna() & (study_day.lt(low) | study_day.gt(high))
+        )
+        frames.append(
+            report(
+                data,
+                outside,
+                domain=name,
+                rule="XD-011",
+                severity=WARNING,
+                column=column,
+                message=lambda h, sd=study_day, lo=low, hi=high, c=column: (
+                    "visit "
+                    + text(h["visit"])
+                    + " on "
+                    + text(h[c])
+                    + " is study day "
+                    + text(sd.loc[h.index].astype("Int64"))
+                    + ", outside its window (day "
+                    + text(h["visit"].map(target).astype("Int64"))
+                    + ", allowed "
+                    + text(lo.loc[h.index].astype("Int64"))
+                    + " to "
+                    + text(hi.loc[h.index].astype("Int64"))
+                    + ")"
+                ),
+            )
+        )
+    return findings_frame(frames)
+
+
+@rule(
+    "XD-021",
+    WARNING,
+    "A visit name is one of the protocol's scheduled visits (when it lists visits).",
+    requires=(),
+)
+def check_visit_known(ctx: RuleContext) -> pd.DataFrame:
+    """Flag visit names that are not in the protocol's schedule (XD-021)."""
+    names = list(ctx.protocol.visit_days)
+    if not names:
+        return findings_frame([])
+    frames = []
+    for name in VISIT_DATES:
+        data = ctx.table(name)
+        if not has_columns(data, "visit"):
+            continue
+        assert data is not None
+        visit = data["visit"]
+        frames.append(
+            report(
+                data,
+                visit.notna() & ~visit.isin(names),
+                domain=name,
+                rule="XD-021",
+                severity=WARNING,
+                column="visit",
+                message=lambda h: (
+                    "visit "
+                    + text(h["visit"])
+                    + " is not in the protocol's schedule ("
+                    + ", ".join(names)
+                    + ")"
+                ),
+            )
+        )
+    return findings_frame(frames)
