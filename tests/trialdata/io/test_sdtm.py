@@ -86,6 +86,7 @@ def _cell(frame, soc, pt, arm, stat):
     return sel["value"].item()
 
 
+GEN = "GENERAL DISORDERS AND ADMINISTRATION SITE CONDITIONS"
 # (soc, pt) -> per arm (n, events), from published Table 14-5.01
 PUBLISHED_14_5_01 = {
     ("ANY", "ANY"): [(65, 281), (77, 412), (76, 433)],
@@ -96,6 +97,20 @@ PUBLISHED_14_5_01 = {
     ("CARDIAC DISORDERS", "ATRIAL FLUTTER"): [(0, 0), (1, 1), (1, 2)],
     ("CARDIAC DISORDERS", "VENTRICULAR EXTRASYSTOLES"): [(0, 0), (2, 4), (1, 1)],
     ("CARDIAC DISORDERS", "ATRIAL HYPERTROPHY"): [(1, 2), (0, 0), (0, 0)],
+    (GEN, "ANY"): [(21, 46), (47, 118), (40, 124)],
+    (GEN, "APPLICATION SITE PRURITUS"): [(6, 10), (22, 32), (22, 35)],
+    (GEN, "APPLICATION SITE ERYTHEMA"): [(3, 3), (12, 20), (15, 23)],
+    (GEN, "APPLICATION SITE IRRITATION"): [(3, 7), (9, 18), (9, 16)],
+    (GEN, "APPLICATION SITE DERMATITIS"): [(5, 9), (9, 15), (7, 12)],
+    (GEN, "APPLICATION SITE VESICLES"): [(1, 2), (4, 5), (6, 6)],
+    (GEN, "FATIGUE"): [(1, 2), (5, 5), (5, 5)],
+    (GEN, "APPLICATION SITE PAIN"): [(0, 0), (0, 0), (2, 2)],
+    (GEN, "APPLICATION SITE PERSPIRATION"): [(0, 0), (0, 0), (2, 3)],
+    (GEN, "ULCER"): [(0, 0), (1, 1), (0, 0)],
+    ("HEPATOBILIARY DISORDERS", "HYPERBILIRUBINAEMIA"): [(1, 1), (0, 0), (0, 0)],
+    ("IMMUNE SYSTEM DISORDERS", "HYPERSENSITIVITY"): [(0, 0), (1, 2), (0, 0)],
+    ("INFECTIONS AND INFESTATIONS", "ANY"): [(16, 35), (9, 16), (13, 20)],
+    ("INFECTIONS AND INFESTATIONS", "NASOPHARYNGITIS"): [(2, 4), (4, 9), (6, 8)],
 }
 # published p-values (placebo vs low, placebo vs high), 3 decimals
 PUBLISHED_P = {
@@ -104,6 +119,14 @@ PUBLISHED_P = {
     ("CARDIAC DISORDERS", "SINUS BRADYCARDIA"): ("0.097", "0.056"),
     ("CARDIAC DISORDERS", "MYOCARDIAL INFARCTION"): ("0.682", ">.99"),
     ("CARDIAC DISORDERS", "ATRIAL FIBRILLATION"): (">.99", "0.365"),
+    (GEN, "APPLICATION SITE PRURITUS"): ("0.001", "0.001"),
+    (GEN, "APPLICATION SITE ERYTHEMA"): ("0.015", "0.002"),
+    (GEN, "APPLICATION SITE IRRITATION"): ("0.078", "0.078"),
+    (GEN, "APPLICATION SITE DERMATITIS"): ("0.277", "0.563"),
+    (GEN, "APPLICATION SITE VESICLES"): ("0.208", "0.062"),
+    (GEN, "FATIGUE"): ("0.115", "0.115"),
+    ("INFECTIONS AND INFESTATIONS", "ANY"): ("0.194", "0.685"),
+    ("INFECTIONS AND INFESTATIONS", "NASOPHARYNGITIS"): ("0.441", "0.166"),
 }
 
 
@@ -130,6 +153,11 @@ def test_teae_table_matches_published_14_5_01(pilot):
         row = summary.loc[summary["key"] == key].iloc[0]
         assert row["p (Placebo vs Xanomeline Low Dose)"] == p_low, key
         assert row["p (Placebo vs Xanomeline High Dose)"] == p_high, key
+    # The pilot prints p < 0.0005 as "0.000" (GENERAL DISORDERS, placebo vs low dose);
+    # we print "<.001" -- same value, different display.
+    gen = summary.loc[summary["key"] == GEN].iloc[0]
+    assert gen["p (Placebo vs Xanomeline Low Dose)"] == "<.001"
+    assert gen["p (Placebo vs Xanomeline High Dose)"] == "0.002"
     # display cells as published: "65 (75.6%)" etc.
     first = summary.iloc[0]
     assert first["Placebo (N=86)"] == "65 (75.6%) [281]"
