@@ -95,6 +95,8 @@ _METHOD_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
         "no_skip": bool,
         "coherence": bool,
         "grid_step": (int, float),
+        "toxic_threshold": (int, float),
+        "toxic_confidence": (int, float),
     },
     "3+3": {**_COMMON, "allow_deescalation": bool},
 }
