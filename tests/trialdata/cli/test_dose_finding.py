@@ -6,6 +6,7 @@ import importlib
 import importlib.util
 import json
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -159,3 +160,111 @@ def test_escalation_command(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -
     assert (level2["treated"], level2["evaluable"], level2["dlt"]) == (3, 2, 1)
     r = run(app, "escalation", "some-folder", "--data-cutoff", "2026-13-01")
     assert r.exit_code == 2 and "--data-cutoff" in r.stderr
+
+
+UPLOAD = {
+    "protocol.toml": (
+        "dlt_window_days = 28\n"
+        'routes = ["INTRADERMAL"]\n'
+        "\n"
+        "[trial]\n"
+        'id = "DF-TEST"\n'
+        'title = "dose finding test"\n'
+        'protocol_version = "1"\n'
+        "\n"
+        "[design]\n"
+        'method = "BOIN"\n'
+        "target_dlt_rate = 0.3\n"
+        "cohort_size = 3\n"
+        "max_subjects = 18\n"
+        "\n"
+        "[[dose_levels]]\n"
+        "level = 1\n"
+        "amount = 1\n"
+        'unit = "10^6 cells/kg"\n'
+        "\n"
+        "[[dose_levels]]\n"
+        "level = 2\n"
+        "amount = 3\n"
+        'unit = "10^6 cells/kg"\n'
+        "\n"
+        "[[dose_levels]]\n"
+        "level = 3\n"
+        "amount = 10\n"
+        'unit = "10^6 cells/kg"\n'
+        "\n"
+        "[[sites]]\n"
+        'id = "S1"\n'
+        'name = "Site 1"\n'
+    ),
+    "subjects.csv": (
+        "subject_id,site_id,cohort_id,sex,consent_date,withdrawal_date\n"
+        "S01,S1,C1,F,2025-12-01,\n"
+        "S02,S1,C1,M,2025-12-02,\n"
+        "S03,S1,C1,F,2025-12-03,2026-01-20\n"
+        "S04,S1,C2,M,2026-01-10,\n"
+        "S05,S1,C2,F,2026-01-11,\n"
+        "S06,S1,C2,M,2026-01-12,\n"
+        "S07,S1,C3,F,2026-02-20,\n"
+    ),
+    "cohorts.csv": (
+        "cohort_id,dose_level,route\n"
+        "C1,1,INTRADERMAL\n"
+        "C2,2,INTRADERMAL\n"
+        "C3,3,INTRADERMAL\n"
+    ),
+    "administrations.csv": (
+        "subject_id,admin_seq,admin_date,given,reason_not_given,dose_level,dose_amount,dose_unit,route,lot_id\n"
+        "S01,1,2026-01-01,Y,,1,1,10^6 cells/kg,INTRADERMAL,L01\n"
+        "S01,2,2026-02-15,Y,,1,1,10^6 cells/kg,INTRADERMAL,L01\n"
+        "S02,1,2026-01-05,Y,,1,1,10^6 cells/kg,INTRADERMAL,L02\n"
+        "S03,1,2026-01-08,Y,,1,1,10^6 cells/kg,INTRADERMAL,L03\n"
+        "S04,1,,N,product not available,,,,,\n"
+        "S04,2,2026-02-01,Y,,2,3,10^6 cells/kg,INTRADERMAL,L04\n"
+        "S05,1,2026-02-03,Y,,2,3,10^6 cells/kg,INTRADERMAL,L05\n"
+        "S06,1,2026-02-10,Y,,2,3,10^6 cells/kg,INTRADERMAL,L06\n"
+        "S07,1,,N,withdrew before dosing,,,,,\n"
+    ),
+    "adverse_events.csv": (
+        "subject_id,ae_seq,term,preferred_term,soc,onset_date,resolution_date,grade,grading_scale,grading_version,serious,relatedness,outcome,action_taken,dlt,aesi\n"
+        "S02,1,fever,Pyrexia,General disorders and administration site conditions,2026-01-20,2026-01-25,3,CTCAE,5.0,N,POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,Y,\n"  # noqa: E501
+        "S04,1,rash,Rash,Skin and subcutaneous tissue disorders,2026-03-15,2026-03-20,3,CTCAE,5.0,N,POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,Y,\n"  # noqa: E501
+        "S05,1,cytokine release,Cytokine release syndrome,Immune system disorders,2026-03-03,,3,ASTCT,2019,Y,PROBABLY RELATED,RECOVERING/RESOLVING,NOT APPLICABLE,Y,CRS\n"  # noqa: E501
+        "S01,1,headache,Headache,Nervous system disorders,2026-01-03,2026-01-04,1,CTCAE,5.0,N,NOT RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,N,\n"  # noqa: E501
+    ),
+}
+
+
+def test_escalation_end_to_end(app: typer.Typer, tmp_path: Path) -> None:
+    """A real upload folder through Trial.load: the seven-subject trial of
+    test_dose_level_table as CSV files (same hand-computed counts)."""
+    for name, text in UPLOAD.items():
+        (tmp_path / name).write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = run(app, "escalation", str(tmp_path), "--format", "json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.stdout)
+    rows = {d["dose_level"]: d for d in out["dose_levels"]}
+    assert [
+        (rows[k]["treated"], rows[k]["evaluable"], rows[k]["dlt"]) for k in (1, 2, 3)
+    ] == [
+        (3, 2, 1),
+        (3, 2, 1),
+        (0, 0, 0),
+    ]
+    assert out["decisions"][0]["action"] == "de-escalate"
+    assert out["decisions"][0]["next_dose"] == 1
+    assert out["decisions"][0]["pending"] == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = run(app, "escalation", str(tmp_path), "--data-cutoff", "2026-03-20")
+    assert r.exit_code == 0
+    # with the cutoff S06 completes its window: dose 2 has 1/3, BOIN stays
+    assert "stay from dose level 2" in r.stdout
+
+
+def test_escalation_missing_folder(app: typer.Typer, tmp_path: Path) -> None:
+    r = run(app, "escalation", str(tmp_path / "nowhere"))
+    assert r.exit_code == 2
+    assert "Traceback" not in r.output
