@@ -117,7 +117,9 @@ class ReleaseSpecification(_Strict):
     @model_validator(mode="after")
     def _has_a_bound(self) -> ReleaseSpecification:
         if self.min is None and self.max is None:
-            raise ValueError(f"release specification {self.attribute!r} needs min or max")
+            raise ValueError(
+                f"release specification {self.attribute!r} needs min or max"
+            )
         return self
 
 
@@ -202,7 +204,9 @@ def _format_pydantic(error: ValidationError) -> list[str]:
         where = ".".join(str(p) for p in item["loc"]) or "(top level)"
         message = item["msg"]
         if item["type"] == "enum" and "expected" in item.get("ctx", {}):
-            message = f"unknown value {item['input']!r}; expected {item['ctx']['expected']}"
+            message = (
+                f"unknown value {item['input']!r}; expected {item['ctx']['expected']}"
+            )
         elif item["type"] == "extra_forbidden":
             message = "unknown field"
         problems.append(f"{where}: {message}")
@@ -257,7 +261,9 @@ def load_protocol(path: str | Path) -> Protocol:
     try:
         raw = path.read_bytes()
     except OSError as error:
-        raise ProtocolError(str(path), [f"cannot read file: {error.strerror}"]) from None
+        raise ProtocolError(
+            str(path), [f"cannot read file: {error.strerror}"]
+        ) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:

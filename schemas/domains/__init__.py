@@ -109,9 +109,14 @@ DOMAINS: tuple[DomainSpec, ...] = (
     DomainSpec("cohorts", Cohorts, ("cohort_id",), "Cohorts"),
     DomainSpec("product_lots", ProductLots, ("lot_id",), "Product lots"),
     DomainSpec(
-        "administrations", Administrations, ("subject_id", "admin_seq"), "Administrations"
+        "administrations",
+        Administrations,
+        ("subject_id", "admin_seq"),
+        "Administrations",
     ),
-    DomainSpec("adverse_events", AdverseEvents, ("subject_id", "ae_seq"), "Adverse events"),
+    DomainSpec(
+        "adverse_events", AdverseEvents, ("subject_id", "ae_seq"), "Adverse events"
+    ),
     DomainSpec("labs", Labs, ("subject_id", "test_code", "lab_date"), "Laboratory"),
     DomainSpec("mri", MriReadouts, ("subject_id", "scan_date"), "MRI readouts"),
     DomainSpec("biobank_samples", BiobankSamples, ("sample_id",), "Biobank samples"),
