@@ -17,6 +17,7 @@ from analyses.safety._base import SafetyResult
 from analyses.safety._counting import ANY, count_events, order_rows
 from analyses.safety.population import select_population
 from analyses.safety.stats import RoundingRule, round_value
+from analyses.safety.teae import describe_teae_rule
 
 __all__ = ["MaxGradeTable", "tabulate_aesi_by_max_grade", "tabulate_teae_by_max_grade"]
 
@@ -219,8 +220,10 @@ def tabulate_teae_by_max_grade(
     counts = counts.sort_values(["row", "group"], kind="mergesort").reset_index(
         drop=True
     )
+    rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
         "by": by,
+        "teae_rule": rule if teae_only else None,
         "levels": list(levels),
         "grade_column": grade_column,
         "teae_only": teae_only,
@@ -238,6 +241,7 @@ def tabulate_teae_by_max_grade(
         f"{'treatment-emergent ' if teae_only else ''}events in that row; events "
         "without a grade count in 'Any grade' only.",
         f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+        *((rule_text,) if teae_only else ()),
     )
     return MaxGradeTable(
         provenance=make_provenance(

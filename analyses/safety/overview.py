@@ -17,6 +17,7 @@ from analyses.safety._counting import add_fisher, count_events
 from analyses.safety.population import select_population
 from analyses.safety.soc_pt import EventCountTable
 from analyses.safety.stats import RoundingRule
+from analyses.safety.teae import describe_teae_rule
 from schemas.terms import ActionTaken, Aesi, Outcome, Relatedness
 
 __all__ = ["DEFAULT_RELATED", "summarize_teae_overview"]
@@ -159,8 +160,10 @@ def summarize_teae_overview(
             columns=["category", "group", "reference", "n", "n_ref", "p_value"]
         )
     )
+    rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
         "by": by,
+        "teae_rule": rule,
         "related_terms": list(related_terms),
         "min_grade": min_grade,
         "discontinuation": discontinuation,
@@ -174,8 +177,7 @@ def summarize_teae_overview(
     footnotes = [
         f"Population: subjects with {population_flag} = true; N per column is the "
         "denominator. Columns: " + (by or "all subjects") + ".",
-        "TEAE as flagged by derive_teae (its rule is in the adverse-event frame's "
-        "provenance). n = subjects with at least one event; [ ] = events.",
+        rule_text + " n = subjects with at least one event; [ ] = events.",
         "Related: relatedness in "
         + ", ".join(related_terms)
         + ". Discontinuation: "

@@ -16,6 +16,7 @@ from analyses.safety._base import SafetyResult
 from analyses.safety._counting import SocOrder, add_fisher, count_events, order_rows
 from analyses.safety.population import select_population
 from analyses.safety.stats import RoundingRule, format_p_value, round_value
+from analyses.safety.teae import describe_teae_rule
 
 __all__ = [
     "EventCountTable",
@@ -256,10 +257,12 @@ def tabulate_events_by_soc_pt(
             columns=[*levels, "group", "reference", "n", "n_ref", "p_value"]
         )
     )
+    rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
         "by": by,
         "subset": subset,
         "teae_only": teae_only,
+        "teae_rule": rule if teae_only else None,
         "population_flag": population_flag,
         "levels": list(levels),
         "total": total,
@@ -281,6 +284,8 @@ def tabulate_events_by_soc_pt(
         f"{'; SOCs alphabetically' if soc_order == 'alphabetical' else ''}. "
         f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
     ]
+    if teae_only:
+        footnotes.append(rule_text)
     if compare_to is not None:
         footnotes.append(
             f"p: two-sided Fisher's exact test of each group against {compare_to}."

@@ -31,12 +31,18 @@ from typing import Literal
 import pandas as pd
 
 __all__ = [
+    "TEAE_RULE_ATTR",
     "MissingOnsetRule",
     "compute_imputation_flags",
     "compute_imputed_dates",
     "derive_imputed_onset",
     "derive_teae",
+    "describe_teae_rule",
 ]
+
+#: Key of ``DataFrame.attrs`` where :func:`derive_teae` records its rule, so that the
+#: tables can state it (readers of ADaM set it to ``{"source": "ADaM TRTEMFL"}``).
+TEAE_RULE_ATTR = "teae_rule"
 
 #: Whether an event with no onset date at all is treatment emergent.
 MissingOnsetRule = Literal["teae", "not_teae"]
@@ -133,6 +139,38 @@ def derive_imputed_onset(
     return out
 
 
+def describe_teae_rule(data: pd.DataFrame) -> tuple[dict[str, object] | None, str]:
+    """Return the TEAE rule recorded on an adverse-event frame, and a sentence for it.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Adverse events flagged by :func:`derive_teae` (or read from ADaM).
+
+    Returns
+    -------
+    tuple
+        The rule as a dictionary (None when the frame carries none) and its wording for
+        a table footnote.
+    """
+    rule = data.attrs.get(TEAE_RULE_ATTR)
+    if not isinstance(rule, dict):
+        return None, "TEAE flag as supplied with the data (rule not recorded)."
+    if "source" in rule:
+        return dict(rule), f"TEAE flag taken from {rule['source']}."
+    window = rule.get("window_days")
+    text = "TEAE: onset on or after the first administration"
+    text += f" and at most {window} days after the last" if window is not None else ""
+    if rule.get("worsening"):
+        text += "; a pre-existing event counts only when its grade worsens"
+    text += (
+        "; events without onset date count as TEAE."
+        if rule.get("missing_onset") == "teae"
+        else "; events without onset date do not count."
+    )
+    return dict(rule), text
+
+
 def derive_teae(
     data: pd.DataFrame,
     subjects: pd.DataFrame,
@@ -190,6 +228,11 @@ def derive_teae(
         teae, reason = _apply_worsening(out, onset, first_day, teae, reason)
     out["teae"] = teae.astype(bool)
     out["teae_reason"] = reason
+    out.attrs[TEAE_RULE_ATTR] = {
+        "window_days": window_days,
+        "worsening": worsening,
+        "missing_onset": missing_onset,
+    }
     return out
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
 from analyses.safety.population import select_population
+from analyses.safety.teae import describe_teae_rule
 
 __all__ = ["TimeToOnsetTable", "summarize_time_to_onset"]
 
@@ -201,8 +202,10 @@ def summarize_time_to_onset(
         stats = stats.sort_values(["category", "_g"], kind="mergesort").drop(
             columns="_g"
         )
+    rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
         "by": by,
+        "teae_rule": rule if teae_only else None,
         "category": category,
         "first_only": first_only,
         "day_one": day_one,
@@ -221,6 +224,7 @@ def summarize_time_to_onset(
         f"{'first event per subject and category' if first_only else 'every event'}.",
         "Duration: resolution date - onset date + 1 days, for resolved events; ongoing "
         "events are counted separately.",
+        *((rule_text,) if teae_only else ()),
     )
     return TimeToOnsetTable(
         provenance=make_provenance(

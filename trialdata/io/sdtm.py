@@ -60,7 +60,11 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 
-from analyses.safety.teae import compute_imputation_flags, compute_imputed_dates
+from analyses.safety.teae import (
+    TEAE_RULE_ATTR,
+    compute_imputation_flags,
+    compute_imputed_dates,
+)
 from trialdata.errors import InputError, UnreadableFileError
 
 __all__ = [
@@ -410,7 +414,9 @@ def sdtm_labs(lb: pd.DataFrame) -> pd.DataFrame:
             "lower_limit": pd.to_numeric(_col(lb, "LBSTNRLO"), errors="coerce"),
             "upper_limit": pd.to_numeric(_col(lb, "LBSTNRHI"), errors="coerce"),
             "range_indicator": lb.get("LBNRIND"),
-            "baseline": _yes(lb["LBBLFL"]).to_numpy() if "LBBLFL" in lb else pd.NA,
+            "baseline": _yes(lb["LBBLFL"]).fillna(False).to_numpy()
+            if "LBBLFL" in lb
+            else False,
         }
     )
 
@@ -535,6 +541,7 @@ def read_adae(path: str | Path) -> pd.DataFrame:
     if "AENDT" in adae:
         out["resolution_date"] = _adam_dates(adae["AENDT"]).to_numpy()
     out["teae"] = _yes(adae["TRTEMFL"]).fillna(False).astype(bool).to_numpy()
+    out.attrs[TEAE_RULE_ATTR] = {"source": "ADaM ADAE TRTEMFL"}
     return out
 
 

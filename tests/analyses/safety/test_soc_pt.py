@@ -97,3 +97,20 @@ def test_fisher_comparison_in_frame(teae, tiny_population):
     # P(a) for a = 0..3 events in level 2 (3 subjects): C(3,a)C(4,3-a)/C(7,3)
     # = 4, 18, 12, 1 (/35); observed a=1 (18/35) is the mode -> p = 35/35 = 1
     assert _stat(f, "ANY", "ANY", "2", "p_value") == pytest.approx(1.0)
+
+
+def test_teae_rule_travels_to_provenance_and_footnote(tiny_ae, tiny_population):
+    teae = derive_teae(tiny_ae, tiny_population, window_days=30, worsening=True)
+    t = tabulate_teae_by_soc_pt(teae, tiny_population, "dose_level")
+    assert t.provenance.parameters["teae_rule"] == {
+        "window_days": 30,
+        "worsening": True,
+        "missing_onset": "teae",
+    }
+    assert any("at most 30 days after the last" in note for note in t.footnotes)
+    # a frame without a recorded rule says so instead of inventing one
+    bare = teae.copy()
+    bare.attrs = {}
+    t2 = tabulate_teae_by_soc_pt(bare, tiny_population, "dose_level")
+    assert t2.provenance.parameters["teae_rule"] is None
+    assert any("rule not recorded" in note for note in t2.footnotes)

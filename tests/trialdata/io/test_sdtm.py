@@ -302,3 +302,41 @@ def test_demographics_match_published_14_2_01(cdisc_pilot_dir):
     for (variable, category), counts in PUBLISHED_14_2_01_COUNTS.items():
         for arm, n in zip(ARMS, counts, strict=True):
             assert get(variable, arm, "n", category) == n, (variable, category, arm)
+
+
+def test_lb_mapping_round_trip(tmp_path, cdisc_pilot_dir):
+    import pyreadstat
+
+    from trialdata.io.sdtm import sdtm_labs
+
+    lb = pd.DataFrame(
+        {
+            "STUDYID": ["X", "X", "X"],
+            "USUBJID": ["01-701-1015"] * 3,
+            "LBTESTCD": ["NEUT", "NEUT", "ALT"],
+            "LBDTC": ["2014-01-02T08:00", "2014-01-20", "2014-01"],
+            "LBSTRESN": [3.1, 1.2, 30.0],
+            "LBSTRESU": ["10^9/L", "10^9/L", "U/L"],
+            "LBSTNRLO": [1.8, 1.8, 7.0],
+            "LBSTNRHI": [7.5, 7.5, 40.0],
+            "LBNRIND": ["NORMAL", "LOW", "NORMAL"],
+            "LBBLFL": ["Y", "", ""],
+            "VISIT": ["BASELINE", "WEEK 2", "WEEK 2"],
+        }
+    )
+    path = tmp_path / "lb.xpt"
+    pyreadstat.write_xport(lb, str(path), table_name="LB")
+    labs = sdtm_labs(read_xpt(path))
+    assert labs["test_code"].tolist() == ["NEUT", "NEUT", "ALT"]
+    assert labs["value"].tolist() == [3.1, 1.2, 30.0]
+    assert labs["lower_limit"].tolist() == [1.8, 1.8, 7.0]
+    assert labs["baseline"].tolist() == [True, False, False]
+    # date-time kept to the day; a partial date is not a lab date (missing)
+    assert labs["lab_date"].iloc[0] == pd.Timestamp("2014-01-02")
+    assert pd.isna(labs["lab_date"].iloc[2])
+    # read_sdtm picks LB up when it is in the folder
+    for name in ("dm", "ex", "ae", "ds"):
+        (tmp_path / f"{name}.xpt").write_bytes(
+            (cdisc_pilot_dir / "sdtm" / f"{name}.xpt").read_bytes()
+        )
+    assert len(read_sdtm(tmp_path)["labs"]) == 3
