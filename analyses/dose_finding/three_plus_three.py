@@ -255,6 +255,13 @@ class ThreePlusThree(DoseFindingDesign):
                 n_arr,
                 y_arr,
             )
+        if nc not in (3, 6) and yc < 2:
+            why = (
+                f"{counts}: the 3+3 rules need 3 or 6 DLT-evaluable patients at the "
+                f"current dose; {nc} are evaluable. Complete the cohort at dose level "
+                f"{c + 1}."
+            )
+            return self._decision("stay", c, c, None, why, n_arr, y_arr)
         if a == STOP:
             if m < 0:
                 why = (

@@ -212,3 +212,12 @@ def test_crm_safety_stop_probability_against_quadrature() -> None:
     # 3/3 at dose 1: Pr = 0.949 > 0.8, stop with no MTD
     dec = crm.decide([3, 0, 0, 0, 0], [3, 0, 0, 0, 0], 1, last_cohort_dlts=3)
     assert (dec.action, dec.next_dose, dec.mtd) == ("stop", None, None)
+
+
+def test_three_plus_three_incomplete_cohort() -> None:
+    # 2 evaluable patients at the current dose: the rule needs 3 or 6
+    dec = ThreePlusThree(3).decide([2, 0, 0], [0, 0, 0], 1)
+    assert (dec.action, dec.next_dose) == ("stay", 1)
+    assert "need 3 or 6" in dec.reason
+    # 2 DLTs among 2 already make the dose too toxic
+    assert ThreePlusThree(3).decide([2, 0, 0], [2, 0, 0], 1).action == "stop"
