@@ -34,6 +34,7 @@ from analyses.safety.lab_grading import (
 )
 from analyses.safety.overview import summarize_teae_overview
 from analyses.safety.population import (
+    derive_combined_group,
     derive_dose_groups,
     derive_safety_population,
     select_population,
@@ -84,6 +85,7 @@ __all__ = [
     "compute_lower_gi_stage",
     "compute_range_indicator",
     "compute_skin_stage",
+    "derive_combined_group",
     "derive_crs_grade",
     "derive_ctcae_grade",
     "derive_dose_groups",

@@ -13,6 +13,7 @@ import pandas as pd
 __all__ = [
     "MISSING_GROUP",
     "ActualRule",
+    "derive_combined_group",
     "derive_dose_groups",
     "derive_safety_population",
     "select_population",
@@ -157,4 +158,44 @@ def select_population(
     if (labels == MISSING_GROUP).any():
         order.append(MISSING_GROUP)
     out["group"] = pd.Categorical(labels, categories=order)
+    return out
+
+
+def derive_combined_group(
+    data: pd.DataFrame,
+    columns: list[str],
+    *,
+    name: str = "dose_level_route",
+    sep: str = " / ",
+) -> pd.DataFrame:
+    """Add one group column combining several (e.g. dose level and route).
+
+    The new column is an ordered categorical whose order follows the sorted value
+    tuples, so ``by=name`` gives columns "1 / INTRADERMAL", "1 / INTRANODAL",
+    "2 / INTRADERMAL", ... in dose order.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Subjects.
+    columns : list of str
+        Columns to combine, outermost first.
+    name : str, default "dose_level_route"
+        Name of the new column.
+    sep : str, default " / "
+        Separator of the parts in the label.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``data`` with ``name``; missing when any part is missing.
+    """
+    out = data.copy()
+    parts = out[columns]
+    complete = parts.notna().all(axis=1)
+    labels = parts.astype("string").agg(sep.join, axis=1).where(complete)
+    keys = parts.loc[complete].drop_duplicates()
+    keys = keys.sort_values(columns, kind="mergesort")
+    order = list(dict.fromkeys(keys.astype("string").agg(sep.join, axis=1)))
+    out[name] = pd.Categorical(labels, categories=order, ordered=True)
     return out

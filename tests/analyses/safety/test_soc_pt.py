@@ -114,3 +114,25 @@ def test_teae_rule_travels_to_provenance_and_footnote(tiny_ae, tiny_population):
     t2 = tabulate_teae_by_soc_pt(bare, tiny_population, "dose_level")
     assert t2.provenance.parameters["teae_rule"] is None
     assert any("rule not recorded" in note for note in t2.footnotes)
+
+
+def test_table_by_dose_level_and_route(teae, tiny_population):
+    from analyses.safety.population import derive_combined_group
+
+    subjects = tiny_population.assign(
+        route=["INTRAVENOUS", "INTRAVENOUS", "INTRADERMAL", "INTRADERMAL"]
+        + ["INTRAVENOUS"] * 4
+    )
+    subjects = derive_combined_group(subjects, ["dose_level", "route"])
+    t = tabulate_teae_by_soc_pt(teae, subjects, "dose_level_route")
+    assert t.groups == [
+        "1 / INTRADERMAL",
+        "1 / INTRAVENOUS",
+        "2 / INTRAVENOUS",
+        "Total",
+    ]
+    f = t.to_frame()
+    # S1, S2 (level 1, IV) have TEAEs; S3, S4 (level 1, ID) none
+    assert _stat(f, "ANY", "ANY", "1 / INTRAVENOUS", "n") == 2
+    assert _stat(f, "ANY", "ANY", "1 / INTRADERMAL", "N") == 2
+    assert _stat(f, "ANY", "ANY", "1 / INTRADERMAL", "n") == 0
