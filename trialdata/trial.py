@@ -88,6 +88,46 @@ class Trial:
             warnings.warn(summary, TrialDataWarning, stacklevel=2)
         return cls(report.protocol, tables, report.findings, str(folder))
 
+    @classmethod
+    def from_store(cls, url: str | Path | None = None, *, snapshot: str) -> Trial:
+        """Read a frozen snapshot of a trial store.
+
+        The data are exactly those frozen under ``snapshot``, whatever was ingested
+        since; the snapshot's content hash is checked on reading.
+
+        Parameters
+        ----------
+        url : str or pathlib.Path, optional
+            Store URL or SQLite file; default ``./trialdata.sqlite``.
+        snapshot : str
+            Label given to ``trialdata freeze``.
+
+        Returns
+        -------
+        Trial
+            The snapshot's protocol and tables (with ``_source_file`` and
+            ``_source_row`` of the upload each row came from), and the findings of
+            validating them again.
+
+        Raises
+        ------
+        trialdata.errors.StoreError
+            When the store has no such snapshot or its content changed.
+        """
+        from trialdata.store import TrialStore
+
+        with TrialStore.open(url) as store:
+            frozen = store.snapshot(snapshot)
+        tables = {
+            name: data[[c for c in data.columns if not c.startswith("_")]].assign(
+                **{SOURCE_FILE: data[SOURCE_FILE], SOURCE_ROW: data[SOURCE_ROW]}
+            )
+            for name, data in frozen.tables.items()
+        }
+        protocol = frozen.protocol
+        findings = check_typed_tables(protocol, tables)
+        return cls(protocol, tables, findings, f"{url or 'trialdata.sqlite'}#{snapshot}")
+
     def table(self, name: str) -> pd.DataFrame:
         """Return a copy of a domain table without the source columns.
 

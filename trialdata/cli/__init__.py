@@ -26,7 +26,7 @@ app = typer.Typer(
 )
 
 #: Command modules of this package, each with a ``register(app)`` function.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "demo", "dose_finding")
+COMMAND_MODULES: tuple[str, ...] = ("validate", "demo", "dose_finding", "store")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"trialdata.cli.{_name}").register(app)

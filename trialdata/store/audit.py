@@ -21,11 +21,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 
 from trialdata.store.bulk import bulk_insert
@@ -139,7 +138,7 @@ def chain_hashes(previous: str, texts: Sequence[str]) -> list[str]:
         ``hash[i] = sha256(hash[i-1] + texts[i])`` in hexadecimal.
     """
     sha = hashlib.sha256
-    out = []
+    out: list[str] = []
     append = out.append
     for text in texts:
         previous = sha((previous + text).encode()).hexdigest()
@@ -461,8 +460,10 @@ def verify_audit(
     def report(message: str) -> None:
         problems.append(message)
 
-    changesets = pd.read_sql(sa.select(CHANGESETS).order_by(CHANGESETS.c.id), conn)
-    by_id = {int(row.id): row for row in changesets.itertuples(index=False)}
+    by_id: dict[int, Any] = {
+        int(row.id): row
+        for row in conn.execute(sa.select(CHANGESETS).order_by(CHANGESETS.c.id))
+    }
     counts: dict[int, int] = {}
     stored_at: dict[int, str] = {}
     query = (
@@ -503,7 +504,6 @@ def verify_audit(
                 at, user, reason = "", "", None
             else:
                 at, user, reason = changeset.at, changeset.user_name, changeset.reason
-                reason = None if pd.isna(reason) else reason
             text = entry_text(
                 int(seq),
                 int(cs_id),

@@ -23,7 +23,7 @@ def bulk_insert(
     conn: sa.Connection,
     table: str,
     columns: Sequence[str],
-    data: Sequence[Sequence[Any]],
+    data: Sequence[Any],
 ) -> int:
     """Insert rows given column by column, inside the connection's transaction.
 
@@ -35,7 +35,7 @@ def bulk_insert(
         Table name.
     columns : sequence of str
         Column names, in the order of ``data``.
-    data : sequence of sequences
+    data : sequence of sequences or arrays
         One sequence of driver-ready values (str, int, float, bool, None) per column,
         all the same length.
 

@@ -19,7 +19,7 @@ in Python except the C-level string encoding of JSON.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ __all__ = [
     "db_columns",
     "json_objects",
     "key_text",
+    "none_list",
     "text_columns",
     "typed_frame",
 ]
@@ -50,7 +51,25 @@ _TYPED_DTYPES: dict[str, Any] = {
 
 def _objects(values: pd.Series) -> np.ndarray:
     """Return values as an object array with None for missing values."""
-    return values.to_numpy(dtype=object, na_value=None)
+    out: np.ndarray = values.astype(object).to_numpy()
+    out[values.isna().to_numpy()] = None
+    return out
+
+
+def none_list(values: pd.Series) -> list[Any]:
+    """Return values as a list with None for missing values.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Any values.
+
+    Returns
+    -------
+    list
+        The values, missing ones (NaN, NA, NaT) as None.
+    """
+    return list(_objects(values))
 
 
 def _datetime_text(values: pd.Series, *, date_only: bool) -> np.ndarray:

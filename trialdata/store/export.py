@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from schemas.domains import get_domain
@@ -72,7 +71,7 @@ def export_snapshot(
                 spec = get_domain(name)
                 text = text_columns(frame.reindex(columns=spec.columns), spec)
                 pd.DataFrame(
-                    {c: pd.Series(np.asarray(text[c], dtype=object)) for c in frame}
+                    {str(c): pd.Series(list(text[str(c)]), dtype=object) for c in frame}
                 ).to_csv(path, index=False)
             written.append(path)
     except OSError as error:

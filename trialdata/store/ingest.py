@@ -31,7 +31,13 @@ from trialdata.errors import StoreError
 from trialdata.findings import FINDING_COLUMNS, Finding, Severity, findings_frame
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert, bulk_update
-from trialdata.store.codec import db_columns, json_objects, key_text, text_columns
+from trialdata.store.codec import (
+    db_columns,
+    json_objects,
+    key_text,
+    none_list,
+    text_columns,
+)
 from trialdata.store.engine import write_transaction
 from trialdata.store.queries import update_queries
 from trialdata.store.records import next_record_id, read_versions
@@ -192,7 +198,7 @@ class _Plan:
     changed_fields: dict[str, np.ndarray]
 
 
-def _where(upload: _Upload, i: int) -> str:
+def _where(upload: _Upload, i: int | np.integer) -> str:
     return f"{upload.files[i]} row {int(upload.rows[i])}"
 
 
@@ -276,7 +282,7 @@ def _refuse(site: str, refusals: list[str]) -> None:
 
 
 def _need_reason(plans: list[_Plan]) -> None:
-    lines = []
+    lines: list[str] = []
     total = 0
     for plan in plans:
         up = plan.upload
@@ -635,10 +641,7 @@ def ingest_report(
                 list(range(first_finding, first_finding + n_findings)),
                 [submission] * n_findings,
                 [site] * n_findings,
-                *(
-                    findings[c].astype(object).where(findings[c].notna(), None).tolist()
-                    for c in finding_columns
-                ),
+                *(none_list(findings[c]) for c in finding_columns),
             ],
         )
         files = [(f.name, f.domain, f.sha256, f.n_rows) for f in report.files]

@@ -24,6 +24,7 @@ from trialdata.errors import StoreError
 from trialdata.io.defuse import defuse_formulas
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert
+from trialdata.store.codec import none_list
 from trialdata.store.engine import write_transaction
 from trialdata.store.tables import QUERIES
 
@@ -76,7 +77,7 @@ def _identity(findings: pd.DataFrame) -> list[str]:
 
 
 def _none(values: pd.Series) -> list[object]:
-    return values.astype(object).where(values.notna(), None).tolist()
+    return none_list(values)
 
 
 def update_queries(

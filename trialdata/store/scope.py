@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.protocol import Protocol
+from trialdata.store.codec import none_list
 
 __all__ = ["TRIAL_LEVEL", "coordinating_site", "row_sites", "subject_sites"]
 
@@ -43,7 +44,9 @@ def coordinating_site(protocol: Protocol) -> str:
 
 
 def _text(values: pd.Series) -> pd.Series:
-    return values.astype("string").astype(object).where(values.notna(), None)
+    return pd.Series(
+        none_list(values.astype("string")), index=values.index, dtype=object
+    )
 
 
 def subject_sites(

@@ -11,6 +11,8 @@ of versions with ``_created_cs <= c`` and (``_ended_cs IS NULL`` or ``_ended_cs 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from schemas.domains import DOMAINS, DomainSpec
@@ -182,7 +184,7 @@ SNAPSHOTS = sa.Table(
     sa.Column("row_counts", sa.Text, nullable=False),
 )
 
-_KIND_TYPES: dict[str, sa.types.TypeEngine[object]] = {
+_KIND_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
     "string": sa.Text(),
     "integer": sa.BigInteger(),
     "float": sa.Float(precision=53),

@@ -1,0 +1,225 @@
+"""Trial store commands: ingest, audit verify, freeze, export, queries.
+
+Every command takes ``--store URL`` (any SQLAlchemy URL or a SQLite file; default
+``./trialdata.sqlite``, or the ``TRIALDATA_STORE`` environment variable). Exit codes:
+0 clean, 1 rows quarantined (``ingest``) or a tampered audit trail (``audit verify``),
+2 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from trialdata.store.queries import write_query_lists
+from trialdata.store.store import TrialStore
+from trialdata.validation import validate_folder
+
+__all__ = ["register"]
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar="TRIALDATA_STORE",
+        help="Store URL (SQLAlchemy) or SQLite file; default ./trialdata.sqlite.",
+    ),
+]
+UserOption = Annotated[
+    str | None,
+    typer.Option("--user", help="Who acts; default the login name."),
+]
+
+
+class ExportFormat(StrEnum):
+    """File formats of an export."""
+
+    CSV = "csv"
+    PARQUET = "parquet"
+
+
+def _user(user: str | None) -> str:
+    if user and user.strip():
+        return user.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return os.environ.get("USER", "unknown")
+
+
+def _say(message: str) -> None:
+    print(f"trialdata: {message}", file=sys.stderr, flush=True)
+
+
+def ingest(
+    folder: Annotated[Path, typer.Argument(help="Upload folder with protocol.toml.")],
+    site: Annotated[str, typer.Option("--site", help="The uploading site.")],
+    store: StoreOption = None,
+    user: UserOption = None,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why; required when stored records change."),
+    ] = None,
+) -> None:
+    """Validate an upload and store it: valid rows accepted, failing rows quarantined.
+
+    Exit 0 when every row was accepted, 1 when rows were quarantined, 2 when the upload
+    cannot be read or is refused (nothing is stored then).
+    """
+    report = validate_folder(folder)
+    with TrialStore.open(store) as opened:
+        result = opened.ingest(report, site=site, user=_user(user), reason=reason)
+    print(
+        f"submission {result.submission_id} from site {result.site_id}: "
+        f"{result.n_rows} rows read, {result.n_created} created, "
+        f"{result.n_updated} updated, {result.n_unchanged} unchanged, "
+        f"{result.n_quarantined} quarantined, {result.n_released} released from "
+        f"quarantine; {result.n_findings} finding(s)"
+    )
+    print(f"audit head {result.audit_head}")
+    errors = result.findings[result.findings["severity"] == "error"]
+    for row in errors.head(20).to_dict("records"):
+        where = str(row["file"])
+        if not pd.isna(row["row"]):
+            where += f" row {int(row['row'])}"
+        column = "" if pd.isna(row["column"]) else f"{row['column']} "
+        print(f"  quarantined: {where}: {column}{row['rule']}: {row['message']}")
+    if len(errors) > 20:
+        print(f"  ... and {len(errors) - 20} more (see `trialdata queries`)")
+    raise typer.Exit(result.exit_code)
+
+
+def verify(
+    store: StoreOption = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-head", help="Head hash kept outside the store (from ingest)."
+        ),
+    ] = None,
+) -> None:
+    """Recompute the audit hash chain; exit 1 when the trail was tampered with."""
+    with TrialStore.open(store) as opened:
+        result = opened.verify(expected_head=expect_head)
+    if result.ok:
+        print(
+            f"audit trail intact: {result.n_entries} entries in "
+            f"{result.n_changesets} changesets; head {result.head}"
+        )
+        raise typer.Exit(0)
+    print(f"audit trail TAMPERED: {len(result.problems)} problem(s)")
+    for problem in result.problems:
+        print(f"  {problem}")
+    raise typer.Exit(1)
+
+
+def freeze(
+    label: Annotated[str, typer.Option("--label", help="Name of the snapshot.")],
+    store: StoreOption = None,
+    user: UserOption = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Why the snapshot is taken.")
+    ] = None,
+) -> None:
+    """Freeze the store's current content as a named, content-hashed snapshot."""
+    with TrialStore.open(store) as opened:
+        snap = opened.freeze(label, user=_user(user), reason=reason)
+    rows = sum(snap.row_counts.values())
+    print(
+        f"snapshot {snap.label}: {rows} rows in {len(snap.row_counts)} tables, "
+        f"through changeset {snap.through_cs}; sha256 {snap.content_sha256}"
+    )
+
+
+def export(
+    folder: Annotated[Path, typer.Argument(help="Folder to write the files into.")],
+    snapshot: Annotated[str, typer.Option("--snapshot", help="Snapshot label.")],
+    store: StoreOption = None,
+    file_format: Annotated[
+        ExportFormat, typer.Option("--format", help="File format.")
+    ] = ExportFormat.CSV,
+) -> None:
+    """Write a snapshot's protocol.toml and domain files into a folder."""
+    with TrialStore.open(store) as opened:
+        written = opened.export(snapshot, folder, format=file_format.value)
+    print(f"snapshot {snapshot}: {len(written)} files written to {folder}")
+
+
+queries_app = typer.Typer(
+    help="Query lists: open findings per site, answers, closing.",
+    no_args_is_help=False,
+)
+
+
+@queries_app.callback(invoke_without_command=True)
+def queries(
+    ctx: typer.Context,
+    site: Annotated[str | None, typer.Option("--site", help="Only this site.")] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            help="Folder for queries_<site>.csv/.xlsx, or one .csv or .xlsx file.",
+        ),
+    ] = Path("queries"),
+    store: StoreOption = None,
+    include_closed: Annotated[
+        bool, typer.Option("--all", help="Include closed queries.")
+    ] = False,
+) -> None:
+    """Write the open (and answered) queries per site as CSV and Excel."""
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = store
+        return
+    with TrialStore.open(store) as opened:
+        frame = opened.queries(site=site, include_closed=include_closed)
+    written = write_query_lists(frame, output)
+    print(f"{len(frame)} queries written: " + ", ".join(str(p) for p in written))
+
+
+@queries_app.command("answer")
+def answer(
+    ctx: typer.Context,
+    query_id: Annotated[int, typer.Argument(help="Query number.")],
+    text: Annotated[str, typer.Option("--text", help="The site's answer.")],
+    store: StoreOption = None,
+    user: UserOption = None,
+) -> None:
+    """Record the site's answer to a query (status answered)."""
+    with TrialStore.open(store or ctx.obj) as opened:
+        opened.answer_query(query_id, text, user=_user(user))
+    print(f"query {query_id} answered")
+
+
+@queries_app.command("close")
+def close(
+    ctx: typer.Context,
+    query_id: Annotated[int, typer.Argument(help="Query number.")],
+    text: Annotated[str, typer.Option("--text", help="Why it is closed.")],
+    store: StoreOption = None,
+    user: UserOption = None,
+) -> None:
+    """Close a query by hand (the data manager accepts the answer)."""
+    with TrialStore.open(store or ctx.obj) as opened:
+        opened.close_query(query_id, text, user=_user(user))
+    print(f"query {query_id} closed")
+
+
+audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
+audit_app.command("verify")(verify)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the store commands to the command line."""
+    app.command("ingest")(ingest)
+    app.command("freeze")(freeze)
+    app.command("export")(export)
+    app.add_typer(queries_app, name="queries")
+    app.add_typer(audit_app, name="audit")
