@@ -126,7 +126,8 @@ class Trial:
         }
         protocol = frozen.protocol
         findings = check_typed_tables(protocol, tables)
-        return cls(protocol, tables, findings, f"{url or 'trialdata.sqlite'}#{snapshot}")
+        source = f"{url or 'trialdata.sqlite'}#{snapshot}"
+        return cls(protocol, tables, findings, source)
 
     def table(self, name: str) -> pd.DataFrame:
         """Return a copy of a domain table without the source columns.
