@@ -144,14 +144,17 @@ def summarize_exposure(
         subj = pop.loc[pop["group"] == group, "subject_id"]
         part = adm.loc[adm["group"] == group]
         g = part.loc[part["_given"]]
-        per_subject = (
-            g.groupby("subject_id")
-            .agg(
-                doses=("_given", "size"),
-                total_dose=("dose_abs", "sum"),
-                total_per_kg=("dose_per_kg", "sum"),
-            )
-            .reindex(subj, fill_value=0)
+        by_subject = g.groupby("subject_id")
+        # a subject's cumulative dose is missing (not 0) when a dose cannot be
+        # expressed in the unit (e.g. no body weight for a per-kg total)
+        gaps = g[["dose_abs", "dose_per_kg"]].isna().groupby(g["subject_id"]).any()
+        totals = by_subject[["dose_abs", "dose_per_kg"]].sum().mask(gaps)
+        per_subject = pd.DataFrame(
+            {
+                "doses": by_subject.size().reindex(subj, fill_value=0),
+                "total_dose": totals["dose_abs"].reindex(subj),
+                "total_per_kg": totals["dose_per_kg"].reindex(subj),
+            }
         )
         rows.append(
             {

@@ -69,6 +69,7 @@ class TimeToOnsetTable(SafetyResult):
         def num(x: float) -> str:
             return "" if pd.isna(x) else f"{x:g}"
 
+        wide.columns.name = None
         out = wide[["category", "group", "measure"]].copy()
         out["n"] = wide["n"].map(lambda v: f"{int(v)}")
         out["median (Q1-Q3)"] = [

@@ -71,3 +71,16 @@ def test_demographics_hand_case():
         s.loc[(s["variable"] == "age") & (s["label"] == "Mean (SD)"), "x"].item()
         == "35.5 (7.78)"
     )
+
+
+def test_exposure_without_weight_has_no_per_kg_total(tiny_population, tiny_admin):
+    adm = tiny_admin.assign(dose_amount=10.0, dose_unit="10^6 cells", lot_id="L1")
+    f = summarize_exposure(adm, tiny_population, "dose_level").to_frame()
+    # no weight column: doses cannot be expressed per kg -> no statistics, not zeros
+    assert (
+        _get(f, group="1", variable="cumulative dose per subject (per kg)", stat="n")
+        == 0
+    )
+    assert (
+        _get(f, group="2", variable="cumulative dose per subject", stat="mean") == 20.0
+    )
