@@ -228,6 +228,25 @@ class DoseFindingDesign(ABC):
         """
 
     @abstractmethod
+    def select_mtd(
+        self, n: Sequence[int] | npt.ArrayLike, y: Sequence[int] | npt.ArrayLike
+    ) -> Any:
+        """Return the final MTD with per-dose estimates (an ``MTDSelection``).
+
+        Parameters
+        ----------
+        n : sequence of int
+            DLT-evaluable patients per dose level.
+        y : sequence of int
+            DLTs per dose level.
+
+        Returns
+        -------
+        MTDSelection
+            The selected dose and per-dose estimates.
+        """
+
+    @abstractmethod
     def simulate(self, p_true: npt.ArrayLike, uniforms: Tolerances) -> SimulatedTrials:
         """Run many trials at once on pre-drawn patient tolerances.
 

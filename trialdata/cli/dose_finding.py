@@ -543,6 +543,16 @@ def escalation_report(
                 }
             )
         lines.append(text)
+        if n.sum() > 0:
+            estimates = _estimates(design, n, y)
+            lines.append(f"{label}Estimated DLT rate per dose level:")
+            lines.extend(
+                "  " + ln for ln in estimates.to_string(index=False).splitlines()
+            )
+            decisions[-1]["estimates"] = [
+                {k: (None if pd.isna(v) else v) for k, v in rec.items()}
+                for rec in estimates.to_dict(orient="records")
+            ]
     lines.append("")
     lines.append(f"Provenance: {dlt.provenance.describe()}")
     return {
@@ -555,6 +565,30 @@ def escalation_report(
             "provenance": dlt.provenance.to_dict(),
         },
     }
+
+
+def _estimates(design: DoseFindingDesign, n: Any, y: Any) -> Any:
+    """Per-dose estimates for the report: isotonic (interval designs), model (CRM)."""
+    est = design.select_mtd(n, y).estimates
+    keep = [
+        c
+        for c in (
+            "dose",
+            "n",
+            "dlt",
+            "phat",
+            "lower",
+            "upper",
+            "p_overdose",
+            "ptox",
+            "ptox_lower",
+            "ptox_upper",
+            "p_exceeds_target",
+            "rate",
+        )
+        if c in est
+    ]
+    return est[keep].round(3)
 
 
 def register(app: typer.Typer) -> None:

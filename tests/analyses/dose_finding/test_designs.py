@@ -221,3 +221,22 @@ def test_three_plus_three_incomplete_cohort() -> None:
     assert "need 3 or 6" in dec.reason
     # 2 DLTs among 2 already make the dose too toxic
     assert ThreePlusThree(3).decide([2, 0, 0], [2, 0, 0], 1).action == "stop"
+
+
+def test_boin_estimates_aligned_by_dose_with_untreated_gap() -> None:
+    """notes/dose_finding.md pitfall 2: BOIN 2.7.2 select.mtd prints dose 2 with dose
+    3's CI and dose 4 with (NA, NA) for n = (0, 3, 6, 3), y = (0, 0, 1, 2). Here each
+    dose gets its own interval: dose 2 (0/3) has the Beta(0.05, 3.05) interval that R
+    reports for 0/3 doses in select.mtd case 1 (2.05175098448e-33, 0.196038970916)."""
+    from scipy import stats
+
+    est = (
+        BOIN(0.3, 4).select_mtd([0, 3, 6, 3], [0, 0, 1, 2]).estimates.set_index("dose")
+    )
+    assert np.isnan(est.loc[1, "phat"])
+    assert est.loc[2, "lower"] == pytest.approx(2.05175098448e-33, rel=1e-6)
+    assert est.loc[2, "upper"] == pytest.approx(0.196038970916, abs=1e-9)
+    # raw estimates 0.0161, 0.1721, 0.6613 are already monotone: no pooling
+    assert est.loc[4, "phat"] == pytest.approx(2.05 / 3.1)
+    assert est.loc[4, "lower"] == pytest.approx(stats.beta.ppf(0.025, 2.05, 1.05))
+    assert est.loc[4, "upper"] == pytest.approx(stats.beta.ppf(0.975, 2.05, 1.05))

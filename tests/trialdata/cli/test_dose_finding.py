@@ -256,6 +256,10 @@ def test_escalation_end_to_end(app: typer.Typer, tmp_path: Path) -> None:
     assert out["decisions"][0]["action"] == "de-escalate"
     assert out["decisions"][0]["next_dose"] == 1
     assert out["decisions"][0]["pending"] == 1
+    # BOIN estimates: 1/2 at doses 1 and 2, phat = (1 + 0.05) / (2 + 0.1) = 0.5 each
+    est = {e["dose"]: e for e in out["decisions"][0]["estimates"]}
+    assert est[1]["phat"] == est[2]["phat"] == 0.5
+    assert est[3]["phat"] is None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = run(app, "escalation", str(tmp_path), "--data-cutoff", "2026-03-20")
