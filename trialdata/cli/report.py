@@ -1,0 +1,129 @@
+"""``trialdata report safety``: the DMC safety report of an upload folder or a snapshot.
+
+The format follows the output file's extension (``.html``, ``.pdf``, ``.rtf``,
+``.docx``, or ``.xlsx`` for the tables and listings as a workbook). Exit codes: 0 the
+report was written, 2 bad usage or unreadable input (one message on stderr).
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+
+from schemas.protocol import ProtocolError, parse_protocol
+from trialdata.errors import TrialDataError
+from trialdata.findings import findings_frame
+from trialdata.reports import FORMATS, build_safety_report, write_report
+from trialdata.trial import Trial, TrialDataWarning
+
+__all__ = ["register"]
+
+report_app = typer.Typer(
+    help="Write reports (HTML, PDF, RTF, DOCX, XLSX).", no_args_is_help=True
+)
+
+
+def _fail(message: str) -> typer.Exit:
+    print(f"trialdata: error: {message}", file=sys.stderr)
+    return typer.Exit(2)
+
+
+def _from_store(url: str, label: str) -> tuple[Trial, str]:
+    from trialdata.store import TrialStore
+
+    if "://" not in url and not Path(url).is_file():
+        raise _fail(f"store {url} does not exist")
+    snapshot = TrialStore.open(url).snapshot(label)
+    protocol = parse_protocol(
+        tomllib.loads(snapshot.protocol_toml), source=f"{url} snapshot {label}"
+    )
+    trial = Trial(protocol, snapshot.tables, findings_frame([]), f"{url} ({label})")
+    return trial, snapshot.content_sha256
+
+
+def safety(
+    folder: Annotated[
+        Path | None,
+        typer.Argument(help="Upload folder with protocol.toml (or use --store)."),
+    ] = None,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Report file; its extension (html, pdf, rtf, docx, xlsx) is the "
+            "format.",
+        ),
+    ] = Path("safety_report.html"),
+    store: Annotated[
+        str | None, typer.Option("--store", help="Trial store URL or SQLite file.")
+    ] = None,
+    snapshot: Annotated[
+        str | None, typer.Option("--snapshot", help="Snapshot label in the store.")
+    ] = None,
+    cutoff: Annotated[
+        str | None,
+        typer.Option(
+            "--cutoff", help="Data cut-off date YYYY-MM-DD (default: latest date)."
+        ),
+    ] = None,
+) -> None:
+    """Write the safety report for the Data Monitoring Committee."""
+    fmt = output.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise _fail(
+            f"cannot tell the format of {output}; use one of the extensions "
+            + ", ".join(f".{f}" for f in FORMATS)
+        )
+    if (folder is None) == (store is None):
+        raise _fail("give either an upload FOLDER or --store URL --snapshot LABEL")
+    if store is not None and not snapshot:
+        raise _fail("--store needs --snapshot LABEL")
+    if not output.parent.is_dir():
+        raise _fail(f"output folder {output.parent} does not exist")
+    if cutoff is not None:
+        try:
+            cut: pd.Timestamp | None = pd.Timestamp(cutoff)
+        except ValueError:
+            raise _fail(f"--cutoff {cutoff!r} is not a date (YYYY-MM-DD)") from None
+    else:
+        cut = None
+    try:
+        if folder is not None:
+            if not (folder / "protocol.toml").is_file():
+                raise _fail(f"{folder} is not an upload folder (no protocol.toml)")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TrialDataWarning)
+                trial = Trial.load(folder, on_error="warn")
+            for warning in caught:
+                print(f"trialdata: warning: {warning.message}", file=sys.stderr)
+            label, digest = "folder", trial.content_hash
+        else:
+            assert store is not None and snapshot is not None
+            trial, digest = _from_store(store, snapshot)
+            label = snapshot
+        report = build_safety_report(
+            trial, snapshot_label=label, snapshot_hash=digest, data_cutoff=cut
+        )
+    except (TrialDataError, ProtocolError, ValueError, KeyError) as error:
+        raise _fail(str(error)) from None
+    write_report(report, output)
+    print(f"trialdata: safety report written to {output}", file=sys.stderr)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` command group to the command line.
+
+    Parameters
+    ----------
+    app : typer.Typer
+        The root application.
+    """
+    report_app.command("safety")(safety)
+    app.add_typer(report_app, name="report")

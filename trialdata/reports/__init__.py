@@ -1,0 +1,113 @@
+"""Reports: a format-neutral document model, builders and one writer per format.
+
+``build_safety_report(trial)`` assembles the DMC safety report; ``write_report(report,
+path)`` writes it as HTML, PDF, RTF, DOCX or an Excel workbook of its tables, chosen by
+the file extension.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from trialdata.reports.build_safety import build_safety_report
+from trialdata.reports.model import (
+    Figure,
+    Paragraph,
+    Report,
+    ReportProvenance,
+    Section,
+    Table,
+)
+
+__all__ = [
+    "FORMATS",
+    "Figure",
+    "Paragraph",
+    "Report",
+    "ReportProvenance",
+    "Section",
+    "Table",
+    "build_safety_report",
+    "render",
+    "write_report",
+]
+
+#: File extensions the writers produce.
+FORMATS: tuple[str, ...] = ("html", "pdf", "rtf", "docx", "xlsx")
+
+
+def _renderer(fmt: str) -> Callable[[Report], str | bytes]:
+    if fmt == "html":
+        from trialdata.reports.html import render_html
+
+        return render_html
+    if fmt == "pdf":
+        from trialdata.reports.pdf import render_pdf
+
+        return render_pdf
+    if fmt == "rtf":
+        from trialdata.reports.rtf import render_rtf
+
+        return render_rtf
+    if fmt == "docx":
+        from trialdata.reports.docx import render_docx
+
+        return render_docx
+    if fmt == "xlsx":
+        from trialdata.reports.export import render_xlsx
+
+        return render_xlsx
+    raise ValueError(
+        f"unknown report format {fmt!r}; expected one of {', '.join(FORMATS)}"
+    )
+
+
+def render(report: Report, fmt: str) -> bytes:
+    """Render a report in a format.
+
+    Parameters
+    ----------
+    report : Report
+        The report.
+    fmt : {"html", "pdf", "rtf", "docx", "xlsx"}
+        The format.
+
+    Returns
+    -------
+    bytes
+        The file content (HTML and RTF encoded as UTF-8; RTF is pure ASCII).
+
+    Raises
+    ------
+    ValueError
+        For an unknown format.
+    """
+    out = _renderer(fmt)(report)
+    return out.encode("utf-8") if isinstance(out, str) else out
+
+
+def write_report(report: Report, path: str | Path) -> Path:
+    """Write a report to a file whose extension names the format.
+
+    Parameters
+    ----------
+    report : Report
+        The report.
+    path : str or pathlib.Path
+        Output file: ``.html``, ``.pdf``, ``.rtf``, ``.docx`` or ``.xlsx``.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    ValueError
+        For an unknown extension.
+    """
+    target = Path(path)
+    data = render(report, target.suffix.lower().lstrip("."))
+    target.write_bytes(data)
+    return target

@@ -1,0 +1,993 @@
+"""Assemble the DMC safety report of a trial as a format-neutral :class:`Report`.
+
+Numbers come from ``analyses`` (TEAE derivation and SOC/PT tables from
+``analyses.safety``, the design decision from ``analyses.dose_finding``, Kaplan-Meier
+from ``analyses.survival``, summaries from ``analyses.immunomonitoring`` and
+``analyses.mri``) and, for the sections those packages do not cover, from
+:mod:`trialdata.reports.report_summaries`. This module only selects, orders and
+formats them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+
+from analyses._results import AnalysisResult, Provenance
+from analyses.dose_finding import (
+    BOIN,
+    CRM,
+    MTPI2,
+    Decision,
+    DoseFindingDesign,
+    I3Plus3,
+    ThreePlusThree,
+)
+from analyses.safety import (
+    EventCountTable,
+    derive_teae,
+    tabulate_grade3_teae,
+    tabulate_serious_teae,
+    tabulate_teae_by_soc_pt,
+)
+from schemas.protocol import Protocol
+from schemas.terms import DesignMethod
+from trialdata.reports import report_summaries as rs
+from trialdata.reports.figures import plot_escalation_history, plot_kaplan_meier
+from trialdata.reports.formatting import (
+    format_date,
+    format_n_pct,
+    format_number,
+    group_headers,
+    pivot_counts,
+)
+from trialdata.reports.model import (
+    Block,
+    Figure,
+    Paragraph,
+    Report,
+    ReportProvenance,
+    Section,
+    Table,
+)
+from trialdata.reports.prepare import (
+    apply_cutoff,
+    derive_report_subjects,
+    latest_date,
+)
+from trialdata.trial import Trial
+
+__all__ = ["build_safety_report", "design_for", "escalation_decision"]
+
+#: AE of special interest categories reported with a grade table, in order.
+AESI_CATEGORIES = ("CRS", "ICANS", "GVHD", "INFUSION REACTION")
+
+
+def _own(note: str) -> str:
+    return f"Computed by trialdata.reports.report_summaries ({note})."
+
+
+def design_for(protocol: Protocol) -> DoseFindingDesign:
+    """Return the dose-finding design the protocol names, with its parameters.
+
+    Parameters
+    ----------
+    protocol : schemas.protocol.Protocol
+        The protocol.
+
+    Returns
+    -------
+    analyses.dose_finding.DoseFindingDesign
+        3+3, BOIN, CRM, mTPI-2 or i3+3.
+    """
+    d = protocol.design
+    n_doses = len(protocol.dose_levels)
+    n_cohorts = max(1, d.max_subjects // d.cohort_size)
+    size, start = d.cohort_size, d.start_dose_level
+    if d.method == DesignMethod.THREE_PLUS_THREE:
+        return ThreePlusThree(
+            n_doses,
+            allow_deescalation=d.allow_deescalation,
+            start_dose=d.start_dose_level,
+            target=d.target_dlt_rate,
+        )
+    if d.method == DesignMethod.BOIN:
+        return BOIN(
+            d.target_dlt_rate,
+            n_doses,
+            cutoff_eli=d.elimination_cutoff,
+            cohort_size=size,
+            n_cohorts=n_cohorts,
+            start_dose=start,
+        )
+    if d.method == DesignMethod.MTPI2:
+        return MTPI2(
+            d.target_dlt_rate,
+            n_doses,
+            cohort_size=size,
+            n_cohorts=n_cohorts,
+            start_dose=start,
+        )
+    if d.method == DesignMethod.I3PLUS3:
+        return I3Plus3(
+            d.target_dlt_rate,
+            n_doses,
+            cohort_size=size,
+            n_cohorts=n_cohorts,
+            start_dose=start,
+        )
+    return CRM(
+        d.skeleton or (),
+        d.target_dlt_rate,
+        model=d.crm_model,
+        cohort_size=size,
+        n_cohorts=n_cohorts,
+        start_dose=start,
+    )
+
+
+def escalation_decision(
+    protocol: Protocol, treated: pd.DataFrame
+) -> tuple[Decision, pd.DataFrame]:
+    """Apply the protocol's design to the DLT data so far.
+
+    Parameters
+    ----------
+    protocol : schemas.protocol.Protocol
+        The protocol.
+    treated : pandas.DataFrame
+        DLT-evaluable subjects: ``dose_level``, ``dlt`` (bool), ``first_dose_date``.
+
+    Returns
+    -------
+    tuple of (Decision, pandas.DataFrame)
+        The decision and the per-dose-level counts it used (``dose_level``, ``n``,
+        ``y``).
+    """
+    n_doses = len(protocol.dose_levels)
+    levels = np.arange(1, n_doses + 1)
+    level = treated["dose_level"].astype(int)
+    n = level.value_counts().reindex(levels, fill_value=0)
+    y = level[treated["dlt"].astype(bool)].value_counts().reindex(levels, fill_value=0)
+    ordered = treated.sort_values("first_dose_date", kind="mergesort")
+    current = int(ordered["dose_level"].iloc[-1])
+    last = ordered.loc[ordered["dose_level"] == current].tail(
+        protocol.design.cohort_size
+    )
+    design = design_for(protocol)
+    decision = design.decide(
+        n.to_numpy(),
+        y.to_numpy(),
+        current,
+        last_cohort_dlts=int(last["dlt"].astype(bool).sum()),
+    )
+    counts = pd.DataFrame({"dose_level": levels, "n": n.to_numpy(), "y": y.to_numpy()})
+    return decision, counts
+
+
+def _soc_pt_table(result: EventCountTable, cutoff_note: str) -> Table:
+    frame = result.summary().rename(
+        columns={"label": "System organ class / preferred term"}
+    )
+    notes = (
+        *result.footnotes,
+        cutoff_note,
+        f"Source: analyses.safety.{result.provenance.analysis}.",
+    )
+    return Table(result.title, frame, notes)
+
+
+def _format_result_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_bool_dtype(values):
+            out[column] = values.map({True: "Yes", False: "No"})
+        elif pd.api.types.is_integer_dtype(values):
+            out[column] = values.astype("Int64").astype(str).replace("<NA>", "")
+        elif pd.api.types.is_float_dtype(values):
+            whole = values.dropna()
+            if len(whole) and (whole == whole.round()).all():
+                out[column] = values.map(lambda v: "" if pd.isna(v) else f"{v:.0f}")
+            else:
+                out[column] = values.map(lambda v: format_number(v, 2))
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            out[column] = values.map(format_date)
+    return out
+
+
+def _result_table(
+    result: AnalysisResult, title: str, source: str, cutoff_note: str
+) -> Table:
+    return Table(
+        title,
+        _format_result_frame(result.summary()),
+        (cutoff_note, f"Source: {source}; {result.provenance.describe()}"),
+    )
+
+
+class _Context:
+    """Everything the section builders share."""
+
+    def __init__(self, trial: Trial, cutoff: pd.Timestamp) -> None:
+        self.protocol = trial.protocol
+        raw = {name: trial.table(name) for name in trial.tables}
+        self.tables = apply_cutoff(raw, cutoff)
+        self.cutoff = cutoff
+        self.subjects = derive_report_subjects(self.protocol, self.tables)
+        safe = self.subjects.loc[self.subjects["safety"].astype(bool)].copy()
+        safe["group"] = safe["group"].cat.remove_unused_categories()
+        self.safety = safe.reset_index(drop=True)
+        ae = self.tables.get("adverse_events")
+        if ae is None:
+            ae = trial.table("adverse_events")
+        self.ae = derive_teae(ae, self.safety) if len(self.safety) else ae
+        self.teae = (
+            self.ae.loc[self.ae["teae"].astype(bool)] if "teae" in self.ae else self.ae
+        )
+        self.cutoff_note = (
+            f"Data cut-off {format_date(cutoff)}; records dated after it are excluded."
+        )
+        self.population_note = (
+            "Safety population: enrolled subjects with at least one administration "
+            "given. Columns: actual dose level (highest given) and route."
+        )
+
+    def has(self, name: str) -> bool:
+        table = self.tables.get(name)
+        return table is not None and len(table) > 0
+
+
+def _disposition_section(ctx: _Context) -> Section:
+    enrolled = ctx.subjects.copy()
+    counts = rs.summarize_disposition(enrolled, cutoff=ctx.cutoff)
+    disposition = Table(
+        "Enrolment and disposition by dose level and route",
+        pivot_counts(counts, row_label="Subjects"),
+        (
+            "Percentages of the enrolled subjects in each column. Untreated subjects "
+            "are shown under their cohort's planned dose level and route.",
+            ctx.cutoff_note,
+            _own("summarize_disposition"),
+        ),
+    )
+    blocks: list[Block] = [disposition]
+    if len(ctx.safety):
+        demo = rs.summarize_demographics(ctx.safety)
+        blocks.append(
+            Table(
+                "Demographics, safety population",
+                _demographics_frame(demo, ctx.safety),
+                (ctx.population_note, _own("summarize_demographics")),
+            )
+        )
+    return Section("Enrolment and disposition", tuple(blocks))
+
+
+def _demographics_frame(demo: pd.DataFrame, safety: pd.DataFrame) -> pd.DataFrame:
+    groups = [*[str(g) for g in safety["group"].cat.categories], rs.ANY_GROUP]
+    sizes = safety.groupby("group", observed=False).size()
+    headers = {g: f"{g} (N={int(sizes.get(g, len(safety)))})" for g in groups}
+    headers[rs.ANY_GROUP] = f"{rs.ANY_GROUP} (N={len(safety)})"
+    rows: list[dict[str, str]] = []
+    for row in demo["row"].drop_duplicates():
+        part = demo.loc[demo["row"] == row].pivot_table(
+            index="stat", columns="group", values="value", aggfunc="first"
+        )
+        if row.startswith("Sex"):
+            counts = {
+                headers[g]: format_n_pct(int(part.at["n", g]), float(part.at["pct", g]))
+                for g in groups
+            }
+            rows.append({"Characteristic": row, **counts})
+            continue
+        for label, cells in _continuous_rows(part, groups).items():
+            rows.append(
+                {
+                    "Characteristic": f"{row}: {label}",
+                    **{headers[g]: c for g, c in zip(groups, cells, strict=True)},
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _continuous_rows(part: pd.DataFrame, groups: list[str]) -> dict[str, list[str]]:
+    def cell(stat: str, g: str) -> str:
+        return format_number(part.at[stat, g])
+
+    return {
+        "n": [f"{part.at['n', g]:.0f}" for g in groups],
+        "Mean (SD)": [f"{cell('mean', g)} ({cell('sd', g)})" for g in groups],
+        "Median": [cell("median", g) for g in groups],
+        "Min, max": [f"{cell('min', g)}, {cell('max', g)}" for g in groups],
+    }
+
+
+def _exposure_section(ctx: _Context) -> Section:
+    exposure = rs.summarize_exposure(ctx.safety, ctx.tables["administrations"])
+    units = sorted({d.unit for d in ctx.protocol.dose_levels})
+    frame = pd.DataFrame(
+        {
+            "Dose level and route": exposure["group"],
+            "Subjects": exposure["subjects"].astype(int).astype(str),
+            "Administrations given": exposure["given"].astype(int).astype(str),
+            "Planned, not given": exposure["not_given"].astype(int).astype(str),
+            "Given per subject, median (min, max)": [
+                f"{format_number(m)} ({lo:.0f}, {hi:.0f})"
+                for m, lo, hi in zip(
+                    exposure["median_given"],
+                    exposure["min_given"],
+                    exposure["max_given"],
+                    strict=True,
+                )
+            ],
+            f"Cumulative dose per subject, median ({', '.join(units)})": [
+                format_number(v, 2) for v in exposure["median_cumulative_dose"]
+            ],
+        }
+    )
+    return Section(
+        "Exposure",
+        (
+            Table(
+                "Exposure to the cell product, safety population",
+                frame,
+                (ctx.population_note, ctx.cutoff_note, _own("summarize_exposure")),
+            ),
+        ),
+    )
+
+
+def _subject_dlt(ctx: _Context) -> pd.Series:
+    dlt = ctx.teae["dlt"].astype("boolean").fillna(False).astype(bool)
+    return ctx.safety["subject_id"].isin(ctx.teae.loc[dlt, "subject_id"])
+
+
+def _escalation_section(ctx: _Context) -> Section:
+    safety = ctx.safety
+    blocks: list[Block] = []
+    has_dlt = _subject_dlt(ctx)
+    history = safety.assign(dlt=has_dlt.to_numpy())
+    dose_labels = {
+        d.level: f"DL{d.level} ({d.label or f'{d.amount:g} {d.unit}'})"
+        for d in ctx.protocol.dose_levels
+    }
+    blocks.append(
+        Figure(
+            "Dose-escalation history",
+            plot_escalation_history(
+                history[
+                    ["subject_id", "first_dose_date", "dose_level", "route", "dlt"]
+                ],
+                dose_labels=dose_labels,
+            ),
+            "Each marker is one treated subject, in order of first administration, at "
+            "the highest dose level given; filled red markers had a DLT. "
+            + ctx.cutoff_note,
+        )
+    )
+    last = ctx.subjects.set_index("subject_id")["last_contact"]
+    dlt = rs.summarize_dlt(
+        safety,
+        ctx.teae,
+        dlt_window_days=ctx.protocol.dlt_window_days,
+        last_contact=last,
+    )
+    headers = group_headers(pd.DataFrame({"group": dlt["group"], "N": dlt["treated"]}))
+    table = pd.DataFrame(
+        {
+            "Dose level and route": [headers[g] for g in dlt["group"]],
+            "Treated": dlt["treated"].astype(str),
+            "DLT-evaluable": dlt["evaluable"].astype(str),
+            "Subjects with a DLT": dlt["dlt"].astype(str),
+            "DLT rate, % of evaluable": [
+                "" if pd.isna(r) else f"{format_number(100 * r)}%" for r in dlt["rate"]
+            ],
+        }
+    )
+    blocks.append(
+        Table(
+            "Dose-limiting toxicities by dose level and route",
+            table,
+            (
+                "DLT-evaluable: treated subjects with a DLT, or followed for at least "
+                f"the {ctx.protocol.dlt_window_days}-day DLT window after the first "
+                "dose (last record on or after first dose + window).",
+                ctx.cutoff_note,
+                _own("summarize_dlt"),
+            ),
+        )
+    )
+    blocks.extend(_decision_blocks(ctx, dlt_evaluable=_evaluable(ctx, has_dlt)))
+    blocks.append(_dlt_listing(ctx))
+    return Section("Dose escalation and dose-limiting toxicities", tuple(blocks))
+
+
+def _evaluable(ctx: _Context, has_dlt: pd.Series) -> pd.DataFrame:
+    window = pd.Timedelta(days=ctx.protocol.dlt_window_days)
+    seen = ctx.safety["last_contact"]
+    ok = (
+        has_dlt.to_numpy()
+        | (seen.notna() & (seen >= ctx.safety["first_dose_date"] + window)).to_numpy()
+    )
+    frame = ctx.safety.assign(dlt=has_dlt.to_numpy())
+    return frame.loc[ok & frame["dose_level"].notna().to_numpy()]
+
+
+def _decision_blocks(ctx: _Context, dlt_evaluable: pd.DataFrame) -> list[Block]:
+    protocol = ctx.protocol
+    n_levels = len(protocol.dose_levels)
+    usable = dlt_evaluable.loc[
+        dlt_evaluable["dose_level"].between(1, n_levels)
+        & dlt_evaluable["first_dose_date"].notna()
+    ]
+    if usable.empty:
+        return [
+            Paragraph(
+                "Design decision: no DLT-evaluable subject yet, so the "
+                f"{protocol.design.method} design has no decision to report."
+            )
+        ]
+    try:
+        decision, counts = escalation_decision(protocol, usable)
+    except ValueError as error:
+        return [
+            Paragraph(
+                f"Design decision: the {protocol.design.method} design could not be "
+                f"applied to these data ({error})."
+            )
+        ]
+    frame = pd.DataFrame(
+        {
+            "Dose level": [f"DL{v}" for v in counts["dose_level"]],
+            "DLT-evaluable subjects": counts["n"].astype(str),
+            "Subjects with a DLT": counts["y"].astype(str),
+        }
+    )
+    nxt = "none (stop)" if decision.next_dose is None else f"DL{decision.next_dose}"
+    mtd = "not selected" if decision.mtd is None else f"DL{decision.mtd}"
+    text = (
+        f"Current design decision ({decision.design}, target DLT rate "
+        f"{protocol.design.target_dlt_rate:g}): {decision.action} from "
+        f"DL{decision.current_dose}; next cohort: {nxt}; MTD: {mtd}. "
+        f"{decision.reason}"
+    )
+    return [
+        Paragraph(text),
+        Table(
+            "DLT data used for the design decision (all routes pooled)",
+            frame,
+            (
+                "Counts of DLT-evaluable subjects by highest dose level given.",
+                f"Source: analyses.dose_finding ({decision.provenance.analysis}).",
+            ),
+        ),
+    ]
+
+
+def _ae_listing(ae: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
+    group = subjects.set_index("subject_id")["group"].astype(str)
+    first = subjects.set_index("subject_id")["first_dose_date"]
+    ordered = ae.sort_values(["subject_id", "onset_date", "ae_seq"], kind="mergesort")
+    day = (
+        pd.to_datetime(ordered["onset_date"]).dt.normalize()
+        - pd.to_datetime(ordered["subject_id"].map(first)).dt.normalize()
+    ).dt.days
+    day = day.where(day < 0, day + 1)
+    yes_no = {True: "Y", False: "N"}
+    return pd.DataFrame(
+        {
+            "Subject": ordered["subject_id"],
+            "Dose level and route": ordered["subject_id"].map(group).fillna(""),
+            "AE": ordered["ae_seq"].astype(str),
+            "Reported term": ordered["term"],
+            "Preferred term": ordered["preferred_term"],
+            "SOC": ordered["soc"],
+            "Onset (study day)": [
+                f"{format_date(d)} ({'' if pd.isna(s) else int(s)})"
+                for d, s in zip(ordered["onset_date"], day, strict=True)
+            ],
+            "Grade": ordered["grade"].astype(str).replace("<NA>", ""),
+            "Serious": ordered["serious"].astype("boolean").map(yes_no).fillna(""),
+            "Relatedness": ordered["relatedness"],
+            "Outcome": ordered["outcome"],
+        }
+    )
+
+
+def _dlt_listing(ctx: _Context) -> Table:
+    dlt = ctx.teae["dlt"].astype("boolean").fillna(False).astype(bool)
+    frame = _ae_listing(ctx.teae.loc[dlt], ctx.safety)
+    return Table(
+        "Listing of dose-limiting toxicities",
+        frame,
+        ("Study day 1 = day of the first administration.", ctx.cutoff_note),
+        listing=True,
+    )
+
+
+def _overview_frame(ctx: _Context) -> pd.DataFrame:
+    counts = rs.summarize_teae_overview(ctx.safety, ctx.teae)
+    return pivot_counts(counts, row_label="Subjects with at least one")
+
+
+def _ae_section(ctx: _Context) -> Section:
+    notes = (ctx.population_note, ctx.cutoff_note)
+    blocks: list[Block] = [
+        Table(
+            "Overview of treatment-emergent adverse events",
+            _overview_frame(ctx),
+            (
+                *notes,
+                "TEAE: onset on or after the first administration (a pre-existing "
+                "event counts only when its grade worsens); derive_teae of "
+                "analyses.safety.",
+                _own("summarize_teae_overview"),
+            ),
+        )
+    ]
+    by = "group"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        blocks.append(
+            _soc_pt_table(
+                tabulate_teae_by_soc_pt(ctx.ae, ctx.safety, by), ctx.cutoff_note
+            )
+        )
+        blocks.append(
+            _soc_pt_table(tabulate_grade3_teae(ctx.ae, ctx.safety, by), ctx.cutoff_note)
+        )
+        blocks.append(
+            _soc_pt_table(
+                tabulate_serious_teae(ctx.ae, ctx.safety, by), ctx.cutoff_note
+            )
+        )
+    return Section("Adverse events", tuple(blocks))
+
+
+def _aesi_section(ctx: _Context) -> Section:
+    present = set(ctx.teae["aesi"].dropna().astype(str))
+    categories = [
+        c for c in AESI_CATEGORIES if c in present or c != "INFUSION REACTION"
+    ]
+    counts = rs.summarize_aesi_grades(ctx.safety, ctx.teae, categories)
+    blocks: list[Block] = []
+    for category in categories:
+        part = counts.loc[counts["aesi"] == category]
+        scale = (
+            "ASTCT consensus"
+            if category in ("CRS", "ICANS")
+            else ("MAGIC" if category == "GVHD" else "CTCAE")
+        )
+        blocks.append(
+            Table(
+                f"{_aesi_name(category)} by maximum grade",
+                pivot_counts(part, row_label="Maximum grade"),
+                (
+                    f"Treatment-emergent events with AESI category {category}; each "
+                    f"subject counted once at their maximum grade (expected scale: "
+                    f"{scale}).",
+                    ctx.population_note,
+                    ctx.cutoff_note,
+                    _own("summarize_aesi_grades"),
+                ),
+            )
+        )
+    return Section("Adverse events of special interest", tuple(blocks))
+
+
+def _aesi_name(category: str) -> str:
+    return {
+        "CRS": "Cytokine release syndrome (CRS)",
+        "ICANS": "Immune effector cell-associated neurotoxicity syndrome (ICANS)",
+        "GVHD": "Graft-versus-host disease (GvHD)",
+        "INFUSION REACTION": "Infusion reactions",
+    }.get(category, category)
+
+
+def _lab_section(ctx: _Context) -> Section:
+    if not ctx.has("labs"):
+        return Section(
+            "Laboratory shifts",
+            (Paragraph("The trial has no laboratory data up to the data cut-off."),),
+        )
+    shifts = rs.summarize_lab_shifts(ctx.safety, ctx.tables["labs"])
+    wide = shifts.pivot_table(
+        index=["test_code", "baseline"],
+        columns="post",
+        values="n",
+        aggfunc="sum",
+        sort=False,
+    )
+    wide = wide[["Low", "Normal", "High", "Low and high"]]
+    wide["Total"] = wide.sum(axis=1)
+    wide = wide.loc[wide["Total"] > 0].reset_index()
+    frame = wide.rename(columns={"test_code": "Test", "baseline": "Baseline"})
+    for column in frame.columns[2:]:
+        frame[column] = frame[column].astype(int).astype(str)
+    return Section(
+        "Laboratory shifts",
+        (
+            Table(
+                "Shift from baseline to worst post-baseline normal-range category",
+                frame,
+                (
+                    "Baseline: last value on or before the first-dose date. Columns: "
+                    "post-baseline category (Low: any value below the lower limit; "
+                    "High: any above the upper limit; Low and high: both). Subjects "
+                    "of the safety population with a post-baseline value.",
+                    ctx.cutoff_note,
+                    _own("summarize_lab_shifts"),
+                ),
+            ),
+        ),
+    )
+
+
+def _death_section(ctx: _Context) -> Section:
+    deaths = rs.summarize_deaths(
+        ctx.safety, dlt_window_days=ctx.protocol.dlt_window_days, cutoff=ctx.cutoff
+    )
+    n = len(deaths)
+    paragraph = Paragraph(
+        f"{n} death{'s' if n != 1 else ''} in the safety population up to the data "
+        "cut-off."
+    )
+    if n == 0:
+        return Section("Deaths", (paragraph,))
+    frame = pd.DataFrame(
+        {
+            "Subject": deaths["subject_id"],
+            "Dose level and route": deaths["group"],
+            "Date of death": deaths["death_date"].map(format_date),
+            "Study day": deaths["days_from_first_dose"].astype(str),
+            "Within DLT window": deaths["in_dlt_window"].map(
+                {True: "Yes", False: "No"}
+            ),
+            "Cause": deaths["death_cause"].fillna(""),
+        }
+    )
+    return Section(
+        "Deaths",
+        (
+            paragraph,
+            Table(
+                "Listing of deaths",
+                frame,
+                (
+                    "Study day 1 = day of the first administration.",
+                    ctx.cutoff_note,
+                    _own("summarize_deaths"),
+                ),
+                listing=True,
+            ),
+        ),
+    )
+
+
+def _efficacy_section(ctx: _Context) -> Section | None:
+    if not (ctx.has("survival_status") and ctx.has("disease_assessments")):
+        return None
+    from analyses.survival import estimate_kaplan_meier
+    from analyses.survival.derive import derive_adtte
+
+    adtte = derive_adtte(
+        ctx.tables["subjects"],
+        ctx.tables["administrations"],
+        ctx.tables["disease_assessments"],
+        ctx.tables["survival_status"],
+        parameters=("PFS", "OS"),
+        data_cutoff=ctx.cutoff,
+    )
+    group = ctx.safety.set_index("subject_id")["group"]
+    adtte = adtte.assign(group=adtte["subject_id"].map(group).astype(str))
+    adtte = adtte.loc[adtte["subject_id"].isin(group.index) & adtte["AVAL"].notna()]
+    blocks: list[Block] = []
+    names = {"PFS": "Progression-free survival", "OS": "Overall survival"}
+    for param in ("PFS", "OS"):
+        data = adtte.loc[adtte["PARAMCD"] == param]
+        if data.empty:
+            continue
+        km = estimate_kaplan_meier(data, by="group")
+        top = float(data["AVAL"].max())
+        step = _nice_step(top)
+        times = list(np.arange(0, top + step, step))
+        at_risk = km.number_at_risk(times)
+        blocks.append(
+            Figure(
+                f"{names[param]}: Kaplan-Meier estimate by dose level and route",
+                plot_kaplan_meier(km.tables, at_risk, title=names[param], times=times),
+                "Time origin: first administration; tick marks: censored times. "
+                + ctx.cutoff_note
+                + f" Source: analyses.survival ({km.provenance.analysis}).",
+            )
+        )
+        risk = at_risk.reset_index()
+        risk.columns = ["Group", *[f"Day {t:g}" for t in times]]
+        median = km.median()
+        blocks.append(
+            Table(
+                f"{names[param]}: number at risk and median",
+                risk.astype(str).assign(
+                    **{
+                        "Median (days)": [
+                            format_number(v, 0)
+                            for v in median.set_index(km.group_column).reindex(
+                                at_risk.index
+                            )["median"]
+                        ]
+                    }
+                ),
+                (
+                    "Number at risk: subjects with follow-up time >= t. Median by "
+                    "R print.survfit rules; empty when not reached.",
+                    ctx.cutoff_note,
+                ),
+            )
+        )
+    if not blocks:
+        return None
+    return Section("Efficacy", tuple(blocks))
+
+
+def _nice_step(top: float) -> float:
+    for step in (7, 14, 28, 30, 60, 90, 180, 365, 730):
+        if top / step <= 8:
+            return float(step)
+    return float(np.ceil(top / 8))
+
+
+def _immuno_section(ctx: _Context) -> Section | None:
+    if not ctx.has("immunomonitoring"):
+        return None
+    from analyses.immunomonitoring import summarize_immunomonitoring
+
+    group = ctx.safety.set_index("subject_id")["group"].astype(str)
+    data = ctx.tables["immunomonitoring"]
+    data = data.assign(group=data["subject_id"].map(group)).dropna(subset=["group"])
+    if "visit" not in data.columns or data["visit"].isna().all():
+        return None
+    data = data.assign(visit=data["visit"].fillna("Unscheduled"))
+    result = summarize_immunomonitoring(data, by=("group", "visit"))
+    return Section(
+        "Immunomonitoring",
+        (
+            Table(
+                "Immunomonitoring results by dose level, route and visit",
+                _immuno_frame(result.summary()),
+                (
+                    "Results below the LLOQ replaced by LLOQ/2 (lloq_rule "
+                    f"{result.provenance.parameters.get('lloq_rule')!r}); geometric "
+                    "mean with its 95% confidence interval.",
+                    ctx.cutoff_note,
+                    "Source: analyses.immunomonitoring.summarize_immunomonitoring; "
+                    + result.provenance.describe(),
+                ),
+            ),
+        ),
+    )
+
+
+def _immuno_frame(wide: pd.DataFrame) -> pd.DataFrame:
+    def num(column: str) -> pd.Series:
+        return wide[column].map(format_number)
+
+    analyte = wide["analyte"].astype(str)
+    if "unit" in wide.columns:
+        analyte = analyte + " (" + wide["unit"].astype(str) + ")"
+    if "assay" in wide.columns:
+        analyte = wide["assay"].astype(str) + ": " + analyte
+    return pd.DataFrame(
+        {
+            "Assay: analyte (unit)": analyte,
+            "Dose level and route": wide["group"].astype(str),
+            "Visit": wide["visit"].astype(str),
+            "n (< LLOQ)": [
+                f"{n:.0f} ({b:.0f})"
+                for n, b in zip(wide["n"], wide["n_below_lloq"], strict=True)
+            ],
+            "Mean (SD)": num("mean") + " (" + num("sd") + ")",
+            "Median (Q1, Q3)": num("median")
+            + " ("
+            + num("q1")
+            + ", "
+            + num("q3")
+            + ")",
+            "Min, max": num("min") + ", " + num("max"),
+            "Geometric mean (95% CI)": num("geo_mean")
+            + " ("
+            + num("geo_mean_lower")
+            + ", "
+            + num("geo_mean_upper")
+            + ")",
+        }
+    )
+
+
+def _mri_section(ctx: _Context) -> Section | None:
+    if not ctx.has("mri"):
+        return None
+    from analyses.mri import summarize_new_lesions
+
+    group = ctx.safety.set_index("subject_id")["group"].astype(str)
+    data = ctx.tables["mri"]
+    data = data.assign(group=data["subject_id"].map(group)).dropna(subset=["group"])
+    if data.empty:
+        return None
+    result = summarize_new_lesions(data, by="group")
+    return Section(
+        "MRI",
+        (
+            _result_table(
+                result,
+                "New MRI lesions by dose level and route",
+                "analyses.mri.summarize_new_lesions",
+                ctx.cutoff_note,
+            ),
+        ),
+    )
+
+
+def _appendix(ctx: _Context) -> list[Section]:
+    s = ctx.subjects.sort_values("subject_id")
+    subjects = pd.DataFrame(
+        {
+            "Subject": s["subject_id"],
+            "Site": s["site_id"],
+            "Cohort": s["cohort_id"],
+            "Dose level and route": s["group"].astype(str),
+            "Sex": s["sex"],
+            "Age": s["age"].astype(str).replace("<NA>", "")
+            if "age" in s.columns
+            else "",
+            "First dose": s["first_dose_date"].map(format_date),
+            "Last dose": s["last_dose_date"].map(format_date),
+            "Withdrawn": s["withdrawal_date"].map(format_date),
+            "Died": s["death_date"].map(format_date),
+        }
+    )
+    serious = ctx.teae["serious"].astype("boolean").fillna(False).astype(bool)
+    sites = "; ".join(f"{site.id}: {site.name}" for site in ctx.protocol.sites)
+    return [
+        Section(
+            "Appendix: subject listings",
+            (
+                Table(
+                    "Listing of enrolled subjects",
+                    subjects,
+                    (f"Sites: {sites}.", ctx.cutoff_note),
+                    listing=True,
+                ),
+                Table(
+                    "Listing of serious treatment-emergent adverse events",
+                    _ae_listing(ctx.teae.loc[serious], ctx.safety),
+                    ("Study day 1 = day of the first administration.", ctx.cutoff_note),
+                    listing=True,
+                ),
+                Table(
+                    "Listing of all adverse events",
+                    _ae_listing(ctx.ae, ctx.subjects).assign(
+                        TEAE=ctx.ae.sort_values(
+                            ["subject_id", "onset_date", "ae_seq"], kind="mergesort"
+                        )["teae"]
+                        .map({True: "Y", False: "N"})
+                        .to_numpy()
+                        if "teae" in ctx.ae
+                        else ""
+                    ),
+                    (
+                        "All reported adverse events, treatment-emergent or not. Study "
+                        "day 1 = day of the first administration.",
+                        ctx.cutoff_note,
+                    ),
+                    listing=True,
+                ),
+            ),
+            appendix=True,
+        )
+    ]
+
+
+def build_safety_report(
+    trial: Trial,
+    *,
+    snapshot_label: str = "folder",
+    snapshot_hash: str | None = None,
+    data_cutoff: str | pd.Timestamp | None = None,
+    generated_utc: datetime | None = None,
+) -> Report:
+    """Build the DMC safety report of a trial.
+
+    Parameters
+    ----------
+    trial : trialdata.Trial
+        The trial (from a folder or a store snapshot).
+    snapshot_label : str, default "folder"
+        Store snapshot label, or ``"folder"``.
+    snapshot_hash : str, optional
+        Content hash of the snapshot; defaults to ``trial.content_hash``.
+    data_cutoff : str or pandas.Timestamp, optional
+        Data cut-off date (inclusive); defaults to the latest date in the data.
+    generated_utc : datetime, optional
+        Generation time (UTC); defaults to now.
+
+    Returns
+    -------
+    Report
+        The report, ready for any writer.
+
+    Raises
+    ------
+    ValueError
+        When the trial has no subjects or no date to take the cut-off from.
+    """
+    tables = {name: trial.table(name) for name in trial.tables}
+    if "subjects" not in tables or tables["subjects"].empty:
+        raise ValueError("the trial has no subjects; nothing to report")
+    if data_cutoff is None:
+        cutoff = latest_date(tables)
+        if cutoff is None:
+            raise ValueError("the trial has no dates; pass data_cutoff explicitly")
+    else:
+        cutoff = pd.Timestamp(data_cutoff).normalize()
+    ctx = _Context(trial, cutoff)
+    info = trial.protocol.trial
+    when = generated_utc or datetime.now(UTC)
+    provenance = ReportProvenance(
+        trial_id=info.id,
+        trial_title=info.title,
+        protocol_version=info.protocol_version,
+        snapshot_label=snapshot_label,
+        snapshot_hash=snapshot_hash or trial.content_hash,
+        source=trial.source,
+        data_cutoff=format_date(cutoff),
+        package_version=Provenance(analysis="report").package_version,
+        generated_utc=when.astimezone(UTC).isoformat(timespec="seconds"),
+    )
+    sections: list[Section] = [_disposition_section(ctx)]
+    if len(ctx.safety):
+        sections += [
+            _exposure_section(ctx),
+            _escalation_section(ctx),
+            _ae_section(ctx),
+            _aesi_section(ctx),
+            _lab_section(ctx),
+            _death_section(ctx),
+        ]
+        for optional in (_efficacy_section, _immuno_section, _mri_section):
+            section = optional(ctx)
+            if section is not None:
+                sections.append(section)
+    else:
+        sections.append(
+            Section(
+                "Safety",
+                (Paragraph("No subject has been treated up to the data cut-off."),),
+            )
+        )
+    sections += _appendix(ctx)
+    return Report(
+        title=f"{info.id}: safety report for the Data Monitoring Committee",
+        provenance=provenance,
+        sections=tuple(sections),
+    )
+
+
+def tables_by_title(report: Report) -> Mapping[str, Table]:
+    """Return the report's tables keyed by title (for tests and exports).
+
+    Parameters
+    ----------
+    report : Report
+        The report.
+
+    Returns
+    -------
+    Mapping of str to Table
+        Title to table (the last one wins on duplicate titles).
+    """
+    return {t.title: t for t in report.tables()}

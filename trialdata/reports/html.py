@@ -1,0 +1,178 @@
+"""One self-contained HTML file: inline CSS, images as data URIs, nothing fetched.
+
+Every piece of text from the data (terms, site names, footnotes, titles) is escaped
+with :func:`html.escape`; the page also carries a Content-Security-Policy that allows
+no script and no network request, so even an escaping mistake could not run code.
+The print stylesheet gives A4 landscape pages with a running header, "Page X of Y"
+(WeasyPrint margin boxes; browsers print their own), repeated table headers and page
+breaks before each section.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+
+from trialdata.reports.model import Figure, Paragraph, Report, Table
+
+__all__ = ["css_string", "render_html"]
+
+_CSS = """
+:root { --ink: #1a1a1a; --rule: #7f7f7f; --head: #e8eef5; }
+* { box-sizing: border-box; }
+body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif;
+  color: var(--ink); font-size: 10pt; line-height: 1.35; margin: 0 auto;
+  max-width: 1250px; padding: 16px; }
+h1 { font-size: 18pt; margin: 0 0 12px; }
+h2 { font-size: 13pt; margin: 28px 0 8px; border-bottom: 2px solid var(--rule);
+  padding-bottom: 3px; }
+.title-page { margin-bottom: 24px; }
+table { border-collapse: collapse; margin: 6px 0 4px; width: 100%;
+  table-layout: fixed; }
+caption { caption-side: top; text-align: left; font-weight: bold; padding: 4px 0; }
+th, td { border: 1px solid #b0b0b0; padding: 2px 6px; vertical-align: top;
+  text-align: left; }
+th { background: var(--head); font-weight: bold; }
+td { white-space: pre-wrap; }
+table.provenance { width: auto; table-layout: auto; }
+td, th { overflow-wrap: anywhere; }
+table.provenance th { text-align: left; width: 14em; }
+table.listing { font-size: 8.5pt; }
+.footnotes { font-size: 8pt; color: #404040; margin: 2px 0 18px; }
+.footnotes p { margin: 1px 0; }
+figure { margin: 8px 0 18px; page-break-inside: avoid; break-inside: avoid; }
+figure img { max-width: 100%; height: auto; }
+figcaption { font-size: 8.5pt; }
+figcaption b { font-size: 10pt; }
+nav ol { columns: 2; font-size: 9pt; }
+.confidential { font-size: 9pt; color: #7a0000; }
+@page { size: A4 landscape; margin: 16mm 12mm 14mm 12mm;
+  @top-left { content: "__HEADER__"; font-size: 8pt; color: #555; }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages);
+    font-size: 8pt; color: #555; }
+  @bottom-left { content: "__FOOTER__"; font-size: 8pt; color: #555; } }
+@media print {
+  body { max-width: none; padding: 0; font-size: 9pt; }
+  nav { display: none; }
+  section { break-before: page; page-break-before: always; }
+  thead { display: table-header-group; }
+  tr, img { break-inside: avoid; page-break-inside: avoid; }
+  caption, h2 { break-after: avoid; page-break-after: avoid; }
+}
+"""
+
+_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "script-src 'none'; base-uri 'none'; form-action 'none'"
+)
+
+
+def _css_text(text: str) -> str:
+    """Escape text for a CSS string literal (also safe inside a ``<style>`` element)."""
+    return re.sub(r"[^A-Za-z0-9 .,:;_\-()/]", lambda m: f"\\{ord(m.group()):06x}", text)
+
+
+def css_string(report: Report) -> str:
+    """Return the report's stylesheet with its running header and footer filled in.
+
+    Parameters
+    ----------
+    report : Report
+        The report.
+
+    Returns
+    -------
+    str
+        CSS.
+    """
+    p = report.provenance
+    header = f"{p.trial_id} | {report.confidentiality}"
+    footer = f"Data cut-off {p.data_cutoff} | generated {p.generated_utc} UTC"
+    return _CSS.replace("__HEADER__", _css_text(header)).replace(
+        "__FOOTER__", _css_text(footer)
+    )
+
+
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def _table(number: str, table: Table, anchor: str) -> str:
+    cls = "listing" if table.listing else "summary"
+    head = "".join(f'<th scope="col">{_e(c)}</th>' for c in table.frame.columns)
+    rows = "\n".join(
+        "<tr>" + "".join(f"<td>{_e(v)}</td>" for v in row) + "</tr>"
+        for row in table.frame.itertuples(index=False, name=None)
+    )
+    if not len(table.frame):
+        span = max(1, len(table.frame.columns))
+        rows = f'<tr><td colspan="{span}">No records.</td></tr>'
+    notes = "".join(f"<p>{_e(n)}</p>" for n in table.footnotes)
+    cols = "".join(
+        f'<col style="width:{100 * w:.1f}%">' for w in table.column_weights()
+    )
+    return (
+        f'<table class="{cls}" id="{anchor}"><caption>{_e(number)}. {_e(table.title)}'
+        f"</caption><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>\n{rows}\n</tbody></table>"
+        f'<div class="footnotes">{notes}</div>'
+    )
+
+
+def _figure(number: str, figure: Figure, anchor: str) -> str:
+    data = base64.b64encode(figure.png).decode("ascii")
+    return (
+        f'<figure id="{anchor}"><figcaption><b>{_e(number)}. {_e(figure.title)}</b>'
+        f'</figcaption><img alt="{_e(figure.title)}" '
+        f'src="data:image/png;base64,{data}">'
+        f"<figcaption>{_e(figure.caption)}</figcaption></figure>"
+    )
+
+
+def render_html(report: Report) -> str:
+    """Render a report as one self-contained HTML document.
+
+    Parameters
+    ----------
+    report : Report
+        The report.
+
+    Returns
+    -------
+    str
+        The HTML text.
+    """
+    p = report.provenance
+    provenance = "".join(
+        f'<tr><th scope="row">{_e(k)}</th><td>{_e(v)}</td></tr>' for k, v in p.rows()
+    )
+    toc: list[str] = []
+    body: list[str] = []
+    for index, (section, blocks) in enumerate(report.numbered(), start=1):
+        sid = f"s{index}"
+        toc.append(f'<li><a href="#{sid}">{_e(section.title)}</a></li>')
+        parts = [f'<section id="{sid}"><h2>{_e(section.title)}</h2>']
+        for j, (number, block) in enumerate(blocks, start=1):
+            anchor = f"{sid}-{j}"
+            if isinstance(block, Table):
+                parts.append(_table(number, block, anchor))
+            elif isinstance(block, Figure):
+                parts.append(_figure(number, block, anchor))
+            elif isinstance(block, Paragraph):
+                parts.append(f"<p>{_e(block.text)}</p>")
+        parts.append("</section>")
+        body.append("\n".join(parts))
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(report.title)}</title>"
+        f"<style>{css_string(report)}</style></head><body>"
+        f'<div class="title-page"><p class="confidential">{_e(report.confidentiality)}'
+        f"</p><h1>{_e(report.title)}</h1>"
+        f'<table class="provenance"><tbody>{provenance}</tbody></table></div>'
+        f"<nav><h2>Contents</h2><ol>{''.join(toc)}</ol></nav>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

@@ -1,0 +1,247 @@
+"""A format-neutral report document: sections of paragraphs, tables and figures.
+
+The builders (e.g. :mod:`trialdata.reports.build_safety`) produce a :class:`Report`
+with every number already formatted as text; the writers (HTML, PDF, RTF, DOCX) only
+lay it out. Table cells are strings, so every writer shows exactly the same text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = [
+    "Block",
+    "Figure",
+    "Paragraph",
+    "Report",
+    "ReportProvenance",
+    "Section",
+    "Table",
+]
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph of plain text (never markup).
+
+    Attributes
+    ----------
+    text : str
+        The text; writers escape it.
+    """
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table or listing whose cells are already formatted text.
+
+    Attributes
+    ----------
+    title : str
+        Table title, numbered by the writer.
+    frame : pandas.DataFrame
+        The cells, as strings; the column names are the header.
+    footnotes : tuple of str
+        Definitions and provenance printed under the table.
+    listing : bool
+        True for a subject listing (one row per record) rather than a summary table.
+    """
+
+    title: str
+    frame: pd.DataFrame
+    footnotes: tuple[str, ...] = ()
+    listing: bool = False
+
+    def __post_init__(self) -> None:
+        text = self.frame.astype(object).where(self.frame.notna(), "").astype(str)
+        text.columns = [str(c) for c in self.frame.columns]
+        object.__setattr__(self, "frame", text.reset_index(drop=True))
+
+    def column_weights(self) -> list[float]:
+        """Return relative column widths (summing to 1) from the text lengths.
+
+        A column is as wide as its longest header word or the 90th percentile of its
+        cell lengths, within 4 to 40 characters.
+
+        Returns
+        -------
+        list of float
+            One weight per column.
+        """
+        widths = []
+        for column in self.frame.columns:
+            word = max((len(w) for w in str(column).split()), default=1)
+            cells = self.frame[column].str.len()
+            typical = float(cells.quantile(0.9)) if len(cells) else 0.0
+            widths.append(min(40.0, max(4.0, word, typical)) + 1.0)
+        total = sum(widths) or 1.0
+        return [w / total for w in widths]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure as PNG bytes.
+
+    Attributes
+    ----------
+    title : str
+        Figure title, numbered by the writer.
+    png : bytes
+        The image.
+    caption : str
+        Text printed under the figure.
+    width_inches : float
+        Intended display width.
+    """
+
+    title: str
+    png: bytes
+    caption: str = ""
+    width_inches: float = 9.0
+
+
+Block = Paragraph | Table | Figure
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled section of the report.
+
+    Attributes
+    ----------
+    title : str
+        Section heading.
+    blocks : tuple of Block
+        Paragraphs, tables and figures in order.
+    appendix : bool
+        Whether the section belongs to the appendix.
+    """
+
+    title: str
+    blocks: tuple[Block, ...] = ()
+    appendix: bool = False
+
+
+@dataclass(frozen=True)
+class ReportProvenance:
+    """What a report was produced from; printed on its title page.
+
+    Attributes
+    ----------
+    trial_id, trial_title, protocol_version : str
+        From the protocol.
+    snapshot_label : str
+        Store snapshot label, or ``"folder"`` for an upload folder.
+    snapshot_hash : str
+        Content hash of the trial data.
+    source : str
+        Folder path or store URL.
+    data_cutoff : str
+        ISO date of the data cut-off.
+    package_version : str
+        trialdata version.
+    generated_utc : str
+        ISO 8601 UTC time of generation.
+    """
+
+    trial_id: str
+    trial_title: str
+    protocol_version: str
+    snapshot_label: str
+    snapshot_hash: str
+    source: str
+    data_cutoff: str
+    package_version: str
+    generated_utc: str
+
+    def rows(self) -> list[tuple[str, str]]:
+        """Return the provenance as (label, value) rows for the title page.
+
+        Returns
+        -------
+        list of tuple of str
+            Label and value pairs in display order.
+        """
+        return [
+            ("Trial", self.trial_id),
+            ("Title", self.trial_title),
+            ("Protocol version", self.protocol_version),
+            ("Data snapshot", self.snapshot_label),
+            ("Data hash (SHA-256)", self.snapshot_hash),
+            ("Data source", self.source),
+            ("Data cut-off", self.data_cutoff),
+            ("trialdata version", self.package_version),
+            ("Generated (UTC)", self.generated_utc),
+        ]
+
+
+@dataclass(frozen=True)
+class Report:
+    """A complete report.
+
+    Attributes
+    ----------
+    title : str
+        Report title.
+    provenance : ReportProvenance
+        Title-page provenance.
+    sections : tuple of Section
+        Body sections followed by appendix sections.
+    confidentiality : str
+        Line printed in every page header.
+    """
+
+    title: str
+    provenance: ReportProvenance
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+    confidentiality: str = "Confidential: for the Data Monitoring Committee"
+
+    def tables(self) -> list[Table]:
+        """Return every table of the report in order.
+
+        Returns
+        -------
+        list of Table
+            Tables and listings.
+        """
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Table)]
+
+    def figures(self) -> list[Figure]:
+        """Return every figure of the report in order.
+
+        Returns
+        -------
+        list of Figure
+            Figures.
+        """
+        return [b for s in self.sections for b in s.blocks if isinstance(b, Figure)]
+
+    def numbered(self) -> Sequence[tuple[Section, list[tuple[str, Block]]]]:
+        """Return sections with each block's display number (``Table 3``, ``Figure 1``).
+
+        Returns
+        -------
+        sequence of (Section, list of (str, Block))
+            Paragraphs get an empty number.
+        """
+        n_table = n_figure = 0
+        out = []
+        for section in self.sections:
+            blocks: list[tuple[str, Block]] = []
+            for block in section.blocks:
+                if isinstance(block, Table):
+                    n_table += 1
+                    kind = "Listing" if block.listing else "Table"
+                    blocks.append((f"{kind} {n_table}", block))
+                elif isinstance(block, Figure):
+                    n_figure += 1
+                    blocks.append((f"Figure {n_figure}", block))
+                else:
+                    blocks.append(("", block))
+            out.append((section, blocks))
+        return out
