@@ -18,7 +18,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-__all__ = ["PermutationLogrank", "logrank_scores", "permutation_logrank_arrays"]
+__all__ = [
+    "ExactTooLargeError",
+    "PermutationLogrank",
+    "logrank_scores",
+    "permutation_logrank_arrays",
+]
 
 FloatArray = npt.NDArray[np.float64]
 _SCALE = 1e9
@@ -72,17 +77,31 @@ def logrank_scores(time: FloatArray, event: npt.NDArray[np.bool_]) -> FloatArray
     return event.astype(float) - np.cumsum(d / n)[inv]
 
 
+#: Largest number of distinct partial sums the exact enumeration may hold; beyond it
+#: (typically n > ~25 with untied times) the Monte Carlo method is required.
+MAX_SUPPORT = 2_000_000
+
+
+class ExactTooLargeError(ValueError):
+    """The exact permutation distribution is too large to enumerate."""
+
+
 def _exact_distribution(
     scores: npt.NDArray[np.int64], m: int
 ) -> tuple[npt.NDArray[np.int64], FloatArray]:
     """Distribution of the sum of ``m`` of the integer scores over all subsets."""
+    n_items = scores.size
     empty = (np.array([], np.int64), np.array([], float))
     dist: list[tuple[npt.NDArray[np.int64], FloatArray]] = [
         (np.array([0], np.int64), np.array([1.0]))
     ] + [empty] * m
-    for s in scores:
+    for idx, s in enumerate(scores):
         new = list(dist)
+        remaining = n_items - idx - 1
         for k in range(m, 0, -1):
+            if k + remaining < m:  # can no longer reach m items
+                new[k] = empty
+                continue
             prev_s, prev_c = dist[k - 1]
             if prev_s.size == 0:
                 continue
@@ -93,6 +112,11 @@ def _exact_distribution(
                 uniq.astype(np.int64),
                 np.bincount(inv, weights=counts).astype(np.float64),
             )
+            if uniq.size > MAX_SUPPORT:
+                raise ExactTooLargeError(
+                    f"the exact permutation distribution has more than {MAX_SUPPORT} "
+                    "distinct values; use method='monte-carlo'"
+                )
         dist = new
     return dist[m]
 
@@ -115,6 +139,8 @@ def permutation_logrank_arrays(
         Membership of the first group.
     method : {"exact", "monte-carlo"}
         Full enumeration, or ``n_resamples`` random relabelings with ``seed``.
+        Full enumeration raises :class:`ExactTooLargeError` when the distribution
+        has more than ``MAX_SUPPORT`` distinct values (about n > 25 untied times).
     n_resamples : int
         Monte Carlo resamples.
     seed : int or None

@@ -280,3 +280,13 @@ def test_trend_test_equals_exact_cox_score_with_numeric_dose() -> None:
     # two groups: the trend test is the log-rank test itself
     two = compare_survival(TINY2, "arm", trend=[1.0, 2.0], min_events=0)
     assert two.trend_chisq == pytest.approx(two.chisq, rel=1e-12)
+
+
+def test_exact_refuses_a_too_large_distribution(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from analyses.survival import permutation
+
+    monkeypatch.setattr(permutation, "MAX_SUPPORT", 5)
+    with pytest.raises(permutation.ExactTooLargeError, match="monte-carlo"):
+        compare_survival(TINY2, "arm", method="exact", min_events=0)
