@@ -15,10 +15,13 @@ import pandas as pd
 
 from analyses.safety.stats import fisher_exact_p_many
 
-__all__ = ["ANY", "SocOrder", "add_fisher", "count_events", "order_rows"]
+__all__ = ["ANY", "UNCODED", "SocOrder", "add_fisher", "count_events", "order_rows"]
 
 #: Label of an aggregated level (any SOC, any preferred term).
 ANY = "ANY"
+
+#: Label of events whose term (SOC or preferred term) is missing.
+UNCODED = "UNCODED"
 
 #: Ordering of the first level: by descending frequency or alphabetically.
 SocOrder = Literal["frequency", "alphabetical"]
@@ -64,7 +67,11 @@ def count_events(
         ``pct`` (unrounded, 100 n / N), one row per (row key, group), zeros included.
     """
     levels = list(levels)
-    ev = events[["subject_id", *levels]].merge(population, on="subject_id", how="inner")
+    ev = events[["subject_id", *levels]].copy()
+    # an event without a coded term still counts: it gets its own "UNCODED" row
+    for level in levels:
+        ev[level] = ev[level].astype("object").where(ev[level].notna(), UNCODED)
+    ev = ev.merge(population, on="subject_id", how="inner")
     pop, ev, groups = _with_total(population, ev, total)
     denominators = pop.groupby("group").size().reindex(groups, fill_value=0)
     parts = []

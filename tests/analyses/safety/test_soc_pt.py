@@ -136,3 +136,15 @@ def test_table_by_dose_level_and_route(teae, tiny_population):
     assert _stat(f, "ANY", "ANY", "1 / INTRAVENOUS", "n") == 2
     assert _stat(f, "ANY", "ANY", "1 / INTRADERMAL", "N") == 2
     assert _stat(f, "ANY", "ANY", "1 / INTRADERMAL", "n") == 0
+
+
+def test_uncoded_events_keep_the_totals_consistent(teae, tiny_population):
+    ae = teae.copy()
+    ae.loc[
+        ae["ae_seq"].eq(3) & ae["subject_id"].eq("S1"), ["soc", "preferred_term"]
+    ] = None
+    f = tabulate_teae_by_soc_pt(ae, tiny_population, "dose_level").to_frame()
+    # S1's headache lost its coding: still one event in the overall row, under UNCODED
+    assert _stat(f, "ANY", "ANY", "1", "events") == 4
+    assert _stat(f, "UNCODED", "UNCODED", "1", "events") == 1
+    assert _stat(f, "UNCODED", "ANY", "1", "n") == 1
