@@ -20,7 +20,8 @@ Default rules (FDA 2007 guidance on cancer endpoints, Appendix 3 style; see
 - OS: death = event (CNSR 0); alive = CNSR 1 at last known alive; no survival-status
   row = CNSR 2 at the last contact on record.
 
-An *adequate* assessment has a response other than missing or ``NE``, or documents
+Dates are compared as calendar days (times of day are dropped). An *adequate*
+assessment has a response other than missing or ``NE``, or documents
 progression. Only assessments after the origin (and on or before ``data_cutoff``) count.
 """
 
@@ -87,12 +88,13 @@ def derive_time_origin(
     if origin == "enrolment":
         if "enrolment_date" not in subjects.columns:
             raise KeyError("origin='enrolment' needs subjects.enrolment_date")
-        out = pd.to_datetime(subjects["enrolment_date"]).set_axis(ids)
+        out = pd.to_datetime(subjects["enrolment_date"]).dt.normalize().set_axis(ids)
     elif origin == "first_administration":
         if administrations is None:
             raise ValueError("origin='first_administration' needs administrations")
         given = administrations[administrations["given"].fillna(False).astype(bool)]
-        first = pd.to_datetime(given["admin_date"]).groupby(given["subject_id"]).min()
+        dates = pd.to_datetime(given["admin_date"]).dt.normalize()
+        first = dates.groupby(given["subject_id"]).min()
         out = first.reindex(ids)
     else:
         raise ValueError(
@@ -365,7 +367,7 @@ def derive_adtte(
         start = start.where(start <= cutoff)
 
     assess = disease_assessments.copy()
-    assess["assessment_date"] = pd.to_datetime(assess["assessment_date"])
+    assess["assessment_date"] = pd.to_datetime(assess["assessment_date"]).dt.normalize()
     if cutoff is not None:
         assess = assess[assess["assessment_date"] <= cutoff]
     response = assess["response"].astype("string")
@@ -380,7 +382,7 @@ def derive_adtte(
 
     status = survival_status.copy()
     for col in ("death_date", "last_known_alive_date", "new_therapy_date"):
-        status[col] = pd.to_datetime(status[col])
+        status[col] = pd.to_datetime(status[col]).dt.normalize()
         if cutoff is not None:
             if col == "last_known_alive_date":
                 status[col] = status[col].where(

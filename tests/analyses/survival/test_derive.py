@@ -358,3 +358,20 @@ def test_fixture_tables_satisfy_the_domain_schemas() -> None:
 
     for name, frame in tables().items():
         get_domain(name).schema.validate(frame, lazy=True)
+
+
+def test_time_of_day_is_ignored() -> None:
+    t = tables()
+    admin = t["administrations"].copy()
+    admin["admin_date"] = admin["admin_date"] + pd.Timedelta(hours=10, minutes=30)
+    adtte = derive_adtte(
+        t["subjects"],
+        admin,
+        t["disease_assessments"],
+        t["survival_status"],
+        assessment_schedule=56.0,
+    )
+    pfs = rows(adtte, "PFS")
+    # an infusion at 10:30 on day 0 is still day 1: S01 PD on day 112 -> 113 days
+    assert pfs.loc["S01", "AVAL"] == 113
+    assert pfs.loc["S01", "STARTDT"] == D0
