@@ -7,7 +7,8 @@ escalate, stay or de-escalate. On top of that the three share BOIN's safety rule
   ``Pr(p > target | y, n) > cutoff_eli`` under a Beta(1, 1) prior, for ``n >= 3``;
   the trial stops with no MTD when the lowest dose is eliminated;
 * optional extra-safe stop at the lowest dose (cut-off ``cutoff_eli - offset``);
-* ``n_earlystop``: the trial ends when the current dose reaches that many patients;
+* ``n_earlystop``: the trial ends when the current dose has that many patients and
+  the next cohort would stay there (BOIN 2.7.2 ``get.oc``);
 * escalation never enters an eliminated dose; "escalate" at the top dose and
   "de-escalate" at the lowest dose mean stay;
 * the final MTD is chosen by isotonic regression (:mod:`.mtd_selection`).
@@ -168,7 +169,8 @@ class IntervalDesign(DoseFindingDesign):
     offset : float, default 0.05
         Offset of the extra-safe rule.
     n_earlystop : int, default 100
-        Stop when the current dose has this many patients.
+        Stop when the current dose has this many patients and the decision is to
+        stay (BOIN 2.7.2).
     min_n_eliminate : int, default 3
         Fewest patients for which elimination applies.
     estimate_offset : float, default 0.05
@@ -335,8 +337,7 @@ class IntervalDesign(DoseFindingDesign):
         rows = np.arange(n.shape[0])
         nc = n[rows, cur]
         yc = y[rows, cur]
-        end_n = nc >= self.n_earlystop
-        hit = (~end_n) & (yc >= elim[nc])
+        hit = yc >= elim[nc]
         eliminated = eliminated | (
             hit[:, None] & (np.arange(n.shape[1])[None, :] >= cur[:, None])
         )
@@ -344,7 +345,7 @@ class IntervalDesign(DoseFindingDesign):
         if self.extrasafe:
             n0 = n[:, 0]
             y0 = y[:, 0]
-            extra = (cur == 0) & (n0 >= 3) & (~end_n)
+            extra = (cur == 0) & (n0 >= 3)
             extra &= (
                 stats.beta.sf(self.target, y0 + 1, n0 - y0 + 1)
                 > self.cutoff_eli - self.offset
@@ -357,6 +358,8 @@ class IntervalDesign(DoseFindingDesign):
         can_up = (code == ESCALATE) & (cur < top) & ~eliminated[rows, up]
         down = (code == DEESCALATE) & (cur > 0)
         nxt = np.where(can_up, cur + 1, np.where(down, cur - 1, cur))
+        # BOIN 2.7.2: n.earlystop ends the trial only when the next cohort would stay
+        end_n = (nc >= self.n_earlystop) & (nxt == cur) & ~safety
         return nxt.astype(np.int64), eliminated, safety, end_n, hit
 
     def _eliminated_from_counts(
@@ -570,7 +573,7 @@ class IntervalDesign(DoseFindingDesign):
         eliminated = np.zeros((n_trials, k), bool)
         active = np.ones(n_trials, bool)
         safety_stop = np.zeros(n_trials, bool)
-        for _ in range(self.n_cohorts):
+        for i in range(self.n_cohorts):
             rows = np.flatnonzero(active)
             if rows.size == 0:
                 break
@@ -578,6 +581,10 @@ class IntervalDesign(DoseFindingDesign):
             tox = draw_cohort(uniforms, p, rows, d, n[rows, d], self.cohort_size)
             n[rows, d] += self.cohort_size
             y[rows, d] += tox
+            if i == self.n_cohorts - 1:
+                # as BOIN get.oc: the last cohort ends the trial; select.mtd then
+                # applies the elimination rule to the final counts
+                break
             nxt, elim_rows, safety, end_n, _ = self._update(
                 n[rows], y[rows], d, eliminated[rows], codes, elim
             )

@@ -60,10 +60,15 @@ def test_boin_decisions(
 
 
 def test_boin_stops_at_n_earlystop_and_max_n() -> None:
+    # BOIN 2.7.2: n.earlystop ends the trial only when the decision is to stay.
+    # n = 6 at dose 2: 2/6 lies between floor(0.2365 * 6) = 1 and ceil(0.3585 * 6) = 3
     boin = BOIN(0.3, 3, n_earlystop=6)
-    dec = boin.decide([3, 6, 0], [0, 1, 0], 2)
+    dec = boin.decide([3, 6, 0], [0, 2, 0], 2)
     assert dec.action == "stop" and dec.next_dose is None
-    assert dec.mtd == boin.select_mtd([3, 6, 0], [0, 1, 0]).mtd == 2
+    # MTD: phat = 0.05/3.1 = 0.016 and 2.05/6.1 = 0.336 -> dose 2 is closest to 0.3
+    assert dec.mtd == boin.select_mtd([3, 6, 0], [0, 2, 0]).mtd == 2
+    # 1/6 escalates (1 <= 1), so the trial goes on despite n = 6
+    assert boin.decide([3, 6, 0], [0, 1, 0], 2).next_dose == 3
     small = BOIN(0.3, 3, n_cohorts=2)
     assert small.decide([3, 3, 0], [0, 0, 0], 2).action == "stop"
 
