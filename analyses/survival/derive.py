@@ -290,7 +290,7 @@ def derive_adtte(
     unit: Unit = "days",
     days_per_month: float = 30.4375,
     add_one_day: bool = True,
-    assessment_schedule: float | Sequence[float] | None = None,
+    assessment_schedule: float | Sequence[float] | None,
     missed_assessments: int = 2,
     assessment_window_days: float = 0.0,
     censor_new_therapy: bool = True,
@@ -321,13 +321,15 @@ def derive_adtte(
     add_one_day : bool
         ``AVAL`` in days = ADT - STARTDT + 1 (origin is day 1, the ADaM/admiral
         ``derive_vars_duration`` default) when True; ADT - STARTDT when False.
-    assessment_schedule : float or sequence of float, optional
+    assessment_schedule : float, sequence of float or None
+        Required (the rule's default is on, but its schedule is trial-specific).
         For the missed-assessment rule: the assessment interval in days (an event
         more than ``missed_assessments * interval + assessment_window_days`` days
         after the last adequate assessment follows that many missed assessments),
-        or the scheduled assessment days since origin (e.g. the protocol's visit
-        days; a visit is missed when its day, widened by the window, lies between
-        the last adequate assessment and the event). None disables the rule.
+        or the scheduled disease-assessment days since the origin (e.g. the
+        protocol's assessment visits, day 0 = first dose; a visit is missed when its
+        day, widened by the window, lies between the last adequate assessment and
+        the event). None disables the rule explicitly.
     missed_assessments : int
         Number of consecutive missed assessments that makes an event censored at
         the last adequate assessment (default 2, FDA).
