@@ -9,7 +9,7 @@ default; this module fits the model itself (see ``docs/survival.md``).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -262,19 +262,35 @@ class CoxResult(AnalysisResult):
         return out
 
 
-def _design(data: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
+def _design(
+    data: pd.DataFrame,
+    covariates: Sequence[str],
+    categorical: Sequence[str],
+    reference: Mapping[str, object],
+) -> pd.DataFrame:
     """Numeric covariates as they are; others as treatment-coded dummies (R style)."""
     parts = []
     for col in covariates:
         values = data[col]
-        if pd.api.types.is_bool_dtype(values):
+        factor = col in categorical or col in reference
+        if pd.api.types.is_bool_dtype(values) and not factor:
             parts.append(values.astype(float).rename(f"{col}TRUE"))
-        elif pd.api.types.is_numeric_dtype(values):
+        elif pd.api.types.is_numeric_dtype(values) and not factor:
             parts.append(values.astype(float))
         else:
-            levels = sorted(values.dropna().unique(), key=str)
             if isinstance(values.dtype, pd.CategoricalDtype):
                 levels = list(values.cat.categories)
+            else:
+                uniq = list(values.dropna().unique())
+                numeric = pd.api.types.is_numeric_dtype(values)
+                levels = sorted(uniq) if numeric else sorted(uniq, key=str)
+            if col in reference:
+                ref = reference[col]
+                if ref not in levels:
+                    raise ValueError(
+                        f"reference {ref!r} is not a level of {col!r}: {levels}"
+                    )
+                levels = [ref] + [v for v in levels if v != ref]
             for level in levels[1:]:
                 parts.append((values == level).astype(float).rename(f"{col}{level}"))
     return pd.concat(parts, axis=1)
@@ -290,6 +306,8 @@ def estimate_cox(
     paramcd: str | None = None,
     ties: Ties = "efron",
     strata: str | Sequence[str] | None = None,
+    categorical: Sequence[str] = (),
+    reference: Mapping[str, object] | None = None,
     conf_level: float = 0.95,
     min_events: int = 10,
 ) -> CoxResult:
@@ -311,6 +329,12 @@ def estimate_cox(
         (discrete) partial likelihood whose score test equals the log-rank test.
     strata : str or sequence of str, optional
         Stratification column(s): separate baseline hazards, as R ``+ strata()``.
+    categorical : sequence of str
+        Numeric covariates to treat as factors, e.g. ``["dose_level"]`` for one
+        hazard ratio per dose level instead of a per-level trend.
+    reference : mapping, optional
+        Reference level per categorical covariate, e.g. ``{"dose_level": 1}``
+        (default: the first level).
     conf_level : float
         Level of the Wald hazard-ratio intervals (default 0.95).
     min_events : int
@@ -337,7 +361,7 @@ def estimate_cox(
     assert status_col is not None
     data = select_parameter(data, paramcd)
     used = data[[time, status_col, *covariates, *strata_cols]].dropna()
-    design = _design(used, covariates)
+    design = _design(used, covariates, categorical, dict(reference or {}))
     x = design.to_numpy(dtype=float)
     x = x - x.mean(axis=0)
     t = used[time].to_numpy(dtype=float)
@@ -379,6 +403,8 @@ def estimate_cox(
         event=event,
         ties=ties,
         strata=strata_cols,
+        categorical=list(categorical),
+        reference={str(k): v for k, v in (reference or {}).items()},
         conf_level=conf_level,
         min_events=min_events,
         convergence="relative log-likelihood change <= 1e-12",

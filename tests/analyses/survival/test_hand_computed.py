@@ -290,3 +290,71 @@ def test_exact_refuses_a_too_large_distribution(
     monkeypatch.setattr(permutation, "MAX_SUPPORT", 5)
     with pytest.raises(permutation.ExactTooLargeError, match="monte-carlo"):
         compare_survival(TINY2, "arm", method="exact", min_events=0)
+
+
+def test_cox_categorical_dose_with_reference() -> None:
+    # aml coded as a numeric arm 1/2: as a factor with reference 2 the HR of arm 1 is
+    # 1 / HR(Nonmaintained vs Maintained) of R coxph (aml_cox_efron: 2.49810532617214)
+    aml = pd.DataFrame(
+        {
+            "AVAL": [
+                9.0,
+                13,
+                13,
+                18,
+                23,
+                28,
+                31,
+                34,
+                45,
+                48,
+                161,
+                5,
+                5,
+                8,
+                8,
+                12,
+                16,
+                23,
+                27,
+                30,
+                33,
+                43,
+                45,
+            ],
+            "CNSR": [
+                0,
+                0,
+                1,
+                0,
+                0,
+                1,
+                0,
+                0,
+                1,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ],
+            "arm": [1] * 11 + [2] * 12,
+        }
+    )
+    res = estimate_cox(aml, ["arm"], categorical=["arm"], reference={"arm": 2})
+    table = res.table()
+    assert table["term"].tolist() == ["arm1"]
+    assert table["hr"].iloc[0] == pytest.approx(1 / 2.49810532617214, rel=1e-8)
+    trend = estimate_cox(aml, ["arm"])
+    assert trend.table()["hr"].iloc[0] == pytest.approx(2.49810532617214, rel=1e-8)
+    with pytest.raises(ValueError, match="reference 3"):
+        estimate_cox(aml, ["arm"], reference={"arm": 3})
