@@ -13,7 +13,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from analyses.safety.stats import fisher_exact_p_many
+from analyses.safety.stats import (
+    RiskDifferenceMethod,
+    fisher_exact_p_many,
+    risk_difference_ci,
+)
 
 __all__ = ["ANY", "UNCODED", "SocOrder", "add_fisher", "count_events", "order_rows"]
 
@@ -163,8 +167,25 @@ def order_rows(
     )
 
 
+COMPARISON_COLUMNS = [
+    "group",
+    "reference",
+    "n",
+    "n_ref",
+    "p_value",
+    "rd",
+    "rd_lower",
+    "rd_upper",
+]
+
+
 def add_fisher(
-    counts: pd.DataFrame, levels: Sequence[str], reference: str
+    counts: pd.DataFrame,
+    levels: Sequence[str],
+    reference: str,
+    *,
+    risk_difference: RiskDifferenceMethod | None = None,
+    confidence: float = 0.95,
 ) -> pd.DataFrame:
     """Return Fisher exact p-values of every group against a reference group, per row.
 
@@ -176,12 +197,18 @@ def add_fisher(
         The hierarchy columns.
     reference : str
         The reference group (e.g. placebo or the lowest dose level).
+    risk_difference : {"newcombe", "wald", "wald_cc"}, optional
+        Also return the difference of proportions (group - reference) and its interval
+        by this method; missing otherwise.
+    confidence : float, default 0.95
+        Level of the risk-difference interval.
 
     Returns
     -------
     pandas.DataFrame
         The level columns, ``group`` (the compared group), ``reference``, the two
-        subject counts ``n`` and ``n_ref``, and ``p_value``.
+        subject counts ``n`` and ``n_ref``, ``p_value``, and ``rd``, ``rd_lower``,
+        ``rd_upper`` (proportions, not percent).
     """
     levels = list(levels)
     groups = [str(g) for g in counts["group"].cat.categories]
@@ -199,9 +226,22 @@ def add_fisher(
         )
         both["group"] = group
         both["reference"] = reference
-        out.append(both[[*levels, "group", "reference", "n", "n_ref", "p_value"]])
+        both["rd"] = both["rd_lower"] = both["rd_upper"] = np.nan
+        if risk_difference is not None:
+            valid = (both["N"] > 0) & (both["N_ref"] > 0)
+            if valid.any():
+                d, lo, hi = risk_difference_ci(
+                    both.loc[valid, "n"],
+                    both.loc[valid, "N"],
+                    both.loc[valid, "n_ref"],
+                    both.loc[valid, "N_ref"],
+                    method=risk_difference,
+                    confidence=confidence,
+                )
+                both.loc[valid, "rd"] = d
+                both.loc[valid, "rd_lower"] = lo
+                both.loc[valid, "rd_upper"] = hi
+        out.append(both[[*levels, *COMPARISON_COLUMNS]])
     if not out:
-        return pd.DataFrame(
-            columns=[*levels, "group", "reference", "n", "n_ref", "p_value"]
-        )
+        return pd.DataFrame(columns=[*levels, *COMPARISON_COLUMNS])
     return pd.concat(out, ignore_index=True)

@@ -13,10 +13,10 @@ from typing import Any, Literal
 import pandas as pd
 
 from analyses._results import make_provenance
-from analyses.safety._counting import add_fisher, count_events
+from analyses.safety._counting import COMPARISON_COLUMNS, add_fisher, count_events
 from analyses.safety.population import select_population
 from analyses.safety.soc_pt import EventCountTable
-from analyses.safety.stats import RoundingRule
+from analyses.safety.stats import RiskDifferenceMethod, RoundingRule
 from analyses.safety.teae import describe_teae_rule
 from schemas.terms import ActionTaken, Aesi, Outcome, Relatedness
 
@@ -59,6 +59,8 @@ def summarize_teae_overview(
     population_flag: str = "safety",
     total: str | None = "Total",
     compare_to: str | None = None,
+    risk_difference: RiskDifferenceMethod | None = None,
+    confidence: float = 0.95,
     digits: int = 1,
     rounding: RoundingRule = "half_up",
     title: str = "Overview of treatment-emergent adverse events",
@@ -92,6 +94,11 @@ def summarize_teae_overview(
         Label of the all-groups column.
     compare_to : str, optional
         Reference group for Fisher's exact test.
+    risk_difference : {"newcombe", "wald", "wald_cc"}, optional
+        With ``compare_to``, also the risk difference and its interval (FDA STF-IG
+        Table 7).
+    confidence : float, default 0.95
+        Level of the risk-difference interval.
     digits : int, default 1
         Decimal places of displayed percentages.
     rounding : {"half_up", "half_even"}, default "half_up"
@@ -154,11 +161,15 @@ def summarize_teae_overview(
     )
     counts = counts[["row", "depth", "category", "group", "N", "n", "events", "pct"]]
     p_values = (
-        add_fisher(counts, ["category"], compare_to)
-        if compare_to is not None
-        else pd.DataFrame(
-            columns=["category", "group", "reference", "n", "n_ref", "p_value"]
+        add_fisher(
+            counts,
+            ["category"],
+            compare_to,
+            risk_difference=risk_difference,
+            confidence=confidence,
         )
+        if compare_to is not None
+        else pd.DataFrame(columns=["category", *COMPARISON_COLUMNS])
     )
     rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
@@ -171,6 +182,8 @@ def summarize_teae_overview(
         "population_flag": population_flag,
         "total": total,
         "compare_to": compare_to,
+        "risk_difference": risk_difference if compare_to is not None else None,
+        "confidence": confidence,
         "digits": digits,
         "rounding": rounding,
     }

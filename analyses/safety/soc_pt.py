@@ -13,9 +13,20 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety._counting import SocOrder, add_fisher, count_events, order_rows
+from analyses.safety._counting import (
+    COMPARISON_COLUMNS,
+    SocOrder,
+    add_fisher,
+    count_events,
+    order_rows,
+)
 from analyses.safety.population import select_population
-from analyses.safety.stats import RoundingRule, format_p_value, round_value
+from analyses.safety.stats import (
+    RiskDifferenceMethod,
+    RoundingRule,
+    format_p_value,
+    round_value,
+)
 from analyses.safety.teae import describe_teae_rule
 
 __all__ = [
@@ -110,10 +121,24 @@ class EventCountTable(SafetyResult):
                 self.counts[["row", *self.levels]].drop_duplicates(),
                 on=list(self.levels),
             )
-            p = p.assign(stat="p_value", value=p["p_value"])[
-                ["row", *keys, "stat", "value"]
-            ]
-            long = pd.concat([long, p], ignore_index=True)
+            stats = ["p_value", "rd", "rd_lower", "rd_upper"]
+            p = p.melt(
+                id_vars=["row", *keys],
+                value_vars=stats,
+                var_name="stat",
+                value_name="value",
+            )
+            p = p.loc[p["stat"].eq("p_value") | p["value"].notna()]
+            p["stat"] = p["stat"].replace(
+                {
+                    "rd": "risk_difference",
+                    "rd_lower": "rd_lower",
+                    "rd_upper": "rd_upper",
+                }
+            )
+            long = pd.concat(
+                [long, p[["row", *keys, "stat", "value"]]], ignore_index=True
+            )
         long["value"] = long["value"].astype(float)
         return (
             long.sort_values(["row"], kind="mergesort")
@@ -131,6 +156,10 @@ class EventCountTable(SafetyResult):
             p-value column per compared group (blank when neither group has the event).
         """
         c = self.counts
+
+        def pct(x: float) -> str:
+            return f"{round_value(100 * x, self.digits, self.rounding):.{self.digits}f}"
+
         cells = [
             format_count_cell(n, pct, ev, digits=self.digits, rounding=self.rounding)
             for n, pct, ev in zip(c["n"], c["pct"], c["events"], strict=True)
@@ -159,6 +188,13 @@ class EventCountTable(SafetyResult):
                 )
                 no_events = (part["n"] == 0) & (part["n_ref"] == 0)
                 wide[col] = text.where(~no_events, "")
+                if part["rd"].notna().any():
+                    wide[f"RD % ({group} - {ref})"] = [
+                        "" if pd.isna(d) else f"{pct(d)} ({pct(lo)}, {pct(hi)})"
+                        for d, lo, hi in zip(
+                            part["rd"], part["rd_lower"], part["rd_upper"], strict=True
+                        )
+                    ]
         return wide.reset_index(drop=True)
 
 
@@ -189,6 +225,8 @@ def tabulate_events_by_soc_pt(
     sort_by: str | None = "Total",
     soc_order: SocOrder = "frequency",
     compare_to: str | None = None,
+    risk_difference: RiskDifferenceMethod | None = None,
+    confidence: float = 0.95,
     digits: int = 1,
     rounding: RoundingRule = "half_up",
     title: str = "Treatment-emergent adverse events by system organ class and "
@@ -224,6 +262,11 @@ def tabulate_events_by_soc_pt(
         Order of the SOC blocks.
     compare_to : str, optional
         Reference group for Fisher's exact test of every other group.
+    risk_difference : {"newcombe", "wald", "wald_cc"}, optional
+        With ``compare_to``, also the risk difference (group - reference) and its
+        interval by this method (FDA STF-IG Table 7 column).
+    confidence : float, default 0.95
+        Level of the risk-difference interval.
     digits : int, default 1
         Decimal places of displayed percentages.
     rounding : {"half_up", "half_even"}, default "half_up"
@@ -251,11 +294,15 @@ def tabulate_events_by_soc_pt(
         sort_by = None
     counts = order_rows(counts, levels, sort_by=sort_by, first_level=soc_order)
     p_values = (
-        add_fisher(counts, levels, compare_to)
-        if compare_to is not None
-        else pd.DataFrame(
-            columns=[*levels, "group", "reference", "n", "n_ref", "p_value"]
+        add_fisher(
+            counts,
+            levels,
+            compare_to,
+            risk_difference=risk_difference,
+            confidence=confidence,
         )
+        if compare_to is not None
+        else pd.DataFrame(columns=[*levels, *COMPARISON_COLUMNS])
     )
     rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
@@ -269,6 +316,8 @@ def tabulate_events_by_soc_pt(
         "sort_by": sort_by,
         "soc_order": soc_order,
         "compare_to": compare_to,
+        "risk_difference": risk_difference if compare_to is not None else None,
+        "confidence": confidence,
         "digits": digits,
         "rounding": rounding,
     }
@@ -290,6 +339,12 @@ def tabulate_events_by_soc_pt(
         footnotes.append(
             f"p: two-sided Fisher's exact test of each group against {compare_to}."
         )
+        if risk_difference is not None:
+            footnotes.append(
+                f"RD: difference in percentage of subjects (group - {compare_to}), "
+                f"{round(100 * confidence)}% CI by the {risk_difference} method; "
+                "not adjusted for multiplicity."
+            )
     return EventCountTable(
         provenance=make_provenance(
             "tabulate_events_by_soc_pt",

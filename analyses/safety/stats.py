@@ -14,13 +14,18 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "RiskDifferenceMethod",
     "RoundingRule",
     "clopper_pearson",
     "fisher_exact_p",
     "fisher_exact_p_many",
     "format_p_value",
+    "risk_difference_ci",
     "round_value",
 ]
+
+#: Confidence interval of a difference of two proportions.
+RiskDifferenceMethod = Literal["newcombe", "wald", "wald_cc"]
 
 #: How a displayed number is rounded: SAS-style half away from zero, or IEEE half-even.
 RoundingRule = Literal["half_up", "half_even"]
@@ -181,3 +186,59 @@ def format_p_value(p: float, *, digits: int = 3, rule: RoundingRule = "half_up")
     if rounded < 10.0**-digits:
         return "<." + "0" * (digits - 1) + "1"
     return f"{rounded:.{digits}f}"
+
+
+def _wilson(x: np.ndarray, n: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
+    p = x / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def risk_difference_ci(
+    x1: np.ndarray | pd.Series | int,
+    n1: np.ndarray | pd.Series | int,
+    x2: np.ndarray | pd.Series | int,
+    n2: np.ndarray | pd.Series | int,
+    *,
+    method: RiskDifferenceMethod = "newcombe",
+    confidence: float = 0.95,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the difference of two proportions ``x1/n1 - x2/n2`` and its interval.
+
+    Parameters
+    ----------
+    x1, n1 : array-like
+        Events and subjects of the group of interest.
+    x2, n2 : array-like
+        Events and subjects of the reference group.
+    method : {"newcombe", "wald", "wald_cc"}, default "newcombe"
+        ``newcombe``: hybrid Wilson score interval (Newcombe 1998, method 10), which
+        behaves at 0 events; ``wald``: normal approximation; ``wald_cc``: with Yates'
+        continuity correction (R ``prop.test`` default).
+    confidence : float, default 0.95
+        Two-sided level.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Difference, lower and upper bound.
+    """
+    a1 = np.atleast_1d(np.asarray(x1, dtype=float))
+    m1 = np.atleast_1d(np.asarray(n1, dtype=float))
+    a2 = np.atleast_1d(np.asarray(x2, dtype=float))
+    m2 = np.atleast_1d(np.asarray(n2, dtype=float))
+    z = float(stats.norm.ppf(1 - (1 - confidence) / 2))
+    p1, p2 = a1 / m1, a2 / m2
+    d = p1 - p2
+    if method == "newcombe":
+        l1, u1 = _wilson(a1, m1, z)
+        l2, u2 = _wilson(a2, m2, z)
+        lower = d - np.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+        upper = d + np.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    else:
+        se = np.sqrt(p1 * (1 - p1) / m1 + p2 * (1 - p2) / m2)
+        cc = 0.5 * (1 / m1 + 1 / m2) if method == "wald_cc" else 0.0
+        lower = np.maximum(d - z * se - cc, -1.0)
+        upper = np.minimum(d + z * se + cc, 1.0)
+    return d, lower, upper

@@ -148,3 +148,24 @@ def test_uncoded_events_keep_the_totals_consistent(teae, tiny_population):
     assert _stat(f, "ANY", "ANY", "1", "events") == 4
     assert _stat(f, "UNCODED", "UNCODED", "1", "events") == 1
     assert _stat(f, "UNCODED", "ANY", "1", "n") == 1
+
+
+def test_risk_difference_column(teae, tiny_population):
+    t = tabulate_teae_by_soc_pt(
+        teae,
+        tiny_population,
+        "dose_level",
+        compare_to="1",
+        total=None,
+        risk_difference="wald",
+    )
+    f = t.to_frame()
+    # any TEAE: level 2 1/3 vs level 1 2/4 -> d = 0.333333 - 0.5 = -0.166667
+    assert _stat(f, "ANY", "ANY", "2", "risk_difference") == pytest.approx(-1 / 6)
+    # Wald: se = sqrt(1/3*2/3/3 + 0.5*0.5/4) = sqrt(0.074074 + 0.0625) = 0.369559
+    assert _stat(f, "ANY", "ANY", "2", "rd_upper") == pytest.approx(
+        -1 / 6 + 1.959964 * 0.369559, abs=1e-5
+    )
+    s = t.summary()
+    assert s.loc[0, "RD % (2 - 1)"].startswith("-16.7 (")
+    assert t.provenance.parameters["risk_difference"] == "wald"

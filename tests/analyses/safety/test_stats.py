@@ -75,3 +75,31 @@ def test_p_value_display():
     assert format_p_value(0.0004) == "<.001"
     assert format_p_value(0.0966) == "0.097"
     assert format_p_value(float("nan")) == ""
+
+
+def test_risk_difference_newcombe_published_examples():
+    from analyses.safety.stats import risk_difference_ci
+
+    # Newcombe (1998) Stat Med 17:873, Table II, method 10 (hybrid score):
+    # 56/70 - 48/80 = 0.2000, 95% CI 0.0524 to 0.3339;
+    # 9/10 - 3/10 = 0.6, 0.1705 to 0.8090
+    d, lo, hi = risk_difference_ci([56, 9], [70, 10], [48, 3], [80, 10])
+    assert d.tolist() == pytest.approx([0.2, 0.6])
+    assert lo.tolist() == pytest.approx([0.0524, 0.1705], abs=5e-5)
+    assert hi.tolist() == pytest.approx([0.3339, 0.8090], abs=5e-5)
+
+
+def test_risk_difference_wald_by_hand():
+    from analyses.safety.stats import risk_difference_ci
+
+    # 15/84 - 5/86: d = 0.178571 - 0.058140 = 0.120432
+    # se = sqrt(0.178571*0.821429/84 + 0.058140*0.941860/86)
+    #    = sqrt(0.0017462 + 0.00063675)
+    #    = 0.048816; z = 1.959964 -> +- 0.095677
+    # Yates (R prop.test default): extra 0.5*(1/84 + 1/86) = 0.011766
+    d, lo, hi = risk_difference_ci(15, 84, 5, 86, method="wald")
+    assert d[0] == pytest.approx(0.120432, abs=1e-6)
+    assert lo[0] == pytest.approx(0.120432 - 0.095677, abs=2e-6)
+    assert hi[0] == pytest.approx(0.120432 + 0.095677, abs=2e-6)
+    _, lo, _ = risk_difference_ci(15, 84, 5, 86, method="wald_cc")
+    assert lo[0] == pytest.approx(0.120432 - 0.095677 - 0.011766, abs=2e-6)
