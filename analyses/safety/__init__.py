@@ -32,6 +32,11 @@ from analyses.safety.lab_grading import (
     derive_ctcae_grade,
     derive_lab_baseline,
 )
+from analyses.safety.listings import (
+    AdverseEventListing,
+    list_adverse_events,
+    list_serious_adverse_events,
+)
 from analyses.safety.overview import summarize_teae_overview
 from analyses.safety.population import (
     derive_combined_group,
@@ -55,6 +60,7 @@ from analyses.safety.stats import (
     clopper_pearson,
     fisher_exact_p,
     format_p_value,
+    risk_difference_ci,
     round_value,
 )
 from analyses.safety.teae import (
@@ -68,6 +74,7 @@ from analyses.safety.time_to_onset import TimeToOnsetTable, summarize_time_to_on
 __all__ = [
     "CTCAE_V4",
     "CTCAE_V5",
+    "AdverseEventListing",
     "CtcaeCriterion",
     "DeathsTable",
     "DemographicsTable",
@@ -98,6 +105,9 @@ __all__ = [
     "derive_teae",
     "fisher_exact_p",
     "format_p_value",
+    "list_adverse_events",
+    "list_serious_adverse_events",
+    "risk_difference_ci",
     "round_value",
     "select_population",
     "summarize_deaths",
