@@ -171,3 +171,45 @@ def select_parameter(data: pd.DataFrame, paramcd: str | None) -> pd.DataFrame:
     if paramcd not in present:
         raise ValueError(f"paramcd={paramcd!r} not in the data; present: {present}")
     return data[data["PARAMCD"] == paramcd]
+
+
+def combine_by(
+    data: pd.DataFrame, by: str | Sequence[str] | None
+) -> tuple[pd.DataFrame, str | None]:
+    """Cross several grouping columns into one (e.g. route x dose level).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The input frame (not modified).
+    by : str, sequence of str or None
+        Grouping column(s).
+
+    Returns
+    -------
+    tuple
+        ``(frame, name)``: with two or more columns, a copy of the frame with an
+        added column named ``"col1 / col2"`` whose values are ``"v1 / v2"``, ordered
+        as the sorted value tuples (so dose level 10 follows 2); otherwise the
+        frame and the single column name unchanged.
+    """
+    if by is None or isinstance(by, str):
+        return data, by
+    cols = list(by)
+    if len(cols) == 1:
+        return data, cols[0]
+    missing = [c for c in cols if c not in data.columns]
+    if missing:
+        raise KeyError(
+            f"column(s) {missing} not in the data; columns: {list(data.columns)}"
+        )
+    name = " / ".join(cols)
+    complete = data[cols].notna().all(axis=1)
+    tuples = list(data.loc[complete, cols].itertuples(index=False, name=None))
+    ordered = sorted(set(tuples))
+    labels = [" / ".join(str(v) for v in t) for t in ordered]
+    lookup = dict(zip(ordered, labels, strict=True))
+    values = pd.Series(pd.NA, index=data.index, dtype="object")
+    values[complete] = [lookup[t] for t in tuples]
+    combined = pd.Categorical(values, categories=labels, ordered=True)
+    return data.assign(**{name: combined}), name

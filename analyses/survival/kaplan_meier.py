@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.survival._data import extract_survival, select_parameter
+from analyses.survival._data import combine_by, extract_survival, select_parameter
 from analyses.survival._km_core import (
     ConfType,
     QuantileRule,
@@ -293,7 +293,7 @@ class KaplanMeierResult(AnalysisResult):
 
 def estimate_kaplan_meier(
     data: pd.DataFrame,
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     *,
     time: str = "AVAL",
     cnsr: str | None = "CNSR",
@@ -308,8 +308,10 @@ def estimate_kaplan_meier(
     ----------
     data : pandas.DataFrame
         One row per subject, e.g. an ADTTE frame from :func:`derive_adtte`.
-    by : str, optional
+    by : str or sequence of str, optional
         Grouping column (arm, route, dose level).
+        Several columns are crossed (e.g. ``["route", "dose_level"]``) into one
+        grouping column named ``"route / dose_level"``.
     time : str
         Time column (default ``"AVAL"``).
     cnsr : str or None
@@ -342,7 +344,8 @@ def estimate_kaplan_meier(
     if not 0 < conf_level < 1:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level}")
     data = select_parameter(data, paramcd)
-    sd = extract_survival(data, time=time, event=event, cnsr=cnsr, by=by)
+    frame, by_name = combine_by(data, by)
+    sd = extract_survival(frame, time=time, event=event, cnsr=cnsr, by=by_name)
     tables: dict[object, pd.DataFrame] = {}
     if sd.group is None:
         parts: list[tuple[object, np.ndarray]] = [(ALL, np.ones(sd.time.size, bool))]
@@ -364,7 +367,7 @@ def estimate_kaplan_meier(
         "estimate_kaplan_meier",
         inputs={"data": data},
         paramcd=paramcd,
-        by=by,
+        by=by if by is None or isinstance(by, str) else list(by),
         time=time,
         cnsr=cnsr,
         event=event,
@@ -375,8 +378,8 @@ def estimate_kaplan_meier(
     )
     return KaplanMeierResult(
         provenance=provenance,
-        by=by,
-        group_column=by or "group",
+        by=by_name,
+        group_column=by_name or "group",
         tables=tables,
         conf_type=conf_type,
         conf_level=conf_level,
@@ -386,7 +389,7 @@ def estimate_kaplan_meier(
 
 def estimate_follow_up(
     data: pd.DataFrame,
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     *,
     time: str = "AVAL",
     cnsr: str | None = "CNSR",
@@ -404,8 +407,10 @@ def estimate_follow_up(
     ----------
     data : pandas.DataFrame
         One row per subject (usually the OS rows of an ADTTE frame).
-    by : str, optional
-        Grouping column.
+    by : str or sequence of str, optional
+        Grouping column(s).
+        Several columns are crossed (e.g. ``["route", "dose_level"]``) into one
+        grouping column named ``"route / dose_level"``.
     time, cnsr, event : str
         Time column and either the ADaM ``CNSR`` column (0 = event) or an event column.
     paramcd : str, optional
@@ -421,6 +426,7 @@ def estimate_follow_up(
         Curves of the probability of still being followed.
     """
     data = select_parameter(data, paramcd)
+    frame, by_name = combine_by(data, by)
     status_col = event if event is not None else cnsr
     if status_col is None:
         raise ValueError(
@@ -428,10 +434,10 @@ def estimate_follow_up(
         )
     status = data[status_col].astype(float)
     censored = (status == 0) if event is not None else (status != 0)
-    flipped = data.assign(_followed_=censored.where(status.notna()).astype(float))
+    flipped = frame.assign(_followed_=censored.where(status.notna()).astype(float))
     result = estimate_kaplan_meier(
         flipped,
-        by,
+        by_name,
         time=time,
         event="_followed_",
         cnsr=None,
@@ -441,7 +447,7 @@ def estimate_follow_up(
     provenance = make_provenance(
         "estimate_follow_up",
         inputs={"data": data},
-        by=by,
+        by=by if by is None or isinstance(by, str) else list(by),
         time=time,
         cnsr=cnsr,
         event=event,

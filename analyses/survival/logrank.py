@@ -20,7 +20,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.survival._data import extract_survival, select_parameter
+from analyses.survival._data import combine_by, extract_survival, select_parameter
 from analyses.survival._warnings import SmallSampleWarning
 from analyses.survival.permutation import permutation_logrank_arrays
 
@@ -277,7 +277,7 @@ def _weights(
 
 def compare_survival(
     data: pd.DataFrame,
-    by: str,
+    by: str | Sequence[str],
     *,
     time: str = "AVAL",
     cnsr: str | None = "CNSR",
@@ -299,8 +299,10 @@ def compare_survival(
     ----------
     data : pandas.DataFrame
         One row per subject.
-    by : str
+    by : str or sequence of str
         Grouping column (k >= 2 groups).
+        Several columns are crossed (e.g. ``["route", "dose_level"]``) into one
+        grouping column named ``"route / dose_level"``.
     time, cnsr, event : str
         Time column and either the ADaM ``CNSR`` column (0 = event) or an event column.
     weights : {"logrank", "peto-peto", "fleming-harrington"}
@@ -338,7 +340,11 @@ def compare_survival(
     """
     r, gm = _weights(weights, rho, gamma)
     data = select_parameter(data, paramcd)
-    sd = extract_survival(data, time=time, event=event, cnsr=cnsr, by=by, strata=strata)
+    frame, by_name = combine_by(data, by)
+    assert by_name is not None
+    sd = extract_survival(
+        frame, time=time, event=event, cnsr=cnsr, by=by_name, strata=strata
+    )
     assert sd.group is not None
     k = len(sd.group_labels)
     if k < 2:
@@ -394,7 +400,7 @@ def compare_survival(
         "compare_survival",
         inputs={"data": data},
         paramcd=paramcd,
-        by=by,
+        by=by if by is None or isinstance(by, str) else list(by),
         time=time,
         cnsr=cnsr,
         event=event,
@@ -410,7 +416,7 @@ def compare_survival(
     )
     return LogrankResult(
         provenance=provenance,
-        by=by,
+        by=by_name,
         groups=tuple(sd.group_labels),
         n=tuple(int(x) for x in n),
         events=tuple(int(x) for x in ev),

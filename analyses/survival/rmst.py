@@ -10,6 +10,7 @@ survRM2's ``rmst2`` unadjusted difference.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.survival._data import extract_survival, select_parameter
+from analyses.survival._data import combine_by, extract_survival, select_parameter
 from analyses.survival._km_core import km_table, rmst_from_table
 
 __all__ = ["RmstResult", "estimate_rmst"]
@@ -91,7 +92,7 @@ class RmstResult(AnalysisResult):
 
 def estimate_rmst(
     data: pd.DataFrame,
-    by: str | None = None,
+    by: str | Sequence[str] | None = None,
     *,
     tau: float,
     time: str = "AVAL",
@@ -107,8 +108,10 @@ def estimate_rmst(
     ----------
     data : pandas.DataFrame
         One row per subject.
-    by : str, optional
+    by : str or sequence of str, optional
         Grouping column.
+        Several columns are crossed (e.g. ``["route", "dose_level"]``) into one
+        grouping column named ``"route / dose_level"``.
     tau : float
         Restriction time, pre-specified, in the unit of ``time`` (keyword).
     time, cnsr, event : str
@@ -130,7 +133,8 @@ def estimate_rmst(
     if tau <= 0:
         raise ValueError(f"tau must be positive, got {tau}")
     data = select_parameter(data, paramcd)
-    sd = extract_survival(data, time=time, event=event, cnsr=cnsr, by=by)
+    frame, by_name = combine_by(data, by)
+    sd = extract_survival(frame, time=time, event=event, cnsr=cnsr, by=by_name)
     q = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
     if sd.group is None:
         labels: list[object] = ["all"]
@@ -195,7 +199,7 @@ def estimate_rmst(
         inputs={"data": data},
         paramcd=paramcd,
         tau=tau,
-        by=by,
+        by=by if by is None or isinstance(by, str) else list(by),
         time=time,
         cnsr=cnsr,
         event=event,
@@ -205,7 +209,7 @@ def estimate_rmst(
     )
     return RmstResult(
         provenance=provenance,
-        by=by,
+        by=by_name,
         tau=float(tau),
         conf_level=conf_level,
         reference=ref,

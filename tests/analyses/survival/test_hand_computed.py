@@ -358,3 +358,25 @@ def test_cox_categorical_dose_with_reference() -> None:
     assert trend.table()["hr"].iloc[0] == pytest.approx(2.49810532617214, rel=1e-8)
     with pytest.raises(ValueError, match="reference 3"):
         estimate_cox(aml, ["arm"], reference={"arm": 3})
+
+
+def test_crossed_grouping_columns() -> None:
+    data = pd.DataFrame(
+        {
+            "AVAL": [1.0, 2, 3, 4, 5, 6, 7, 8],
+            "CNSR": [0, 1, 0, 0, 1, 0, 0, 1],
+            "route": ["IV", "IV", "IV", "IV", "ID", "ID", "ID", "ID"],
+            "dose": [2, 2, 10, 10, 2, 2, 10, 10],
+        }
+    )
+    before = data.copy()
+    km = estimate_kaplan_meier(data, ["route", "dose"])
+    # value tuples sorted: (ID, 2) < (ID, 10) < (IV, 2) < (IV, 10)
+    assert km.groups == ["ID / 2", "ID / 10", "IV / 2", "IV / 10"]
+    assert km.group_column == "route / dose"
+    # IV / 2: times 1 (event), 2+ -> S = 1/2 after t = 1
+    assert km.tables["IV / 2"]["surv"].tolist() == [0.5, 0.5]
+    lr = compare_survival(data, ["route", "dose"], min_events=0)
+    assert lr.df == 3 and lr.by == "route / dose"
+    assert lr.provenance.parameters["by"] == ["route", "dose"]
+    pd.testing.assert_frame_equal(data, before)
