@@ -22,6 +22,7 @@ __all__ = [
     "add_days",
     "add_unscheduled",
     "adverse_events",
+    "choose",
     "immunomonitoring",
     "labs",
     "make_timeline",
@@ -36,6 +37,15 @@ STUDY_START = pd.Timestamp("2024-01-08")
 
 #: Follow-up after the first dose, in days, after which no visit is generated.
 FOLLOW_UP_DAYS = 400
+
+
+def choose(condition: Any, yes: Any, no: Any) -> np.ndarray:
+    """Return ``numpy.where`` over object values, so that None can be chosen."""
+    return np.where(
+        np.asarray(condition, dtype=bool),
+        np.asarray(yes, dtype=object),
+        np.asarray(no, dtype=object),
+    )
 
 
 def subject_ids(prefix: str, n: int) -> np.ndarray:
@@ -286,7 +296,7 @@ def adverse_events(
         bounds = np.array([b for b in chosen.loc[tied, "onset_days"]])
         drawn = rng.integers(bounds[:, 0], bounds[:, 1] + 1)
         offset[tied] = np.minimum(drawn, span[tied])
-    grade_p = np.stack(chosen["grades"].to_numpy())
+    grade_p = np.array(chosen["grades"].tolist(), dtype=float)
     cum = np.cumsum(grade_p / grade_p.sum(axis=1, keepdims=True), axis=1)
     grade = (rng.random(n)[:, None] > cum[:, :-1]).sum(axis=1) + 1
     related = rng.random(n) < chosen["p_related"].to_numpy()
@@ -358,16 +368,20 @@ def adverse_events(
     out = pd.DataFrame(
         {
             "subject_id": timeline["subject_id"].to_numpy()[events["subject"]],
-            "ae_seq": pd.array(events.groupby("subject").cumcount() + 1, dtype="Int64"),
+            "ae_seq": pd.array(
+                events.groupby("subject").cumcount().to_numpy() + 1, dtype="Int64"
+            ),
             "term": events["term"],
             "preferred_term": events["preferred_term"],
             "soc": events["soc"],
             "onset_date": events["onset_date"].astype("datetime64[ns]"),
             "resolution_date": events["resolution_date"].astype("datetime64[ns]"),
-            "grade": pd.array(events["grade"], dtype="Int64"),
+            "grade": pd.array(events["grade"].to_numpy(dtype="int64"), dtype="Int64"),
             "grading_scale": events["grading_scale"],
             "grading_version": events["grading_scale"].map(SCALE_VERSION),
-            "serious": pd.array(events["serious"], dtype="boolean"),
+            "serious": pd.array(
+                events["serious"].to_numpy(dtype=bool), dtype="boolean"
+            ),
         }
     )
     for criterion in CRITERIA:
@@ -381,7 +395,7 @@ def adverse_events(
     out["outcome"] = events["outcome"]
     out["action_taken"] = events["action_taken"]
     out["dlt"] = pd.array(events["dlt"].to_numpy(dtype=bool), dtype="boolean")
-    out["aesi"] = events["aesi"].astype(object).where(events["aesi"].notna(), None)
+    out["aesi"] = choose(events["aesi"].notna(), events["aesi"], None)
     return out
 
 

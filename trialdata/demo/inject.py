@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialdata.demo.common import choose
 from trialdata.demo.writer import file_name, to_text
 
 __all__ = ["Expected", "InjectionError", "inject_errors"]
@@ -87,11 +88,11 @@ class _Upload:
                 f"no row of {domain} can take the injected error '{what}'; "
                 "generate more subjects"
             )
-        chosen = int(candidates[self.rng.integers(0, len(candidates))])
+        chosen = int(candidates.to_numpy()[self.rng.integers(0, len(candidates))])
         self.used.setdefault(domain, set()).add(chosen)
         return chosen
 
-    def set(self, domain: str, row: int, column: str, value: str | None) -> None:
+    def put(self, domain: str, row: int, column: str, value: Any) -> None:
         """Overwrite one text cell."""
         self.texts[domain].loc[row, column] = value
 
@@ -99,7 +100,7 @@ class _Upload:
         """Return a typed value of the original table."""
         return self.tables[domain].loc[row, column]
 
-    def add_row(self, domain: str, after: int, values: dict[str, str | None]) -> float:
+    def add_row(self, domain: str, after: int, values: dict[Any, Any]) -> float:
         """Insert a new text row right after row ``after``; return its order key."""
         order = float(after) + 0.5 + 0.01 * len(self.extra.get(domain, []))
         self.extra.setdefault(domain, []).append({**values, ORDER: order})
@@ -156,7 +157,7 @@ def identifier_column(up: _Upload) -> None:
 def unknown_column(up: _Upload) -> None:
     """Add a local comment column to labs (RD-003)."""
     n = len(up.texts["labs"])
-    comment = np.where(up.rng.random(n) < 0.02, "haemolysed sample", None)
+    comment = choose(up.rng.random(n) < 0.02, "haemolysed sample", None)
     up.texts["labs"]["lab_comment"] = comment
     up.expect("RD-003", "labs", None, "lab_comment", "extra lab_comment column")
 
@@ -169,7 +170,7 @@ def european_date(up: _Upload) -> None:
     events = up.tables["adverse_events"]
     i = up.pick("adverse_events", events["resolution_date"].notna(), "European date")
     date = up.cell("adverse_events", i, "resolution_date")
-    up.set("adverse_events", i, "resolution_date", f"{date:%d/%m/%Y}")
+    up.put("adverse_events", i, "resolution_date", f"{date:%d/%m/%Y}")
     up.expect("RD-008", "adverse_events", i, "resolution_date", "date as DD/MM/YYYY")
 
 
@@ -181,7 +182,7 @@ def route_typo(up: _Upload) -> None:
     i = up.pick("administrations", later, "route abbreviation")
     short = {"INTRADERMAL": "ID", "INTRANODAL": "IN", "INTRAVENOUS": "IV"}
     route = str(up.cell("administrations", i, "route"))
-    up.set("administrations", i, "route", short.get(route, route.lower()))
+    up.put("administrations", i, "route", short.get(route, route.lower()))
     up.expect("SC-TERM", "administrations", i, "route", f"route {short[route]!r}")
 
 
@@ -189,14 +190,14 @@ def viability_out_of_range(up: _Upload) -> None:
     """Enter viability 150 % for a rejected lot (SC-RANGE)."""
     lots = up.tables["product_lots"]
     i = up.pick("product_lots", lots["release_status"] == "REJECTED", "viability 150")
-    up.set("product_lots", i, "viability_pct", "150")
+    up.put("product_lots", i, "viability_pct", "150")
     up.expect("SC-RANGE", "product_lots", i, "viability_pct", "viability 150 %")
 
 
 def missing_required(up: _Upload, domain: str, column: str) -> None:
     """Leave a required value empty (SC-NULL)."""
     i = up.pick(domain, np.ones(len(up.tables[domain]), bool), f"empty {column}")
-    up.set(domain, i, column, None)
+    up.put(domain, i, column, None)
     up.expect("SC-NULL", domain, i, column, f"empty {column}")
 
 
@@ -218,7 +219,7 @@ def unknown_subject(up: _Upload) -> None:
     ids = up.tables["subjects"]["subject_id"]
     prefix, number = str(ids.iloc[-1]).rsplit("-", 1)
     unknown = f"{prefix}-{int(number) + 1:0{len(number)}d}"
-    up.set("labs", i, "subject_id", unknown)
+    up.put("labs", i, "subject_id", unknown)
     up.expect("XD-001", "labs", i, "subject_id", f"unknown subject {unknown}")
 
 
@@ -227,7 +228,7 @@ def resolved_before_onset(up: _Upload) -> None:
     events = up.tables["adverse_events"]
     i = up.pick("adverse_events", events["resolution_date"].notna(), "AE-001")
     onset = up.cell("adverse_events", i, "onset_date")
-    up.set(
+    up.put(
         "adverse_events",
         i,
         "resolution_date",
@@ -243,7 +244,7 @@ def dlt_outside_window(up: _Upload) -> None:
     window = int(up.protocol["dlt_window_days"])
     late = (events["onset_date"] - first).dt.days > window + 1
     i = up.pick("adverse_events", late & ~events["dlt"].astype(bool), "late DLT")
-    up.set("adverse_events", i, "dlt", "Y")
+    up.put("adverse_events", i, "dlt", "Y")
     up.expect("XD-009", "adverse_events", i, "dlt", "DLT after the DLT window")
 
 
@@ -254,8 +255,8 @@ def wrong_dose_level(up: _Upload) -> None:
     i = up.pick("administrations", admin["given"].fillna(False).astype(bool), "XD-005")
     level = int(up.cell("administrations", i, "dose_level"))
     wrong = level % len(levels) + 1
-    up.set("administrations", i, "dose_level", str(wrong))
-    up.set("administrations", i, "dose_amount", repr(float(levels[wrong]["amount"])))
+    up.put("administrations", i, "dose_level", str(wrong))
+    up.put("administrations", i, "dose_amount", repr(float(levels[wrong]["amount"])))
     up.expect("XD-005", "administrations", i, "dose_level", f"dose level {wrong}")
 
 
@@ -267,7 +268,7 @@ def onset_before_consent(up: _Upload) -> None:
     )
     i = up.pick("adverse_events", ~events["dlt"].astype(bool), "onset before consent")
     date = consent.loc[i] - pd.Timedelta(days=5)
-    up.set("adverse_events", i, "onset_date", f"{date:%Y-%m-%d}")
+    up.put("adverse_events", i, "onset_date", f"{date:%Y-%m-%d}")
     up.expect("XD-002", "adverse_events", i, "onset_date", "onset before consent")
 
 
@@ -277,16 +278,13 @@ def shared_position(up: _Upload) -> None:
     stored = samples["destroyed_date"].isna() & samples["storage_position"].notna()
     stored &= samples["subject_id"].isin(_quiet_subjects(up))
     a = up.pick("biobank_samples", stored, "shared position")
+    position = str(samples.loc[a, "storage_position"])
     b = up.pick(
         "biobank_samples",
-        stored
-        & (
-            samples["storage_position"].str[:3]
-            == samples.loc[a, "storage_position"][:3]
-        ),
+        stored & (samples["storage_position"].str[:3] == position[:3]),
         "shared position",
     )
-    up.set("biobank_samples", b, "storage_position", samples.loc[a, "storage_position"])
+    up.put("biobank_samples", b, "storage_position", position)
     for row in (a, b):
         up.expect(
             "BB-001", "biobank_samples", row, "storage_position", "two in one position"
@@ -299,7 +297,7 @@ def visit_out_of_window(up: _Upload, domain: str, column: str) -> None:
     mask = (data["visit"] == "M6") & data["subject_id"].isin(_quiet_subjects(up))
     i = up.pick(domain, mask, "visit out of window")
     late = up.cell(domain, i, column) + pd.Timedelta(days=25)
-    up.set(domain, i, column, f"{late:%Y-%m-%d}")
+    up.put(domain, i, column, f"{late:%Y-%m-%d}")
     up.expect("XD-011", domain, i, column, "M6 visit 25 days late")
 
 
@@ -309,8 +307,8 @@ def inverted_range(up: _Upload) -> None:
     i = up.pick("labs", labs["lower_limit"] < labs["upper_limit"], "inverted range")
     text = up.texts["labs"]
     low, high = text.loc[i, "lower_limit"], text.loc[i, "upper_limit"]
-    up.set("labs", i, "lower_limit", high)
-    up.set("labs", i, "upper_limit", low)
+    up.put("labs", i, "lower_limit", high)
+    up.put("labs", i, "upper_limit", low)
     up.expect("LB-001", "labs", i, "lower_limit", "normal range limits swapped")
 
 
@@ -319,7 +317,7 @@ def frozen_before_processing(up: _Upload) -> None:
     samples = up.tables["biobank_samples"]
     i = up.pick("biobank_samples", samples["freezing_time"].notna(), "BB-002")
     early = up.cell("biobank_samples", i, "processing_time") - pd.Timedelta(minutes=30)
-    up.set("biobank_samples", i, "freezing_time", f"{early:%Y-%m-%dT%H:%M}")
+    up.put("biobank_samples", i, "freezing_time", f"{early:%Y-%m-%dT%H:%M}")
     up.expect(
         "BB-002", "biobank_samples", i, "freezing_time", "frozen before processed"
     )
@@ -329,7 +327,7 @@ def fatal_not_grade5(up: _Upload) -> None:
     """Record outcome FATAL for a non-fatal grade (AE-004)."""
     events = up.tables["adverse_events"]
     i = up.pick("adverse_events", events["grade"] < 5, "FATAL below grade 5")
-    up.set("adverse_events", i, "outcome", "FATAL")
+    up.put("adverse_events", i, "outcome", "FATAL")
     up.expect("AE-004", "adverse_events", i, "outcome", "FATAL with grade below 5")
 
 
@@ -363,7 +361,7 @@ def dose_after_withdrawal(up: _Upload) -> None:
         "lot_id": str(done["lot_id"]),
     }
     for column, value in edits.items():
-        up.set("administrations", i, column, value)
+        up.put("administrations", i, column, value)
     up.expect("XD-003", "administrations", i, "admin_date", "dose after withdrawal")
 
 
@@ -371,7 +369,7 @@ def reason_missing(up: _Upload) -> None:
     """Leave the reason of a dose not given empty (AD-001)."""
     admin = up.tables["administrations"]
     i = up.pick("administrations", ~admin["given"].astype(bool), "AD-001")
-    up.set("administrations", i, "reason_not_given", None)
+    up.put("administrations", i, "reason_not_given", None)
     up.expect("AD-001", "administrations", i, "reason_not_given", "no reason not given")
 
 
@@ -416,7 +414,7 @@ def record_after_death(up: _Upload) -> None:
     labs = up.tables["labs"]
     mine = labs.index[(labs["subject_id"] == dead["subject_id"]).to_numpy()]
     last = int(mine[-1])
-    date = dead["death_date"] + pd.Timedelta(days=7)
+    date = pd.Timestamp(dead["death_date"]) + pd.Timedelta(days=7)
     row = up.texts["labs"].loc[last].drop(ORDER).to_dict()
     row.update(
         visit=None,
@@ -441,8 +439,8 @@ def lot_released_late(up: _Upload) -> None:
     i = up.pick("administrations", first & admin["given"].astype(bool), "XD-008")
     lot = admin.loc[i, "lot_id"]
     j = int(lots.index[(lots["lot_id"] == lot).to_numpy()][0])
-    late = admin.loc[i, "admin_date"] + pd.Timedelta(days=1)
-    up.set("product_lots", j, "release_date", f"{late:%Y-%m-%d}")
+    late = admin["admin_date"].iloc[i] + pd.Timedelta(days=1)
+    up.put("product_lots", j, "release_date", f"{late:%Y-%m-%d}")
     up.expect("XD-008", "administrations", i, "admin_date", "dosed before lot release")
 
 
@@ -452,8 +450,8 @@ def lot_pending(up: _Upload) -> None:
     lots = up.tables["product_lots"]
     i = up.pick("administrations", admin["given"].astype(bool), "XD-008")
     j = int(lots.index[(lots["lot_id"] == admin.loc[i, "lot_id"]).to_numpy()][0])
-    up.set("product_lots", j, "release_status", "PENDING")
-    up.set("product_lots", j, "release_date", None)
+    up.put("product_lots", j, "release_status", "PENDING")
+    up.put("product_lots", j, "release_date", None)
     up.expect("XD-008", "administrations", i, "lot_id", "lot pending release")
 
 

@@ -21,6 +21,7 @@ from trialdata.demo.common import (
     add_days,
     add_unscheduled,
     adverse_events,
+    choose,
     immunomonitoring,
     labs,
     make_timeline,
@@ -287,7 +288,7 @@ def generate_nk_aml(
             "consent_date": timeline["consent"],
             "enrolment_date": add_days(first, -rng.integers(6, 10, n)),
             "withdrawal_date": timeline["withdrawal"],
-            "withdrawal_reason": np.where(withdrawn, "Subject decision", None),
+            "withdrawal_reason": choose(withdrawn, "Subject decision", None),
         }
     )
     level = np.array([COHORTS[c][1] for c in cohort])
@@ -476,7 +477,7 @@ def _survival(
     cause = np.where(
         course == RELAPSE_DEATH,
         "AML relapse",
-        np.where(course == INFECTION_DEATH, "Septic shock", None),
+        choose(course == INFECTION_DEATH, "Septic shock", None),
     )
     return pd.DataFrame(
         {
@@ -485,6 +486,6 @@ def _survival(
             "death_date": death.to_numpy(),
             "death_cause": cause,
             "new_therapy_date": new_therapy.to_numpy().astype("datetime64[ns]"),
-            "new_therapy": np.where(relapse.notna(), "Azacitidine + venetoclax", None),
+            "new_therapy": choose(relapse.notna(), "Azacitidine + venetoclax", None),
         }
     )

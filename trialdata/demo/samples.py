@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from trialdata.demo.common import choose
+
 __all__ = ["Biobank", "biobank"]
 
 _HOUR = np.timedelta64(1, "h")
@@ -132,12 +134,12 @@ def biobank(
             "subject_id": grid["subject_id"].to_numpy()[row],
             "visit": grid["visit"].to_numpy()[row],
             "sample_type": np.array([a[1] for a in ALIQUOTS], dtype=object)[aliquot],
-            "container": np.where(suffix == "PB", "SHP", np.where(stored, "CRV", None)),
+            "container": choose(suffix == "PB", "SHP", choose(stored, "CRV", None)),
             "collection_time": collection[row],
             "processing_time": processing[row],
             "freezing_time": np.where(stored, freezing[row], np.datetime64("NaT")),
             "storage_temperature": temperature,
-            "storage_position": np.where(destroyed_mask(destroyed), None, position),
+            "storage_position": choose(destroyed_mask(destroyed), None, position),
             "freeze_thaw_count": pd.array(used.astype(int), dtype="Int64"),
             "consent_scope": consent_scope.to_numpy()[subject],
             "consent_status": np.where(withdrawn, "WITHDRAWN", "ACTIVE"),
@@ -223,7 +225,9 @@ def _custody(
     )
     in_ln2 = custody["location"].astype(str).str.startswith("LN2")
     stored_here = custody["event_type"].eq("STORED")
-    temperature = temperature.mask(stored_here, np.where(in_ln2, -150.0, -80.0))
+    temperature = temperature.mask(
+        stored_here, pd.Series(np.where(in_ln2, -150.0, -80.0), index=custody.index)
+    )
     return pd.DataFrame(
         {
             "sample_id": custody["sample_id"].to_numpy(),

@@ -20,6 +20,7 @@ from trialdata.demo.common import (
     add_days,
     add_unscheduled,
     adverse_events,
+    choose,
     immunomonitoring,
     labs,
     make_timeline,
@@ -244,7 +245,7 @@ def generate_tol_dc_ms(
             "consent_date": timeline["consent"],
             "enrolment_date": add_days(timeline["first_dose"], -rng.integers(3, 8, n)),
             "withdrawal_date": timeline["withdrawal"],
-            "withdrawal_reason": np.where(withdrawn, "Subject decision", None),
+            "withdrawal_reason": choose(withdrawn, "Subject decision", None),
         }
     )
 
@@ -314,7 +315,7 @@ def _product_lots(
     levels: dict[int, dict[str, Any]],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """One released autologous lot per subject; some subjects first had a lot rejected."""
+    """One released autologous lot per subject; some first had a lot rejected."""
     n = len(timeline)
     number = np.char.zfill(np.arange(1, n + 1).astype(str), max(3, len(str(n))))
     level = np.array([COHORTS[c][1] for c in cohort])
@@ -381,7 +382,7 @@ def _administrations(
     missed = (seq > 1) & (rng.random(n * k) < 0.03) & dated["date"].notna().to_numpy()
     given = dated["date"].notna().to_numpy() & ~missed
     reason = np.where(
-        missed, "Intercurrent infection", np.where(given, None, "Consent withdrawn")
+        missed, "Intercurrent infection", choose(given, None, "Consent withdrawn")
     )
     level = np.array([COHORTS[c][1] for c in cohort])[subject]
     route = np.array([COHORTS[c][2] for c in cohort], dtype=object)[subject]
@@ -402,12 +403,12 @@ def _administrations(
             "visit": visit,
             "given": pd.array(given, dtype="boolean"),
             "reason_not_given": reason,
-            "dose_level": pd.array(np.where(given, level, None), dtype="Int64"),
+            "dose_level": pd.array(choose(given, level, None), dtype="Int64"),
             "dose_amount": np.where(given, amount, np.nan),
-            "dose_unit": np.where(given, unit, None),
-            "route": np.where(given, route, None),
-            "injection_site": np.where(given, site, None),
-            "lot_id": np.where(given, released[subject], None),
+            "dose_unit": choose(given, unit, None),
+            "route": choose(given, route, None),
+            "injection_site": choose(given, site, None),
+            "lot_id": choose(given, released[subject], None),
         }
     )
 
@@ -432,7 +433,7 @@ def _mri(grid: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
             "scan_date": grid["date"].to_numpy(),
             "gd_lesions": pd.array(gd, dtype="Int64"),
             "new_enlarging_t2_lesions": pd.array(
-                np.where(baseline, None, new_t2), dtype="Int64"
+                choose(baseline, None, new_t2), dtype="Int64"
             ),
             "t2_lesion_volume_ml": np.round(volume * (1 + 0.02 * scan), 2),
             "brain_volume_ml": np.round(brain * (1 - 0.0012 * scan), 1),

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.domains import get_domain
+from trialdata.demo.common import choose
 
 __all__ = [
     "DATETIME_COLUMNS",
@@ -60,10 +61,13 @@ def to_text(data: pd.DataFrame, domain: str) -> pd.DataFrame:
         values = data[column]
         kind = kinds.get(column, "string")
         missing = values.isna().to_numpy()
+        rendered: np.ndarray
         if kind == "datetime":
-            unit = "m" if column in DATETIME_COLUMNS else "D"
             stamps = pd.to_datetime(values).to_numpy(dtype="datetime64[ns]")
-            rendered = np.datetime_as_string(stamps, unit=unit)
+            if column in DATETIME_COLUMNS:
+                rendered = np.datetime_as_string(stamps, unit="m")
+            else:
+                rendered = np.datetime_as_string(stamps, unit="D")
         elif kind == "boolean":
             flags = values.astype("boolean").fillna(False).to_numpy(dtype=bool)
             rendered = np.where(flags, "Y", "N")
@@ -75,7 +79,7 @@ def to_text(data: pd.DataFrame, domain: str) -> pd.DataFrame:
             rendered = values.astype(float).to_numpy().astype(str)
         else:
             rendered = values.astype(object).astype(str).to_numpy()
-        text[column] = np.where(missing, None, rendered.astype(object))
+        text[column] = choose(missing, None, rendered)
     return text
 
 
@@ -113,7 +117,7 @@ def _write_excel(text: pd.DataFrame, domain: str, path: Path) -> None:
             numbers = pd.to_numeric(cells[column], errors="coerce")
             parsed = numbers.notna() | cells[column].isna()
             cells[column] = cells[column].where(~parsed, numbers).astype(object)
-    cells = cells.astype(object).where(cells.notna(), None)
+    cells = cells.astype(object).where(cells.notna(), other=np.nan)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         cells.to_excel(writer, sheet_name=domain[:31], index=False)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from enum import StrEnum
 
+import numpy as np
 import pandas as pd
 
 from schemas.domains._fields import IDENTIFIER_PATTERN
@@ -190,7 +191,8 @@ def report(
         return empty_findings()
     hits = data.loc[mask]
     if value is None and column is not None and column in hits.columns:
-        value = text(hits[column]).astype(object).where(hits[column].notna(), None)
+        rendered = text(hits[column]).astype(object)
+        value = rendered.mask(hits[column].isna().to_numpy(), other=np.nan)
     elif value is not None:
         value = value.loc[hits.index]
     return flag_rows(

@@ -219,7 +219,7 @@ def check_grading_scale(ctx: RuleContext) -> pd.DataFrame:
             + " is graded on "
             + text(h["grading_scale"])
             + " but its AESI is "
-            + text(h["aesi"])
+            + text(h["aesi"].fillna("not recorded"))
             + " (ASTCT is for CRS and ICANS, MAGIC for GVHD)"
         ),
     )

@@ -47,7 +47,8 @@ def _cohort_fact(ctx: RuleContext, admin: pd.DataFrame, column: str) -> pd.Serie
 @rule(
     "XD-005",
     ERROR,
-    "A given dose's dose_level equals the dose level of the subject's cohort.",
+    "A given dose's dose_level equals the dose level of the subject's cohort "
+    "(a cohort at a level the protocol lacks is left to XD-015).",
     requires=(ADMIN, "subjects", "cohorts"),
 )
 def check_dose_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
@@ -56,6 +57,8 @@ def check_dose_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
     if not has_columns(admin, "subject_id", "given", "dose_level"):
         return findings_frame([])
     planned = pd.to_numeric(_cohort_fact(ctx, admin, "dose_level"), errors="coerce")
+    # A cohort at a level the protocol lacks is reported once, by XD-015.
+    planned = planned.where(planned.isin([d.level for d in ctx.protocol.dose_levels]))
     given_level = pd.to_numeric(admin["dose_level"], errors="coerce")
     mask = is_true(admin["given"]) & planned.notna() & given_level.notna()
     mask &= given_level.ne(planned).fillna(False).astype(bool)
@@ -80,7 +83,8 @@ def check_dose_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
 @rule(
     "XD-006",
     ERROR,
-    "A given dose's route equals the cohort's route and is allowed by the protocol.",
+    "A given dose's route is allowed by the protocol and equals the cohort's route "
+    "(a cohort route the protocol does not allow is left to XD-016).",
     requires=(ADMIN, "subjects", "cohorts"),
 )
 def check_route_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
@@ -96,7 +100,7 @@ def check_route_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
     off_cohort = (
         base
         & ~off_protocol
-        & valid_term(planned.astype("object"), AdministrationRoute)
+        & planned.isin(allowed)  # other cohort routes are reported by XD-016
         & route.ne(planned).fillna(False).astype(bool)
     )
 

@@ -1,0 +1,77 @@
+"""``trialdata demo OUTDIR``: write a complete demo upload of one of the seed trials."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trialdata.demo import ANSWER_KEY, InjectionError, write_trial
+from trialdata.errors import InputError
+
+__all__ = ["register"]
+
+
+class Archetype(StrEnum):
+    """The demo trials."""
+
+    TOLDC_MS = "tolDC-ms"
+    NK_AML = "nk-aml"
+
+
+def demo(
+    outdir: Annotated[Path, typer.Argument(help="Folder to write the upload to.")],
+    archetype: Annotated[
+        Archetype, typer.Option("--archetype", help="Which seed trial.")
+    ] = Archetype.TOLDC_MS,
+    subjects: Annotated[
+        int | None,
+        typer.Option(
+            "--subjects", min=1, help="Number of subjects (18 tolDC-ms, 12 nk-aml)."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    inject_errors: Annotated[
+        bool,
+        typer.Option(
+            "--inject-errors",
+            help=f"Write a dirty site upload and its answer key {ANSWER_KEY}.",
+        ),
+    ] = False,
+    extra_draws: Annotated[
+        int,
+        typer.Option(
+            "--extra-draws",
+            min=0,
+            help="Unscheduled lab and immunomonitoring draws per subject.",
+        ),
+    ] = 0,
+) -> None:
+    """Write a demo trial: protocol.toml and one file per domain."""
+    try:
+        upload = write_trial(
+            outdir,
+            archetype.value,
+            subjects,
+            seed,
+            inject=inject_errors,
+            extra_draws=extra_draws,
+        )
+    except InjectionError as error:
+        raise InputError(str(error)) from None
+    except OSError as error:
+        raise InputError(f"cannot write: {error.strerror}", file=str(outdir)) from None
+    note = f", {len(upload.expected)} injected findings" if inject_errors else ""
+    print(
+        f"trialdata: wrote {archetype.value} demo ({len(upload.files)} files{note}) "
+        f"to {upload.folder}",
+        file=sys.stderr,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``demo`` command to the command line."""
+    app.command("demo")(demo)
