@@ -55,6 +55,7 @@ from analyses.safety.soc_pt import (
     tabulate_grade3_teae,
     tabulate_serious_teae,
     tabulate_teae_by_soc_pt,
+    tabulate_teae_leading_to_discontinuation,
 )
 from analyses.safety.stats import (
     clopper_pearson,
@@ -124,4 +125,5 @@ __all__ = [
     "tabulate_serious_teae",
     "tabulate_teae_by_max_grade",
     "tabulate_teae_by_soc_pt",
+    "tabulate_teae_leading_to_discontinuation",
 ]

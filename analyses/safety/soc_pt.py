@@ -36,6 +36,7 @@ __all__ = [
     "tabulate_grade3_teae",
     "tabulate_serious_teae",
     "tabulate_teae_by_soc_pt",
+    "tabulate_teae_leading_to_discontinuation",
 ]
 
 
@@ -445,5 +446,41 @@ def tabulate_grade3_teae(
         by,
         where=(grade >= min_grade),
         subset=f"grade >= {min_grade} only",
+        **kwargs,
+    )
+
+
+def tabulate_teae_leading_to_discontinuation(
+    data: pd.DataFrame,
+    subjects: pd.DataFrame,
+    by: str | None = None,
+    *,
+    action: str = "DRUG WITHDRAWN",
+    **kwargs: Any,
+) -> EventCountTable:
+    """Tabulate TEAEs leading to treatment discontinuation by SOC and PT (STF-IG T12).
+
+    Parameters
+    ----------
+    data, subjects, by
+        As in :func:`tabulate_events_by_soc_pt`; ``data`` needs ``action_taken``.
+    action : str, default "DRUG WITHDRAWN"
+        Action-taken value meaning permanent discontinuation (CDISC C66767).
+    **kwargs
+        Any other keyword of :func:`tabulate_events_by_soc_pt`.
+
+    Returns
+    -------
+    EventCountTable
+        The table. When action taken is blank in the data (as in the CDISC pilot), this
+        table is empty: use the disposition flag in ``summarize_teae_overview``.
+    """
+    kwargs.setdefault("title", "TEAEs leading to discontinuation by SOC and PT")
+    return tabulate_events_by_soc_pt(
+        data,
+        subjects,
+        by,
+        where=data["action_taken"].eq(action),
+        subset=f"action taken = {action}",
         **kwargs,
     )

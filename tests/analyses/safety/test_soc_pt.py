@@ -169,3 +169,15 @@ def test_risk_difference_column(teae, tiny_population):
     s = t.summary()
     assert s.loc[0, "RD % (2 - 1)"].startswith("-16.7 (")
     assert t.provenance.parameters["risk_difference"] == "wald"
+
+
+def test_discontinuation_table(teae, tiny_population):
+    from analyses.safety.soc_pt import tabulate_teae_leading_to_discontinuation
+
+    f = tabulate_teae_leading_to_discontinuation(
+        teae, tiny_population, "dose_level"
+    ).to_frame()
+    # only S5's rash has action taken DRUG WITHDRAWN
+    assert _stat(f, "ANY", "ANY", "2", "n") == 1
+    assert _stat(f, "ANY", "ANY", "1", "n") == 0
+    assert _stat(f, "SKIN", "RASH", "Total", "events") == 1
