@@ -48,11 +48,14 @@ from analyses.dose_finding.three_plus_three import (
     ThreePlusThree,
     prob_escalate_3plus3,
 )
+from analyses.dose_finding.tite_crm import TITECRM
+from analyses.dose_finding.tolerances import PatientTolerances
 
 __all__ = [
     "BOIN",
     "CRM",
     "MTPI2",
+    "TITECRM",
     "CRMFit",
     "Decision",
     "DecisionTable",
@@ -64,6 +67,7 @@ __all__ = [
     "IntervalDesign",
     "MTDSelection",
     "OperatingCharacteristics",
+    "PatientTolerances",
     "SimulatedTrials",
     "ThreePlusThree",
     "boin_boundaries",

@@ -353,6 +353,7 @@ class CRM(DoseFindingDesign):
         followup: Sequence[float] | npt.ArrayLike | None = None,
         obswin: float | None = None,
         weights: Sequence[float] | npt.ArrayLike | None = None,
+        exceedance: bool = True,
     ) -> CRMFit:
         """Fit the model to per-patient data (TITE-CRM when follow-up is given).
 
@@ -368,6 +369,9 @@ class CRM(DoseFindingDesign):
             DLT observation window, same unit as ``followup``.
         weights : sequence of float, optional
             TITE weights given directly (overrides ``followup``).
+        exceedance : bool, default True
+            Compute the exact Pr(p > target) per dose (adaptive quadrature; the
+            slowest part of a fit). When False that column is NaN.
 
         Returns
         -------
@@ -398,7 +402,11 @@ class CRM(DoseFindingDesign):
             mean_p = post @ g.p
             sd_p = np.sqrt(np.maximum(post @ g.p**2 - mean_p**2, 0.0))
             alpha_hat = math.log(float(post @ np.exp(g.a)))
-            exceed = self._exceedance_exact(lv, t, w, self.target)
+            exceed = (
+                self._exceedance_exact(lv, t, w, self.target)
+                if exceedance
+                else np.full(self.n_doses, np.nan)
+            )
         else:
             if t.sum() == 0 or t.sum() == t.size:
                 raise ValueError(
@@ -632,7 +640,7 @@ class CRM(DoseFindingDesign):
                 y_arr,
             )
         level, tox = self._expand(n_arr, y_arr)
-        fit = self.fit(level, tox)
+        fit = self.fit(level, tox, exceedance=False)
         if self.toxic_threshold is not None:
             p_toxic = self.prob_lowest_too_toxic(n_arr, y_arr)
             if p_toxic > self.toxic_confidence:

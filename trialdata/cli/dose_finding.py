@@ -17,7 +17,7 @@ DESIGN.toml
     scheduler = "tcp://host:8786"   # optional Dask scheduler
 
     [[design]]             # one table per design, at least one
-    method = "BOIN"        # BOIN | CRM | 3+3 | mTPI-2 | i3+3
+    method = "BOIN"        # BOIN | CRM | TITE-CRM | 3+3 | mTPI-2 | i3+3
     name = "BOIN"          # optional label
     target = 0.3
     cohort_size = 3
@@ -100,6 +100,14 @@ _METHOD_FIELDS: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "3+3": {**_COMMON, "allow_deescalation": bool},
 }
+_METHOD_FIELDS["TITE-CRM"] = {
+    **{k: v for k, v in _METHOD_FIELDS["CRM"].items() if k not in _SIZE},
+    "obswin": (int, float),
+    "arrival_interval": (int, float),
+    "n_patients": int,
+}
+del _METHOD_FIELDS["TITE-CRM"]["toxic_threshold"]
+del _METHOD_FIELDS["TITE-CRM"]["toxic_confidence"]
 _TOP: dict[str, type | tuple[type, ...]] = {
     "n_doses": int,
     "n_trials": int,
@@ -167,6 +175,7 @@ def _build_design(
         BOIN,
         CRM,
         MTPI2,
+        TITECRM,
         I3Plus3,
         ThreePlusThree,
         getprior,
@@ -199,7 +208,7 @@ def _build_design(
             design = MTPI2(float(target), n_doses, **params)
         elif method == "i3+3":
             design = I3Plus3(float(target), n_doses, **params)
-        elif method == "CRM":
+        elif method in ("CRM", "TITE-CRM"):
             sk = params.pop("skeleton", None)
             if sk is None:
                 raise InputError(f"{where}.skeleton: required for CRM", file=source)
@@ -223,7 +232,15 @@ def _build_design(
                     f"{where}.skeleton: {len(sk)} values for n_doses = {n_doses}",
                     file=source,
                 )
-            design = CRM(sk, float(target), **params)
+            if method == "CRM":
+                design = CRM(sk, float(target), **params)
+            else:
+                for req in ("obswin", "arrival_interval"):
+                    if req not in params:
+                        raise InputError(
+                            f"{where}.{req}: required for TITE-CRM", file=source
+                        )
+                design = TITECRM(sk, float(target), **params)
         else:
             design = ThreePlusThree(
                 n_doses, target=None if target is None else float(target), **params

@@ -110,6 +110,11 @@ TAIL = "[scenarios]\nA = [0, 0, 0, 0, 0]\n"
         ('[[design]]\nmethod = "BOIN"\ntarget = 0.3\n' + TAIL, "n_doses"),
         ('n_doses = 5\n[[design]]\nmethod = "3+3"\n' + TAIL, "target"),
         ("n_doses = [", "not valid TOML"),
+        (
+            'n_doses = 5\n[[design]]\nmethod = "TITE-CRM"\ntarget = 0.3\n'
+            "skeleton = [0.1, 0.2, 0.3, 0.4, 0.5]\narrival_interval = 7\n" + TAIL,
+            "design[1].obswin",
+        ),
     ],
 )
 def test_simulate_bad_input_exit_2(
