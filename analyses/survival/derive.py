@@ -298,6 +298,7 @@ def derive_adtte(
     remission_responses: Sequence[str] = ("CR", "CRi"),
     response_values: Sequence[str] = ("CR", "CRi", "MLFS", "PR"),
     data_cutoff: str | pd.Timestamp | None = None,
+    mrd_relapse_threshold: float | None = None,
 ) -> pd.DataFrame:
     """Derive ADTTE rows for PFS, OS, RFS and duration of response.
 
@@ -345,6 +346,11 @@ def derive_adtte(
         Responses that start RFS and DOR.
     data_cutoff : str or Timestamp, optional
         Assessments, deaths, new therapies and contacts after it are ignored.
+    mrd_relapse_threshold : float, optional
+        When given (e.g. 0.1 for flow MRD, in %), an assessment with
+        ``mrd_pct >= threshold`` after an earlier MRD-negative one (``< threshold``)
+        counts as relapse (MRD relapse, ELN 2021) for every parameter. Default None:
+        MRD is not used.
 
     Returns
     -------
@@ -377,6 +383,20 @@ def derive_adtte(
     assess["is_progression"] = progression | response.isin(
         progression_responses
     ).fillna(False).astype(bool)
+    if mrd_relapse_threshold is not None:
+        assess = assess.sort_values(["subject_id", "assessment_date"])
+        if "mrd_pct" not in assess.columns:
+            raise KeyError("mrd_relapse_threshold needs disease_assessments.mrd_pct")
+        mrd = pd.to_numeric(assess["mrd_pct"], errors="coerce")
+        negative = (mrd < mrd_relapse_threshold).astype(float)
+        # MRD negative at an earlier assessment of the same subject
+        before = (
+            negative.groupby(assess["subject_id"])
+            .cummax()
+            .groupby(assess["subject_id"])
+        ).shift(1, fill_value=0.0)
+        mrd_relapse = (mrd >= mrd_relapse_threshold).fillna(False) & (before > 0)
+        assess["is_progression"] = assess["is_progression"] | mrd_relapse.astype(bool)
     assess["adequate"] = (
         (response.notna() & (response != "NE")).fillna(False).astype(bool)
     ) | assess["is_progression"]

@@ -375,3 +375,51 @@ def test_time_of_day_is_ignored() -> None:
     # an infusion at 10:30 on day 0 is still day 1: S01 PD on day 112 -> 113 days
     assert pfs.loc["S01", "AVAL"] == 113
     assert pfs.loc["S01", "STARTDT"] == D0
+
+
+def test_mrd_relapse_option() -> None:
+    t = tables()
+    assess = t["disease_assessments"].copy()
+    # S10: CR day 56 with MRD 0.05 % (negative, < 0.1), then day 84 CR with MRD 0.5 %
+    assess["mrd_pct"] = np.nan
+    assess.loc[
+        (assess["subject_id"] == "S10") & (assess["response"] == "CR"), "mrd_pct"
+    ] = 0.05
+    extra = pd.DataFrame(
+        {
+            "subject_id": ["S10"],
+            "response": ["CR"],
+            "progression": pd.array([False], dtype="boolean"),
+            "assessment_date": [day(84)],
+            "mrd_pct": [0.5],
+        }
+    )
+    assess = pd.concat([assess, extra], ignore_index=True)
+    # S05 is MRD-positive (1 %) without a prior negative: not an MRD relapse
+    assess.loc[
+        (assess["subject_id"] == "S05") & (assess["response"] == "PR"), "mrd_pct"
+    ] = 1.0
+    common = {
+        "assessment_schedule": 56.0,
+        "parameters": ("PFS", "RFS"),
+    }
+    args = (t["subjects"], t["administrations"], assess, t["survival_status"])
+    plain = derive_adtte(*args, **common)  # type: ignore[arg-type]
+    mrd = derive_adtte(*args, mrd_relapse_threshold=0.1, **common)  # type: ignore[arg-type]
+    # without the option S10 is censored at its last CR (day 84): 85 days
+    assert (
+        rows(plain, "PFS").loc["S10", "CNSR"],
+        rows(plain, "PFS").loc["S10", "AVAL"],
+    ) == (1, 85)
+    # with it, MRD conversion on day 84 is a relapse: PFS event at 85 days,
+    # RFS from the CR on day 56: 28 + 1 days
+    assert (
+        rows(mrd, "PFS").loc["S10", "CNSR"],
+        rows(mrd, "PFS").loc["S10", "AVAL"],
+    ) == (0, 85)
+    assert rows(mrd, "PFS").loc["S10", "EVNTDESC"] == "DISEASE PROGRESSION"
+    assert (
+        rows(mrd, "RFS").loc["S10", "CNSR"],
+        rows(mrd, "RFS").loc["S10", "AVAL"],
+    ) == (0, 29)
+    assert rows(mrd, "PFS").loc["S05", "CNSR"] == 1
