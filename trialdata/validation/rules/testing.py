@@ -13,7 +13,7 @@ Examples
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -80,10 +80,10 @@ def typed_table(
     """
     spec = get_domain(domain)
     raw = pd.DataFrame(list(records))
-    casts = {
-        "datetime": lambda v: pd.to_datetime(v, format="ISO8601").astype(
-            "datetime64[ns]"
-        ),
+    casts: dict[str, Callable[[pd.Series], pd.Series]] = {
+        "datetime": lambda v: pd.Series(
+            pd.to_datetime(v, format="ISO8601"), index=v.index
+        ).astype("datetime64[ns]"),
         "integer": lambda v: v.astype("Int64"),
         "float": lambda v: v.astype(float),
         "boolean": lambda v: v.astype("boolean"),
