@@ -380,3 +380,26 @@ def test_crossed_grouping_columns() -> None:
     assert lr.df == 3 and lr.by == "route / dose"
     assert lr.provenance.parameters["by"] == ["route", "dose"]
     pd.testing.assert_frame_equal(data, before)
+
+
+def test_ards_of_logrank_cox_rmst() -> None:
+    lr = compare_survival(TINY2, "arm", min_events=0)
+    ard = lr.to_frame()
+    assert list(ard.columns) == ["arm", "stat", "value"]
+    overall = ard[ard["arm"].isna()].set_index("stat")["value"]
+    assert overall["chisq"] == lr.chisq and overall["p_value"] == lr.p_value
+    cox = estimate_cox(TINY2, ["arm"], min_events=0)
+    cf = cox.to_frame()
+    assert (
+        cf[(cf["term"] == "armB") & (cf["stat"] == "coef")]["value"].iloc[0]
+        == (cox.coef[0])
+    )
+    assert cf[cf["stat"] == "concordance"]["value"].iloc[0] == cox.concordance
+    rm = estimate_rmst(TINY2, "arm", tau=6)
+    rf = rm.to_frame()
+    # A: 2, 3+, 5, 7+ -> area to 6 = 2 + 0.75 * 3 + 0.375 * 1 = 4.625
+    diff = rf[(rf["contrast"] == "B - A") & (rf["stat"] == "difference")]["value"]
+    a = rf[(rf["arm"] == "A") & (rf["stat"] == "rmst")]["value"].iloc[0]
+    assert a == pytest.approx(4.625, rel=1e-12)
+    # B: 3, 6, 9, 11+ -> 3 + 0.75 * 3 = 5.25; difference 0.625
+    assert diff.iloc[0] == pytest.approx(5.25 - 4.625, rel=1e-12)
