@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from analyses._results import Provenance
+from trialdata.cli._errors import user_errors
 from trialdata.findings_render import render_findings
 from trialdata.validation import ValidationReport, validate_folder
 
@@ -63,7 +64,8 @@ def validate(
         if show:
             print(f"trialdata: {message}", file=sys.stderr, flush=True)
 
-    report = validate_folder(folder, progress=progress)
+    with user_errors():
+        report = validate_folder(folder, progress=progress)
     text = render_findings(report.findings, output_format.value, _context(report))
     if output is None:
         sys.stdout.write(text)
