@@ -681,6 +681,7 @@ def _efficacy_section(ctx: _Context) -> Section | None:
         ctx.tables["disease_assessments"],
         ctx.tables["survival_status"],
         parameters=("PFS", "OS"),
+        assessment_schedule=None,
         data_cutoff=ctx.cutoff,
     )
     group = ctx.safety.set_index("subject_id")["group"]
@@ -701,7 +702,8 @@ def _efficacy_section(ctx: _Context) -> Section | None:
             Figure(
                 f"{names[param]}: Kaplan-Meier estimate by dose level and route",
                 plot_kaplan_meier(km.tables, at_risk, title=names[param], times=times),
-                "Time origin: first administration; tick marks: censored times. "
+                "Time origin: first administration; tick marks: censored times; "
+                "derive_adtte defaults, missed-assessment rule not applied. "
                 + ctx.cutoff_note
                 + f" Source: analyses.survival ({km.provenance.analysis}).",
             )

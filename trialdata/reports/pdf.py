@@ -1,5 +1,8 @@
 """PDF through WeasyPrint, from the self-contained HTML of :mod:`.html`.
 
+The HTML is rendered in its print layout: long tables and listings become
+fixed-width text pages with the column headers repeated on every page.
+
 The URL fetcher refuses everything except ``data:`` URIs, so rendering never touches
 the network or the file system even if the HTML named an outside resource.
 """
@@ -29,7 +32,7 @@ def render_pdf(report: Report) -> bytes:
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"})
-    document = HTML(string=render_html(report), url_fetcher=fetcher)
+    document = HTML(string=render_html(report, print_layout=True), url_fetcher=fetcher)
     pdf = document.write_pdf()
     assert pdf is not None  # write_pdf without a target returns the bytes
     return bytes(pdf)

@@ -1,0 +1,128 @@
+"""Every format is produced from the synthetic, both demo and the CDISC pilot trials,
+and the text extracted from each holds key numbers recomputed from the raw data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from trialdata.reports import Report
+
+FOLDER_TRIALS = ("synthetic", "tolDC-ms", "nk-aml")
+TEXT_FORMATS = ("html", "pdf", "rtf", "docx")
+
+
+def test_every_format_is_produced_from_every_trial(
+    rendered: Callable[[str, str], bytes], reports: dict[str, Report]
+) -> None:
+    signatures = {
+        "html": b"<!DOCTYPE html>",
+        "pdf": b"%PDF-",
+        "rtf": b"{\\rtf1",
+        "docx": b"PK",
+        "xlsx": b"PK",
+    }
+    for name in reports:
+        for fmt, magic in signatures.items():
+            data = rendered(name, fmt)
+            assert data.startswith(magic), (name, fmt)
+            assert len(data) > 5_000, (name, fmt)
+
+
+@pytest.mark.parametrize("name", FOLDER_TRIALS)
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_key_numbers_in_every_format(
+    name: str,
+    fmt: str,
+    rendered: Callable[[str, str], bytes],
+    text_of: Callable[[str, bytes], str],
+    counts_of: Callable[[Path], dict[str, str]],
+    folders: dict[str, Path],
+) -> None:
+    expected = counts_of(folders[name])
+    text = text_of(fmt, rendered(name, fmt))
+    assert expected["total_header"] in text
+    assert expected["any_teae"] in text  # "Any adverse event" row, total column
+    assert expected["serious"] in text
+    assert expected["grade3"] in text
+
+
+@pytest.mark.parametrize("name", FOLDER_TRIALS)
+def test_report_tables_match_raw_counts(
+    name: str,
+    reports: dict[str, Report],
+    counts_of: Callable[[Path], dict[str, str]],
+    folders: dict[str, Path],
+) -> None:
+    expected = counts_of(folders[name])
+    tables = {t.title: t.frame for t in reports[name].tables()}
+    dlt = tables["Dose-limiting toxicities by dose level and route"]
+    total = dlt.iloc[-1]
+    assert total["Dose level and route"] == expected["total_header"]
+    assert total["Subjects with a DLT"] == expected["n_dlt"]
+    disposition = tables["Enrolment and disposition by dose level and route"]
+    enrolled = disposition.set_index("Subjects").loc["Enrolled"].iloc[-1]
+    assert enrolled.startswith(f"{expected['n_enrolled']} (")
+    soc = tables[
+        "Treatment-emergent adverse events by system organ class and preferred term"
+    ]
+    assert soc.iloc[0, 0] == "Any adverse event"
+    assert soc.iloc[0, -1] == expected["any_teae"]
+
+
+def test_cdisc_pilot_numbers_in_every_format(
+    cdisc_pilot_dir: Path,
+    rendered: Callable[[str, str], bytes],
+    text_of: Callable[[str, bytes], str],
+) -> None:
+    """Safety N per actual (highest) dose and deaths, recomputed from DM and EX."""
+    pyreadstat = pytest.importorskip("pyreadstat")
+    ex, _ = pyreadstat.read_xport(str(cdisc_pilot_dir / "sdtm" / "ex.xpt"))
+    dm, _ = pyreadstat.read_xport(str(cdisc_pilot_dir / "sdtm" / "dm.xpt"))
+    top = ex.groupby("USUBJID")["EXDOSE"].max()
+    by_dose = top.value_counts()
+    headers = [
+        f"DL1 Placebo Transdermal (N={by_dose[0.0]})",
+        f"DL2 Xanomeline Low Dose Transdermal (N={by_dose[54.0]})",
+        f"DL3 Xanomeline High Dose Transdermal (N={by_dose[81.0]})",
+        f"Total (N={len(top)})",
+    ]
+    dead = dm.loc[dm["USUBJID"].isin(top.index) & (dm["DTHFL"] == "Y")]
+    deaths = f"{len(dead)} deaths in the safety population"
+    for fmt in TEXT_FORMATS:
+        text = text_of(fmt, rendered("cdisc", fmt))
+        for header in headers:
+            assert header in text, (fmt, header)
+        assert deaths in text, fmt
+
+
+def test_xlsx_is_defused_against_formulas(tmp_path: Path) -> None:
+    from trialdata.reports import write_report
+    from trialdata.reports.model import ReportProvenance, Section, Table
+
+    hostile = pd.DataFrame(
+        {"=cmd|' /C calc'!A0": ["=1+1", "+SUM(A1)", "@x", "-2", "safe"], "n": "1"}
+    )
+    report = Report(
+        title="=title",
+        provenance=ReportProvenance(*(["=x"] * 9)),
+        sections=(Section("s", (Table("=HYPERLINK(1)", hostile, ("-note",)),)),),
+    )
+    path = write_report(report, tmp_path / "listings.xlsx")
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(path)["Table 1"]
+    values = [c.value for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert values, "no cells written"
+    for value in values:
+        assert not str(value).startswith(("=", "+", "@", "-")), value
+    assert "'=1+1" in values
+    assert "'=cmd|' /C calc'!A0" in values  # a column header
+    assert "'-note" in values  # a footnote
+    provenance = openpyxl.load_workbook(path)["Provenance"]
+    assert all(
+        not str(c.value).startswith("=") for row in provenance.iter_rows() for c in row
+    )
