@@ -13,7 +13,7 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import select_population
+from analyses.safety.population import population_rules, select_population
 from analyses.safety.stats import RoundingRule, round_value
 from schemas.terms import Outcome
 
@@ -200,6 +200,7 @@ def summarize_deaths(
         ["group", "subject_id"], kind="mergesort"
     )
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "window_days": window_days,
         "population_flag": population_flag,

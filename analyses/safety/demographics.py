@@ -16,6 +16,7 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
+from analyses.safety.population import population_rules
 from analyses.safety.stats import RoundingRule, round_value
 
 __all__ = ["DemographicsTable", "summarize_demographics"]
@@ -223,6 +224,7 @@ def summarize_demographics(
                     }
                 )
     params: dict[str, Any] = {
+        "population_rules": population_rules(data),
         "by": by,
         "continuous": list(continuous),
         "categorical": list(categorical),

@@ -15,7 +15,11 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import select_population
+from analyses.safety.population import (
+    describe_population_rules,
+    population_rules,
+    select_population,
+)
 from analyses.safety.stats import RoundingRule, clopper_pearson, round_value
 
 __all__ = ["DltTable", "tabulate_dlt"]
@@ -204,6 +208,7 @@ def tabulate_dlt(
         ["group", "subject_id", "onset_day"], kind="mergesort"
     )
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "evaluable_flag": evaluable_flag,
         "window_days": window_days,
@@ -228,6 +233,7 @@ def tabulate_dlt(
         )
         + f" {round(100 * confidence)}% CI: exact (Clopper-Pearson).",
         f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+        *((describe_population_rules(subjects),) if population_rules(subjects) else ()),
     )
     return DltTable(
         provenance=make_provenance(

@@ -15,7 +15,7 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import select_population
+from analyses.safety.population import population_rules, select_population
 
 __all__ = ["ExposureSummary", "summarize_exposure"]
 
@@ -209,6 +209,7 @@ def summarize_exposure(
     )
     units = sorted(set(data["dose_unit"].dropna().astype(str)))
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "weight_column": weight_column,
         "population_flag": population_flag,

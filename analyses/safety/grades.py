@@ -15,7 +15,11 @@ import pandas as pd
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
 from analyses.safety._counting import ANY, count_events, order_rows
-from analyses.safety.population import select_population
+from analyses.safety.population import (
+    describe_population_rules,
+    population_rules,
+    select_population,
+)
 from analyses.safety.stats import RoundingRule, round_value
 from analyses.safety.teae import describe_teae_rule
 
@@ -222,6 +226,7 @@ def tabulate_teae_by_max_grade(
     )
     rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "teae_rule": rule if teae_only else None,
         "levels": list(levels),
@@ -242,6 +247,7 @@ def tabulate_teae_by_max_grade(
         "without a grade count in 'Any grade' only.",
         f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
         *((rule_text,) if teae_only else ()),
+        *((describe_population_rules(subjects),) if population_rules(subjects) else ()),
     )
     return MaxGradeTable(
         provenance=make_provenance(

@@ -15,7 +15,7 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import select_population
+from analyses.safety.population import population_rules, select_population
 
 __all__ = ["AdverseEventListing", "list_adverse_events", "list_serious_adverse_events"]
 
@@ -145,6 +145,7 @@ def list_adverse_events(
     ev = ev.sort_values(["_g", "subject_id", "onset_date"], kind="mergesort")
     listing = ev[[c for c in _COLUMNS if c in ev.columns]].reset_index(drop=True)
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "subset": subset,
         "teae_only": teae_only,

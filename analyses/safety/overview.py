@@ -14,7 +14,11 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._counting import COMPARISON_COLUMNS, add_fisher, count_events
-from analyses.safety.population import select_population
+from analyses.safety.population import (
+    describe_population_rules,
+    population_rules,
+    select_population,
+)
 from analyses.safety.soc_pt import EventCountTable
 from analyses.safety.stats import RiskDifferenceMethod, RoundingRule
 from analyses.safety.teae import describe_teae_rule
@@ -173,6 +177,7 @@ def summarize_teae_overview(
     )
     rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "teae_rule": rule,
         "related_terms": list(related_terms),
@@ -198,6 +203,8 @@ def summarize_teae_overview(
         + ". Fatal: outcome FATAL or grade 5.",
         f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
     ]
+    if describe_population_rules(subjects):
+        footnotes.append(describe_population_rules(subjects))
     return EventCountTable(
         provenance=make_provenance(
             "summarize_teae_overview",

@@ -12,10 +12,13 @@ import pandas as pd
 
 __all__ = [
     "MISSING_GROUP",
+    "POPULATION_RULES_ATTR",
     "ActualRule",
     "derive_combined_group",
     "derive_dose_groups",
     "derive_safety_population",
+    "describe_population_rules",
+    "population_rules",
     "select_population",
 ]
 
@@ -24,6 +27,52 @@ MISSING_GROUP = "Missing"
 
 #: How the actual dose level of a subject is read from its given administrations.
 ActualRule = Literal["max", "first"]
+
+
+#: Key of ``DataFrame.attrs`` where the derivations of this module record their rules.
+POPULATION_RULES_ATTR = "population_rules"
+
+
+def _record(data: pd.DataFrame, name: str, rule: str) -> None:
+    rules = dict(data.attrs.get(POPULATION_RULES_ATTR, {}))
+    rules[name] = rule
+    data.attrs[POPULATION_RULES_ATTR] = rules
+
+
+def population_rules(data: pd.DataFrame) -> dict[str, str]:
+    """Return the rules recorded on a subjects frame by this module's derivations.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Subjects after :func:`derive_safety_population` / :func:`derive_dose_groups`.
+
+    Returns
+    -------
+    dict of str to str
+        E.g. ``{"safety_population": "at least one given administration",
+        "actual_dose_level": "max dose level given"}``; empty when none was recorded.
+    """
+    return dict(data.attrs.get(POPULATION_RULES_ATTR, {}))
+
+
+def describe_population_rules(data: pd.DataFrame) -> str:
+    """Return the recorded population rules as a footnote sentence (empty if none).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Subjects after the derivations of this module.
+
+    Returns
+    -------
+    str
+        E.g. "Derived: safety_population = at least one given administration."
+    """
+    rules = population_rules(data)
+    if not rules:
+        return ""
+    return "Derived: " + "; ".join(f"{k} = {v}" for k, v in rules.items()) + "."
 
 
 def _given(administrations: pd.DataFrame) -> pd.DataFrame:
@@ -70,6 +119,7 @@ def derive_safety_population(
         else:
             out["safety"] = raw.astype("boolean").fillna(False).astype(bool)
         out["safety"] = out["safety"].astype(bool)
+    _record(out, "safety_population", flag or "at least one given administration")
     return out
 
 
@@ -113,6 +163,7 @@ def derive_dose_groups(
     route = given.groupby("subject_id")["route"].first()
     out["actual_dose_level"] = out["subject_id"].map(level).astype("Int64")
     out["actual_route"] = out["subject_id"].map(route)
+    _record(out, "actual_dose_level", f"{actual_rule} dose level given")
     return out
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
 from analyses.safety.lab_grading import compute_range_indicator
-from analyses.safety.population import select_population
+from analyses.safety.population import population_rules, select_population
 from analyses.safety.stats import RoundingRule, round_value
 
 __all__ = ["ShiftTable", "tabulate_grade_shift", "tabulate_range_shift"]
@@ -219,6 +219,7 @@ def tabulate_grade_shift(
         categories.append("Missing")
     counts = _finish(per_subject, groups, categories)
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "direction": direction,
         "missing_baseline": missing_baseline,
@@ -337,6 +338,7 @@ def tabulate_range_shift(
     counts = _finish(per_subject, groups, _RANGE)
     counts = counts.loc[counts["post"] != "Missing"].reset_index(drop=True)
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "post_baseline": post_baseline,
         "population_flag": population_flag,

@@ -20,7 +20,11 @@ from analyses.safety._counting import (
     count_events,
     order_rows,
 )
-from analyses.safety.population import select_population
+from analyses.safety.population import (
+    describe_population_rules,
+    population_rules,
+    select_population,
+)
 from analyses.safety.stats import (
     RiskDifferenceMethod,
     RoundingRule,
@@ -307,6 +311,7 @@ def tabulate_events_by_soc_pt(
     )
     rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "subset": subset,
         "teae_only": teae_only,
@@ -336,6 +341,8 @@ def tabulate_events_by_soc_pt(
     ]
     if teae_only:
         footnotes.append(rule_text)
+    if describe_population_rules(subjects):
+        footnotes.append(describe_population_rules(subjects))
     if compare_to is not None:
         footnotes.append(
             f"p: two-sided Fisher's exact test of each group against {compare_to}."

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import select_population
+from analyses.safety.population import population_rules, select_population
 from analyses.safety.teae import describe_teae_rule
 
 __all__ = ["TimeToOnsetTable", "summarize_time_to_onset"]
@@ -205,6 +205,7 @@ def summarize_time_to_onset(
         )
     rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
+        "population_rules": population_rules(subjects),
         "by": by,
         "teae_rule": rule if teae_only else None,
         "category": category,

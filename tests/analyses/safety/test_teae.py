@@ -166,3 +166,25 @@ def test_safety_population_from_flag_and_missing_group(tiny_subjects, tiny_admin
     pop = select_population(out.astype({"dose_level": "Int64"}), "dose_level")
     assert list(pop["group"].cat.categories) == ["1", "2", "Missing"]
     assert (pop["group"] == "Missing").sum() == 1
+
+
+def test_population_rules_travel_to_tables(tiny_subjects, tiny_admin, tiny_ae):
+    from analyses.safety.population import derive_dose_groups, derive_safety_population
+    from analyses.safety.soc_pt import tabulate_teae_by_soc_pt
+
+    cohorts = pd.DataFrame(
+        {"cohort_id": ["C1", "C2"], "dose_level": [1, 2], "route": ["INTRAVENOUS"] * 2}
+    )
+    subjects = derive_dose_groups(
+        derive_safety_population(tiny_subjects, tiny_admin),
+        tiny_admin,
+        cohorts,
+        actual_rule="first",
+    )
+    ae = derive_teae(tiny_ae, subjects)
+    t = tabulate_teae_by_soc_pt(ae, subjects, "actual_dose_level")
+    assert t.provenance.parameters["population_rules"] == {
+        "safety_population": "at least one given administration",
+        "actual_dose_level": "first dose level given",
+    }
+    assert any(note.startswith("Derived: safety_population") for note in t.footnotes)
