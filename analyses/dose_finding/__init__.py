@@ -16,6 +16,7 @@ from analyses.dose_finding.crm import CRM, CRMFit, tite_weights
 from analyses.dose_finding.crm_model import getprior
 from analyses.dose_finding.dose_level_table import (
     DoseLevelTable,
+    derive_contact_dates,
     derive_dlt_evaluability,
     tabulate_dose_levels,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "SimulatedTrials",
     "ThreePlusThree",
     "boin_boundaries",
+    "derive_contact_dates",
     "derive_dlt_evaluability",
     "design_from_protocol",
     "dose_transition_pathways",

@@ -12,13 +12,16 @@ From the trial tables (``subjects``, ``cohorts``, ``administrations``,
 * a subject is **DLT-evaluable** when treated and either had a DLT or completed the
   window: followed up to at least first dose + ``dlt_window_days``. Follow-up ends at
   ``data_cutoff`` when given, otherwise at the subject's last record (latest
-  administration, AE onset or resolution date), and in both cases no later than a
-  consent withdrawal. Subjects withdrawn before completing the window without a DLT
-  are not evaluable. ``evaluable_rule="all_treated"`` counts every treated subject.
+  administration, AE onset or resolution date, and ``last_contact`` from other domains
+  when given, see :func:`derive_contact_dates`), and in both cases no later than a
+  consent withdrawal or an ``off_study`` date (e.g. death). Subjects who leave before
+  completing the window without a DLT are not evaluable.
+  ``evaluable_rule="all_treated"`` counts every treated subject.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
@@ -30,7 +33,12 @@ import pandas as pd
 from analyses._results import AnalysisResult, make_provenance
 from schemas.protocol import Protocol
 
-__all__ = ["DoseLevelTable", "derive_dlt_evaluability", "tabulate_dose_levels"]
+__all__ = [
+    "DoseLevelTable",
+    "derive_contact_dates",
+    "derive_dlt_evaluability",
+    "tabulate_dose_levels",
+]
 
 EvaluableRule = Literal["dlt_or_complete_window", "all_treated"]
 
@@ -50,6 +58,8 @@ def derive_dlt_evaluability(
     dlt_window_days: int | None = None,
     dlt_window_inclusive: bool = True,
     evaluable_rule: EvaluableRule = "dlt_or_complete_window",
+    last_contact: pd.Series | None = None,
+    off_study: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Return one row per subject with treatment, DLT and evaluability status.
 
@@ -68,6 +78,12 @@ def derive_dlt_evaluability(
         Whether an onset exactly ``dlt_window_days`` after the first dose counts.
     evaluable_rule : {"dlt_or_complete_window", "all_treated"}
         Who counts as DLT-evaluable.
+    last_contact : pandas.Series, optional
+        Latest contact date per subject id from other tables (labs, visits, ...;
+        see :func:`derive_contact_dates`); extends the last record.
+    off_study : pandas.Series, optional
+        Date each subject left the study other than by withdrawal (e.g. death), by
+        subject id; ends follow-up like a withdrawal.
 
     Returns
     -------
@@ -87,6 +103,11 @@ def derive_dlt_evaluability(
         else pd.Series(pd.NaT, index=subjects.index)
     )
     subj["withdrawal_date"] = withdrawal.to_numpy()
+    if off_study is not None:
+        other = subj["subject_id"].map(_dates(off_study))
+        subj["withdrawal_date"] = subj["withdrawal_date"].where(
+            other.isna() | (subj["withdrawal_date"] <= other), other
+        )
     coh = cohorts[["cohort_id", "dose_level", "route"]].rename(
         columns={"dose_level": "cohort_dose_level", "route": "cohort_route"}
     )
@@ -140,6 +161,12 @@ def derive_dlt_evaluability(
                 d=_dates(adverse_events["resolution_date"])
             )
         )
+    if last_contact is not None:
+        records.append(
+            pd.DataFrame(
+                {"subject_id": last_contact.index, "d": _dates(last_contact).to_numpy()}
+            )
+        )
     last = pd.concat(records).groupby("subject_id")["d"].max()
     if data_cutoff is not None:
         followup = pd.Series(pd.Timestamp(data_cutoff), index=out.index)
@@ -181,6 +208,68 @@ def derive_dlt_evaluability(
         "evaluable",
     ]
     return out[cols]
+
+
+#: Date columns that show a subject was in contact, per domain.
+CONTACT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "labs": ("lab_date",),
+    "mri": ("scan_date",),
+    "immunomonitoring": ("collection_date",),
+    "disease_assessments": ("assessment_date",),
+    "biobank_samples": ("collection_time",),
+    "survival_status": ("last_known_alive_date", "death_date"),
+}
+
+
+def derive_contact_dates(
+    tables: Mapping[str, pd.DataFrame],
+) -> tuple[pd.Series, pd.Series]:
+    """Return each subject's last contact date and date of death from other domains.
+
+    Parameters
+    ----------
+    tables : Mapping of str to pandas.DataFrame
+        Domain tables; the ones in :data:`CONTACT_COLUMNS` that are present are used.
+
+    Returns
+    -------
+    tuple of pandas.Series
+        ``last_contact`` and ``death`` (``survival_status.death_date``), indexed by
+        subject id; pass them as ``last_contact=`` and ``off_study=``.
+    """
+    parts = []
+    for name, cols in CONTACT_COLUMNS.items():
+        data = tables.get(name)
+        if data is None or "subject_id" not in data:
+            continue
+        for col in cols:
+            if col in data:
+                parts.append(
+                    pd.DataFrame(
+                        {"subject_id": data["subject_id"], "d": _dates(data[col])}
+                    )
+                )
+    frame = (
+        pd.concat(parts)
+        if parts
+        else pd.DataFrame(
+            {"subject_id": pd.Series(dtype=str), "d": pd.Series(dtype="datetime64[ns]")}
+        )
+    )
+    last = frame.dropna().groupby("subject_id")["d"].max()
+    surv = tables.get("survival_status")
+    if surv is not None and "death_date" in surv:
+        death = (
+            pd.DataFrame(
+                {"subject_id": surv["subject_id"], "d": _dates(surv["death_date"])}
+            )
+            .dropna()
+            .groupby("subject_id")["d"]
+            .min()
+        )
+    else:
+        death = pd.Series(dtype="datetime64[ns]")
+    return last, death
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -295,6 +384,8 @@ def tabulate_dose_levels(
     dlt_window_days: int | None = None,
     dlt_window_inclusive: bool = True,
     evaluable_rule: EvaluableRule = "dlt_or_complete_window",
+    last_contact: pd.Series | None = None,
+    off_study: pd.Series | None = None,
 ) -> DoseLevelTable:
     """Tabulate treated, DLT-evaluable subjects and DLTs per dose level.
 
@@ -308,6 +399,8 @@ def tabulate_dose_levels(
         Split by route; default: when the protocol allows several routes.
     data_cutoff, dlt_window_days, dlt_window_inclusive, evaluable_rule
         See :func:`derive_dlt_evaluability`.
+    last_contact, off_study : pandas.Series, optional
+        See :func:`derive_dlt_evaluability` and :func:`derive_contact_dates`.
 
     Returns
     -------
@@ -324,6 +417,8 @@ def tabulate_dose_levels(
         dlt_window_days=dlt_window_days,
         dlt_window_inclusive=dlt_window_inclusive,
         evaluable_rule=evaluable_rule,
+        last_contact=last_contact,
+        off_study=off_study,
     )
     split = len(protocol.routes) > 1 if by_route is None else bool(by_route)
     treated = per[per["treated"]].copy()
@@ -370,5 +465,7 @@ def tabulate_dose_levels(
             dlt_window_inclusive=dlt_window_inclusive,
             evaluable_rule=evaluable_rule,
             first_dose="earliest given administration",
+            other_contacts=last_contact is not None,
+            off_study_dates=off_study is not None,
         ),
     )

@@ -495,7 +495,11 @@ def escalation_report(
     """
     import pandas as pd
 
-    from analyses.dose_finding import design_from_protocol, tabulate_dose_levels
+    from analyses.dose_finding import (
+        derive_contact_dates,
+        design_from_protocol,
+        tabulate_dose_levels,
+    )
 
     missing = [
         d
@@ -504,6 +508,7 @@ def escalation_report(
     ]
     if missing:
         raise InputError(f"missing domain table(s): {', '.join(missing)}")
+    contacts, deaths = derive_contact_dates(tables)
     dlt = tabulate_dose_levels(
         tables["subjects"],
         tables["cohorts"],
@@ -511,6 +516,8 @@ def escalation_report(
         tables["adverse_events"],
         protocol,
         data_cutoff=data_cutoff,
+        last_contact=contacts,
+        off_study=deaths,
     )
     design = design_from_protocol(protocol)
     lines = [

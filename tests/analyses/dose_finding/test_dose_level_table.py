@@ -124,3 +124,37 @@ def test_table_feeds_design(trial_tables, protocol) -> None:  # type: ignore[no-
     # lambda_d*2 = 0.72 -> de-escalate if >= 1 DLT: de-escalate to dose 1
     dec = BOIN(0.3, 3).decide(n, y, current, last_cohort_dlts=last)
     assert (dec.action, dec.next_dose) == ("de-escalate", 1)
+
+
+def test_contacts_from_other_domains(trial_tables, protocol) -> None:  # type: ignore[no-untyped-def]
+    """S06 (dosed 02-10, window end 03-10) has a lab on 03-12: evaluable. S04 (dosed
+    02-01, window end 03-01) died on 02-10 without a DLT in the window: not evaluable.
+    Dose level 2 then has S05 (DLT) and S06 evaluable, S04 not evaluable."""
+    from analyses.dose_finding import derive_contact_dates
+
+    labs = pd.DataFrame(
+        {
+            "subject_id": ["S06", "S01"],
+            "lab_date": pd.to_datetime(["2026-03-12", "2026-01-02"]),
+        }
+    )
+    surv = pd.DataFrame(
+        {
+            "subject_id": ["S04", "S06"],
+            "last_known_alive_date": pd.to_datetime([None, "2026-03-01"]),
+            "death_date": pd.to_datetime(["2026-02-10", None]),
+        }
+    )
+    last, death = derive_contact_dates({"labs": labs, "survival_status": surv})
+    assert last["S06"] == pd.Timestamp("2026-03-12")
+    assert death.to_dict() == {"S04": pd.Timestamp("2026-02-10")}
+    res = tabulate_dose_levels(
+        **trial_tables, protocol=protocol, last_contact=last, off_study=death
+    )
+    assert _row(res.table, 2) == {
+        "treated": 3,
+        "evaluable": 2,
+        "dlt": 1,
+        "pending": 0,
+        "not_evaluable": 1,
+    }
