@@ -164,7 +164,8 @@ def _event_free(
 ) -> pd.DataFrame:
     """Event or censoring of a progression-type endpoint for subjects with a start."""
     ids = start.index
-    a = assessments.merge(start.rename("start"), left_on="subject_id", right_index=True)
+    a = assessments.assign(start=assessments["subject_id"].map(start))
+    a = a[a["start"].notna()]
     after = (
         a["assessment_date"] >= a["start"]
         if include_start
@@ -446,9 +447,7 @@ def derive_adtte(
             res = event_free(start[has_start], include_start=False)
         else:
             wanted = remission_responses if param == "RFS" else response_values
-            after = assess.merge(
-                start.rename("origin"), left_on="subject_id", right_index=True
-            )
+            after = assess.assign(origin=assess["subject_id"].map(start))
             after = after[
                 (after["assessment_date"] > after["origin"])
                 & after["response"].isin(wanted).fillna(False).astype(bool)

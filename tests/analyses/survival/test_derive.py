@@ -423,3 +423,22 @@ def test_mrd_relapse_option() -> None:
         rows(mrd, "RFS").loc["S10", "AVAL"],
     ) == (0, 29)
     assert rows(mrd, "PFS").loc["S05", "CNSR"] == 1
+
+
+def test_no_assessments_at_all() -> None:
+    t = tables()
+    adtte = derive_adtte(
+        t["subjects"],
+        t["administrations"],
+        t["disease_assessments"].iloc[0:0],
+        t["survival_status"],
+        assessment_schedule=56.0,
+        parameters=("PFS", "RFS"),
+    )
+    pfs = rows(adtte, "PFS")
+    # deaths within 2 * 56 days of the origin stay events (S02 day 100, S07 day 30);
+    # S08's death on day 200 follows 3 missed assessments: censored at origin
+    events = sorted(pfs.index[pfs["CNSR"] == 0])
+    assert events == ["S02", "S07"]
+    assert (pfs.loc["S08", "CNSR"], pfs.loc["S08", "AVAL"]) == (2, 1)
+    assert rows(adtte, "RFS").empty
