@@ -22,7 +22,7 @@ from analyses.safety.population import (
 )
 from analyses.safety.stats import RoundingRule, clopper_pearson, round_value
 
-__all__ = ["DltTable", "tabulate_dlt"]
+__all__ = ["DltTable", "derive_dlt_evaluable", "tabulate_dlt"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -249,3 +249,53 @@ def tabulate_dlt(
         digits=digits,
         rounding=rounding,
     )
+
+
+def derive_dlt_evaluable(
+    data: pd.DataFrame,
+    adverse_events: pd.DataFrame,
+    *,
+    window_days: int,
+    last_contact: str = "last_contact_date",
+) -> pd.DataFrame:
+    """Flag DLT-evaluable subjects: a DLT in the window, or followed through the window.
+
+    The usual phase-1 rule: a treated subject is evaluable when they had a DLT with
+    onset within the DLT window (days 1 to ``window_days``, day 1 = first dose), or when
+    their last contact is on or after the last day of the window. Subjects who left
+    earlier without a DLT are replaced in the cohort and do not count.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Subjects with ``first_dose_date`` and ``last_contact`` (e.g. the last visit or
+        the survival status's last-known-alive date).
+    adverse_events : pandas.DataFrame
+        Adverse events with ``subject_id``, ``dlt`` and ``onset_date``.
+    window_days : int
+        DLT window in days (the protocol's ``dlt_window_days``).
+    last_contact : str, default "last_contact_date"
+        Column of ``data`` with the last date the subject was assessed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``data`` with ``dlt_in_window`` and ``dlt_evaluable`` (bool).
+    """
+    out = data.copy()
+    first = pd.to_datetime(out["first_dose_date"]).dt.normalize()
+    dlt = adverse_events.loc[
+        adverse_events["dlt"].astype("boolean").fillna(False).astype(bool)
+    ]
+    dlt_first = pd.to_datetime(
+        dlt["subject_id"].map(out.set_index("subject_id")["first_dose_date"])
+    ).dt.normalize()
+    day = (pd.to_datetime(dlt["onset_date"]).dt.normalize() - dlt_first).dt.days + 1
+    in_window = set(dlt.loc[day.between(1, window_days), "subject_id"])
+    out["dlt_in_window"] = out["subject_id"].isin(in_window)
+    seen = pd.to_datetime(out[last_contact]).dt.normalize()
+    completed = (seen - first).dt.days + 1 >= window_days
+    out["dlt_evaluable"] = (
+        first.notna() & (out["dlt_in_window"] | completed.fillna(False))
+    ).astype(bool)
+    return out

@@ -99,3 +99,54 @@ def test_time_to_onset_study_days(teae, tiny_population):
         ae, tiny_population, "dose_level", first_only=False
     ).to_frame()
     assert _get(fa, category="X", group="1", measure="onset_day", stat="n") == 3
+
+
+def test_dlt_evaluable_rule(teae, tiny_population):
+    from analyses.safety.dlt import derive_dlt_evaluable
+
+    # 28-day window from 2024-01-10 ends on day 28 = 2024-02-06.
+    # S1 followed to 02-06 (day 28) -> evaluable; S2 DLT on day 6 -> evaluable although
+    # last seen on day 10; S3 last seen day 20, no DLT -> not evaluable; S5's DLT is on
+    # day 34 (outside) but followed to day 40 -> evaluable; S8 never dosed -> not.
+    subjects = tiny_population.assign(
+        last_contact_date=pd.to_datetime(
+            [
+                "2024-02-06",
+                "2024-01-19",
+                "2024-01-29",
+                "2024-03-01",
+                "2024-02-18",
+                "2024-02-18",
+                "2024-01-11",
+                "2024-03-01",
+            ]
+        )
+    )
+    out = derive_dlt_evaluable(subjects, teae, window_days=28)
+    assert out["dlt_evaluable"].tolist() == [
+        True,
+        True,
+        False,
+        True,
+        True,
+        True,
+        False,
+        False,
+    ]
+    assert out["dlt_in_window"].tolist() == [
+        False,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+    ]
+    t = tabulate_dlt(
+        teae, out, "dose_level", evaluable_flag="dlt_evaluable", window_days=28
+    )
+    # level 1: evaluable S1, S2, S4 -> 1 DLT (S2) of 3
+    assert _get(t.to_frame(), group="1", stat="evaluable") == 3
+    assert _get(t.to_frame(), group="1", stat="with_dlt") == 1
+    assert _get(t.to_frame(), group="2", stat="with_dlt") == 0
