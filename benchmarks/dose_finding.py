@@ -5,8 +5,8 @@ Scenario p = (0.05, 0.15, 0.30, 0.45, 0.60), target 0.3, 10 cohorts of 3:
 * BOIN, 10,000 trials (R: BOIN::get.oc(..., ntrial=10000) takes about 4.7 s);
 * CRM (empiric, skeleton getprior(0.05, 0.3, 3, 5), no skipping + coherence),
   1,000 trials (R: dfcrm::crmsim(..., nsim=1000, restrict=TRUE) takes about 6.6 s);
-* 3+3 with de-escalation, 10,000 trials, and the three designs together on common
-  random numbers.
+* 3+3 with de-escalation, 10,000 trials, TITE-CRM (28-day window, one patient every
+  7 days), 1,000 trials, and three designs together on common random numbers.
 
 Run: ``python benchmarks/dose_finding.py``. Prints the best and median of 5 runs.
 """
@@ -17,7 +17,14 @@ import statistics
 import time
 from collections.abc import Callable
 
-from analyses.dose_finding import BOIN, CRM, ThreePlusThree, getprior, simulate_oc
+from analyses.dose_finding import (
+    BOIN,
+    CRM,
+    TITECRM,
+    ThreePlusThree,
+    getprior,
+    simulate_oc,
+)
 
 P = {"A": [0.05, 0.15, 0.30, 0.45, 0.60]}
 
@@ -41,6 +48,12 @@ def main() -> None:
     bench("CRM OC, 1,000 trials", lambda: simulate_oc(crm, P, n_trials=1_000))
     bench("CRM OC, 10,000 trials", lambda: simulate_oc(crm, P, n_trials=10_000), 3)
     bench("3+3 OC, 10,000 trials", lambda: simulate_oc(tpt, P, n_trials=10_000))
+    tite = TITECRM(getprior(0.05, 0.3, 3, 5), 0.3, obswin=28, arrival_interval=7)
+    bench(
+        "TITE-CRM OC (1 patient / 7 days), 1,000 trials",
+        lambda: simulate_oc(tite, P, n_trials=1_000),
+        3,
+    )
     bench(
         "BOIN + CRM + 3+3 (common random numbers), 10,000",
         lambda: simulate_oc([boin, crm, tpt], P, n_trials=10_000),
