@@ -244,10 +244,10 @@ class KaplanMeierResult(AnalysisResult):
             {
                 self.group_column: self.groups,
                 "n": [
-                    float(t["n_event"].sum() + t["n_censor"].sum())
+                    int(t["n_event"].sum() + t["n_censor"].sum())
                     for t in self.tables.values()
                 ],
-                "events": [float(t["n_event"].sum()) for t in self.tables.values()],
+                "events": [int(t["n_event"].sum()) for t in self.tables.values()],
             }
         )
 
