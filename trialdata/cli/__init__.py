@@ -26,7 +26,13 @@ app = typer.Typer(
 )
 
 #: Command modules of this package, each with a ``register(app)`` function.
-COMMAND_MODULES: tuple[str, ...] = ("validate", "demo", "dose_finding", "store")
+COMMAND_MODULES: tuple[str, ...] = (
+    "validate",
+    "demo",
+    "dose_finding",
+    "store",
+    "report",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"trialdata.cli.{_name}").register(app)
