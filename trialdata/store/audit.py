@@ -6,9 +6,11 @@ the table, the record key, the field (None for a whole record), the old and the 
 value as canonical text; a whole record is a compact JSON object of its fields.
 
 Each entry carries ``hash = sha256(previous_hash + canonical_entry)`` in hexadecimal,
-where ``canonical_entry`` is the compact JSON array
-``[seq, changeset_id, at, user, reason, action, table, key, field, old, new]``
-(:func:`entry_text`) and the first entry's previous hash is :data:`GENESIS`. The
+where ``canonical_entry`` (:func:`entry_text`) is the compact JSON array
+``[seq, changeset_id, at, user, reason, action, table, key, field]``, a newline, the
+old value, a newline and the new value, each value written as ``-`` when missing or
+as ``<length>:<text>`` (so the serialisation is unambiguous without escaping the
+values a second time), and the first entry's previous hash is :data:`GENESIS`. The
 changeset row, written last in its transaction, records its first and last sequence
 numbers, its entry count and the chain head after it, so that removing entries at the
 end of the log is detected too. :func:`verify_audit` recomputes everything.
@@ -25,9 +27,12 @@ from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from trialdata.store.bulk import bulk_insert
+from trialdata.store.codec import json_strings
 from trialdata.store.tables import AUDIT_LOG, CHANGESETS
 
 __all__ = [
@@ -113,13 +118,26 @@ def entry_text(
     Returns
     -------
     str
-        ``json.dumps([...], ensure_ascii=False, separators=(",", ":"))``.
+        ``json.dumps([seq, ..., field], ensure_ascii=False, separators=(",", ":"))``
+        + newline + old + newline + new, each value ``-`` when None and
+        ``f"{len(value)}:{value}"`` otherwise.
     """
-    return json.dumps(
-        [seq, changeset_id, at, user, reason, action, table, key, field, old, new],
+    head = json.dumps(
+        [seq, changeset_id, at, user, reason, action, table, key, field],
         ensure_ascii=False,
         separators=(",", ":"),
     )
+    return f"{head}\n{_prefixed(old)}\n{_prefixed(new)}"
+
+
+def _prefixed(value: str | None) -> str:
+    return "-" if value is None else f"{len(value)}:{value}"
+
+
+def _prefixed_array(values: np.ndarray) -> pa.Array:
+    strings = pa.array(values, type=pa.string(), from_pandas=True)
+    lengths = pc.cast(pc.utf8_length(strings), pa.string())
+    return pc.fill_null(pc.binary_join_element_wise(lengths, ":", strings, ""), "-")
 
 
 def chain_hashes(previous: str, texts: Sequence[str]) -> list[str]:
@@ -152,14 +170,6 @@ def _as_objects(values: Any, n: int) -> np.ndarray:
     if isinstance(values, str | None):
         return np.full(n, values, dtype=object)
     return np.asarray(list(values), dtype=object)
-
-
-def _json_column(values: np.ndarray) -> np.ndarray:
-    out = np.full(len(values), "null", dtype=object)
-    present = np.array([v is not None for v in values], dtype=bool)
-    if present.any():
-        out[present] = list(map(encode_basestring, values[present]))
-    return out
 
 
 @dataclass
@@ -316,23 +326,24 @@ class AuditWriter:
         prefix = (
             f",{self.changeset_id},{_js(self.at)},{_js(self.user)},{_js(self.reason)},"
         )
-        texts = (
-            "["
-            + seq.astype(str).astype(object)
-            + prefix
-            + _json_column(action)
-            + ","
-            + _json_column(table)
-            + ","
-            + _json_column(key)
-            + ","
-            + _json_column(fld)
-            + ","
-            + _json_column(old)
-            + ","
-            + _json_column(new)
-            + "]"
+        joined = pc.binary_join_element_wise(
+            "[",
+            pc.cast(pa.array(seq), pa.string()),
+            prefix,
+            json_strings(action),
+            ",",
+            json_strings(table),
+            ",",
+            json_strings(key),
+            ",",
+            json_strings(fld),
+            "]\n",
+            _prefixed_array(old),
+            "\n",
+            _prefixed_array(new),
+            "",
         )
+        texts = joined.to_pylist()
         hashes = chain_hashes(self.head, texts)
         bulk_insert(
             conn,

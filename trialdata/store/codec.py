@@ -4,13 +4,13 @@ Three representations of a value are used by the store:
 
 - *typed*: the pandas dtypes of validated tables (``string[pyarrow]``, ``Int64``,
   ``float64``, ``boolean``, ``datetime64[ns]``);
-- *database*: Python objects a driver binds (str, int, float, bool, ISO date-time
-  text, None);
+- *database*: Python objects a driver binds (str, int, float, bool, ISO date or
+  date-time text, None);
 - *canonical text*: one exact string per value, used to compare versions, to write the
-  audit trail and to hash snapshots: integers in decimal, floats as the shortest text
-  that reads back to the same double (``repr``), booleans ``true``/``false``, dates
-  ``YYYY-MM-DD`` (``YYYY-MM-DDTHH:MM:SS`` when there is a time of day), missing
-  values None.
+  audit trail and to hash snapshots: integers in decimal, floats as the shortest
+  text that reads back to the same double (Arrow's formatting: ``1``, ``0.1``,
+  ``1e-7``), booleans ``true``/``false``, dates ``YYYY-MM-DD``
+  (``YYYY-MM-DDTHH:MM:SS`` when there is a time of day), missing values None.
 
 Every conversion works column by column on whole arrays; there is no loop over rows
 in Python except the C-level string encoding of JSON.
@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.domains import DomainSpec
 
@@ -31,8 +33,10 @@ __all__ = [
     "TEXT_DTYPE",
     "db_columns",
     "json_objects",
+    "json_strings",
     "key_text",
     "none_list",
+    "plain_columns",
     "text_columns",
     "typed_frame",
 ]
@@ -77,15 +81,26 @@ def _datetime_text(values: pd.Series, *, date_only: bool) -> np.ndarray:
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     raw = stamps.to_numpy(dtype="datetime64[s]")
-    text = pd.Series(np.datetime_as_string(raw, unit="s"), dtype=object)
+    missing = np.isnat(raw)
     if date_only:
-        text = text.str.removesuffix("T00:00:00")
-    out = text.to_numpy(dtype=object)
-    out[np.isnat(raw)] = None
+        seconds = raw.astype(np.int64)
+        whole_day = (seconds % 86_400 == 0) | missing
+        out = np.datetime_as_string(raw.astype("datetime64[D]"), unit="D").astype(
+            object
+        )
+        if not whole_day.all():
+            out[~whole_day] = np.datetime_as_string(raw[~whole_day], unit="s")
+    else:
+        out = np.datetime_as_string(raw, unit="s").astype(object)
+    out[missing] = None
     return out
 
 
-def db_columns(data: pd.DataFrame, spec: DomainSpec) -> list[np.ndarray]:
+def db_columns(
+    data: pd.DataFrame,
+    spec: DomainSpec,
+    text: Mapping[str, np.ndarray] | None = None,
+) -> list[np.ndarray]:
     """Return the domain's columns of a typed table as driver-ready object arrays.
 
     Parameters
@@ -94,19 +109,25 @@ def db_columns(data: pd.DataFrame, spec: DomainSpec) -> list[np.ndarray]:
         Typed table with every column of the domain.
     spec : schemas.domains.DomainSpec
         The domain.
+    text : mapping of str to numpy.ndarray, optional
+        The table's canonical text (:func:`text_columns`), when already computed:
+        text and date-time columns are then taken from it.
 
     Returns
     -------
     list of numpy.ndarray
         One object array per column of ``spec.columns``: str, int, float, bool,
-        ``YYYY-MM-DDTHH:MM:SS`` text for date-times, None for missing values.
+        ISO text for date-times (``YYYY-MM-DD`` at midnight, else
+        ``YYYY-MM-DDTHH:MM:SS``), None for missing values.
     """
     out = []
     for name in spec.columns:
         kind = spec.column_kinds[name]
         values = data[name]
-        if kind == "datetime":
-            out.append(_datetime_text(values, date_only=False))
+        if text is not None and kind in ("datetime", "string"):
+            out.append(text[name])
+        elif kind == "datetime":
+            out.append(_datetime_text(values, date_only=True))
         elif kind == "float":
             floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
             column = floats.astype(object)
@@ -140,9 +161,8 @@ def text_columns(data: pd.DataFrame, spec: DomainSpec) -> dict[str, np.ndarray]:
             out[name] = _datetime_text(values, date_only=True)
         elif kind == "float":
             floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-            text = floats.astype(str).astype(object)
-            text[np.isnan(floats)] = None
-            out[name] = text
+            text = pc.cast(pa.array(floats, from_pandas=True), pa.string())
+            out[name] = text.to_numpy(zero_copy_only=False)
         elif kind == "boolean":
             flags = values.astype("boolean")
             text = np.where(flags.fillna(False).to_numpy(dtype=bool), "true", "false")
@@ -185,15 +205,41 @@ def key_text(text: Mapping[str, np.ndarray], key: Sequence[str]) -> np.ndarray:
     return joined
 
 
-def _json_values(values: np.ndarray) -> np.ndarray:
-    out = np.full(len(values), "null", dtype=object)
-    present = ~pd.isna(values)
-    if present.any():
-        out[present] = list(map(encode_basestring, values[present]))
-    return out
+_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
 
 
-def json_objects(text: Mapping[str, np.ndarray], columns: Sequence[str]) -> np.ndarray:
+def json_strings(values: np.ndarray, *, plain: bool = False) -> pa.Array:
+    """Return each value as a JSON literal: a quoted, escaped string or ``null``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Object array of str or None.
+    plain : bool, optional
+        The caller knows no value needs escaping (canonical numbers and dates).
+
+    Returns
+    -------
+    pyarrow.Array
+        String array, equal element by element to ``json.dumps(value,
+        ensure_ascii=False)``.
+    """
+    strings = pa.array(values, type=pa.string(), from_pandas=True)
+    if not plain and pc.any(pc.match_substring_regex(strings, _NEEDS_ESCAPE)).as_py():
+        quoted = pa.array(
+            [None if v is None else encode_basestring(v) for v in values],
+            type=pa.string(),
+        )
+    else:
+        quoted = pc.binary_join_element_wise('"', strings, '"', "")
+    return pc.fill_null(quoted, "null")
+
+
+def json_objects(
+    text: Mapping[str, np.ndarray],
+    columns: Sequence[str],
+    plain: Sequence[str] = (),
+) -> np.ndarray:
     """Return each row as a compact JSON object of its canonical text values.
 
     Parameters
@@ -202,6 +248,8 @@ def json_objects(text: Mapping[str, np.ndarray], columns: Sequence[str]) -> np.n
         Canonical text columns (:func:`text_columns`), all the same length.
     columns : sequence of str
         Columns to include, in this order.
+    plain : sequence of str, optional
+        Columns whose text never needs JSON escaping (numbers, dates, booleans).
 
     Returns
     -------
@@ -210,11 +258,31 @@ def json_objects(text: Mapping[str, np.ndarray], columns: Sequence[str]) -> np.n
         ``json.dumps(row, ensure_ascii=False, separators=(",", ":"))``.
     """
     n = len(text[columns[0]]) if columns else 0
-    out = np.full(n, "{", dtype=object)
+    if n == 0:
+        return np.empty(0, dtype=object)
+    pieces: list[Any] = ["{"]
     for i, name in enumerate(columns):
-        label = ("," if i else "") + encode_basestring(name) + ":"
-        out = out + label + _json_values(text[name])
-    return out + "}"
+        pieces.append(("," if i else "") + encode_basestring(name) + ":")
+        pieces.append(json_strings(text[name], plain=name in plain))
+    pieces.append("}")
+    joined = pc.binary_join_element_wise(*pieces, "")
+    return joined.to_numpy(zero_copy_only=False)
+
+
+def plain_columns(spec: DomainSpec) -> tuple[str, ...]:
+    """Return the columns whose canonical text never needs JSON escaping.
+
+    Parameters
+    ----------
+    spec : schemas.domains.DomainSpec
+        The domain.
+
+    Returns
+    -------
+    tuple of str
+        Its integer, float, boolean and date-time columns.
+    """
+    return tuple(c for c in spec.columns if spec.column_kinds[c] != "string")
 
 
 def typed_frame(rows: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:

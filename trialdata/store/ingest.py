@@ -36,6 +36,7 @@ from trialdata.store.codec import (
     json_objects,
     key_text,
     none_list,
+    plain_columns,
     text_columns,
 )
 from trialdata.store.engine import write_transaction
@@ -327,7 +328,9 @@ def _write_records(
     if n == 0:
         return
     first = next_record_id(conn, spec.name)
-    values = db_columns(up.data.loc[write], spec)
+    values = db_columns(
+        up.data.loc[write], spec, {k: v[write] for k, v in up.text.items()}
+    )
     columns = [
         "_rid",
         *spec.columns,
@@ -368,7 +371,7 @@ def _write_records(
             "create",
             spec.name,
             up.keys[plan.created],
-            new=json_objects(created, spec.columns),
+            new=json_objects(created, spec.columns, plain_columns(spec)),
         )
     for name, mask in plan.changed_fields.items():
         old = plan.stored_text[name][plan.stored_pos[mask]]
@@ -477,8 +480,11 @@ def _findings_with_keys(
     extra = [f for up in uploads for f in up.store_findings]
     frame = findings_frame([report.findings, findings_frame(extra)])
     lookup: dict[tuple[str, int], str] = {}
+    wanted = set(frame.loc[frame["row"].notna(), "file"].astype(str))
     for up in uploads:
-        present = pd.notna(up.keys)
+        present = pd.notna(up.keys) & np.isin(up.files, list(wanted))
+        if not present.any():
+            continue
         lookup.update(
             zip(
                 zip(up.files[present], up.rows[present].tolist(), strict=True),

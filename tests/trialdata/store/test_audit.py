@@ -67,7 +67,7 @@ def test_hash_chain_definition() -> None:
     )
     assert text == (
         '[1,1,"2026-01-01T00:00:00.000000Z","u",null,"create","labs",'
-        '"S1|ALT|2025-01-01",null,null,"{\\"a\\":\\"1\\"}"]'
+        '"S1|ALT|2025-01-01",null]\n-\n9:{"a":"1"}'
     )
     first = hashlib.sha256((GENESIS + text).encode()).hexdigest()
     assert chain_hashes(GENESIS, [text, text]) == [

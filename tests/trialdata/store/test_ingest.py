@@ -159,7 +159,7 @@ def test_change_needs_a_reason_and_keeps_history(
     message = str(refused.value)
     assert "changes 2 stored record(s); a change needs a reason (--reason)" in message
     assert "adverse_events.csv row 2: adverse_events N01|1: grade '1' -> '2'" in message
-    assert "subjects.csv row 2: subjects N01: weight_kg '70.5' -> '71.0'" in message
+    assert "subjects.csv row 2: subjects N01: weight_kg '70.5' -> '71'" in message
 
     result = store.ingest(upload, site="NIJ", user="carol", reason="source data check")
     assert (result.n_updated, result.n_created, result.n_unchanged) == (2, 0, 14)
@@ -178,7 +178,7 @@ def test_change_needs_a_reason_and_keeps_history(
         "WHERE a.action = 'update' ORDER BY a.seq",
     )
     assert [tuple(u) for u in updates] == [
-        ("subjects", "N01", "weight_kg", "70.5", "71.0", "carol", "source data check"),
+        ("subjects", "N01", "weight_kg", "70.5", "71", "carol", "source data check"),
         ("adverse_events", "N01|1", "grade", "1", "2", "carol", "source data check"),
     ]
     assert store.verify().ok
@@ -203,7 +203,7 @@ def test_delete_is_audited_and_scoped(sqlite_url: str, reports) -> None:
     labs = store.current_tables()["labs"]
     assert "N01|ALT|2025-02-17" not in set(labs["_key"]) and len(labs) == 7
     deleted = _rows(store, "SELECT * FROM audit_log WHERE action = 'delete'")
-    assert len(deleted) == 1 and json.loads(deleted[0].old_value)["value"] == "21.0"
+    assert len(deleted) == 1 and json.loads(deleted[0].old_value)["value"] == "21"
     assert store.verify().ok
     store.close()
 

@@ -19,9 +19,7 @@ def _domain_view(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     }
 
 
-def test_snapshot_is_immutable_and_exports_clean(
-    store_url: str, make_upload, reports, tmp_path
-) -> None:
+def test_snapshot_is_immutable(store_url: str, reports) -> None:
     store = TrialStore.open(store_url)
     store.ingest(reports["NIJ"], site="NIJ", user="alice")
     frozen = store.freeze("interim-1", user="dm", reason="cohort 1 review")
@@ -36,8 +34,29 @@ def test_snapshot_is_immutable_and_exports_clean(
     with pytest.raises(StoreError, match="exists already"):
         store.freeze("interim-1", user="dm")
 
-    # more data arrive after the freeze: a new site, and a correction
+    # more data arrive after the freeze: a new site, and a deletion
     store.ingest(reports["UTR"], site="UTR", user="bob")
+    store.delete(
+        "labs", ["N01|ALT|2025-02-17"], site="NIJ", user="alice", reason="duplicate"
+    )
+    assert len(store.current_tables()["subjects"]) == 4
+
+    later = store.snapshot("interim-1")
+    assert later.content_sha256 == frozen.content_sha256
+    assert later.protocol.trial.id == "STORE-01"
+    for name, data in _domain_view(frozen.tables).items():
+        pd.testing.assert_frame_equal(_domain_view(later.tables)[name], data)
+    with pytest.raises(StoreError, match="no snapshot 'nope'; snapshots: interim-1"):
+        store.snapshot("nope")
+    store.close()
+
+
+def test_trial_from_store_and_export(
+    sqlite_url: str, make_upload, reports, tmp_path
+) -> None:
+    store = TrialStore.open(sqlite_url)
+    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    frozen = store.freeze("interim-1", user="dm")
 
     def corrected(frames):
         frames["labs"].loc[0, "value"] = 3.5
@@ -48,22 +67,18 @@ def test_snapshot_is_immutable_and_exports_clean(
         user="alice",
         reason="re-read",
     )
-    assert len(store.current_tables()["subjects"]) == 4
-
-    later = store.snapshot("interim-1")
-    assert later.content_sha256 == frozen.content_sha256
-    for name, data in _domain_view(frozen.tables).items():
-        pd.testing.assert_frame_equal(_domain_view(later.tables)[name], data)
     store.close()
 
-    trial = Trial.from_store(store_url, snapshot="interim-1")
+    trial = Trial.from_store(sqlite_url, snapshot="interim-1")
     assert sorted(trial.tables) == sorted(frozen.row_counts)
     assert trial.tables["labs"]["value"].tolist() == [3.25, 21.0, 4.25, 22.0]
     assert trial.table("subjects")["subject_id"].tolist() == ["N01", "N02"]
     assert trial.protocol.trial.id == "STORE-01"
     assert not trial.has_errors
+    current = Trial.from_store(sqlite_url, snapshot="interim-1")
+    assert current.content_hash == trial.content_hash
 
-    store = TrialStore.open(store_url)
+    store = TrialStore.open(sqlite_url)
     for file_format in ("csv", "parquet"):
         out = tmp_path / f"export_{file_format}"
         written = store.export("interim-1", out, format=file_format)
@@ -73,10 +88,7 @@ def test_snapshot_is_immutable_and_exports_clean(
         }
         report = validate_folder(out)
         assert report.findings.empty, report.findings.to_string()
-        assert len(report.tables["labs"]) == 4
         assert report.tables["labs"]["value"].tolist() == [3.25, 21.0, 4.25, 22.0]
-    with pytest.raises(StoreError, match="no snapshot 'nope'; snapshots: interim-1"):
-        store.snapshot("nope")
     store.close()
 
 
