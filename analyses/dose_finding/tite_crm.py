@@ -120,6 +120,22 @@ class TITECRM(CRM):
         y = np.zeros((t_n, self.n_doses), np.int64)
         complete = np.zeros((t_n, g.a.size))  # log-lik of patients past their window
         window = math.ceil(self.obswin / self.arrival_interval)
+        # per-dose rows, contiguous for fast gathers: log p, log(1 - p), and
+        # log(1 - w p) for the follow-up weight after each lag (fixed accrual)
+        # one table of per-dose rows: block 0 log p (DLT), block 1 log(1 - p), block
+        # 1 + lag log(1 - w p) with the follow-up weight after ``lag`` arrivals
+        k = self.n_doses
+        lags = [
+            m for m in range(1, window + 1) if m * self.arrival_interval < self.obswin
+        ]
+        table = np.concatenate(
+            [g.logp.T, g.log1mp.T]
+            + [
+                np.log1p(-(m * self.arrival_interval / self.obswin) * g.p.T)
+                for m in lags
+            ]
+        )
+        block = {m: 2 + i for i, m in enumerate(lags)}
         cur = np.full(t_n, self.start_dose - 1, np.int64)
         seen_dlt = np.zeros((t_n, n_pat), bool)
         for i in range(n_pat):
@@ -146,31 +162,19 @@ class TITECRM(CRM):
             if 0 <= done - 1 < n_pat:
                 j = done - 1
                 if (i + 1 - j) * self.arrival_interval >= self.obswin:
-                    complete += np.where(
-                        dlt[:, j, None],
-                        g.logp[:, dose[:, j]].T,
-                        g.log1mp[:, dose[:, j]].T,
-                    )
+                    complete += table[np.where(dlt[:, j], 0, k) + dose[:, j]]
             loglik = complete.copy()
             first_open = max(done, 0)
             newly = np.zeros(t_n, bool)
             for j in range(first_open, i + 1):
                 follow = now - j * self.arrival_interval
                 if follow >= self.obswin:
-                    loglik += np.where(
-                        dlt[:, j, None],
-                        g.logp[:, dose[:, j]].T,
-                        g.log1mp[:, dose[:, j]].T,
-                    )
                     observed = dlt[:, j]
+                    miss = k
                 else:
                     observed = dlt_day[:, j] <= follow
-                    w = follow / self.obswin
-                    loglik += np.where(
-                        observed[:, None],
-                        g.logp[:, dose[:, j]].T,
-                        np.log1p(-w * g.p[:, dose[:, j]].T),
-                    )
+                    miss = k * block[i + 1 - j]
+                loglik += table[np.where(observed, 0, miss) + dose[:, j]]
                 newly |= observed & ~seen_dlt[:, j]
                 seen_dlt[:, j] |= observed
             post = g._normalise(loglik)
