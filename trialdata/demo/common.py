@@ -250,6 +250,8 @@ def adverse_events(
     dlt_window: int,
     action: str,
     fatal: pd.DataFrame | None = None,
+    dlt_term: AeTerm | None = None,
+    dlt_rate: float = 0.0,
 ) -> pd.DataFrame:
     """Generate adverse events between each subject's first dose and ``end``.
 
@@ -273,6 +275,11 @@ def adverse_events(
     fatal : pandas.DataFrame, optional
         Fatal events to add: columns subject (timeline row), term, preferred_term, soc
         and onset (date); they resolve (fatally) on the subject's death date.
+    dlt_term : AeTerm, optional
+        The dose-limiting toxicity of the product: with probability ``dlt_rate`` a
+        subject has one, grade 3, probably related and serious, inside the DLT window.
+    dlt_rate : float, optional
+        Probability that a subject has a DLT.
 
     Returns
     -------
@@ -335,6 +342,44 @@ def adverse_events(
             "aesi": chosen["aesi"],
         }
     )
+    if dlt_term is not None and dlt_rate > 0:
+        who = np.flatnonzero(rng.random(len(timeline)) < dlt_rate)
+        first_dlt = timeline["first_dose"].to_numpy()[who]
+        room = (timeline["end"].to_numpy()[who] - first_dlt).astype("timedelta64[D]")
+        latest = np.minimum(room.astype(int) - 1, dlt_window)
+        who, first_dlt, latest = (
+            who[latest >= 1],
+            first_dlt[latest >= 1],
+            latest[latest >= 1],
+        )
+        day = rng.integers(1, latest + 1) if len(who) else np.zeros(0, int)
+        onset_dlt = first_dlt + day.astype("timedelta64[D]")
+        lasting = rng.integers(5, 15, len(who)).astype("timedelta64[D]")
+        events = pd.concat(
+            [
+                events,
+                pd.DataFrame(
+                    {
+                        "subject": who,
+                        "term": dlt_term.term,
+                        "preferred_term": dlt_term.preferred_term,
+                        "soc": dlt_term.soc,
+                        "onset_date": onset_dlt,
+                        "resolution_date": onset_dlt + lasting,
+                        "grade": 3,
+                        "grading_scale": dlt_term.scale,
+                        "serious": True,
+                        "hospitalisation": True,
+                        "relatedness": "PROBABLY RELATED",
+                        "outcome": "RECOVERED/RESOLVED",
+                        "action_taken": "DRUG INTERRUPTED",
+                        "dlt": True,
+                        "aesi": dlt_term.aesi,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     if fatal is not None and len(fatal):
         death = timeline["death"].to_numpy()[fatal["subject"].to_numpy()]
         events = pd.concat(

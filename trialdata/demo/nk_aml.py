@@ -55,7 +55,7 @@ CATALOGUE = (
         BLOOD,
         2.0,
         (0.0, 0.1, 0.8, 0.1),
-        0.1,
+        0.05,
         onset_days=(0, 21),
     ),
     AeTerm(
@@ -64,7 +64,7 @@ CATALOGUE = (
         INVEST,
         3.0,
         (0.05, 0.15, 0.4, 0.4),
-        0.1,
+        0.03,
         onset_days=(0, 14),
     ),
     AeTerm(
@@ -73,7 +73,7 @@ CATALOGUE = (
         INVEST,
         2.0,
         (0.2, 0.3, 0.3, 0.2),
-        0.1,
+        0.03,
         onset_days=(0, 14),
     ),
     AeTerm("Anaemia", "Anaemia", BLOOD, 1.5, (0.3, 0.4, 0.3, 0.0), 0.05),
@@ -124,6 +124,19 @@ CATALOGUE = (
         (0.0, 0.4, 0.5, 0.1),
         0.05,
     ),
+)
+
+
+#: The dose-limiting toxicity seen now and then: grade 3 cytokine release syndrome.
+DLT = AeTerm(
+    "Cytokine release syndrome with hypotension",
+    "Cytokine release syndrome",
+    IMMUNE,
+    0.0,
+    (0.0, 0.0, 1.0, 0.0),
+    1.0,
+    aesi="CRS",
+    scale="ASTCT",
 )
 
 
@@ -327,6 +340,8 @@ def generate_nk_aml(
         dlt_window=int(protocol["dlt_window_days"]),
         action="NOT APPLICABLE",
         fatal=fatal,
+        dlt_term=DLT,
+        dlt_rate=0.1,
     )
     lab_grid = add_unscheduled(
         grid[grid["visit"].isin(LAB_VISITS)], timeline, NKAML_VISITS, extra_draws
@@ -412,7 +427,7 @@ def _product_lots(
             "lot_id": np.char.add(
                 np.char.add("UCB-NK-", number[failed_who]), "R"
             ).astype(object),
-            "manufacture_date": add_days(first, -30).to_numpy()[failed_who],
+            "manufacture_date": add_days(first, -10).to_numpy()[failed_who],
             "release_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
             "expiry_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
             "release_status": "REJECTED",
@@ -441,10 +456,12 @@ def _disease(
     mrd = baseline_mrd[subject] * np.where(
         (grid["day"].to_numpy() > 0) & clears[subject], rng.uniform(0.02, 0.3, m), 1.0
     )
+    mrd = mrd * rng.lognormal(0, 0.3, m)
     mrd = np.where(found, rng.uniform(5, 40, m), mrd)
-    response = np.where(
-        found, "RELAPSE", np.where(rng.random(m) < 0.85, "CR", "CRi")
-    ).astype(object)
+    incomplete = (rng.random(n) < 0.15)[subject]
+    response = np.where(found, "RELAPSE", np.where(incomplete, "CRi", "CR")).astype(
+        object
+    )
     return pd.DataFrame(
         {
             "subject_id": grid["subject_id"].to_numpy(),

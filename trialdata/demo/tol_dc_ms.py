@@ -120,6 +120,17 @@ CATALOGUE = (
 )
 
 
+#: The dose-limiting toxicity seen now and then: a severe local reaction.
+DLT = AeTerm(
+    "Ulcerating injection site reaction",
+    "Injection site ulcer",
+    GENERAL,
+    0.0,
+    (0.0, 0.0, 1.0, 0.0),
+    1.0,
+)
+
+
 def _treg(days: np.ndarray, effect: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return 5.5 + 1.2 * effect + 1.0 * (days > 0) + rng.normal(0, 0.6, len(days))
 
@@ -258,6 +269,8 @@ def generate_tol_dc_ms(
         rate=3.0,
         dlt_window=int(protocol["dlt_window_days"]),
         action="DOSE NOT CHANGED",
+        dlt_term=DLT,
+        dlt_rate=0.08,
     )
     lab_grid = add_unscheduled(
         grid[grid["visit"].isin(LAB_VISITS)], timeline, TOLDC_VISITS, extra_draws
@@ -343,7 +356,7 @@ def _product_lots(
     failed = pd.DataFrame(
         {
             "lot_id": np.char.add("TDC-", number[rejected]).astype(object) + "-A",
-            "manufacture_date": add_days(manufactured[rejected], -21).to_numpy(),
+            "manufacture_date": add_days(manufactured[rejected], -1).to_numpy(),
             "release_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
             "expiry_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
             "release_status": "REJECTED",

@@ -39,7 +39,10 @@ SUBJECT_DOMAINS: tuple[str, ...] = tuple(
 
 def _unknown(values: pd.Series, known: pd.Series) -> pd.Series:
     """Mask of well-formed references that are not among ``known``."""
-    return values.notna() & valid_identifier(values) & ~values.isin(known.dropna())
+    missing = values.notna() & ~values.isin(known.dropna())
+    if missing.any():  # the format check only on the few unmatched values
+        missing[missing] = valid_identifier(values[missing])
+    return missing
 
 
 @rule(
