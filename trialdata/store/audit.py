@@ -5,7 +5,8 @@ changeset (``changesets``: who, when in UTC, why, what kind of action). An entry
 the table, the record key, the field (None for a whole record), the old and the new
 value as canonical text; a whole record is a compact JSON object of its fields.
 
-Each entry carries ``hash = sha256(previous_hash + canonical_entry)`` in hexadecimal,
+Each entry carries ``hash = sha256(previous_hash + canonical_entry)`` (the previous
+hash as its 32 bytes, the entry as UTF-8; stored in hexadecimal),
 where ``canonical_entry`` (:func:`entry_text`) is the compact JSON array
 ``[seq, changeset_id, at, user, reason, action, table, key, field]``, a newline, the
 old value, a newline and the new value, each value written as ``-`` when missing or
@@ -27,12 +28,12 @@ from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from trialdata.store.bulk import bulk_insert
-from trialdata.store.codec import json_strings
+from trialdata.store.codec import _polars_strings
 from trialdata.store.tables import AUDIT_LOG, CHANGESETS
 
 __all__ = [
@@ -134,10 +135,30 @@ def _prefixed(value: str | None) -> str:
     return "-" if value is None else f"{len(value)}:{value}"
 
 
-def _prefixed_array(values: np.ndarray) -> pa.Array:
-    strings = pa.array(values, type=pa.string(), from_pandas=True)
-    lengths = pc.cast(pc.utf8_length(strings), pa.string())
-    return pc.fill_null(pc.binary_join_element_wise(lengths, ":", strings, ""), "-")
+def _digest_bytes(hex_digest: str) -> bytes:
+    """Return the bytes of a stored hexadecimal hash (none when malformed)."""
+    try:
+        return bytes.fromhex(hex_digest)
+    except (ValueError, TypeError):
+        return b""
+
+
+def _json_literal(name: str) -> pl.Expr:
+    """JSON literal of a string column (``null`` when missing), as json.dumps."""
+    wrapped = pl.struct(pl.col(name).alias("v")).struct.json_encode()
+    return wrapped.str.strip_prefix('{"v":').str.strip_suffix("}")
+
+
+def _length_prefixed(name: str) -> pl.Expr:
+    """``-`` when missing, ``<length>:<text>`` otherwise (length in characters)."""
+    column = pl.col(name)
+    return (
+        pl.when(column.is_null())
+        .then(pl.lit("-"))
+        .otherwise(
+            pl.concat_str([column.str.len_chars().cast(pl.String), pl.lit(":"), column])
+        )
+    )
 
 
 def chain_hashes(previous: str, texts: Sequence[str]) -> list[str]:
@@ -153,15 +174,37 @@ def chain_hashes(previous: str, texts: Sequence[str]) -> list[str]:
     Returns
     -------
     list of str
-        ``hash[i] = sha256(hash[i-1] + texts[i])`` in hexadecimal.
+        ``hash[i] = sha256(bytes(hash[i-1]) + utf8(texts[i]))`` in hexadecimal.
     """
     sha = hashlib.sha256
+    digest = bytes.fromhex(previous)
     out: list[str] = []
     append = out.append
     for text in texts:
-        previous = sha((previous + text).encode()).hexdigest()
-        append(previous)
+        digest = sha(digest + text.encode()).digest()
+        append(digest.hex())
     return out
+
+
+def _chain_buffer(previous: str, texts: pa.Array) -> list[str]:
+    """:func:`chain_hashes` over an Arrow string array, reading its UTF-8 buffer."""
+    strings = texts.cast(pa.large_string())
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    _, offsets_buffer, data_buffer = strings.buffers()
+    n = len(strings)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
+        strings.offset : strings.offset + n + 1
+    ]
+    data = data_buffer.to_pybytes() if data_buffer is not None else b""
+    sha = hashlib.sha256
+    digest = bytes.fromhex(previous)
+    digests: list[bytes] = []
+    append = digests.append
+    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        digest = sha(digest + data[start:end]).digest()
+        append(digest)
+    return [d.hex() for d in digests]
 
 
 def _as_objects(values: Any, n: int) -> np.ndarray:
@@ -326,25 +369,40 @@ class AuditWriter:
         prefix = (
             f",{self.changeset_id},{_js(self.at)},{_js(self.user)},{_js(self.reason)},"
         )
-        joined = pc.binary_join_element_wise(
-            "[",
-            pc.cast(pa.array(seq), pa.string()),
-            prefix,
-            json_strings(action),
-            ",",
-            json_strings(table),
-            ",",
-            json_strings(key),
-            ",",
-            json_strings(fld),
-            "]\n",
-            _prefixed_array(old),
-            "\n",
-            _prefixed_array(new),
-            "",
+        frame = pl.DataFrame(
+            [
+                pl.Series("seq", seq).cast(pl.String),
+                _polars_strings("action", action),
+                _polars_strings("table", table),
+                _polars_strings("key", key),
+                _polars_strings("field", fld),
+                _polars_strings("old", old),
+                _polars_strings("new", new),
+            ]
         )
-        texts = joined.to_pylist()
-        hashes = chain_hashes(self.head, texts)
+        texts = frame.select(
+            pl.concat_str(
+                [
+                    pl.lit("["),
+                    pl.col("seq"),
+                    pl.lit(prefix),
+                    _json_literal("action"),
+                    pl.lit(","),
+                    _json_literal("table"),
+                    pl.lit(","),
+                    _json_literal("key"),
+                    pl.lit(","),
+                    _json_literal("field"),
+                    pl.lit("]\n"),
+                    _length_prefixed("old"),
+                    pl.lit("\n"),
+                    _length_prefixed("new"),
+                ]
+            ).alias("text")
+        )["text"]
+        hashes = _chain_buffer(
+            self.head, texts.to_arrow(compat_level=pl.CompatLevel.oldest())
+        )
         bulk_insert(
             conn,
             AUDIT_LOG.name,
@@ -528,7 +586,7 @@ def verify_audit(
                 old,
                 new,
             )
-            if sha((previous + text).encode()).hexdigest() != stored:
+            if sha(_digest_bytes(previous) + text.encode()).hexdigest() != stored:
                 report(
                     f"entry {seq} ({action} {table} {key}) does not match its hash: "
                     "its content, or the entry before it, was changed"

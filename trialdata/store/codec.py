@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -235,6 +236,17 @@ def json_strings(values: np.ndarray, *, plain: bool = False) -> pa.Array:
     return pc.fill_null(quoted, "null")
 
 
+def _polars_strings(name: str, values: np.ndarray | pa.Array) -> pl.Series:
+    strings = (
+        values
+        if isinstance(values, pa.Array | pa.ChunkedArray)
+        else pa.array(values, type=pa.string(), from_pandas=True)
+    )
+    series = pl.from_arrow(strings)
+    assert isinstance(series, pl.Series)
+    return series.alias(name).cast(pl.String)
+
+
 def json_objects(
     text: Mapping[str, np.ndarray],
     columns: Sequence[str],
@@ -249,24 +261,22 @@ def json_objects(
     columns : sequence of str
         Columns to include, in this order.
     plain : sequence of str, optional
-        Columns whose text never needs JSON escaping (numbers, dates, booleans).
+        Accepted for symmetry with :func:`json_strings`; every column is encoded
+        the same way.
 
     Returns
     -------
     numpy.ndarray
         Object array of str such as ``{"subject_id":"S01","value":"1.5"}``, equal to
-        ``json.dumps(row, ensure_ascii=False, separators=(",", ":"))``.
+        ``json.dumps(row, ensure_ascii=False, separators=(",", ":"))`` (encoded by
+        Polars, column-wise).
     """
     n = len(text[columns[0]]) if columns else 0
     if n == 0:
         return np.empty(0, dtype=object)
-    pieces: list[Any] = ["{"]
-    for i, name in enumerate(columns):
-        pieces.append(("," if i else "") + encode_basestring(name) + ":")
-        pieces.append(json_strings(text[name], plain=name in plain))
-    pieces.append("}")
-    joined = pc.binary_join_element_wise(*pieces, "")
-    return joined.to_numpy(zero_copy_only=False)
+    frame = pl.DataFrame([_polars_strings(name, text[name]) for name in columns])
+    encoded = frame.select(pl.struct(pl.all()).struct.json_encode().alias("json"))
+    return encoded["json"].to_numpy().astype(object)
 
 
 def plain_columns(spec: DomainSpec) -> tuple[str, ...]:

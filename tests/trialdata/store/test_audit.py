@@ -69,10 +69,10 @@ def test_hash_chain_definition() -> None:
         '[1,1,"2026-01-01T00:00:00.000000Z","u",null,"create","labs",'
         '"S1|ALT|2025-01-01",null]\n-\n9:{"a":"1"}'
     )
-    first = hashlib.sha256((GENESIS + text).encode()).hexdigest()
+    first = hashlib.sha256(bytes(32) + text.encode()).hexdigest()
     assert chain_hashes(GENESIS, [text, text]) == [
         first,
-        hashlib.sha256((first + text).encode()).hexdigest(),
+        hashlib.sha256(bytes.fromhex(first) + text.encode()).hexdigest(),
     ]
 
 
