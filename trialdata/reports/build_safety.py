@@ -28,11 +28,21 @@ from analyses.dose_finding import (
     ThreePlusThree,
 )
 from analyses.safety import (
-    EventCountTable,
+    SafetyResult,
+    derive_dlt_evaluable,
+    derive_lab_baseline,
     derive_teae,
+    summarize_deaths,
+    summarize_demographics,
+    summarize_exposure,
+    summarize_teae_overview,
+    tabulate_aesi_by_max_grade,
+    tabulate_dlt,
     tabulate_grade3_teae,
+    tabulate_range_shift,
     tabulate_serious_teae,
     tabulate_teae_by_soc_pt,
+    tabulate_teae_leading_to_discontinuation,
 )
 from schemas.protocol import Protocol
 from schemas.terms import DesignMethod
@@ -40,9 +50,7 @@ from trialdata.reports import report_summaries as rs
 from trialdata.reports.figures import plot_escalation_history, plot_kaplan_meier
 from trialdata.reports.formatting import (
     format_date,
-    format_n_pct,
     format_number,
-    group_headers,
     pivot_counts,
 )
 from trialdata.reports.model import (
@@ -169,16 +177,19 @@ def escalation_decision(
     return decision, counts
 
 
-def _soc_pt_table(result: EventCountTable, cutoff_note: str) -> Table:
-    frame = result.summary().rename(
-        columns={"label": "System organ class / preferred term"}
-    )
+def _safety_table(
+    result: SafetyResult, ctx: _Context, label: str = "", title: str | None = None
+) -> Table:
+    """Format an analyses.safety result: its display frame, footnotes and source."""
+    frame = result.display()
+    if "label" in frame.columns:
+        frame = frame.rename(columns={"label": label})
     notes = (
         *result.footnotes,
-        cutoff_note,
+        ctx.cutoff_note,
         f"Source: analyses.safety.{result.provenance.analysis}.",
     )
-    return Table(result.title, frame, notes)
+    return Table(title or result.title, frame, notes)
 
 
 def _format_result_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -221,10 +232,15 @@ class _Context:
         self.subjects = derive_report_subjects(self.protocol, self.tables)
         safe = self.subjects.loc[self.subjects["safety"].astype(bool)].copy()
         safe["group"] = safe["group"].cat.remove_unused_categories()
-        self.safety = safe.reset_index(drop=True)
+        safe["last_contact_date"] = safe["last_contact"]
         ae = self.tables.get("adverse_events")
         if ae is None:
             ae = trial.table("adverse_events")
+        self.safety = derive_dlt_evaluable(
+            safe.reset_index(drop=True),
+            ae,
+            window_days=self.protocol.dlt_window_days,
+        )
         self.ae = derive_teae(ae, self.safety) if len(self.safety) else ae
         self.teae = (
             self.ae.loc[self.ae["teae"].astype(bool)] if "teae" in self.ae else self.ae
@@ -257,89 +273,21 @@ def _disposition_section(ctx: _Context) -> Section:
     )
     blocks: list[Block] = [disposition]
     if len(ctx.safety):
-        demo = rs.summarize_demographics(ctx.safety)
+        continuous = tuple(c for c in ("age", "weight_kg") if c in ctx.safety.columns)
+        demographics = summarize_demographics(
+            ctx.safety, "group", continuous=continuous, categorical=("sex",)
+        )
         blocks.append(
-            Table(
-                "Demographics, safety population",
-                _demographics_frame(demo, ctx.safety),
-                (ctx.population_note, _own("summarize_demographics")),
+            _safety_table(
+                demographics, ctx, title=f"{demographics.title}, safety population"
             )
         )
     return Section("Enrolment and disposition", tuple(blocks))
 
 
-def _demographics_frame(demo: pd.DataFrame, safety: pd.DataFrame) -> pd.DataFrame:
-    groups = [*[str(g) for g in safety["group"].cat.categories], rs.ANY_GROUP]
-    sizes = safety.groupby("group", observed=False).size()
-    headers = {g: f"{g} (N={int(sizes.get(g, len(safety)))})" for g in groups}
-    headers[rs.ANY_GROUP] = f"{rs.ANY_GROUP} (N={len(safety)})"
-    rows: list[dict[str, str]] = []
-    for row in demo["row"].drop_duplicates():
-        part = demo.loc[demo["row"] == row].pivot_table(
-            index="stat", columns="group", values="value", aggfunc="first"
-        )
-        if row.startswith("Sex"):
-            counts = {
-                headers[g]: format_n_pct(int(part.at["n", g]), float(part.at["pct", g]))
-                for g in groups
-            }
-            rows.append({"Characteristic": row, **counts})
-            continue
-        for label, cells in _continuous_rows(part, groups).items():
-            rows.append(
-                {
-                    "Characteristic": f"{row}: {label}",
-                    **{headers[g]: c for g, c in zip(groups, cells, strict=True)},
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def _continuous_rows(part: pd.DataFrame, groups: list[str]) -> dict[str, list[str]]:
-    def cell(stat: str, g: str) -> str:
-        return format_number(part.at[stat, g])
-
-    return {
-        "n": [f"{part.at['n', g]:.0f}" for g in groups],
-        "Mean (SD)": [f"{cell('mean', g)} ({cell('sd', g)})" for g in groups],
-        "Median": [cell("median", g) for g in groups],
-        "Min, max": [f"{cell('min', g)}, {cell('max', g)}" for g in groups],
-    }
-
-
 def _exposure_section(ctx: _Context) -> Section:
-    exposure = rs.summarize_exposure(ctx.safety, ctx.tables["administrations"])
-    units = sorted({d.unit for d in ctx.protocol.dose_levels})
-    frame = pd.DataFrame(
-        {
-            "Dose level and route": exposure["group"],
-            "Subjects": exposure["subjects"].astype(int).astype(str),
-            "Administrations given": exposure["given"].astype(int).astype(str),
-            "Planned, not given": exposure["not_given"].astype(int).astype(str),
-            "Given per subject, median (min, max)": [
-                f"{format_number(m)} ({lo:.0f}, {hi:.0f})"
-                for m, lo, hi in zip(
-                    exposure["median_given"],
-                    exposure["min_given"],
-                    exposure["max_given"],
-                    strict=True,
-                )
-            ],
-            f"Cumulative dose per subject, median ({', '.join(units)})": [
-                format_number(v, 2) for v in exposure["median_cumulative_dose"]
-            ],
-        }
-    )
-    return Section(
-        "Exposure",
-        (
-            Table(
-                "Exposure to the cell product, safety population",
-                frame,
-                (ctx.population_note, ctx.cutoff_note, _own("summarize_exposure")),
-            ),
-        ),
-    )
+    exposure = summarize_exposure(ctx.tables["administrations"], ctx.safety, "group")
+    return Section("Exposure", (_safety_table(exposure, ctx),))
 
 
 def _subject_dlt(ctx: _Context) -> pd.Series:
@@ -370,60 +318,30 @@ def _escalation_section(ctx: _Context) -> Section:
             + ctx.cutoff_note,
         )
     )
-    last = ctx.subjects.set_index("subject_id")["last_contact"]
-    dlt = rs.summarize_dlt(
-        safety,
+    dlt = tabulate_dlt(
         ctx.teae,
-        dlt_window_days=ctx.protocol.dlt_window_days,
-        last_contact=last,
-    )
-    headers = group_headers(pd.DataFrame({"group": dlt["group"], "N": dlt["treated"]}))
-    table = pd.DataFrame(
-        {
-            "Dose level and route": [headers[g] for g in dlt["group"]],
-            "Treated": dlt["treated"].astype(str),
-            "DLT-evaluable": dlt["evaluable"].astype(str),
-            "Subjects with a DLT": dlt["dlt"].astype(str),
-            "DLT rate, % of evaluable": [
-                "" if pd.isna(r) else f"{format_number(100 * r)}%" for r in dlt["rate"]
-            ],
-        }
+        ctx.safety,
+        "group",
+        evaluable_flag="dlt_evaluable",
+        window_days=ctx.protocol.dlt_window_days,
     )
     blocks.append(
-        Table(
-            "Dose-limiting toxicities by dose level and route",
-            table,
-            (
-                "DLT-evaluable: treated subjects with a DLT, or followed for at least "
-                f"the {ctx.protocol.dlt_window_days}-day DLT window after the first "
-                "dose (last record on or after first dose + window).",
-                ctx.cutoff_note,
-                _own("summarize_dlt"),
-            ),
+        _safety_table(
+            dlt, ctx, title="Dose-limiting toxicities by dose level and route"
         )
     )
-    blocks.extend(_decision_blocks(ctx, dlt_evaluable=_evaluable(ctx, has_dlt)))
+    evaluable = ctx.safety["dlt_evaluable"].astype(bool).to_numpy()
+    blocks.extend(_decision_blocks(ctx, history.loc[evaluable]))
     blocks.append(_dlt_listing(ctx))
     return Section("Dose escalation and dose-limiting toxicities", tuple(blocks))
 
 
-def _evaluable(ctx: _Context, has_dlt: pd.Series) -> pd.DataFrame:
-    window = pd.Timedelta(days=ctx.protocol.dlt_window_days)
-    seen = ctx.safety["last_contact"]
-    ok = (
-        has_dlt.to_numpy()
-        | (seen.notna() & (seen >= ctx.safety["first_dose_date"] + window)).to_numpy()
-    )
-    frame = ctx.safety.assign(dlt=has_dlt.to_numpy())
-    return frame.loc[ok & frame["dose_level"].notna().to_numpy()]
-
-
-def _decision_blocks(ctx: _Context, dlt_evaluable: pd.DataFrame) -> list[Block]:
+def _decision_blocks(ctx: _Context, evaluable: pd.DataFrame) -> list[Block]:
     protocol = ctx.protocol
     n_levels = len(protocol.dose_levels)
-    usable = dlt_evaluable.loc[
-        dlt_evaluable["dose_level"].between(1, n_levels)
-        & dlt_evaluable["first_dose_date"].notna()
+    usable = evaluable.loc[
+        evaluable["dose_level"].between(1, n_levels)
+        & evaluable["first_dose_date"].notna()
     ]
     if usable.empty:
         return [
@@ -510,83 +428,43 @@ def _dlt_listing(ctx: _Context) -> Table:
     )
 
 
-def _overview_frame(ctx: _Context) -> pd.DataFrame:
-    counts = rs.summarize_teae_overview(ctx.safety, ctx.teae)
-    return pivot_counts(counts, row_label="Subjects with at least one")
-
-
 def _ae_section(ctx: _Context) -> Section:
-    notes = (ctx.population_note, ctx.cutoff_note)
-    blocks: list[Block] = [
-        Table(
-            "Overview of treatment-emergent adverse events",
-            _overview_frame(ctx),
-            (
-                *notes,
-                "TEAE: onset on or after the first administration (a pre-existing "
-                "event counts only when its grade worsens); derive_teae of "
-                "analyses.safety.",
-                _own("summarize_teae_overview"),
-            ),
-        )
-    ]
     by = "group"
+    label = "System organ class / preferred term"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        blocks.append(
-            _soc_pt_table(
-                tabulate_teae_by_soc_pt(ctx.ae, ctx.safety, by), ctx.cutoff_note
-            )
-        )
-        blocks.append(
-            _soc_pt_table(tabulate_grade3_teae(ctx.ae, ctx.safety, by), ctx.cutoff_note)
-        )
-        blocks.append(
-            _soc_pt_table(
-                tabulate_serious_teae(ctx.ae, ctx.safety, by), ctx.cutoff_note
-            )
-        )
+        blocks: list[Block] = [
+            _safety_table(
+                summarize_teae_overview(ctx.ae, ctx.safety, by),
+                ctx,
+                "Subjects with at least one",
+            ),
+            _safety_table(tabulate_teae_by_soc_pt(ctx.ae, ctx.safety, by), ctx, label),
+            _safety_table(tabulate_grade3_teae(ctx.ae, ctx.safety, by), ctx, label),
+            _safety_table(tabulate_serious_teae(ctx.ae, ctx.safety, by), ctx, label),
+            _safety_table(
+                tabulate_teae_leading_to_discontinuation(ctx.ae, ctx.safety, by),
+                ctx,
+                label,
+            ),
+        ]
     return Section("Adverse events", tuple(blocks))
 
 
 def _aesi_section(ctx: _Context) -> Section:
-    present = set(ctx.teae["aesi"].dropna().astype(str))
-    categories = [
-        c for c in AESI_CATEGORIES if c in present or c != "INFUSION REACTION"
-    ]
-    counts = rs.summarize_aesi_grades(ctx.safety, ctx.teae, categories)
-    blocks: list[Block] = []
-    for category in categories:
-        part = counts.loc[counts["aesi"] == category]
-        scale = (
-            "ASTCT consensus"
-            if category in ("CRS", "ICANS")
-            else ("MAGIC" if category == "GVHD" else "CTCAE")
-        )
-        blocks.append(
-            Table(
-                f"{_aesi_name(category)} by maximum grade",
-                pivot_counts(part, row_label="Maximum grade"),
-                (
-                    f"Treatment-emergent events with AESI category {category}; each "
-                    f"subject counted once at their maximum grade (expected scale: "
-                    f"{scale}).",
-                    ctx.population_note,
-                    ctx.cutoff_note,
-                    _own("summarize_aesi_grades"),
-                ),
-            )
-        )
-    return Section("Adverse events of special interest", tuple(blocks))
-
-
-def _aesi_name(category: str) -> str:
-    return {
-        "CRS": "Cytokine release syndrome (CRS)",
-        "ICANS": "Immune effector cell-associated neurotoxicity syndrome (ICANS)",
-        "GVHD": "Graft-versus-host disease (GvHD)",
-        "INFUSION REACTION": "Infusion reactions",
-    }.get(category, category)
+    result = tabulate_aesi_by_max_grade(ctx.ae, ctx.safety, "group")
+    return Section(
+        "Adverse events of special interest",
+        (
+            _safety_table(
+                result,
+                ctx,
+                "AESI category",
+                title="Adverse events of special interest (CRS, ICANS, GvHD, infusion "
+                "reactions) by maximum grade",
+            ),
+        ),
+    )
 
 
 def _lab_section(ctx: _Context) -> Section:
@@ -595,41 +473,25 @@ def _lab_section(ctx: _Context) -> Section:
             "Laboratory shifts",
             (Paragraph("The trial has no laboratory data up to the data cut-off."),),
         )
-    shifts = rs.summarize_lab_shifts(ctx.safety, ctx.tables["labs"])
-    wide = shifts.pivot_table(
-        index=["test_code", "baseline"],
-        columns="post",
-        values="n",
-        aggfunc="sum",
-        sort=False,
+    labs = derive_lab_baseline(ctx.tables["labs"], ctx.safety)
+    shift = tabulate_range_shift(
+        labs, ctx.safety, "group", post_baseline="most_extreme"
     )
-    wide = wide[["Low", "Normal", "High", "Low and high"]]
-    wide["Total"] = wide.sum(axis=1)
-    wide = wide.loc[wide["Total"] > 0].reset_index()
-    frame = wide.rename(columns={"test_code": "Test", "baseline": "Baseline"})
-    for column in frame.columns[2:]:
-        frame[column] = frame[column].astype(int).astype(str)
     return Section(
         "Laboratory shifts",
         (
-            Table(
-                "Shift from baseline to worst post-baseline normal-range category",
-                frame,
-                (
-                    "Baseline: last value on or before the first-dose date. Columns: "
-                    "post-baseline category (Low: any value below the lower limit; "
-                    "High: any above the upper limit; Low and high: both). Subjects "
-                    "of the safety population with a post-baseline value.",
-                    ctx.cutoff_note,
-                    _own("summarize_lab_shifts"),
-                ),
+            _safety_table(
+                shift,
+                ctx,
+                title="Shift from baseline to the most extreme post-baseline "
+                "normal-range category",
             ),
         ),
     )
 
 
 def _death_section(ctx: _Context) -> Section:
-    deaths = rs.summarize_deaths(
+    deaths = rs.list_deaths(
         ctx.safety, dlt_window_days=ctx.protocol.dlt_window_days, cutoff=ctx.cutoff
     )
     n = len(deaths)
@@ -637,8 +499,14 @@ def _death_section(ctx: _Context) -> Section:
         f"{n} death{'s' if n != 1 else ''} in the safety population up to the data "
         "cut-off."
     )
+    counts = summarize_deaths(
+        ctx.safety[["subject_id", "death_date", "death_cause"]],
+        ctx.safety,
+        "group",
+        adverse_events=ctx.ae,
+    )
     if n == 0:
-        return Section("Deaths", (paragraph,))
+        return Section("Deaths", (paragraph, _safety_table(counts, ctx)))
     frame = pd.DataFrame(
         {
             "Subject": deaths["subject_id"],
@@ -655,13 +523,14 @@ def _death_section(ctx: _Context) -> Section:
         "Deaths",
         (
             paragraph,
+            _safety_table(counts, ctx),
             Table(
                 "Listing of deaths",
                 frame,
                 (
                     "Study day 1 = day of the first administration.",
                     ctx.cutoff_note,
-                    _own("summarize_deaths"),
+                    _own("list_deaths"),
                 ),
                 listing=True,
             ),

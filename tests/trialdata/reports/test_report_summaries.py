@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from trialdata.reports import report_summaries as rs
 from trialdata.reports.formatting import format_n_pct, pivot_counts
@@ -58,121 +57,12 @@ def test_disposition_counts_withdrawals_and_deaths_up_to_the_cutoff() -> None:
     assert _row(later, "Withdrawn from study", "DL1") == (1, 2)
 
 
-def test_dlt_evaluable_needs_a_dlt_or_the_full_window() -> None:
-    ae = pd.DataFrame({"subject_id": ["A", "C"], "dlt": [False, True]})
-    last = pd.Series(
-        {
-            "A": T("2025-01-29"),  # day 28 after first dose: evaluable
-            "B": T("2025-01-20"),  # 15 days: not evaluable
-            "C": T("2025-02-02"),  # DLT: evaluable whatever the follow-up
-            "D": T("2025-03-10"),
-        }
-    )
-    dlt = rs.summarize_dlt(_subjects(), ae, dlt_window_days=28, last_contact=last)
-    assert dlt.set_index("group")[["treated", "evaluable", "dlt"]].to_dict("index") == {
-        "DL1": {"treated": 2, "evaluable": 1, "dlt": 0},
-        "DL2": {"treated": 2, "evaluable": 2, "dlt": 1},
-        "Total": {"treated": 4, "evaluable": 3, "dlt": 1},
-    }
-    assert dlt["rate"].tolist() == [0.0, 0.5, pytest.approx(1 / 3)]
-
-
-def _teae() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "subject_id": ["A", "A", "C", "D", "D"],
-            "grade": [1, 3, 2, 5, 4],
-            "serious": [False, True, False, True, False],
-            "relatedness": [
-                "NOT RELATED",
-                "POSSIBLY RELATED",
-                "UNLIKELY RELATED",
-                "DEFINITELY RELATED",
-                "NOT RELATED",
-            ],
-            "dlt": [False, False, True, False, False],
-            "aesi": [None, "CRS", "CRS", "CRS", "ICANS"],
-            "outcome": ["RECOVERED/RESOLVED"] * 3 + ["FATAL", "RECOVERED/RESOLVED"],
-            "action_taken": ["NOT APPLICABLE"] * 4 + ["DRUG WITHDRAWN"],
-        }
-    )
-
-
-def test_teae_overview_counts_each_subject_once_per_row() -> None:
-    overview = rs.summarize_teae_overview(_subjects(), _teae())
-    assert _row(overview, "Any TEAE", "Total") == (3, 4)
-    assert _row(overview, "Related TEAE (possibly, probably, definitely)", "Total") == (
-        2,
-        4,
-    )
-    assert _row(overview, "TEAE of grade >= 3", "DL2") == (1, 2)
-    assert _row(overview, "Serious TEAE", "Total") == (2, 4)
-    assert _row(overview, "Related serious TEAE", "DL1") == (1, 2)
-    assert _row(overview, "Dose-limiting toxicity", "DL2") == (1, 2)
-    assert _row(overview, "TEAE leading to product withdrawal", "Total") == (1, 4)
-    assert _row(overview, "TEAE with fatal outcome", "Total") == (1, 4)
-
-
-def test_aesi_grades_count_subjects_at_their_maximum_grade() -> None:
-    grades = rs.summarize_aesi_grades(_subjects(), _teae(), ["CRS", "GVHD"])
-    crs = grades.loc[grades["aesi"] == "CRS"]
-    assert _row(crs, "Any grade", "Total") == (3, 4)
-    assert _row(crs, "Grade 3", "DL1") == (1, 2)
-    assert _row(crs, "Grade 2", "DL2") == (1, 2)
-    assert _row(crs, "Grade 5", "DL2") == (1, 2)
-    assert _row(crs, "Grade >= 3", "Total") == (2, 4)
-    gvhd = grades.loc[grades["aesi"] == "GVHD"]
-    assert gvhd["n"].sum() == 0 and len(gvhd) == 7 * 3
-
-
-def test_lab_shift_baseline_is_last_value_on_or_before_first_dose() -> None:
-    labs = pd.DataFrame(
-        {
-            "subject_id": ["A", "A", "A", "A", "B", "B", "C"],
-            "test_code": ["ALT"] * 7,
-            "lab_date": [
-                T("2024-12-20"),  # A: low, superseded
-                T("2025-01-01"),  # A: normal baseline (dose day)
-                T("2025-01-08"),  # A: high
-                T("2025-01-15"),  # A: low -> "Low and high"
-                T("2025-01-10"),  # B: no baseline, post normal
-                T("2025-01-20"),  # B: post high
-                T("2025-01-01"),  # C: baseline only, no post value
-            ],
-            "value": [5.0, 20.0, 90.0, 5.0, 20.0, 50.0, 20.0],
-            "lower_limit": [10.0] * 7,
-            "upper_limit": [40.0] * 7,
-        }
-    )
-    shifts = rs.summarize_lab_shifts(_subjects(), labs)
-    nonzero = shifts.loc[shifts["n"] > 0, ["baseline", "post", "n"]].values.tolist()
-    assert sorted(nonzero) == [["Missing", "High", 1], ["Normal", "Low and high", 1]]
-
-
 def test_deaths_listing_days_from_first_dose() -> None:
-    deaths = rs.summarize_deaths(
-        _subjects(), dlt_window_days=28, cutoff=T("2025-12-31")
-    )
+    deaths = rs.list_deaths(_subjects(), dlt_window_days=28, cutoff=T("2025-12-31"))
     assert deaths[
         ["subject_id", "days_from_first_dose", "in_dlt_window"]
     ].values.tolist() == [["D", 10, True]]
-    assert rs.summarize_deaths(
-        _subjects(), dlt_window_days=28, cutoff=T("2025-02-11")
-    ).empty
-
-
-def test_exposure_counts_given_and_missed_doses() -> None:
-    admin = pd.DataFrame(
-        {
-            "subject_id": ["A", "A", "B", "B", "C", "D"],
-            "given": [True, True, True, False, True, True],
-            "dose_amount": [1.0, 1.0, 1.0, None, 3.0, 3.0],
-        }
-    )
-    exposure = rs.summarize_exposure(_subjects(), admin).set_index("group")
-    assert exposure.loc["DL1", ["given", "not_given"]].tolist() == [3, 1]
-    assert exposure.loc["DL1", "median_cumulative_dose"] == 1.5
-    assert exposure.loc["Total", "subjects"] == 4
+    assert rs.list_deaths(_subjects(), dlt_window_days=28, cutoff=T("2025-02-11")).empty
 
 
 def test_formatting_rounds_half_up_and_shows_zero_plainly() -> None:
