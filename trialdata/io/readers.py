@@ -12,6 +12,7 @@ import csv
 import io
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import numpy as np
 import pandas as pd
@@ -85,7 +86,7 @@ def read_raw(source: SourceFile) -> RawTable:
         ) from None
 
 
-def _unreadable(source: SourceFile, message: str, row: int | None = None) -> None:
+def _unreadable(source: SourceFile, message: str, row: int | None = None) -> NoReturn:
     raise UnreadableFileError(message, file=source.name, row=row)
 
 
@@ -116,21 +117,13 @@ def _finish(
 
 def _read_csv(source: SourceFile) -> RawTable:
     raw = source.path.read_bytes()
-    if not raw.strip():
+    if not raw or raw.isspace():
         _unreadable(source, "file is empty")
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        _unreadable(
-            source,
-            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at line {line}); "
-            "export the file as UTF-8",
-            row=line,
-        )
-    header_line = text.split("\n", 1)[0].rstrip("\r")
+    end_of_header = raw.find(b"\n")
+    header_bytes = raw if end_of_header < 0 else raw[:end_of_header]
+    header_line = _decode(source, header_bytes, raw).rstrip("\r")
     delimiter = max(_DELIMITERS, key=header_line.count)
     if header_line.count(delimiter) == 0:
         delimiter = ","
@@ -138,24 +131,46 @@ def _read_csv(source: SourceFile) -> RawTable:
     if not any(h.strip() for h in header):
         _unreadable(source, "the first line (header) is empty", row=1)
     columns, duplicated = _dedupe_header([h.strip() for h in header])
-    table = pacsv.read_csv(
-        io.BytesIO(raw),
-        read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1),
-        parse_options=pacsv.ParseOptions(
-            delimiter=delimiter, newlines_in_values=True, invalid_row_handler=None
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types={c: pa.string() for c in columns},
-            strings_can_be_null=True,
-            null_values=[""],
-            quoted_strings_can_be_null=True,
-        ),
-    )
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(raw),
+            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter,
+                # values can only span lines inside quotes; without quotes Arrow
+                # parses blocks in parallel
+                newlines_in_values=b'"' in raw,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in columns},
+                strings_can_be_null=True,
+                null_values=[""],
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as error:
+        if "UTF8" in str(error):
+            _decode(source, raw, raw)  # raises with the line of the first bad byte
+        raise
     data = table.to_pandas(
         types_mapper=lambda t: TEXT_DTYPE if t == pa.string() else None
     )
     rows = _csv_line_numbers(raw, len(data), delimiter)
     return _finish(source, data, rows, duplicated, delimiter)
+
+
+def _decode(source: SourceFile, part: bytes, whole: bytes) -> str:
+    """Decode UTF-8 text, refusing the file with the line of the first bad byte."""
+    try:
+        return part.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = whole[: error.start].count(b"\n") + 1
+        _unreadable(
+            source,
+            f"not UTF-8 text (byte 0x{whole[error.start]:02x} at line {line}); "
+            "export the file as UTF-8",
+            row=line,
+        )
 
 
 def _csv_line_numbers(raw: bytes, n_records: int, delimiter: str) -> np.ndarray:
@@ -205,45 +220,31 @@ def _cell_text(value: object) -> str | None:
 
 
 def _read_excel(source: SourceFile) -> RawTable:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+    from python_calamine import CalamineError, CalamineWorkbook
 
     if source.path.stat().st_size == 0:
         _unreadable(source, "file is empty (0 bytes); not an Excel workbook")
     try:
-        workbook = openpyxl.load_workbook(source.path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, OSError, ValueError) as error:
+        sheet = CalamineWorkbook.from_path(str(source.path)).get_sheet_by_index(0)
+        cells = sheet.to_python(skip_empty_area=False)
+    except (CalamineError, OSError, ValueError) as error:
         _unreadable(source, f"not a valid .xlsx workbook ({type(error).__name__})")
-    except Exception as error:  # zipfile.BadZipFile and friends
-        _unreadable(source, f"not a valid .xlsx workbook ({type(error).__name__})")
-    try:
-        sheet = workbook.worksheets[0]
-        records: list[list[str | None]] = []
-        row_numbers: list[int] = []
-        header: list[str] | None = None
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_cell_text(v) for v in values]
-            if header is None:
-                if not any(cells):
-                    _unreadable(source, "the first row (header) is empty", row=number)
-                header = [
-                    c.strip() if c else f"(blank {i + 1})" for i, c in enumerate(cells)
-                ]
-                continue
-            if not any(cells):
-                continue
-            records.append(cells)
-            row_numbers.append(number)
-    finally:
-        workbook.close()
-    if header is None:
+    first_row = (sheet.start or (0, 0))[0] + 1  # sheet row of the first cell, 1-based
+    texts = [[_cell_text(value) for value in row] for row in cells]
+    filled = [i for i, row in enumerate(texts) if any(v is not None for v in row)]
+    if not filled:
         _unreadable(source, "workbook's first sheet is empty")
-        raise AssertionError  # unreachable, for type checkers
+    header_at = filled[0]
+    header = [
+        c.strip() if c else f"(blank {i + 1})" for i, c in enumerate(texts[header_at])
+    ]
+    body = [i for i in filled if i > header_at]
     width = len(header)
-    records = [(r + [None] * width)[:width] for r in records]
+    records = [(texts[i] + [None] * width)[:width] for i in body]
     columns, duplicated = _dedupe_header(header)
     data = pd.DataFrame(records, columns=columns, dtype=object)
-    return _finish(source, data, np.asarray(row_numbers, dtype="int64"), duplicated)
+    rows = np.asarray([first_row + i for i in body], dtype="int64")
+    return _finish(source, data, rows, duplicated)
 
 
 def _typed_frame_as_text(source: SourceFile, data: pd.DataFrame) -> RawTable:

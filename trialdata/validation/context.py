@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from schemas.protocol import Protocol
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
@@ -20,7 +23,9 @@ __all__ = [
     "SOURCE_ROW",
     "RuleContext",
     "flag_rows",
+    "is_in",
     "lookup",
+    "map_values",
 ]
 
 #: Column holding the source file name of each row in a typed domain table.
@@ -129,6 +134,82 @@ def _as_text(values: pd.Series) -> pd.Series:
     return text.where(values.notna(), None)
 
 
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(values) or pd.api.types.is_object_dtype(values)
+
+
+def _arrow_text(values: pd.Series | pd.Index) -> pa.Array:
+    """Return values as an Arrow string array (non-text values as their text)."""
+    text = pd.StringDtype("pyarrow")
+    if values.dtype != text:
+        values = values.astype(object).where(values.notna(), None).astype(text)
+    return pa.array(values.array)
+
+
+def _positions(keys: pd.Series, reference: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Return the position of each key in ``reference`` and whether it was found."""
+    positions = pc.index_in(_arrow_text(keys), value_set=_arrow_text(reference))
+    found = pc.is_valid(positions).to_numpy(zero_copy_only=False)
+    return pc.fill_null(positions, 0).to_numpy(zero_copy_only=False), found
+
+
+def map_values(keys: pd.Series, mapping: pd.Series) -> pd.Series:
+    """Return ``mapping[key]`` for each key: ``keys.map(mapping)``, done in Arrow.
+
+    ``Series.map`` on a million Arrow-backed text keys costs about 0.3 s; matching the
+    keys with ``pyarrow.compute.index_in`` costs a fifth of that. Text keys are matched
+    in Arrow; other keys fall back to ``Series.map``.
+
+    Parameters
+    ----------
+    keys : pandas.Series
+        Values to look up.
+    mapping : pandas.Series
+        Values indexed by key; the first entry wins where a key repeats.
+
+    Returns
+    -------
+    pandas.Series
+        Aligned on ``keys``' index; missing where the key is missing or unknown.
+    """
+    mapping = mapping[mapping.index.notna() & ~mapping.index.duplicated()]
+    if not _is_text(keys):
+        return keys.map(mapping)
+    if len(mapping) == 0 or len(keys) == 0:
+        return pd.Series(pd.NA, index=keys.index, dtype=mapping.dtype)
+    index, found = _positions(keys, mapping.index)
+    result = mapping.iloc[index].where(found)
+    result.index = keys.index
+    return result.where(keys.notna())
+
+
+def is_in(values: pd.Series, allowed: pd.Series | pd.Index | list[object]) -> pd.Series:
+    """Return which values occur in ``allowed``: ``values.isin(allowed)``, in Arrow.
+
+    Missing values are never in ``allowed``. Text values are matched in Arrow;
+    other values fall back to ``Series.isin``.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Values to test.
+    allowed : pandas.Series, pandas.Index or list
+        The accepted values.
+
+    Returns
+    -------
+    pandas.Series of bool
+        Aligned on ``values``.
+    """
+    reference = pd.Index(pd.Series(allowed, dtype=object).dropna().unique())
+    if not _is_text(values):
+        return values.isin(reference) & values.notna()
+    if len(reference) == 0 or len(values) == 0:
+        return pd.Series(False, index=values.index)
+    _, found = _positions(values, reference)
+    return pd.Series(found, index=values.index) & values.notna()
+
+
 def lookup(keys: pd.Series, table: pd.DataFrame, key: str, column: str) -> pd.Series:
     """Return ``table[column]`` for each value of ``keys`` matched on ``table[key]``.
 
@@ -148,5 +229,4 @@ def lookup(keys: pd.Series, table: pd.DataFrame, key: str, column: str) -> pd.Se
     pandas.Series
         Aligned on ``keys``' index; missing where no row matches.
     """
-    mapping = table.drop_duplicates(key).set_index(key)[column]
-    return keys.map(mapping)
+    return map_values(keys, table.set_index(key)[column])
