@@ -142,7 +142,7 @@ def _arrow_text(values: pd.Series | pd.Index) -> pa.Array:
     """Return values as an Arrow string array (non-text values as their text)."""
     text = pd.StringDtype("pyarrow")
     if values.dtype != text:
-        values = values.astype(object).where(values.notna(), None).astype(text)
+        values = values.astype(text)
     return pa.array(values.array)
 
 
