@@ -60,7 +60,7 @@ def demo(
             inject=inject_errors,
             extra_draws=extra_draws,
         )
-    except InjectionError as error:
+    except (InjectionError, FileExistsError) as error:
         raise InputError(str(error)) from None
     except OSError as error:
         raise InputError(f"cannot write: {error.strerror}", file=str(outdir)) from None

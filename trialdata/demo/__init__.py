@@ -27,7 +27,8 @@ from trialdata.demo.inject import Expected, InjectionError, inject_errors
 from trialdata.demo.nk_aml import generate_nk_aml
 from trialdata.demo.protocols import ARCHETYPES, protocol_data, protocol_toml
 from trialdata.demo.tol_dc_ms import generate_tol_dc_ms
-from trialdata.demo.writer import to_text, write_table
+from trialdata.demo.writer import file_name, to_text, write_table
+from trialdata.io.files import DATA_SUFFIXES
 
 __all__ = [
     "ANSWER_KEY",
@@ -145,6 +146,8 @@ def write_trial(
     ------
     InjectionError
         When ``inject`` is set and the trial is too small to hold every error.
+    FileExistsError
+        When the folder holds other data files, which validation would read too.
     """
     folder = Path(outdir)
     protocol, tables = generate_trial(
@@ -154,6 +157,7 @@ def write_trial(
         raise InjectionError(
             f"--inject-errors needs at least {MIN_SUBJECTS_FOR_INJECTION} subjects"
         )
+    _refuse_foreign_data(folder, [file_name(domain) for domain in tables])
     folder.mkdir(parents=True, exist_ok=True)
     protocol_path = folder / "protocol.toml"
     protocol_path.write_text(protocol_toml(protocol), encoding="utf-8")
@@ -175,3 +179,24 @@ def write_trial(
     elif key_path.exists():
         key_path.unlink()
     return DemoUpload(folder, files, expected)
+
+
+def _refuse_foreign_data(folder: Path, names: list[str]) -> None:
+    """Refuse a folder with data files the demo would not overwrite.
+
+    Validation reads every data file of a folder, so a leftover (another archetype's
+    ``mri.csv``, a ``subjects.parquet`` beside the new ``subjects.csv``) would make the
+    demo fail validation.
+    """
+    if not folder.is_dir():
+        return
+    foreign = sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.suffix.lower() in DATA_SUFFIXES and p.name not in names
+    )
+    if foreign:
+        raise FileExistsError(
+            f"{folder} already holds other data files ({', '.join(foreign)}); "
+            "write the demo to an empty folder"
+        )

@@ -79,3 +79,10 @@ def test_cli_demo_refuses_injection_into_a_tiny_trial(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as stop:
         main(["demo", str(tmp_path), "--subjects", "3", "--inject-errors"])
     assert stop.value.code == 2
+
+
+def test_refuses_a_folder_with_other_data_files(tmp_path: Path) -> None:
+    write_trial(tmp_path, "tolDC-ms", 4, seed=1)
+    write_trial(tmp_path, "tolDC-ms", 5, seed=2)  # same files: overwritten
+    with pytest.raises(FileExistsError, match=r"mri\.csv"):
+        write_trial(tmp_path, "nk-aml", 4, seed=1)
