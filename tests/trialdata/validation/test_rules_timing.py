@@ -151,3 +151,24 @@ def test_xd021_visit_not_in_schedule() -> None:
     assert findings_set(found) == {("XD-021", "labs.csv", 3, "visit")}
     no_visits = {k: v for k, v in BASE_PROTOCOL.items() if k != "visits"}
     assert run("XD-021", [("labs", 1, {"visit": "WEEK2"})], protocol=no_visits).empty
+
+
+def test_uncertain_first_dose_skips_day_counting() -> None:
+    # The first dose's date could not be read: counting from the second dose would
+    # put the V2 scan on day 1 and the DLT before the first dose.
+    changes = [("administrations", 0, {"admin_date": None})]
+    assert run("XD-011", changes).empty
+    assert run("XD-009", changes).empty
+    # A missing date on a later dose does not make the first dose uncertain.
+    late = [
+        ("administrations", 1, {"admin_date": None}),
+        ("mri", 0, {"scan_date": "2024-01-30"}),
+    ]
+    assert findings_set(run("XD-011", late)) == {("XD-011", "mri.csv", 2, "scan_date")}
+
+
+def test_xd009_quiet_for_unknown_subject() -> None:
+    # S-09 is reported by XD-001; it is not also "never dosed".
+    assert run(
+        "XD-009", [("adverse_events", 0, {"subject_id": "S-09", "dlt": True})]
+    ).empty

@@ -19,6 +19,7 @@ from trialdata.validation.schema_check import ABSENT_COLUMNS
 
 __all__ = [
     "day",
+    "dosed_subjects",
     "first_dose_dates",
     "has_columns",
     "is_false",
@@ -132,6 +133,11 @@ def subject_fact(ctx: RuleContext, subject_ids: pd.Series, column: str) -> pd.Se
 def first_dose_dates(ctx: RuleContext) -> pd.Series:
     """Return each dosed subject's first given dose date (calendar day).
 
+    A subject whose first dose is uncertain, because a given dose numbered at or
+    before the earliest dated one has no (readable) date, is left out: rules that
+    count days from the first dose skip that subject rather than count from the
+    wrong dose.
+
     Parameters
     ----------
     ctx : RuleContext
@@ -148,7 +154,29 @@ def first_dose_dates(ctx: RuleContext) -> pd.Series:
     assert admin is not None
     given = admin.loc[is_true(admin["given"])]
     dates = day(given["admin_date"])
-    return dates.groupby(given["subject_id"]).min().dropna()
+    first = dates.groupby(given["subject_id"]).min().dropna()
+    if "admin_seq" not in given or dates.notna().all():
+        return first
+    seq = pd.to_numeric(given["admin_seq"], errors="coerce").astype(float)
+    dated_seq = seq.where(dates.notna()).groupby(given["subject_id"]).min()
+    undated_seq = (
+        seq.where(dates.isna())
+        .fillna(-np.inf)
+        .where(dates.isna())
+        .groupby(given["subject_id"])
+        .min()
+    )
+    uncertain = undated_seq.reindex(first.index) <= dated_seq.reindex(first.index)
+    return first[~uncertain.fillna(False).astype(bool)]
+
+
+def dosed_subjects(ctx: RuleContext) -> set[str]:
+    """Return the subjects with at least one dose recorded as given."""
+    admin = ctx.table("administrations")
+    if not has_columns(admin, "subject_id", "given"):
+        return set()
+    assert admin is not None
+    return set(admin.loc[is_true(admin["given"]), "subject_id"].dropna())
 
 
 def report(

@@ -14,6 +14,7 @@ from trialdata.validation.context import RuleContext
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
     day,
+    dosed_subjects,
     first_dose_dates,
     has_columns,
     is_true,
@@ -201,7 +202,13 @@ def check_dlt_window(ctx: RuleContext) -> pd.DataFrame:
     first = events["subject_id"].map(first_dose_dates(ctx))
     onset = day(events["onset_date"])
     dlt = is_true(events["dlt"]) & onset.notna()
-    undosed = dlt & first.isna()
+    subjects = ctx.table("subjects")
+    known = (
+        events["subject_id"].isin(subjects["subject_id"])
+        if has_columns(subjects, "subject_id") and subjects is not None
+        else pd.Series(True, index=events.index)
+    )  # an unknown subject is reported once, by XD-001
+    undosed = dlt & known & ~events["subject_id"].isin(dosed_subjects(ctx))
     offset = (onset - first).dt.days
     outside = dlt & first.notna() & (offset.lt(0) | offset.gt(window))
 
