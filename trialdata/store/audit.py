@@ -207,12 +207,27 @@ def _chain_buffer(previous: str, texts: pa.Array) -> list[str]:
     return [d.hex() for d in digests]
 
 
-def _as_objects(values: Any, n: int) -> np.ndarray:
-    if isinstance(values, np.ndarray) and values.dtype == object:
-        return values
-    if isinstance(values, str | None):
-        return np.full(n, values, dtype=object)
-    return np.asarray(list(values), dtype=object)
+def _polars_column(name: str, size: int, values: Any) -> pl.Series:
+    """One batch's values of an audit column: a repeated scalar, or one per entry."""
+    if values is None or isinstance(values, str):
+        return pl.repeat(values, size, dtype=pl.String, eager=True).alias(name)
+    if isinstance(values, pl.Series):
+        return values.alias(name).cast(pl.String)
+    return _polars_strings(name, np.asarray(values, dtype=object))
+
+
+def _python_values(index: int, batches: list[tuple[int, tuple[Any, ...]]]) -> list[Any]:
+    """Return one audit column over every batch as Python objects."""
+    out: list[Any] = []
+    for size, values in batches:
+        column = values[index]
+        if column is None or isinstance(column, str):
+            out.extend([column] * size)
+        elif isinstance(column, pl.Series):
+            out.extend(column.to_list())
+        else:
+            out.extend(list(column))
+    return out
 
 
 @dataclass
@@ -252,7 +267,7 @@ class AuditWriter:
     head: str
     first_seq: int | None = None
     n_entries: int = 0
-    _pending: list[tuple[np.ndarray, ...]] = field(default_factory=list)
+    _pending: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -325,25 +340,15 @@ class AuditWriter:
             What happened to each record.
         table : str
             Table of the records.
-        keys : sequence of str
+        keys : sequence of str, numpy.ndarray or polars.Series
             Record keys.
-        field, old, new : str, None or sequence
+        field, old, new : str, None, sequence, numpy.ndarray or polars.Series
             One value for all entries or one per key.
         """
-        key_array = _as_objects(keys, 0)
-        n = len(key_array)
+        n = len(keys)
         if n == 0:
             return
-        self._pending.append(
-            (
-                np.full(n, action, dtype=object),
-                np.full(n, table, dtype=object),
-                key_array,
-                _as_objects(field, n),
-                _as_objects(old, n),
-                _as_objects(new, n),
-            )
-        )
+        self._pending.append((n, (action, table, keys, field, old, new)))
 
     def flush(self, conn: sa.Connection) -> int:
         """Write, hash and number the queued entries (continuing the chain).
@@ -360,26 +365,19 @@ class AuditWriter:
         """
         if not self._pending:
             return 0
-        action, table, key, fld, old, new = (
-            np.concatenate([batch[i] for batch in self._pending]) for i in range(6)
-        )
+        batches = list(self._pending)
         self._pending.clear()
-        n = len(key)
+        n = sum(size for size, _ in batches)
+        names = ("action", "table", "key", "field", "old", "new")
+        columns = [
+            pl.concat([_polars_column(name, size, b[i]) for size, b in batches])
+            for i, name in enumerate(names)
+        ]
         seq = np.arange(self.next_seq, self.next_seq + n, dtype=np.int64)
         prefix = (
             f",{self.changeset_id},{_js(self.at)},{_js(self.user)},{_js(self.reason)},"
         )
-        frame = pl.DataFrame(
-            [
-                pl.Series("seq", seq).cast(pl.String),
-                _polars_strings("action", action),
-                _polars_strings("table", table),
-                _polars_strings("key", key),
-                _polars_strings("field", fld),
-                _polars_strings("old", old),
-                _polars_strings("new", new),
-            ]
-        )
+        frame = pl.DataFrame([pl.Series("seq", seq).cast(pl.String), *columns])
         texts = frame.select(
             pl.concat_str(
                 [
@@ -410,12 +408,7 @@ class AuditWriter:
             [
                 seq.tolist(),
                 [self.changeset_id] * n,
-                action,
-                table,
-                key,
-                fld,
-                old,
-                new,
+                *(_python_values(i, batches) for i in range(len(names))),
                 hashes,
             ],
         )

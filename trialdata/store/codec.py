@@ -34,6 +34,7 @@ __all__ = [
     "TEXT_DTYPE",
     "db_columns",
     "json_objects",
+    "json_series",
     "json_strings",
     "key_text",
     "none_list",
@@ -271,12 +272,29 @@ def json_objects(
         ``json.dumps(row, ensure_ascii=False, separators=(",", ":"))`` (encoded by
         Polars, column-wise).
     """
-    n = len(text[columns[0]]) if columns else 0
-    if n == 0:
-        return np.empty(0, dtype=object)
+    return json_series(text, columns).to_numpy().astype(object)
+
+
+def json_series(text: Mapping[str, np.ndarray], columns: Sequence[str]) -> pl.Series:
+    """Return :func:`json_objects` as a Polars string series.
+
+    Parameters
+    ----------
+    text : mapping of str to numpy.ndarray
+        Canonical text columns, all the same length.
+    columns : sequence of str
+        Columns to include, in this order.
+
+    Returns
+    -------
+    polars.Series
+        One compact JSON object per row.
+    """
+    if not columns or len(text[columns[0]]) == 0:
+        return pl.Series("json", [], dtype=pl.String)
     frame = pl.DataFrame([_polars_strings(name, text[name]) for name in columns])
     encoded = frame.select(pl.struct(pl.all()).struct.json_encode().alias("json"))
-    return encoded["json"].to_numpy().astype(object)
+    return encoded["json"]
 
 
 def plain_columns(spec: DomainSpec) -> tuple[str, ...]:

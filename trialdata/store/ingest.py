@@ -34,9 +34,9 @@ from trialdata.store.bulk import bulk_insert, bulk_update
 from trialdata.store.codec import (
     db_columns,
     json_objects,
+    json_series,
     key_text,
     none_list,
-    plain_columns,
     text_columns,
 )
 from trialdata.store.engine import write_transaction
@@ -371,7 +371,7 @@ def _write_records(
             "create",
             spec.name,
             up.keys[plan.created],
-            new=json_objects(created, spec.columns, plain_columns(spec)),
+            new=json_series(created, spec.columns),
         )
     for name, mask in plan.changed_fields.items():
         old = plan.stored_text[name][plan.stored_pos[mask]]
