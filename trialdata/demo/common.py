@@ -252,6 +252,7 @@ def adverse_events(
     fatal: pd.DataFrame | None = None,
     dlt_term: AeTerm | None = None,
     dlt_rate: float = 0.0,
+    dlt_subjects: Sequence[int] = (),
 ) -> pd.DataFrame:
     """Generate adverse events between each subject's first dose and ``end``.
 
@@ -280,6 +281,8 @@ def adverse_events(
         subject has one, grade 3, probably related and serious, inside the DLT window.
     dlt_rate : float, optional
         Probability that a subject has a DLT.
+    dlt_subjects : sequence of int, optional
+        Timeline rows of subjects who have a DLT in any case.
 
     Returns
     -------
@@ -342,8 +345,10 @@ def adverse_events(
             "aesi": chosen["aesi"],
         }
     )
-    if dlt_term is not None and dlt_rate > 0:
-        who = np.flatnonzero(rng.random(len(timeline)) < dlt_rate)
+    if dlt_term is not None:
+        chosen_dlt = rng.random(len(timeline)) < dlt_rate
+        chosen_dlt[np.asarray(dlt_subjects, dtype=int)] = True
+        who = np.flatnonzero(chosen_dlt)
         first_dlt = timeline["first_dose"].to_numpy()[who]
         room = (timeline["end"].to_numpy()[who] - first_dlt).astype("timedelta64[D]")
         latest = np.minimum(room.astype(int) - 1, dlt_window)

@@ -341,7 +341,8 @@ def generate_nk_aml(
         action="NOT APPLICABLE",
         fatal=fatal,
         dlt_term=DLT,
-        dlt_rate=0.1,
+        dlt_rate=0.04,
+        dlt_subjects=[int(rng.choice(np.flatnonzero(cohort == cohort.max())))],
     )
     lab_grid = add_unscheduled(
         grid[grid["visit"].isin(LAB_VISITS)], timeline, NKAML_VISITS, extra_draws

@@ -270,7 +270,8 @@ def generate_tol_dc_ms(
         dlt_window=int(protocol["dlt_window_days"]),
         action="DOSE NOT CHANGED",
         dlt_term=DLT,
-        dlt_rate=0.08,
+        dlt_rate=0.04,
+        dlt_subjects=[int(rng.choice(np.flatnonzero(cohort == cohort.max())))],
     )
     lab_grid = add_unscheduled(
         grid[grid["visit"].isin(LAB_VISITS)], timeline, TOLDC_VISITS, extra_draws
