@@ -60,6 +60,7 @@ nav ol { columns: 2; font-size: 9pt; }
 .text-table pre { font-family: "DejaVu Sans Mono", monospace; font-size: 7pt;
   line-height: 1.2; margin: 0; }
 @page { size: A4 landscape; margin: 16mm 12mm 14mm 12mm;
+  font-family: "DejaVu Sans", Arial, Helvetica, sans-serif;
   @top-left { content: "__HEADER__"; font-size: 8pt; color: #555; }
   @bottom-right { content: "Page " counter(page) " of " counter(pages);
     font-size: 8pt; color: #555; }

@@ -98,10 +98,10 @@ def cdisc_trial_from(sdtm: Path) -> Trial:
 
 @pytest.fixture(scope="session")
 def trials(
-    synthetic_folder: Path, demo_folders: dict[str, Path], cdisc_pilot_dir: Path
+    synthetic_trial: Trial, demo_folders: dict[str, Path], cdisc_pilot_dir: Path
 ) -> dict[str, Trial]:
     return {
-        "synthetic": _load(synthetic_folder),
+        "synthetic": synthetic_trial,
         **{name: _load(folder) for name, folder in demo_folders.items()},
         "cdisc": cdisc_trial_from(cdisc_pilot_dir / "sdtm"),
     }
@@ -122,10 +122,15 @@ def synthetic_report(synthetic_trial: Trial) -> Report:
 
 
 @pytest.fixture(scope="session")
-def reports(trials: dict[str, Trial]) -> dict[str, Report]:
+def reports(trials: dict[str, Trial], synthetic_report: Report) -> dict[str, Report]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return {name: build_safety_report(trial) for name, trial in trials.items()}
+        built = {
+            name: build_safety_report(trial)
+            for name, trial in trials.items()
+            if name != "synthetic"
+        }
+    return {"synthetic": synthetic_report, **built}
 
 
 @pytest.fixture(scope="session")

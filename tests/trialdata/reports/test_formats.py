@@ -13,6 +13,9 @@ from trialdata.reports import Report
 
 FOLDER_TRIALS = ("synthetic", "tolDC-ms", "nk-aml")
 TEXT_FORMATS = ("html", "pdf", "rtf", "docx")
+#: The synthetic trial is there for escaping and hand-checked counts; its PDF would
+#: repeat what the demo trials' PDFs test and costs seconds of WeasyPrint layout.
+SKIP = {("synthetic", "pdf")}
 
 
 def test_every_format_is_produced_from_every_trial(
@@ -27,6 +30,8 @@ def test_every_format_is_produced_from_every_trial(
     }
     for name in reports:
         for fmt, magic in signatures.items():
+            if (name, fmt) in SKIP:
+                continue
             data = rendered(name, fmt)
             assert data.startswith(magic), (name, fmt)
             assert len(data) > 5_000, (name, fmt)
@@ -42,6 +47,8 @@ def test_key_numbers_in_every_format(
     counts_of: Callable[[Path], dict[str, str]],
     folders: dict[str, Path],
 ) -> None:
+    if (name, fmt) in SKIP:
+        pytest.skip("PDF text is tested on the demo and CDISC pilot trials")
     expected = counts_of(folders[name])
     text = text_of(fmt, rendered(name, fmt))
     assert expected["total_header"] in text
