@@ -133,3 +133,49 @@ def test_xlsx_is_defused_against_formulas(tmp_path: Path) -> None:
     assert all(
         not str(c.value).startswith("=") for row in provenance.iter_rows() for c in row
     )
+
+
+def test_rtf_layout_landscape_page_x_of_y_repeated_headers(
+    rendered: Callable[[str, str], bytes],
+) -> None:
+    import re
+
+    rtf = rendered("nk-aml", "rtf").decode("ascii")
+    assert "\\landscape" in rtf
+    header = rtf[rtf.index("{\\header") : rtf.index("{\\footer")]
+    assert "Page \\chpgn of {\\field{\\*\\fldinst NUMPAGES }}" in header
+    assert "NK-AML-DEMO" in header
+    assert "\\trhdr" in rtf  # listings: header row repeated on every page
+    depth = 0
+    for char in re.sub(r"\\[\\{}]", "", rtf):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        assert depth >= 0
+    assert depth == 0
+
+
+def test_docx_layout_landscape_page_fields_repeated_headers(
+    rendered: Callable[[str, str], bytes],
+) -> None:
+    import io
+    import zipfile
+
+    parts = zipfile.ZipFile(io.BytesIO(rendered("nk-aml", "docx")))
+    body = parts.read("word/document.xml").decode("utf-8")
+    headers = [n for n in parts.namelist() if n.startswith("word/header")]
+    header = "".join(parts.read(n).decode("utf-8") for n in headers)
+    assert 'w:orient="landscape"' in body
+    assert "<w:tblHeader/>" in body
+    assert "PAGE" in header and "NUMPAGES" in header
+
+
+def test_pdf_pages_have_running_header_and_page_numbers(
+    rendered: Callable[[str, str], bytes], text_of: Callable[[str, bytes], str]
+) -> None:
+    import re
+
+    text = text_of("pdf", rendered("nk-aml", "pdf"))
+    pages = re.findall(r"Page (\d+) of (\d+)", text)
+    assert pages and len({total for _, total in pages}) == 1
+    total = int(pages[0][1])
+    assert [int(p) for p, _ in pages] == list(range(1, total + 1))
+    assert text.count("Confidential: for the Data Monitoring Committee") >= total
