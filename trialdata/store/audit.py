@@ -216,6 +216,14 @@ def _polars_column(name: str, size: int, values: Any) -> pl.Series:
     return _polars_strings(name, np.asarray(values, dtype=object))
 
 
+_VARYING = object()
+
+
+def _scalar(values: Any) -> Any:
+    """Return a batch column's single value, or a marker when it varies per entry."""
+    return values if values is None or isinstance(values, str) else _VARYING
+
+
 def _python_values(index: int, batches: list[tuple[int, tuple[Any, ...]]]) -> list[Any]:
     """Return one audit column over every batch as Python objects."""
     out: list[Any] = []
@@ -401,16 +409,22 @@ class AuditWriter:
         hashes = _chain_buffer(
             self.head, texts.to_arrow(compat_level=pl.CompatLevel.oldest())
         )
+        constants: dict[str, str | int | None] = {"changeset_id": self.changeset_id}
+        varying = ["seq"]
+        values: list[Any] = [seq.tolist()]
+        for i, name in enumerate(_AUDIT_COLUMNS[2:8]):
+            scalars = [_scalar(b[i]) for _, b in batches]
+            if _VARYING not in scalars and len(set(scalars)) == 1:
+                constants[name] = scalars[0]
+            else:
+                varying.append(name)
+                values.append(_python_values(i, batches))
         bulk_insert(
             conn,
             AUDIT_LOG.name,
-            _AUDIT_COLUMNS,
-            [
-                seq.tolist(),
-                [self.changeset_id] * n,
-                *(_python_values(i, batches) for i in range(len(names))),
-                hashes,
-            ],
+            [*varying, "hash"],
+            [*values, hashes],
+            constants,
         )
         if self.first_seq is None:
             self.first_seq = int(seq[0])

@@ -7,7 +7,7 @@ else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +24,7 @@ def bulk_insert(
     table: str,
     columns: Sequence[str],
     data: Sequence[Any],
+    constants: Mapping[str, str | int | None] | None = None,
 ) -> int:
     """Insert rows given column by column, inside the connection's transaction.
 
@@ -38,6 +39,9 @@ def bulk_insert(
     data : sequence of sequences or arrays
         One sequence of driver-ready values (str, int, float, bool, None) per column,
         all the same length.
+    constants : mapping of str to str, int or None, optional
+        Columns that take the same value on every row. SQLite gets them as literals
+        in the statement (fewer values to bind per row); COPY repeats them.
 
     Returns
     -------
@@ -46,11 +50,15 @@ def bulk_insert(
     """
     if not data or len(data[0]) == 0:
         return 0
-    rows = zip(*data, strict=True)
-    names = ", ".join(_quote(conn, c) for c in columns)
+    n = len(data[0])
+    fixed = dict(constants or {})
     target = _quote(conn, table)
     raw: Any = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
+        columns = [*columns, *fixed]
+        data = [*data, *([value] * n for value in fixed.values())]
+        rows = zip(*data, strict=True)
+        names = ", ".join(_quote(conn, c) for c in columns)
         with (
             raw.cursor() as cursor,
             cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy,
@@ -58,13 +66,26 @@ def bulk_insert(
             for row in rows:
                 copy.write_row(row)
     else:
-        marks = ", ".join("?" for _ in columns)
+        names = ", ".join(_quote(conn, c) for c in [*columns, *fixed])
+        marks = ", ".join(["?"] * len(columns) + [_literal(v) for v in fixed.values()])
+        rows = zip(*data, strict=True)
         cursor = raw.cursor()
         try:
             cursor.executemany(f"INSERT INTO {target} ({names}) VALUES ({marks})", rows)
         finally:
             cursor.close()
     return len(data[0])
+
+
+def _literal(value: str | int | None) -> str:
+    """Return an SQL literal for a constant column value."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"unsupported constant {value!r}")
+    if isinstance(value, int):
+        return str(int(value))
+    return "'" + value.replace("'", "''") + "'"
 
 
 def bulk_update(

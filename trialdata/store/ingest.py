@@ -331,16 +331,7 @@ def _write_records(
     values = db_columns(
         up.data.loc[write], spec, {k: v[write] for k, v in up.text.items()}
     )
-    columns = [
-        "_rid",
-        *spec.columns,
-        "_key",
-        "_site_id",
-        "_created_cs",
-        "_submission_id",
-        "_source_file",
-        "_source_row",
-    ]
+    columns = ["_rid", *spec.columns, "_key", "_site_id", "_source_file", "_source_row"]
     bulk_insert(
         conn,
         record_table_name(spec.name),
@@ -350,11 +341,10 @@ def _write_records(
             *values,
             up.keys[write],
             plan.sites[write],
-            [changeset] * n,
-            [submission] * n,
             up.files[write],
             up.rows[write].tolist(),
         ],
+        {"_created_cs": changeset, "_submission_id": submission},
     )
     if plan.updated.any():
         old_rids = (
