@@ -9,10 +9,30 @@ the network or the file system even if the HTML named an outside resource.
 
 from __future__ import annotations
 
+from typing import Any
+
 from trialdata.reports.html import render_html
 from trialdata.reports.model import Report
 
 __all__ = ["render_pdf"]
+
+
+def _data_only() -> Any:
+    """Return a WeasyPrint URL fetcher that serves ``data:`` URIs only."""
+    try:
+        from weasyprint.urls import URLFetcher  # recent WeasyPrint: a class
+    except ImportError:  # older WeasyPrint: a fetcher is a function
+        from weasyprint import default_url_fetcher
+
+        def fetch(url: str, *args: Any, **kwargs: Any) -> Any:
+            if not url.startswith("data:"):
+                raise ValueError(
+                    f"report rendering fetches nothing; refused {url[:60]}"
+                )
+            return default_url_fetcher(url, *args, **kwargs)
+
+        return fetch
+    return URLFetcher(allowed_protocols={"data"})
 
 
 def render_pdf(report: Report) -> bytes:
@@ -29,10 +49,10 @@ def render_pdf(report: Report) -> bytes:
         The PDF file content (A4 landscape, running header, "Page X of Y").
     """
     from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
 
-    fetcher = URLFetcher(allowed_protocols={"data"})
-    document = HTML(string=render_html(report, print_layout=True), url_fetcher=fetcher)
+    document = HTML(
+        string=render_html(report, print_layout=True), url_fetcher=_data_only()
+    )
     pdf = document.write_pdf()
     assert pdf is not None  # write_pdf without a target returns the bytes
     return bytes(pdf)
