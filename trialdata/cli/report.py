@@ -8,7 +8,6 @@ report was written, 2 bad usage or unreadable input (one message on stderr).
 from __future__ import annotations
 
 import sys
-import tomllib
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -16,9 +15,8 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from schemas.protocol import ProtocolError, parse_protocol
+from schemas.protocol import ProtocolError
 from trialdata.errors import TrialDataError
-from trialdata.findings import findings_frame
 from trialdata.reports import FORMATS, build_safety_report, write_report
 from trialdata.trial import Trial, TrialDataWarning
 
@@ -35,16 +33,16 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _from_store(url: str, label: str) -> tuple[Trial, str]:
+    """Read a snapshot with ``Trial.from_store`` and return it with its content hash."""
     from trialdata.store import TrialStore
 
     if "://" not in url and not Path(url).is_file():
         raise _fail(f"store {url} does not exist")
-    snapshot = TrialStore.open(url).snapshot(label)
-    protocol = parse_protocol(
-        tomllib.loads(snapshot.protocol_toml), source=f"{url} snapshot {label}"
-    )
-    trial = Trial(protocol, snapshot.tables, findings_frame([]), f"{url} ({label})")
-    return trial, snapshot.content_sha256
+    trial = Trial.from_store(url, snapshot=label)
+    with TrialStore.open(url) as store:
+        listed = store.snapshots()
+    digest = listed.loc[listed["label"] == label, "content_sha256"]
+    return trial, str(digest.iloc[0]) if len(digest) else trial.content_hash
 
 
 def safety(
