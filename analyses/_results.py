@@ -10,8 +10,8 @@ records what produced the numbers.
 from __future__ import annotations
 
 import hashlib
-from abc import ABC, abstractmethod
 import html
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -169,8 +169,8 @@ class AnalysisResult(ABC):
     """Base class of every analysis result.
 
     Subclasses are frozen dataclasses (``@dataclass(frozen=True, kw_only=True)``) that
-    add their own fields and implement :meth:`to_frame`. The default :meth:`summary` pivots the long frame to one row per
-    group with one column per statistic.
+    add their own fields and implement :meth:`to_frame`. The default :meth:`summary`
+    pivots the long frame to one row per group with one column per statistic.
 
     Attributes
     ----------

@@ -1,4 +1,4 @@
-"""The data contracts of trialdata: domain schemas, the protocol model, controlled terms.
+"""The data contracts of trialdata: domain schemas, protocol model, controlled terms.
 
 ``schemas`` imports no other project code.
 """

@@ -2,7 +2,7 @@
 
 Each list is a :class:`enum.StrEnum`; the schemas accept exactly the enum values and an
 unknown term is a finding. Where a CDISC codelist exists the submission values follow it
-(codelist code in the docstring); cell-therapy specific lists are our own and documented.
+(codelist code in the docstring); cell-therapy specific lists are our own, documented.
 """
 
 from __future__ import annotations

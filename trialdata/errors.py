@@ -1,4 +1,4 @@
-"""Errors a user can cause. Each message names the file, and the row and column when known.
+"""Errors a user can cause. Messages name the file, and the row and column when known.
 
 The CLI turns these into a one-line message and exit code 2, never a traceback.
 """
@@ -57,7 +57,7 @@ class InputError(TrialDataError):
 
 
 class UnreadableFileError(InputError):
-    """A file that cannot be read at all (missing, empty, wrong format, wrong encoding)."""
+    """A file that cannot be read at all (missing, empty, wrong format or encoding)."""
 
 
 class StoreError(TrialDataError):

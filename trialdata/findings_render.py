@@ -87,7 +87,8 @@ def _text(findings: pd.DataFrame, context: Mapping[str, Any]) -> str:
     summary = _summary(findings)
     lines = [
         f"trialdata validate {context.get('folder')}",
-        f"trial {context.get('trial_id')} (protocol {context.get('protocol_version')}), "
+        f"trial {context.get('trial_id')} "
+        f"(protocol {context.get('protocol_version')}), "
         f"{len(context.get('files', []))} data file(s)",
         f"{summary['errors']} error(s), {summary['warnings']} warning(s)",
     ]
@@ -138,7 +139,8 @@ def _html(findings: pd.DataFrame, context: Mapping[str, Any]) -> str:
         f"<title>{title}</title><style>"
         "body{font-family:system-ui,sans-serif;margin:2em}"
         "table{border-collapse:collapse;font-size:0.9em}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;"
+        "vertical-align:top}"
         "tr.error td{background:#fdecea}tr.warning td{background:#fff8e1}"
         "</style></head><body>"
         f"<h1>{title}</h1><p>{facts}</p>"

@@ -183,5 +183,5 @@ def test_protocol_with_unknown_design_is_a_clear_error(clean_upload: Path) -> No
 
 def test_missing_protocol_is_a_clear_error(clean_upload: Path) -> None:
     (clean_upload / "protocol.toml").unlink()
-    with pytest.raises(InputError, match="the upload has no protocol.toml"):
+    with pytest.raises(InputError, match=r"the upload has no protocol\.toml"):
         validate_folder(clean_upload)
