@@ -1,8 +1,8 @@
 """Findings: one row per problem found in an upload.
 
 A finding is data. A :class:`pandas.DataFrame` with the columns
-:data:`FINDING_COLUMNS`
-is the validation report and the query list sent back to the site.
+:data:`FINDING_COLUMNS` is the validation report and the query list sent back to the
+site.
 """
 
 from __future__ import annotations
