@@ -232,10 +232,10 @@ UPLOAD = {
     ),
     "adverse_events.csv": (
         "subject_id,ae_seq,term,preferred_term,soc,onset_date,resolution_date,grade,grading_scale,grading_version,serious,relatedness,outcome,action_taken,dlt,aesi\n"
-        "S02,1,fever,Pyrexia,General disorders and administration site conditions,2026-01-20,2026-01-25,3,CTCAE,5.0,N,POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,Y,\n"  # noqa: E501
-        "S04,1,rash,Rash,Skin and subcutaneous tissue disorders,2026-03-15,2026-03-20,3,CTCAE,5.0,N,POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,Y,\n"  # noqa: E501
-        "S05,1,cytokine release,Cytokine release syndrome,Immune system disorders,2026-03-03,,3,ASTCT,2019,Y,PROBABLY RELATED,RECOVERING/RESOLVING,NOT APPLICABLE,Y,CRS\n"  # noqa: E501
-        "S01,1,headache,Headache,Nervous system disorders,2026-01-03,2026-01-04,1,CTCAE,5.0,N,NOT RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,N,\n"  # noqa: E501
+        "S02,1,fever,Pyrexia,General disorders and administration site conditions,2026-01-20,2026-01-25,3,CTCAE,5.0,N,POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,Y,\n"
+        "S04,1,rash,Rash,Skin and subcutaneous tissue disorders,2026-03-15,2026-03-20,3,CTCAE,5.0,N,POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,Y,\n"
+        "S05,1,cytokine release,Cytokine release syndrome,Immune system disorders,2026-03-03,,3,ASTCT,2019,Y,PROBABLY RELATED,RECOVERING/RESOLVING,NOT APPLICABLE,Y,CRS\n"
+        "S01,1,headache,Headache,Nervous system disorders,2026-01-03,2026-01-04,1,CTCAE,5.0,N,NOT RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,N,\n"
     ),
 }
 
