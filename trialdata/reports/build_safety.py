@@ -628,12 +628,13 @@ def _immuno_section(ctx: _Context) -> Section | None:
         "Immunomonitoring",
         (
             Table(
-                "Immunomonitoring results by dose level, route and visit",
-                _immuno_frame(result.summary()),
+                "Immunomonitoring: median (n) by dose level, route and visit",
+                _immuno_frame(result.summary(), [v.name for v in ctx.protocol.visits]),
                 (
-                    "Results below the LLOQ replaced by LLOQ/2 (lloq_rule "
-                    f"{result.provenance.parameters.get('lloq_rule')!r}); geometric "
-                    "mean with its 95% confidence interval.",
+                    "Cells: median (number of results). Results below the LLOQ "
+                    "replaced by LLOQ/2 (lloq_rule "
+                    f"{result.provenance.parameters.get('lloq_rule')!r}). Means, SDs "
+                    "and geometric means are in the analysis result's summary().",
                     ctx.cutoff_note,
                     "Source: analyses.immunomonitoring.summarize_immunomonitoring; "
                     + result.provenance.describe(),
@@ -643,40 +644,37 @@ def _immuno_section(ctx: _Context) -> Section | None:
     )
 
 
-def _immuno_frame(wide: pd.DataFrame) -> pd.DataFrame:
-    def num(column: str) -> pd.Series:
-        return wide[column].map(format_number)
-
+def _immuno_frame(wide: pd.DataFrame, visit_order: list[str]) -> pd.DataFrame:
+    """One row per analyte and group, one ``median (n)`` column per visit."""
     analyte = wide["analyte"].astype(str)
     if "unit" in wide.columns:
         analyte = analyte + " (" + wide["unit"].astype(str) + ")"
     if "assay" in wide.columns:
         analyte = wide["assay"].astype(str) + ": " + analyte
-    return pd.DataFrame(
-        {
-            "Assay: analyte (unit)": analyte,
-            "Dose level and route": wide["group"].astype(str),
-            "Visit": wide["visit"].astype(str),
-            "n (< LLOQ)": [
-                f"{n:.0f} ({b:.0f})"
-                for n, b in zip(wide["n"], wide["n_below_lloq"], strict=True)
-            ],
-            "Mean (SD)": num("mean") + " (" + num("sd") + ")",
-            "Median (Q1, Q3)": num("median")
-            + " ("
-            + num("q1")
-            + ", "
-            + num("q3")
-            + ")",
-            "Min, max": num("min") + ", " + num("max"),
-            "Geometric mean (95% CI)": num("geo_mean")
-            + " ("
-            + num("geo_mean_lower")
-            + ", "
-            + num("geo_mean_upper")
-            + ")",
-        }
+    cells = wide.assign(
+        _analyte=analyte,
+        _cell=[
+            "" if pd.isna(n) or n == 0 else f"{format_number(m, 2)} ({n:.0f})"
+            for m, n in zip(wide["median"], wide["n"], strict=True)
+        ],
     )
+    table = cells.pivot_table(
+        index=["_analyte", "group"],
+        columns="visit",
+        values="_cell",
+        aggfunc="first",
+        sort=False,
+    )
+    known = [v for v in visit_order if v in table.columns]
+    table = table[known + sorted(c for c in table.columns if c not in known)]
+    table = table.fillna("")
+    table = table.loc[(table != "").any(axis=1)].reset_index()
+    table.columns = [
+        "Assay: analyte (unit)",
+        "Dose level and route",
+        *table.columns[2:],
+    ]
+    return table
 
 
 def _mri_section(ctx: _Context) -> Section | None:
