@@ -24,7 +24,7 @@ def _timed(label: str, func, *args, **kwargs):  # type: ignore[no-untyped-def]
     out = func(*args, **kwargs)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     print(f"{label:<22} wall {wall:6.2f} s   cpu {cpu:6.2f} s")
-    return out, wall
+    return out, wall, cpu
 
 
 def main() -> None:
@@ -39,24 +39,28 @@ def main() -> None:
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            trial, _ = _timed("load + validate", Trial.load, upload.folder)
+            trial, _, _ = _timed("load + validate", Trial.load, upload.folder)
             n = len(trial.table("subjects"))
             n_ae = len(trial.table("adverse_events"))
             print(f"trial: {args.archetype}, {n} subjects, {n_ae} adverse events")
-            report, build_s = _timed("build report", build_safety_report, trial)
+            report, build_s, build_cpu = _timed(
+                "build report", build_safety_report, trial
+            )
             print(
                 f"report: {len(report.sections)} sections, {len(report.tables())} "
                 f"tables/listings, {len(report.figures())} figures"
             )
             totals = {}
             for fmt in FORMATS:
-                data, render_s = _timed(f"render {fmt}", render, report, fmt)
-                totals[fmt] = build_s + render_s
+                data, render_s, render_cpu = _timed(
+                    f"render {fmt}", render, report, fmt
+                )
+                totals[fmt] = (build_s + render_s, build_cpu + render_cpu)
                 print(f"{'':<22} {len(data) / 1e6:.2f} MB")
-    print("build + render per format (target < 10 s):")
-    for fmt, total in totals.items():
-        flag = "ok" if total < 10 else "SLOW"
-        print(f"  {fmt:<5} {total:6.2f} s  {flag}")
+    print("build + render per format (target < 10 s wall):")
+    for fmt, (wall, cpu) in totals.items():
+        flag = "ok" if wall < 10 else "SLOW"
+        print(f"  {fmt:<5} wall {wall:6.2f} s   cpu {cpu:6.2f} s  {flag}")
 
 
 if __name__ == "__main__":
