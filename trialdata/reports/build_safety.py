@@ -11,7 +11,6 @@ formats them.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import numpy as np
@@ -844,19 +843,3 @@ def build_safety_report(
         provenance=provenance,
         sections=tuple(sections),
     )
-
-
-def tables_by_title(report: Report) -> Mapping[str, Table]:
-    """Return the report's tables keyed by title (for tests and exports).
-
-    Parameters
-    ----------
-    report : Report
-        The report.
-
-    Returns
-    -------
-    Mapping of str to Table
-        Title to table (the last one wins on duplicate titles).
-    """
-    return {t.title: t for t in report.tables()}
