@@ -80,17 +80,24 @@ class Finding:
     value: str | None = None
 
 
+def _empty_template() -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in FINDING_COLUMNS})
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+_EMPTY = _empty_template()
+
+
 def empty_findings() -> pd.DataFrame:
     """Return an empty findings frame with the right columns and dtypes.
 
     Returns
     -------
     pandas.DataFrame
-        Zero rows, columns :data:`FINDING_COLUMNS`.
+        Zero rows, columns :data:`FINDING_COLUMNS` (a fresh copy each call).
     """
-    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in FINDING_COLUMNS})
-    frame["row"] = frame["row"].astype("Int64")
-    return frame
+    return _EMPTY.copy()
 
 
 def findings_frame(

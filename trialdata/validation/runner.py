@@ -227,7 +227,8 @@ def validate_tables(
         Typed tables with every schema column.
     findings : pandas.DataFrame
         RD-008/RD-011, SC-* and rule findings. A value that could not be parsed is
-        reported once (RD-008), not again as a missing value.
+        reported once (RD-008): no schema or rule finding is added on the same file,
+        row and column.
     """
     parse_frames = []
     tables: dict[str, pd.DataFrame] = {}
@@ -241,10 +242,7 @@ def validate_tables(
     if len(unparsed) and len(checked):
         seen = pd.MultiIndex.from_frame(unparsed[["file", "row", "column"]])
         again = pd.MultiIndex.from_frame(checked[["file", "row", "column"]])
-        repeated = (
-            np.asarray(again.isin(seen)) & (checked["rule"] == "SC-NULL").to_numpy()
-        )
-        checked = checked.loc[~repeated]
+        checked = checked.loc[~np.asarray(again.isin(seen))]
     return tables, findings_frame([unparsed, checked])
 
 

@@ -185,3 +185,14 @@ def test_missing_protocol_is_a_clear_error(clean_upload: Path) -> None:
     (clean_upload / "protocol.toml").unlink()
     with pytest.raises(InputError, match=r"the upload has no protocol\.toml"):
         validate_folder(clean_upload)
+
+
+def test_unreadable_value_is_reported_once_not_again_by_rules(
+    clean_upload: Path,
+) -> None:
+    # AD-002 (given dose without a date) would fire on the now-missing admin_date.
+    path = clean_upload / "administrations.csv"
+    path.write_text(path.read_text().replace("2024-01-11,Y", "11-01-2024,Y"))
+    assert _found(clean_upload) == {
+        ("administrations.csv", 3, "admin_date", "RD-008", "error")
+    }

@@ -14,7 +14,7 @@ import pandas as pd
 
 from schemas.domains._fields import IDENTIFIER_PATTERN
 from trialdata.findings import Severity, empty_findings
-from trialdata.validation.context import RuleContext, flag_rows
+from trialdata.validation.context import RuleContext, flag_rows, map_values
 from trialdata.validation.schema_check import ABSENT_COLUMNS
 
 __all__ = [
@@ -127,7 +127,7 @@ def subject_fact(ctx: RuleContext, subject_ids: pd.Series, column: str) -> pd.Se
         return pd.Series(pd.NA, index=subject_ids.index, dtype="object")
     assert subjects is not None
     mapping = subjects.dropna(subset=["subject_id"]).drop_duplicates("subject_id")
-    return subject_ids.map(mapping.set_index("subject_id")[column])
+    return map_values(subject_ids, mapping.set_index("subject_id")[column])
 
 
 def first_dose_dates(ctx: RuleContext) -> pd.Series:

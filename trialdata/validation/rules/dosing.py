@@ -7,7 +7,7 @@ import pandas as pd
 
 from schemas.terms import AdministrationRoute, ReleaseStatus
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext
+from trialdata.validation.context import RuleContext, is_in, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
     day,
@@ -41,7 +41,7 @@ def _cohort_fact(ctx: RuleContext, admin: pd.DataFrame, column: str) -> pd.Serie
     if not has_columns(cohorts, "cohort_id", column):
         return pd.Series(pd.NA, index=admin.index, dtype="object")
     mapping = cohorts.dropna(subset=["cohort_id"]).drop_duplicates("cohort_id")
-    return cohort_id.map(mapping.set_index("cohort_id")[column])
+    return map_values(cohort_id, mapping.set_index("cohort_id")[column])
 
 
 @rule(
@@ -215,10 +215,10 @@ def check_lot_usable(ctx: RuleContext) -> pd.DataFrame:
     if not has_columns(admin, "given", "lot_id") or not has_columns(lots, "lot_id"):
         return findings_frame([])
     lots = lots.dropna(subset=["lot_id"]).drop_duplicates("lot_id").set_index("lot_id")
-    given = is_true(admin["given"]) & admin["lot_id"].isin(lots.index)
+    given = is_true(admin["given"]) & is_in(admin["lot_id"], lots.index)
     frames = []
     if has_columns(lots, "release_status"):
-        status = admin["lot_id"].map(lots["release_status"])
+        status = map_values(admin["lot_id"], lots["release_status"])
         mask = (
             given
             & valid_term(status.astype("object"), ReleaseStatus)
@@ -248,7 +248,7 @@ def check_lot_usable(ctx: RuleContext) -> pd.DataFrame:
         ):
             if bound not in lots:
                 continue
-            limit = day(admin["lot_id"].map(lots[bound]))
+            limit = day(map_values(admin["lot_id"], lots[bound]))
             outside = when.lt(limit) if too_early else when.gt(limit)
             frames.append(
                 report(

@@ -7,7 +7,7 @@ import pandas as pd
 from schemas.domains import DOMAINS
 from schemas.terms import AdministrationRoute
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext
+from trialdata.validation.context import RuleContext, is_in
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
     has_columns,
@@ -39,7 +39,7 @@ SUBJECT_DOMAINS: tuple[str, ...] = tuple(
 
 def _unknown(values: pd.Series, known: pd.Series) -> pd.Series:
     """Mask of well-formed references that are not among ``known``."""
-    missing = values.notna() & ~values.isin(known.dropna())
+    missing = values.notna() & ~is_in(values, known)
     if missing.any():  # the format check only on the few unmatched values
         missing[missing] = valid_identifier(values[missing])
     return missing

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext
+from trialdata.validation.context import RuleContext, is_in, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
     day,
@@ -86,7 +86,7 @@ def check_nothing_before_consent(ctx: RuleContext) -> pd.DataFrame:
     consent = _subject_day(ctx, "subjects", "consent_date")
     frames = []
     for name, data, column in _dated(ctx, DATED_COLUMNS):
-        limit = data["subject_id"].map(consent)
+        limit = map_values(data["subject_id"], consent)
         frames.append(
             report(
                 data,
@@ -123,7 +123,7 @@ def check_nothing_after_withdrawal(ctx: RuleContext) -> pd.DataFrame:
         for k in ("administrations", "biobank_samples", "immunomonitoring")
     }
     for name, data, column in _dated(ctx, checked):
-        limit = data["subject_id"].map(withdrawn)
+        limit = map_values(data["subject_id"], withdrawn)
         after = day(data[column]).gt(limit)
         if name == "administrations":
             if not has_columns(data, "given"):
@@ -164,7 +164,7 @@ def check_nothing_after_death(ctx: RuleContext) -> pd.DataFrame:
     columns = dict(DATED_COLUMNS, survival_status="last_known_alive_date")
     frames = []
     for name, data, column in _dated(ctx, columns):
-        limit = data["subject_id"].map(death)
+        limit = map_values(data["subject_id"], death)
         frames.append(
             report(
                 data,
@@ -199,16 +199,16 @@ def check_dlt_window(ctx: RuleContext) -> pd.DataFrame:
     if not has_columns(events, "subject_id", "dlt", "onset_date"):
         return findings_frame([])
     window = ctx.protocol.dlt_window_days
-    first = events["subject_id"].map(first_dose_dates(ctx))
+    first = map_values(events["subject_id"], first_dose_dates(ctx))
     onset = day(events["onset_date"])
     dlt = is_true(events["dlt"]) & onset.notna()
     subjects = ctx.table("subjects")
     known = (
-        events["subject_id"].isin(subjects["subject_id"])
+        is_in(events["subject_id"], subjects["subject_id"])
         if has_columns(subjects, "subject_id") and subjects is not None
         else pd.Series(True, index=events.index)
     )  # an unknown subject is reported once, by XD-001
-    undosed = dlt & known & ~events["subject_id"].isin(dosed_subjects(ctx))
+    undosed = dlt & known & ~is_in(events["subject_id"], dosed_subjects(ctx))
     offset = (onset - first).dt.days
     outside = dlt & first.notna() & (offset.lt(0) | offset.gt(window))
 
@@ -258,8 +258,8 @@ def check_visit_windows(ctx: RuleContext) -> pd.DataFrame:
         if not has_columns(data, "visit"):
             continue
         visit = data["visit"]
-        study_day = (day(data[column]) - data["subject_id"].map(first)).dt.days
-        low, high = visit.map(earliest), visit.map(latest)
+        study_day = (day(data[column]) - map_values(data["subject_id"], first)).dt.days
+        low, high = map_values(visit, earliest), map_values(visit, latest)
         outside = (
             study_day.notna() & low.notna() & (study_day.lt(low) | study_day.gt(high))
         )
