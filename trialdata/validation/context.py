@@ -155,7 +155,7 @@ def _positions(keys: pd.Series, reference: pd.Index) -> tuple[np.ndarray, np.nda
 
 
 def map_values(
-    keys: pd.Series, mapping: pd.Series | Mapping[object, object]
+    keys: pd.Series, mapping: pd.Series | Mapping[Any, Any]
 ) -> pd.Series:
     """Return ``mapping[key]`` for each key: ``keys.map(mapping)``, done in Arrow.
 
