@@ -8,6 +8,8 @@ import analyses
 import schemas
 from trialdata.errors import InputError, StoreError, TrialDataError, UnreadableFileError
 from trialdata.findings import FINDING_COLUMNS, Finding, Severity, findings_frame
+from trialdata.trial import Trial, TrialDataWarning
+from trialdata.validation import ValidationReport, validate_folder
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -15,9 +17,13 @@ __all__ = [
     "InputError",
     "Severity",
     "StoreError",
+    "Trial",
     "TrialDataError",
+    "TrialDataWarning",
     "UnreadableFileError",
+    "ValidationReport",
     "analyses",
     "findings_frame",
     "schemas",
+    "validate_folder",
 ]
