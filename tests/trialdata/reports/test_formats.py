@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from trialdata.reports import Report
+from trialdata.trial import Trial
 
 FOLDER_TRIALS = ("synthetic", "tolDC-ms", "nk-aml")
 TEXT_FORMATS = ("html", "pdf", "rtf", "docx")
@@ -179,3 +180,26 @@ def test_pdf_pages_have_running_header_and_page_numbers(
     total = int(pages[0][1])
     assert [int(p) for p, _ in pages] == list(range(1, total + 1))
     assert text.count("Confidential: for the Data Monitoring Committee") >= total
+
+
+def test_title_page_provenance(
+    synthetic_report: Report,
+    synthetic_trial: Trial,
+    rendered: Callable[[str, str], bytes],
+) -> None:
+    from trialdata.reports.model import ReportProvenance
+
+    p: ReportProvenance = synthetic_report.provenance
+    assert (p.trial_id, p.protocol_version, p.snapshot_label) == (
+        "SYN-NK-01",
+        "1.2",
+        "folder",
+    )
+    assert p.snapshot_hash == synthetic_trial.content_hash
+    # default cut-off: the latest date in the data (S011's last known alive date)
+    assert p.data_cutoff == "2025-08-22"
+    assert p.generated_utc == "2026-01-01T00:00:00+00:00"
+    html = rendered("synthetic", "html").decode("utf-8")
+    for label, _ in p.rows():
+        assert f'<th scope="row">{label}</th><td>' in html
+    assert p.snapshot_hash in html and p.package_version in html
