@@ -137,8 +137,11 @@ def plot_kaplan_meier(
         PNG.
     """
     ticks = [float(t) for t in (at_risk.columns if times is None else times)]
-    fig = MplFigure(figsize=(8.5, 4.8 + 0.25 * len(curves)))
-    ax = fig.add_axes((0.18, 0.1 + 0.06 * len(curves) + 0.12, 0.78, 0.62))
+    plot_h, row_h, below = 3.6, 0.22, 0.95  # inches: plot, at-risk row, x labels
+    below += row_h * (len(at_risk) + 1)
+    height = plot_h + below + 0.45
+    fig = MplFigure(figsize=(8.5, height))
+    ax = fig.add_axes((0.2, below / height, 0.76, plot_h / height))
     for label, table in curves.items():
         t = np.concatenate([[0.0], table["time"].to_numpy(dtype=float)])
         s = np.concatenate([[1.0], table["surv"].to_numpy(dtype=float)])
@@ -162,11 +165,12 @@ def plot_kaplan_meier(
     ax.grid(color="0.92")
     # number-at-risk rows under the axis, aligned with the x ticks
     transform = ax.get_xaxis_transform()
+    first = -0.75 / plot_h  # axes fraction, below the tick labels and x label
     ax.text(
-        0, -0.32, "Number at risk", transform=ax.transAxes, fontsize=8, weight="bold"
+        0, first, "Number at risk", transform=ax.transAxes, fontsize=8, weight="bold"
     )
     for row, (label, counts) in enumerate(at_risk.iterrows(), start=1):
-        y = -0.32 - 0.09 * row
+        y = first - row * row_h / plot_h
         ax.text(-0.02, y, str(label), transform=ax.transAxes, ha="right", fontsize=8)
         for tick in ticks:
             value = counts.get(tick, np.nan)
