@@ -17,7 +17,7 @@ import typer
 
 from schemas.protocol import ProtocolError
 from trialdata.errors import TrialDataError
-from trialdata.reports import FORMATS, build_safety_report, write_report
+from trialdata.reports import FORMATS, write_report
 from trialdata.trial import Trial, TrialDataWarning
 
 __all__ = ["register"]
@@ -106,6 +106,8 @@ def safety(
             assert store is not None and snapshot is not None
             trial, digest = _from_store(store, snapshot)
             label = snapshot
+        from trialdata.reports import build_safety_report
+
         report = build_safety_report(
             trial, snapshot_label=label, snapshot_hash=digest, data_cutoff=cut
         )

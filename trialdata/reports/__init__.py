@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from trialdata.reports.build_safety import build_safety_report
 from trialdata.reports.model import (
     Figure,
     Paragraph,
@@ -32,6 +32,20 @@ __all__ = [
     "render",
     "write_report",
 ]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from trialdata.reports.build_safety import build_safety_report
+
+
+def __getattr__(name: str) -> Any:
+    # the builder pulls in every analysis package and matplotlib: load it on first use
+    # so that importing the CLI stays fast
+    if name == "build_safety_report":
+        from trialdata.reports.build_safety import build_safety_report
+
+        return build_safety_report
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: File extensions the writers produce.
 FORMATS: tuple[str, ...] = ("html", "pdf", "rtf", "docx", "xlsx")
