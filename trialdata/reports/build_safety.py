@@ -760,6 +760,17 @@ def _appendix(ctx: _Context) -> list[Section]:
     ]
 
 
+def _validation_status(findings: pd.DataFrame) -> str:
+    if "severity" not in findings.columns:
+        return ""
+    severity = findings["severity"].astype(str).str.lower()
+    errors, warns = int((severity == "error").sum()), int((severity == "warning").sum())
+    status = f"{errors} error(s), {warns} warning(s)"
+    if errors:
+        status += " - records with errors are included; see 'trialdata validate'"
+    return status
+
+
 def build_safety_report(
     trial: Trial,
     *,
@@ -815,6 +826,7 @@ def build_safety_report(
         data_cutoff=format_date(cutoff),
         package_version=Provenance(analysis="report").package_version,
         generated_utc=when.astimezone(UTC).isoformat(timespec="seconds"),
+        validation=_validation_status(trial.findings),
     )
     sections: list[Section] = [_disposition_section(ctx)]
     if len(ctx.safety):

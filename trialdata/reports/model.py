@@ -147,6 +147,9 @@ class ReportProvenance:
         trialdata version.
     generated_utc : str
         ISO 8601 UTC time of generation.
+    validation : str
+        Validation status of the data as loaded (e.g. ``2 errors, 5 warnings``);
+        empty when unknown.
     """
 
     trial_id: str
@@ -158,6 +161,7 @@ class ReportProvenance:
     data_cutoff: str
     package_version: str
     generated_utc: str
+    validation: str = ""
 
     def rows(self) -> list[tuple[str, str]]:
         """Return the provenance as (label, value) rows for the title page.
@@ -167,7 +171,7 @@ class ReportProvenance:
         list of tuple of str
             Label and value pairs in display order.
         """
-        return [
+        rows = [
             ("Trial", self.trial_id),
             ("Title", self.trial_title),
             ("Protocol version", self.protocol_version),
@@ -178,6 +182,9 @@ class ReportProvenance:
             ("trialdata version", self.package_version),
             ("Generated (UTC)", self.generated_utc),
         ]
+        if self.validation:
+            rows.append(("Validation findings", self.validation))
+        return rows
 
 
 @dataclass(frozen=True)
