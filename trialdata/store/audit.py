@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
 import sqlalchemy as sa
 
 from trialdata.store.bulk import bulk_insert
+from trialdata.store.chain import ChainJob
 from trialdata.store.codec import _polars_strings
 from trialdata.store.tables import AUDIT_LOG, CHANGESETS
 
@@ -186,27 +186,6 @@ def chain_hashes(previous: str, texts: Sequence[str]) -> list[str]:
     return out
 
 
-def _chain_buffer(previous: str, texts: pa.Array) -> list[str]:
-    """:func:`chain_hashes` over an Arrow string array, reading its UTF-8 buffer."""
-    strings = texts.cast(pa.large_string())
-    if isinstance(strings, pa.ChunkedArray):
-        strings = strings.combine_chunks()
-    _, offsets_buffer, data_buffer = strings.buffers()
-    n = len(strings)
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[
-        strings.offset : strings.offset + n + 1
-    ]
-    data = data_buffer.to_pybytes() if data_buffer is not None else b""
-    sha = hashlib.sha256
-    digest = bytes.fromhex(previous)
-    digests: list[bytes] = []
-    append = digests.append
-    for start, end in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
-        digest = sha(digest + data[start:end]).digest()
-        append(digest)
-    return [d.hex() for d in digests]
-
-
 def _polars_column(name: str, size: int, values: Any) -> pl.Series:
     """One batch's values of an audit column: a repeated scalar, or one per entry."""
     if values is None or isinstance(values, str):
@@ -242,8 +221,10 @@ def _python_values(index: int, batches: list[tuple[int, tuple[Any, ...]]]) -> li
 class AuditWriter:
     """Collects the audit entries of one changeset and writes them, chained.
 
-    Entries are added in batches (:meth:`add`), written with :meth:`flush` (which
-    numbers and hashes them), and the changeset row is written by :meth:`close`, last.
+    Entries are added in batches (:meth:`add`), numbered and hashed by
+    :meth:`hash_pending` (in the background for a large batch, while the caller
+    writes record versions), written with :meth:`flush` (which hashes whatever is
+    still queued), and the changeset row is written by :meth:`close`, last.
 
     Attributes
     ----------
@@ -276,6 +257,16 @@ class AuditWriter:
     first_seq: int | None = None
     n_entries: int = 0
     _pending: list[tuple[int, tuple[Any, ...]]] = field(default_factory=list)
+    _hashing: list[tuple[np.ndarray, list[tuple[int, tuple[Any, ...]]], ChainJob]] = (
+        field(default_factory=list)
+    )
+    _hashed_seq: int = 0
+    _hashed_head: str = ""
+
+    def __post_init__(self) -> None:
+        """Continue the chain from the entry before this changeset."""
+        self._hashed_seq = self.next_seq
+        self._hashed_head = self.head
 
     @classmethod
     def start(
@@ -358,21 +349,17 @@ class AuditWriter:
             return
         self._pending.append((n, (action, table, keys, field, old, new)))
 
-    def flush(self, conn: sa.Connection) -> int:
-        """Write, hash and number the queued entries (continuing the chain).
+    def hash_pending(self) -> None:
+        """Give the queued entries their sequence numbers and start hashing them.
 
-        Parameters
-        ----------
-        conn : sqlalchemy.Connection
-            Connection in the write transaction.
-
-        Returns
-        -------
-        int
-            Entries written.
+        For a large batch the chain is computed in a child process
+        (:class:`trialdata.store.chain.ChainJob`), so the caller can write record
+        versions meanwhile; :meth:`flush` waits for the hashes and writes the entries.
+        Entries added after this call go into the next batch.
         """
         if not self._pending:
-            return 0
+            return
+        self._finish_hashing()
         batches = list(self._pending)
         self._pending.clear()
         n = sum(size for size, _ in batches)
@@ -381,7 +368,7 @@ class AuditWriter:
             pl.concat([_polars_column(name, size, b[i]) for size, b in batches])
             for i, name in enumerate(names)
         ]
-        seq = np.arange(self.next_seq, self.next_seq + n, dtype=np.int64)
+        seq = np.arange(self._hashed_seq, self._hashed_seq + n, dtype=np.int64)
         prefix = (
             f",{self.changeset_id},{_js(self.at)},{_js(self.user)},{_js(self.reason)},"
         )
@@ -406,9 +393,51 @@ class AuditWriter:
                 ]
             ).alias("text")
         )["text"]
-        hashes = _chain_buffer(
-            self.head, texts.to_arrow(compat_level=pl.CompatLevel.oldest())
+        job = ChainJob.start(
+            self._hashed_head, texts.to_arrow(compat_level=pl.CompatLevel.oldest())
         )
+        self._hashing.append((seq, batches, job))
+        self._hashed_seq += n
+        self._hashed_head = ""
+
+    def _finish_hashing(self) -> None:
+        """Wait for the batch being hashed, so that the next one can continue it."""
+        if self._hashing and not self._hashed_head:
+            _, _, job = self._hashing[-1]
+            self._hashed_head = job.result()[-1]
+
+    def flush(self, conn: sa.Connection) -> int:
+        """Write, hash and number the queued entries (continuing the chain).
+
+        Parameters
+        ----------
+        conn : sqlalchemy.Connection
+            Connection in the write transaction.
+
+        Returns
+        -------
+        int
+            Entries written.
+        """
+        self.hash_pending()
+        written = 0
+        for seq, batches, job in self._hashing:
+            hashes = job.result()
+            self._insert(conn, seq, batches, hashes)
+            written += len(seq)
+        self._hashing.clear()
+        self._hashed_head = self.head
+        return written
+
+    def _insert(
+        self,
+        conn: sa.Connection,
+        seq: np.ndarray,
+        batches: list[tuple[int, tuple[Any, ...]]],
+        hashes: list[str],
+    ) -> None:
+        """Write one hashed batch of entries."""
+        n = len(seq)
         constants: dict[str, str | int | None] = {"changeset_id": self.changeset_id}
         varying = ["seq"]
         values: list[Any] = [seq.tolist()]
@@ -431,7 +460,6 @@ class AuditWriter:
         self.next_seq += n
         self.n_entries += n
         self.head = hashes[-1]
-        return n
 
     def close(self, conn: sa.Connection) -> None:
         """Write remaining entries, then the changeset row that seals them.

@@ -78,23 +78,39 @@ def none_list(values: pd.Series) -> list[Any]:
     return list(_objects(values))
 
 
+#: Days since 1970 of 0001-01-01 and 9999-12-31: Arrow and NumPy write these dates
+#: the same way (``YYYY-MM-DD``), so the faster Arrow cast is used within them.
+_FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
+
+
+def _day_text(days: np.ndarray) -> np.ndarray:
+    """Return ``YYYY-MM-DD`` for an array of ``datetime64[D]`` (no missing values)."""
+    numbers = days.astype(np.int64)
+    if len(numbers) and (numbers.min() < _FIRST_DAY or numbers.max() > _LAST_DAY):
+        out: np.ndarray = np.datetime_as_string(days, unit="D").astype(object)
+        return out
+    text = pc.cast(pa.array(days), pa.string())
+    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+
+
 def _datetime_text(values: pd.Series, *, date_only: bool) -> np.ndarray:
     stamps = pd.to_datetime(values, errors="coerce")
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
     raw = stamps.to_numpy(dtype="datetime64[s]")
     missing = np.isnat(raw)
+    out = np.full(len(raw), None, dtype=object)
+    present = raw[~missing]
     if date_only:
-        seconds = raw.astype(np.int64)
-        whole_day = (seconds % 86_400 == 0) | missing
-        out = np.datetime_as_string(raw.astype("datetime64[D]"), unit="D").astype(
-            object
-        )
+        seconds = present.astype(np.int64)
+        whole_day = seconds % 86_400 == 0
+        text = np.empty(len(present), dtype=object)
+        text[whole_day] = _day_text(present[whole_day].astype("datetime64[D]"))
         if not whole_day.all():
-            out[~whole_day] = np.datetime_as_string(raw[~whole_day], unit="s")
+            text[~whole_day] = np.datetime_as_string(present[~whole_day], unit="s")
     else:
-        out = np.datetime_as_string(raw, unit="s").astype(object)
-    out[missing] = None
+        text = np.datetime_as_string(present, unit="s").astype(object)
+    out[~missing] = text
     return out
 
 
@@ -194,17 +210,10 @@ def key_text(text: Mapping[str, np.ndarray], key: Sequence[str]) -> np.ndarray:
     numpy.ndarray
         Object array of str; None where a key value is missing.
     """
-    parts = [text[name] for name in key]
-    missing = np.zeros(len(parts[0]), dtype=bool)
-    for part in parts:
-        missing |= pd.isna(part)
-    safe = [np.where(pd.isna(part), "", part).astype(object) for part in parts]
-    joined = safe[0]
-    for part in safe[1:]:
-        joined = joined + "|" + part
-    joined = np.asarray(joined, dtype=object)
-    joined[missing] = None
-    return joined
+    frame = pl.DataFrame([_polars_strings(name, text[name]) for name in key])
+    joined = frame.select(pl.concat_str(list(key), separator="|").alias("key"))["key"]
+    out: np.ndarray = np.asarray(joined.to_numpy(), dtype=object)
+    return out
 
 
 _NEEDS_ESCAPE = r'["\\\x00-\x1f]'

@@ -314,6 +314,15 @@ def _pause_for_tests() -> None:
         time.sleep(60)
 
 
+def _take(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Return the masked values; the array itself when every row is selected.
+
+    Selecting all of a large object array still touches every object (its reference
+    count), which is slow when the objects are scattered in memory.
+    """
+    return values if mask.all() else values[mask]
+
+
 def _write_records(
     conn: sa.Connection,
     plan: _Plan,
@@ -327,9 +336,25 @@ def _write_records(
     n = int(write.sum())
     if n == 0:
         return
+    if plan.created.any():
+        created = {k: _take(v, plan.created) for k, v in up.text.items()}
+        audit.add(
+            "create",
+            spec.name,
+            _take(up.keys, plan.created),
+            new=json_series(created, spec.columns),
+        )
+    for name, mask in plan.changed_fields.items():
+        old = plan.stored_text[name][plan.stored_pos[mask]]
+        audit.add("update", spec.name, up.keys[mask], name, old, up.text[name][mask])
+    # The entries are hashed (in a child process when many) while the versions are
+    # written; the caller's flush writes them.
+    audit.hash_pending()
     first = next_record_id(conn, spec.name)
     values = db_columns(
-        up.data.loc[write], spec, {k: v[write] for k, v in up.text.items()}
+        up.data if write.all() else up.data.loc[write],
+        spec,
+        {k: _take(v, write) for k, v in up.text.items()},
     )
     columns = ["_rid", *spec.columns, "_key", "_site_id", "_source_file", "_source_row"]
     bulk_insert(
@@ -339,10 +364,10 @@ def _write_records(
         [
             list(range(first, first + n)),
             *values,
-            up.keys[write],
-            plan.sites[write],
-            up.files[write],
-            up.rows[write].tolist(),
+            _take(up.keys, write),
+            _take(plan.sites, write),
+            _take(up.files, write),
+            _take(up.rows, write).tolist(),
         ],
         {"_created_cs": changeset, "_submission_id": submission},
     )
@@ -355,17 +380,6 @@ def _write_records(
         bulk_update(
             conn, record_table_name(spec.name), "_ended_cs", changeset, "_rid", old_rids
         )
-    if plan.created.any():
-        created = {k: v[plan.created] for k, v in up.text.items()}
-        audit.add(
-            "create",
-            spec.name,
-            up.keys[plan.created],
-            new=json_series(created, spec.columns),
-        )
-    for name, mask in plan.changed_fields.items():
-        old = plan.stored_text[name][plan.stored_pos[mask]]
-        audit.add("update", spec.name, up.keys[mask], name, old, up.text[name][mask])
 
 
 def _quarantine(

@@ -1,0 +1,64 @@
+"""The hash chain of large batches is computed by a worker process, with a fallback.
+
+Whoever computes it, the hashes are those of the chain's definition
+(:func:`trialdata.store.audit.chain_hashes`), and an ingest hashed by the worker
+verifies like any other.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+import sqlalchemy as sa
+
+from trialdata.store import TrialStore
+from trialdata.store import chain as chain_module
+from trialdata.store.audit import GENESIS, chain_hashes
+from trialdata.store.chain import ChainJob
+
+TEXTS = [f'[{i},1,"x"]\n-\n{i % 7}:{"é" * (i % 7)}' for i in range(3_000)]
+
+
+def test_worker_computes_the_defined_chain(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chain_module, "WORKER_MIN_ENTRIES", 10)
+    previous = "ab" * 32
+    job = ChainJob.start(previous, pa.array(TEXTS).slice(3))
+    assert job._worker is not None
+    assert job.result() == chain_hashes(previous, TEXTS[3:])
+
+
+def test_failed_worker_falls_back_to_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(chain_module, "WORKER_MIN_ENTRIES", 10)
+    monkeypatch.setattr(chain_module, "_WORKER", "raise SystemExit(3)")
+    job = ChainJob.start(GENESIS, pa.array(TEXTS))
+    assert job._worker is not None
+    assert job.result() == chain_hashes(GENESIS, TEXTS)
+
+
+def test_small_batches_are_hashed_in_process() -> None:
+    job = ChainJob.start(GENESIS, pa.array(TEXTS[:5]))
+    assert job._worker is None
+    assert job.result() == chain_hashes(GENESIS, TEXTS[:5])
+
+
+def test_ingest_hashed_by_the_worker_verifies(
+    store_url: str, reports, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(chain_module, "WORKER_MIN_ENTRIES", 2)
+    store = TrialStore.open(store_url)
+    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["UTR"], site="UTR", user="bob")
+    result = store.verify()
+    assert result.ok and result.n_entries > 20
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql(
+            "DROP TRIGGER audit_log_no_update"
+            if conn.dialect.name == "sqlite"
+            else "ALTER TABLE audit_log DISABLE TRIGGER USER"
+        )
+        conn.execute(sa.text("UPDATE audit_log SET new_value = 'x' WHERE seq = 10"))
+        conn.commit()
+    assert any(p.startswith("entry 10 ") for p in store.verify().problems)
+    store.close()
