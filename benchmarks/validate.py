@@ -34,15 +34,20 @@ def _big_rows(folder: Path) -> int:
 def build_upload(folder: Path, rows: int, subjects: int, seed: int) -> int:
     """Write the demo upload; return the lab + immunomonitoring row count.
 
-    The number of extra draws per subject is found from a pilot of 0 and 1 draws.
+    The number of extra draws per subject is estimated from a pilot of 0 and 1 draws
+    and topped up until the lab + immunomonitoring rows reach ``rows``.
     """
     write_trial(folder, "tolDC-ms", subjects, seed, extra_draws=0)
     base = _big_rows(folder)
     write_trial(folder, "tolDC-ms", subjects, seed, extra_draws=1)
     per_draw = _big_rows(folder) - base
     draws = max(0, -(-(rows - base) // per_draw))
-    write_trial(folder, "tolDC-ms", subjects, seed, extra_draws=draws)
-    return _big_rows(folder)
+    while True:  # draws add a varying number of rows: top up until the target is met
+        write_trial(folder, "tolDC-ms", subjects, seed, extra_draws=draws)
+        total = _big_rows(folder)
+        if total >= rows:
+            return total
+        draws += max(1, -(-(rows - total) // per_draw))
 
 
 def median_seconds(function: Callable[[], object], repeat: int) -> float:
