@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
 from analyses.immunomonitoring.groups import derive_first_dose
+from analyses.proportions import compute_clopper_pearson
 
 __all__ = ["MrdResult", "compute_clopper_pearson", "summarize_mrd_negativity"]
 
@@ -41,39 +40,6 @@ class MrdResult(AnalysisResult):
             Group column, ``stat``, ``value``.
         """
         return self.table.copy()
-
-
-def compute_clopper_pearson(
-    successes: pd.Series, trials: pd.Series, *, ci_level: float = 0.95
-) -> tuple[pd.Series, pd.Series]:
-    """Exact (Clopper-Pearson) confidence limits of binomial proportions.
-
-    Lower limit ``Beta(alpha/2; x, n - x + 1)``, upper ``Beta(1 - alpha/2; x + 1,
-    n - x)``, with 0 and 1 at the boundaries (as R ``binom.test``).
-
-    Parameters
-    ----------
-    successes : pandas.Series
-        Number of successes.
-    trials : pandas.Series
-        Number of trials.
-    ci_level : float, default 0.95
-        Confidence level.
-
-    Returns
-    -------
-    tuple of pandas.Series
-        Lower and upper limits (missing where ``trials`` is 0).
-    """
-    x = successes.astype(float)
-    n = trials.astype(float)
-    alpha = 1 - ci_level
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lower = pd.Series(stats.beta.ppf(alpha / 2, x, n - x + 1), index=x.index)
-        upper = pd.Series(stats.beta.ppf(1 - alpha / 2, x + 1, n - x), index=x.index)
-    lower = lower.where(x > 0, 0.0).where(n > 0)
-    upper = upper.where(x < n, 1.0).where(n > 0)
-    return lower, upper
 
 
 def summarize_mrd_negativity(

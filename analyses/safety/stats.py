@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analyses.proportions import clopper_pearson
+
 __all__ = [
     "RiskDifferenceMethod",
     "RoundingRule",
@@ -88,45 +90,6 @@ def fisher_exact_p_many(
         list(tables.itertuples(index=False, name=None)), index=tables.index
     )
     return keys.map(pvals).astype(float)
-
-
-def clopper_pearson(
-    x: int | np.ndarray | pd.Series,
-    n: int | np.ndarray | pd.Series,
-    *,
-    confidence: float = 0.95,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Return the exact (Clopper-Pearson) confidence interval of a binomial proportion.
-
-    This is the interval R's ``binom.test`` reports: the lower bound is the
-    ``alpha/2`` quantile of Beta(x, n - x + 1) (0 when x = 0) and the upper bound the
-    ``1 - alpha/2`` quantile of Beta(x + 1, n - x) (1 when x = n).
-
-    Parameters
-    ----------
-    x : int or array-like
-        Number of successes.
-    n : int or array-like
-        Number of trials (must be positive).
-    confidence : float, default 0.95
-        Two-sided confidence level.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        Lower and upper bounds, one element per input pair.
-    """
-    xs = np.atleast_1d(np.asarray(x, dtype=float))
-    ns = np.atleast_1d(np.asarray(n, dtype=float))
-    if np.any(ns <= 0):
-        raise ValueError("clopper_pearson needs n > 0")
-    if np.any((xs < 0) | (xs > ns)):
-        raise ValueError("clopper_pearson needs 0 <= x <= n")
-    alpha = 1.0 - confidence
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lower = np.where(xs == 0, 0.0, stats.beta.ppf(alpha / 2, xs, ns - xs + 1))
-        upper = np.where(xs == ns, 1.0, stats.beta.ppf(1 - alpha / 2, xs + 1, ns - xs))
-    return lower.astype(float), upper.astype(float)
 
 
 def round_value(value: float, digits: int, rule: RoundingRule = "half_up") -> float:
