@@ -10,7 +10,24 @@ import typer
 from schemas.protocol import ProtocolError
 from trialdata.errors import TrialDataError
 
-__all__ = ["user_errors"]
+__all__ = ["fail", "user_errors"]
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a usage or input error on stderr and return the exit to raise (code 2).
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, naming the file, option or field.
+
+    Returns
+    -------
+    typer.Exit
+        ``raise fail(...)`` ends the command with exit code 2.
+    """
+    typer.echo(f"trialdata: error: {message}", err=True)
+    return typer.Exit(2)
 
 
 @contextmanager
@@ -28,5 +45,4 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except (TrialDataError, ProtocolError) as error:
-        typer.echo(f"trialdata: error: {error}", err=True)
-        raise typer.Exit(2) from None
+        raise fail(str(error)) from None

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from trialdata.cli._errors import fail
 from trialdata.errors import InputError, TrialDataError
 
 if TYPE_CHECKING:
@@ -343,11 +344,6 @@ class OutputFormat(StrEnum):
     JSON = "json"
 
 
-def _fail(error: TrialDataError) -> typer.Exit:
-    print(f"trialdata: error: {error}", file=sys.stderr)
-    return typer.Exit(2)
-
-
 def _oc_text(oc: Any) -> str:
     import pandas as pd
 
@@ -425,7 +421,7 @@ def simulate(
             scheduler=spec.scheduler,
         )
     except TrialDataError as error:
-        raise _fail(error) from None
+        raise fail(str(error)) from None
     if output_format == OutputFormat.JSON:
         frame = oc.to_frame()
         records = [
@@ -466,7 +462,7 @@ def escalation(
         trial = Trial.load(folder)
         report = escalation_report(trial.protocol, trial.tables, data_cutoff=cutoff)
     except TrialDataError as error:
-        raise _fail(error) from None
+        raise fail(str(error)) from None
     if output_format == OutputFormat.JSON:
         sys.stdout.write(json.dumps(report["json"], indent=1, default=str) + "\n")
     else:

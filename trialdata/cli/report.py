@@ -16,6 +16,7 @@ import pandas as pd
 import typer
 
 from schemas.protocol import ProtocolError
+from trialdata.cli._errors import fail
 from trialdata.errors import TrialDataError
 from trialdata.reports import FORMATS, write_report
 from trialdata.trial import Trial, TrialDataWarning
@@ -27,17 +28,12 @@ report_app = typer.Typer(
 )
 
 
-def _fail(message: str) -> typer.Exit:
-    print(f"trialdata: error: {message}", file=sys.stderr)
-    return typer.Exit(2)
-
-
 def _from_store(url: str, label: str) -> tuple[Trial, str]:
     """Read a snapshot with ``Trial.from_store`` and return it with its content hash."""
     from trialdata.store import TrialStore
 
     if "://" not in url and not Path(url).is_file():
-        raise _fail(f"store {url} does not exist")
+        raise fail(f"store {url} does not exist")
     trial = Trial.from_store(url, snapshot=label)
     with TrialStore.open(url) as store:
         listed = store.snapshots()
@@ -75,27 +71,27 @@ def safety(
     """Write the safety report for the Data Monitoring Committee."""
     fmt = output.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise _fail(
+        raise fail(
             f"cannot tell the format of {output}; use one of the extensions "
             + ", ".join(f".{f}" for f in FORMATS)
         )
     if (folder is None) == (store is None):
-        raise _fail("give either an upload FOLDER or --store URL --snapshot LABEL")
+        raise fail("give either an upload FOLDER or --store URL --snapshot LABEL")
     if store is not None and not snapshot:
-        raise _fail("--store needs --snapshot LABEL")
+        raise fail("--store needs --snapshot LABEL")
     if not output.parent.is_dir():
-        raise _fail(f"output folder {output.parent} does not exist")
+        raise fail(f"output folder {output.parent} does not exist")
     if cutoff is not None:
         try:
             cut: pd.Timestamp | None = pd.Timestamp(cutoff)
         except ValueError:
-            raise _fail(f"--cutoff {cutoff!r} is not a date (YYYY-MM-DD)") from None
+            raise fail(f"--cutoff {cutoff!r} is not a date (YYYY-MM-DD)") from None
     else:
         cut = None
     try:
         if folder is not None:
             if not (folder / "protocol.toml").is_file():
-                raise _fail(f"{folder} is not an upload folder (no protocol.toml)")
+                raise fail(f"{folder} is not an upload folder (no protocol.toml)")
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always", TrialDataWarning)
                 trial = Trial.load(folder, on_error="warn")
@@ -112,7 +108,7 @@ def safety(
             trial, snapshot_label=label, snapshot_hash=digest, data_cutoff=cut
         )
     except (TrialDataError, ProtocolError, ValueError, KeyError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     write_report(report, output)
     print(f"trialdata: safety report written to {output}", file=sys.stderr)
 
