@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from trialdata.cli import app
@@ -91,3 +92,17 @@ def test_html_report_escapes_data(clean_upload: Path) -> None:
     assert code == 1
     assert "<script>alert(1)</script>" not in out
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in out
+
+
+def test_progress_goes_to_stderr_and_json_stays_parseable(
+    clean_upload: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trialdata.cli.validate as command
+
+    monkeypatch.setattr(command, "LARGE_UPLOAD_BYTES", 0)  # treat the upload as large
+    code, out, err = _run("validate", str(clean_upload), "--format", "json")
+    assert code == 0
+    assert json.loads(out)["summary"] == {"errors": 0, "warnings": 0, "by_rule": []}
+    assert "trialdata: reading subjects.csv" in err
+    quiet = _run("validate", str(clean_upload), "--format", "json", "--quiet")
+    assert quiet[2] == ""
