@@ -32,7 +32,9 @@ from schemas.domains import DomainSpec
 
 __all__ = [
     "TEXT_DTYPE",
+    "arrow_text",
     "db_columns",
+    "duplicated",
     "json_objects",
     "json_series",
     "json_strings",
@@ -195,13 +197,76 @@ def text_columns(data: pd.DataFrame, spec: DomainSpec) -> dict[str, np.ndarray]:
     return out
 
 
-def key_text(text: Mapping[str, np.ndarray], key: Sequence[str]) -> np.ndarray:
+def arrow_text(
+    data: pd.DataFrame, spec: DomainSpec, text: Mapping[str, np.ndarray]
+) -> dict[str, pa.Array | pa.ChunkedArray]:
+    """Return the canonical text of every domain column as Arrow string arrays.
+
+    The same values as :func:`text_columns`, for column-wise work (record keys,
+    JSON): text columns are taken from the typed table without copying, float
+    columns are cast again, the others are converted from ``text``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Typed table with every column of the domain.
+    spec : schemas.domains.DomainSpec
+        The domain.
+    text : mapping of str to numpy.ndarray
+        Its canonical text (:func:`text_columns`).
+
+    Returns
+    -------
+    dict of str to pyarrow.Array or pyarrow.ChunkedArray
+        Column name to string array, null for missing values.
+    """
+    out: dict[str, pa.Array | pa.ChunkedArray] = {}
+    for name in spec.columns:
+        kind = spec.column_kinds[name]
+        values = data[name]
+        if kind == "string" and isinstance(values.dtype, pd.StringDtype):
+            out[name] = pa.array(values.astype(TEXT_DTYPE))
+        elif kind == "float":
+            floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+            out[name] = pc.cast(pa.array(floats, from_pandas=True), pa.string())
+        else:
+            out[name] = pa.array(text[name], type=pa.string(), from_pandas=True)
+    return out
+
+
+def duplicated(keys: Any, excluded: np.ndarray) -> np.ndarray:
+    """Return which keys appear more than once among the rows not excluded.
+
+    Parameters
+    ----------
+    keys : numpy.ndarray or pyarrow.Array
+        Record keys (str or None).
+    excluded : numpy.ndarray
+        Boolean mask of rows left out of the comparison.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask: not excluded and sharing its key with another such row.
+    """
+    frame = pl.DataFrame(
+        [_polars_strings("key", keys), pl.Series("excluded", excluded, pl.Boolean)]
+    )
+    candidate = pl.when(~pl.col("excluded")).then(pl.col("key"))
+    repeated = frame.select(
+        (candidate.is_duplicated() & candidate.is_not_null()).alias("repeated")
+    )["repeated"]
+    out: np.ndarray = repeated.to_numpy().astype(bool)
+    return out
+
+
+def key_text(text: Mapping[str, Any], key: Sequence[str]) -> np.ndarray:
     """Return the record key of every row: its key values joined by ``|``.
 
     Parameters
     ----------
-    text : mapping of str to numpy.ndarray
-        Canonical text columns (:func:`text_columns`).
+    text : mapping of str to numpy.ndarray or pyarrow.Array
+        Canonical text columns (:func:`text_columns` or :func:`arrow_text`).
     key : sequence of str
         Key columns.
 
@@ -246,7 +311,9 @@ def json_strings(values: np.ndarray, *, plain: bool = False) -> pa.Array:
     return pc.fill_null(quoted, "null")
 
 
-def _polars_strings(name: str, values: np.ndarray | pa.Array) -> pl.Series:
+def _polars_strings(
+    name: str, values: np.ndarray | pa.Array | pa.ChunkedArray
+) -> pl.Series:
     strings = (
         values
         if isinstance(values, pa.Array | pa.ChunkedArray)
@@ -284,12 +351,12 @@ def json_objects(
     return json_series(text, columns).to_numpy().astype(object)
 
 
-def json_series(text: Mapping[str, np.ndarray], columns: Sequence[str]) -> pl.Series:
+def json_series(text: Mapping[str, Any], columns: Sequence[str]) -> pl.Series:
     """Return :func:`json_objects` as a Polars string series.
 
     Parameters
     ----------
-    text : mapping of str to numpy.ndarray
+    text : mapping of str to numpy.ndarray or pyarrow.Array
         Canonical text columns, all the same length.
     columns : sequence of str
         Columns to include, in this order.

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import sqlalchemy as sa
 
 from schemas.domains import DOMAINS, DomainSpec
@@ -32,7 +33,9 @@ from trialdata.findings import FINDING_COLUMNS, Finding, Severity, findings_fram
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert, bulk_update
 from trialdata.store.codec import (
+    arrow_text,
     db_columns,
+    duplicated,
     json_objects,
     json_series,
     key_text,
@@ -122,6 +125,7 @@ class _Upload:
     spec: DomainSpec
     data: pd.DataFrame
     text: dict[str, np.ndarray]
+    arrow: dict[str, pa.Array | pa.ChunkedArray]
     keys: np.ndarray
     rejected: np.ndarray
     files: np.ndarray
@@ -141,7 +145,8 @@ def _subject_column(
 def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
     data = report.tables[spec.name]
     text = text_columns(data, spec)
-    keys = key_text(text, spec.key)
+    arrow = arrow_text(data, spec, text)
+    keys = key_text(arrow, spec.key)
     rejected = report.rejected_mask(spec.name).to_numpy(dtype=bool).copy()
     files = data[SOURCE_FILE].astype(str).to_numpy(dtype=object)
     rows = pd.to_numeric(data[SOURCE_ROW]).to_numpy(dtype=np.int64)
@@ -164,8 +169,7 @@ def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
             )
         )
     rejected |= no_key
-    candidates = pd.Series(keys).where(~rejected)
-    repeated = candidates.duplicated(keep=False).to_numpy() & ~rejected
+    repeated = duplicated(keys, rejected)
     for i in np.flatnonzero(repeated):
         found.append(
             Finding(
@@ -182,7 +186,9 @@ def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
             )
         )
     rejected |= repeated
-    return _Upload(spec, data, text, keys, rejected, files, rows, subjects, found)
+    return _Upload(
+        spec, data, text, arrow, keys, rejected, files, rows, subjects, found
+    )
 
 
 @dataclass
@@ -337,7 +343,10 @@ def _write_records(
     if n == 0:
         return
     if plan.created.any():
-        created = {k: _take(v, plan.created) for k, v in up.text.items()}
+        created = {
+            k: v if plan.created.all() else v.filter(pa.array(plan.created))
+            for k, v in up.arrow.items()
+        }
         audit.add(
             "create",
             spec.name,
