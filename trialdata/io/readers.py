@@ -1,9 +1,12 @@
 """Read a site file into a table of raw text, keeping every row's source line.
 
-Every reader returns the values as text (missing values as ``None``) so that type
-parsing, with its findings, happens in one place for every format. Row numbers follow
-one convention everywhere: the header is row 1, so the first record is row 2 (the sheet
-row in Excel, the record number + 1 in Parquet and XPT).
+Every reader returns the values as text (Arrow-backed strings, missing values as
+``pd.NA``) so that type parsing, with its findings, happens in one place for every
+format. One exception, for speed: a CSV domain file in which Arrow can convert every
+value while reading comes back with its number, boolean and date columns already typed
+(the parser keeps them); a file with any value Arrow cannot convert is read as text.
+Row numbers follow one convention everywhere: the header is row 1, so the first record
+is row 2 (the sheet row in Excel, the record number + 1 in Parquet and XPT).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from schemas.domains import get_domain
 from trialdata.errors import UnreadableFileError
 from trialdata.io.files import SourceFile
 
@@ -42,7 +47,8 @@ class RawTable:
     source : SourceFile
         The file read.
     data : pandas.DataFrame
-        One column per file column (object dtype, text or None) plus ``_source_row``.
+        One column per file column (text, or already typed; see the module notes)
+        plus ``_source_row``.
     duplicated_columns : list of str
         Column names that appear more than once in the header (only the first copy is
         kept in ``data``).
@@ -110,7 +116,12 @@ def _finish(
     delimiter: str | None = None,
 ) -> RawTable:
     data = data[[c for c in data.columns if "\x00" not in str(c)]]
-    data = data.astype(TEXT_DTYPE)
+    text = [
+        c
+        for c in data.columns
+        if data[c].dtype == object or data[c].dtype == TEXT_DTYPE
+    ]
+    data = data.astype(dict.fromkeys(text, TEXT_DTYPE))
     data[ROW_COLUMN] = rows.astype("int64")
     return RawTable(source, data.reset_index(drop=True), duplicated, delimiter)
 
@@ -131,32 +142,102 @@ def _read_csv(source: SourceFile) -> RawTable:
     if not any(h.strip() for h in header):
         _unreadable(source, "the first line (header) is empty", row=1)
     columns, duplicated = _dedupe_header([h.strip() for h in header])
-    try:
-        table = pacsv.read_csv(
-            io.BytesIO(raw),
-            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1),
-            parse_options=pacsv.ParseOptions(
-                delimiter=delimiter,
-                # values can only span lines inside quotes; without quotes Arrow
-                # parses blocks in parallel
-                newlines_in_values=b'"' in raw,
-            ),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in columns},
-                strings_can_be_null=True,
-                null_values=[""],
-                quoted_strings_can_be_null=True,
-            ),
-        )
-    except pa.ArrowInvalid as error:
-        if "UTF8" in str(error):
-            _decode(source, raw, raw)  # raises with the line of the first bad byte
-        raise
-    data = table.to_pandas(
-        types_mapper=lambda t: TEXT_DTYPE if t == pa.string() else None
-    )
+    options = {
+        "read_options": pacsv.ReadOptions(column_names=columns, skip_rows=1),
+        "parse_options": pacsv.ParseOptions(
+            delimiter=delimiter,
+            # values can only span lines inside quotes; without quotes Arrow parses
+            # blocks in parallel
+            newlines_in_values=b'"' in raw,
+        ),
+    }
+    table = _read_typed_csv(raw, columns, source.domain, options)
+    if table is None:
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(raw),
+                convert_options=_convert_options({c: pa.string() for c in columns}),
+                **options,
+            )
+        except pa.ArrowInvalid as error:
+            if "UTF8" in str(error):
+                _decode(source, raw, raw)  # raises with the line of the first bad byte
+            raise
+    data = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
     rows = _csv_line_numbers(raw, len(data), delimiter)
     return _finish(source, data, rows, duplicated, delimiter)
+
+
+_ARROW_TYPES = {
+    "integer": pa.int64(),
+    "float": pa.float64(),
+    "boolean": pa.bool_(),
+    "datetime": pa.timestamp("ns"),
+    "string": pa.string(),
+}
+_ARROW_TO_PANDAS = {
+    pa.string(): TEXT_DTYPE,
+    pa.int64(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+# Exact spellings Arrow accepts as booleans while reading; any other spelling sends the
+# file down the text path, whose parser knows them all (case-insensitively).
+_TRUE_SPELLINGS = ["Y", "y", "YES", "Yes", "yes", "TRUE", "True", "true", "T", "t", "1"]
+_FALSE_SPELLINGS = [
+    "N",
+    "n",
+    "NO",
+    "No",
+    "no",
+    "FALSE",
+    "False",
+    "false",
+    "F",
+    "f",
+    "0",
+]
+
+
+def _convert_options(column_types: dict[str, pa.DataType]) -> pacsv.ConvertOptions:
+    return pacsv.ConvertOptions(
+        column_types=column_types,
+        strings_can_be_null=True,
+        null_values=[""],
+        quoted_strings_can_be_null=True,
+        true_values=_TRUE_SPELLINGS,
+        false_values=_FALSE_SPELLINGS,
+        timestamp_parsers=["%Y-%m-%d", pacsv.ISO8601],
+    )
+
+
+def _read_typed_csv(
+    raw: bytes, columns: list[str], domain: str | None, options: dict[str, object]
+) -> pa.Table | None:
+    """Read a clean domain file with its columns parsed by Arrow, or return None.
+
+    Arrow parses numbers, booleans and ISO 8601 dates while it reads, on every core.
+    It refuses the whole file at the first value it cannot convert; the caller then
+    reads the file as text so that parsing can report every such value with its row.
+    The fast path only keeps what the text parser would read the same way: a file
+    whose numbers include ``nan`` (which the text parser reports) goes the text way.
+    """
+    if domain is None:
+        return None
+    kinds = get_domain(domain).column_kinds
+    if all(kinds.get(c, "string") == "string" for c in columns):
+        return None
+    types = {c: _ARROW_TYPES[kinds.get(c, "string")] for c in columns}
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(raw), convert_options=_convert_options(types), **options
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    for name in columns:
+        column = table.column(name)
+        if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+            return None
+    return table
 
 
 def _decode(source: SourceFile, part: bytes, whole: bytes) -> str:

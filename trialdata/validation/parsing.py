@@ -29,7 +29,7 @@ IMPUTATION_FLAGS: dict[str, str] = {"onset_date": "onset_date_imputed"}
 
 _TRUE = frozenset({"y", "yes", "true", "t", "1"})
 _FALSE = frozenset({"n", "no", "false", "f", "0"})
-_ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?$"
+_ISO_DATETIME = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}(?::\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?)?$"
 _EXPECTED = {
     "integer": "a whole number",
     "float": "a number",
@@ -61,7 +61,7 @@ def parse_table(
     typed = normalise_text_columns(raw, spec)
     problems = []
     for column, kind in spec.column_kinds.items():
-        if column not in raw.columns or kind == "string":
+        if column not in raw.columns or kind == "string" or _is_typed(raw[column]):
             continue
         text = raw[column]
         if kind == "integer":
@@ -161,6 +161,13 @@ def _findings(
     return frame[list(FINDING_COLUMNS)]
 
 
+def _is_typed(values: pd.Series) -> bool:
+    """Whether a reader already parsed this column (it is not text)."""
+    return not (
+        pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+    )
+
+
 def _arrow(text: pd.Series) -> pa.Array:
     """Return the values of a text column as an Arrow string array."""
     return pa.array(text.astype(TEXT_DTYPE).array)
@@ -170,7 +177,12 @@ def _parse_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     try:  # fast path: every value is a number (Arrow's C++ cast)
         cast = pc.cast(_arrow(text), pa.float64())
         values = pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index)
-        return values, pd.Series(False, index=text.index)
+        # Arrow reads the text "nan" as NaN; it is not a number a site can mean, so it
+        # is reported like any other unreadable value rather than becoming missing.
+        not_a_number = pc.fill_null(pc.is_nan(cast), False).to_numpy(
+            zero_copy_only=False
+        )
+        return values, pd.Series(not_a_number, index=text.index)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         values = pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
         return values, text.notna() & values.isna()
