@@ -9,6 +9,7 @@ reported here too, as SC-KEY on every row that shares the key.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
@@ -146,6 +147,21 @@ def _to_findings(
     return findings[list(FINDING_COLUMNS)]
 
 
+def _key_codes(data: pd.DataFrame, key: list[str]) -> pd.Series:
+    """Return one integer per row that is equal exactly when the key values are.
+
+    Each key column is factorised (fast on Arrow strings) and the codes are combined
+    column by column; re-factorising the combination after each column keeps it below
+    the number of rows, so it cannot overflow.
+    """
+    combined = np.zeros(len(data), dtype=np.int64)
+    for column in key:
+        codes, uniques = pd.factorize(data[column])
+        combined = combined * (len(uniques) + 1) + (codes + 1)
+        combined = pd.factorize(combined)[0].astype(np.int64)
+    return pd.Series(combined, index=data.index)
+
+
 def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     """Report every row whose key is shared with another row (SC-KEY).
 
@@ -167,12 +183,11 @@ def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     key = [c for c in spec.key if c in typed.columns]
     if len(key) != len(spec.key) or typed.empty:
         return empty_findings()
-    complete = typed[key].notna().all(axis=1)
-    candidates = typed.loc[complete, key]
-    duplicated = candidates.duplicated(keep=False)
+    complete = typed[key].notna().all(axis=1).to_numpy()
+    duplicated = complete & _key_codes(typed, key).duplicated(keep=False).to_numpy()
     if not duplicated.any():
         return empty_findings()
-    hits = typed.loc[candidates.index[duplicated.to_numpy()]]
+    hits = typed.loc[duplicated]
     first_row = hits.groupby(key, sort=False, dropna=False)[SOURCE_ROW].transform("min")
     text = hits[key[0]].astype(str)
     for column in key[1:]:
