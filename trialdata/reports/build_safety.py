@@ -43,6 +43,7 @@ from analyses.safety import (
     tabulate_teae_by_soc_pt,
     tabulate_teae_leading_to_discontinuation,
 )
+from schemas.domains import get_domain
 from schemas.protocol import Protocol
 from schemas.terms import DesignMethod
 from trialdata.reports import report_summaries as rs
@@ -176,6 +177,14 @@ def escalation_decision(
     return decision, counts
 
 
+#: Titles of the subjects columns (the schema's data dictionary), for row labels.
+_SUBJECT_TITLES = {
+    name: str(column.title)
+    for name, column in get_domain("subjects").schema.columns.items()
+    if column.title
+}
+
+
 def _safety_table(
     result: SafetyResult, ctx: _Context, label: str = "", title: str | None = None
 ) -> Table:
@@ -183,6 +192,8 @@ def _safety_table(
     frame = result.display()
     if "label" in frame.columns:
         frame = frame.rename(columns={"label": label})
+    if "variable" in frame.columns:  # data-dictionary titles, e.g. "Weight (kg)"
+        frame = frame.assign(variable=frame["variable"].replace(_SUBJECT_TITLES))
     notes = (
         *result.footnotes,
         ctx.cutoff_note,
