@@ -564,35 +564,22 @@ _MAX_LISTED = 50
 
 def _referenced_versions(
     conn: sa.Connection, part: Sequence[Any]
-) -> dict[str, dict[int, tuple[str, int, str]]]:
-    """Read the versions a chunk of entries refers to: table -> rid -> key, cs, JSON."""
+) -> dict[str, pd.DataFrame]:
+    """Read the record versions that a chunk of entries refers to, by table."""
     wanted: dict[str, list[int]] = {}
     for row in part:
         if row.version_rid is not None:
             wanted.setdefault(row.table_name, []).append(int(row.version_rid))
     specs = {spec.name: spec for spec in DOMAINS}
-    out: dict[str, dict[int, tuple[str, int, str]]] = {}
-    for table, rids in wanted.items():
-        if table not in specs:
-            continue
-        found = version_texts(conn, specs[table], rids)
-        out[table] = dict(
-            zip(
-                found.index.tolist(),
-                zip(
-                    found["_key"].tolist(),
-                    [int(c) for c in found["_created_cs"]],
-                    found["json"].tolist(),
-                    strict=True,
-                ),
-                strict=True,
-            )
-        )
-    return out
+    return {
+        table: version_texts(conn, specs[table], rids)
+        for table, rids in wanted.items()
+        if table in specs
+    }
 
 
 def _version_json(
-    versions: dict[str, dict[int, tuple[str, int, str]]],
+    versions: dict[str, pd.DataFrame],
     seq: int,
     cs_id: int,
     action: str,
@@ -602,20 +589,21 @@ def _version_json(
     report: Any,
 ) -> str | None:
     """Return the canonical JSON of the version an entry refers to (None if absent)."""
-    version = versions.get(table, {}).get(rid)
-    if version is None:
+    found = versions.get(table)
+    if found is None or rid not in found.index:
         report(
             f"entry {seq} ({action} {table} {key}) refers to version {rid} of "
             f"rec_{table}, which is missing"
         )
         return None
-    version_key, created_cs, text = version
-    if version_key != key or created_cs != int(cs_id):
+    version = found.loc[rid]
+    if version["_key"] != key or int(version["_created_cs"]) != int(cs_id):
         report(
             f"entry {seq} ({action} {table} {key}) refers to version {rid} of "
-            f"rec_{table}, which is record {version_key} of changeset {created_cs}"
+            f"rec_{table}, which is record {version['_key']} of changeset "
+            f"{version['_created_cs']}"
         )
-    return text
+    return str(version["json"])
 
 
 def verify_audit(
@@ -828,9 +816,9 @@ def audit_trail(conn: sa.Connection, *, table: str | None = None) -> pd.DataFram
         for position, column in enumerate(spec.columns):
             part = group.copy()
             part["field"] = column
-            part["new_value"] = (
-                versions[column].reindex(rids).astype(object).to_numpy(dtype=object)
-            )
+            part["new_value"] = [
+                versions.at[r, column] if r in versions.index else None for r in rids
+            ]
             part["_order"] = position
             parts.append(part)
     trail = pd.concat(parts, ignore_index=True)
