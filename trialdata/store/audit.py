@@ -28,23 +28,18 @@ from json.encoder import encode_basestring
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import polars as pl
 import sqlalchemy as sa
 
-from schemas.domains import DOMAINS
 from trialdata.store.bulk import bulk_insert
 from trialdata.store.chain import ChainJob
 from trialdata.store.codec import _polars_strings
-from trialdata.store.records import version_texts
 from trialdata.store.tables import AUDIT_LOG, CHANGESETS
 
 __all__ = [
     "GENESIS",
-    "TRAIL_COLUMNS",
     "AuditWriter",
     "VerifyResult",
-    "audit_trail",
     "chain_hashes",
     "entry_text",
     "next_changeset_id",
@@ -64,7 +59,6 @@ _AUDIT_COLUMNS = (
     "field",
     "old_value",
     "new_value",
-    "version_rid",
     "hash",
 )
 
@@ -96,7 +90,6 @@ def entry_text(
     field: str | None,
     old: str | None,
     new: str | None,
-    version: int | None = None,
 ) -> str:
     """Return the canonical serialisation of one audit entry.
 
@@ -121,25 +114,20 @@ def entry_text(
     field : str or None
         Field changed; None for a whole record.
     old, new : str or None
-        Old and new value as canonical text. For the create of a record version,
-        ``new`` is the version's values as a compact JSON object (not stored in the
-        entry, but covered by its hash).
-    version : int, optional
-        ``_rid`` of the created version in ``rec_<table>``; appended to the JSON
-        array when given.
+        Old and new value as canonical text.
 
     Returns
     -------
     str
         ``json.dumps([seq, ..., field], ensure_ascii=False, separators=(",", ":"))``
-        (``[seq, ..., field, version]`` for a create by reference)
         + newline + old + newline + new, each value ``-`` when None and
         ``f"{len(value)}:{value}"`` otherwise.
     """
-    items: list[Any] = [seq, changeset_id, at, user, reason, action, table, key, field]
-    if version is not None:
-        items.append(version)
-    head = json.dumps(items, ensure_ascii=False, separators=(",", ":"))
+    head = json.dumps(
+        [seq, changeset_id, at, user, reason, action, table, key, field],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return f"{head}\n{_prefixed(old)}\n{_prefixed(new)}"
 
 
@@ -342,7 +330,6 @@ class AuditWriter:
         field: Any = None,
         old: Any = None,
         new: Any = None,
-        version: Any = None,
     ) -> None:
         """Queue entries, one per key.
 
@@ -356,22 +343,11 @@ class AuditWriter:
             Record keys.
         field, old, new : str, None, sequence, numpy.ndarray or polars.Series
             One value for all entries or one per key.
-        version : sequence of int, numpy.ndarray or polars.Series, optional
-            For creates of record versions: the ``_rid`` of each created version in
-            ``rec_<table>``. The entries then store this reference instead of
-            ``new``; ``new`` (the version's canonical JSON) is only hashed.
         """
         n = len(keys)
         if n == 0:
             return
-        if version is None:
-            stored_new, refs = new, None
-        else:
-            stored_new = None
-            refs = pl.Series("version", np.asarray(version, dtype=np.int64))
-        self._pending.append(
-            (n, (action, table, keys, field, old, stored_new, refs, new))
-        )
+        self._pending.append((n, (action, table, keys, field, old, new)))
 
     def hash_pending(self) -> None:
         """Give the queued entries their sequence numbers and start hashing them.
@@ -387,11 +363,10 @@ class AuditWriter:
         batches = list(self._pending)
         self._pending.clear()
         n = sum(size for size, _ in batches)
-        names = ("action", "table", "key", "field", "old", "version", "new")
-        slots = (0, 1, 2, 3, 4, 6, 7)
+        names = ("action", "table", "key", "field", "old", "new")
         columns = [
             pl.concat([_polars_column(name, size, b[i]) for size, b in batches])
-            for i, name in zip(slots, names, strict=True)
+            for i, name in enumerate(names)
         ]
         seq = np.arange(self._hashed_seq, self._hashed_seq + n, dtype=np.int64)
         prefix = (
@@ -411,9 +386,6 @@ class AuditWriter:
                     _json_literal("key"),
                     pl.lit(","),
                     _json_literal("field"),
-                    pl.when(pl.col("version").is_null())
-                    .then(pl.lit(""))
-                    .otherwise(pl.concat_str([pl.lit(","), pl.col("version")])),
                     pl.lit("]\n"),
                     _length_prefixed("old"),
                     pl.lit("\n"),
@@ -469,11 +441,10 @@ class AuditWriter:
         constants: dict[str, str | int | None] = {"changeset_id": self.changeset_id}
         varying = ["seq"]
         values: list[Any] = [seq.tolist()]
-        for i, name in enumerate(_AUDIT_COLUMNS[2:9]):
+        for i, name in enumerate(_AUDIT_COLUMNS[2:8]):
             scalars = [_scalar(b[i]) for _, b in batches]
             if _VARYING not in scalars and len(set(scalars)) == 1:
-                if scalars[0] is not None:  # a column left out is NULL
-                    constants[name] = scalars[0]
+                constants[name] = scalars[0]
             else:
                 varying.append(name)
                 values.append(_python_values(i, batches))
@@ -562,50 +533,6 @@ class VerifyResult:
 _MAX_LISTED = 50
 
 
-def _referenced_versions(
-    conn: sa.Connection, part: Sequence[Any]
-) -> dict[str, pd.DataFrame]:
-    """Read the record versions that a chunk of entries refers to, by table."""
-    wanted: dict[str, list[int]] = {}
-    for row in part:
-        if row.version_rid is not None:
-            wanted.setdefault(row.table_name, []).append(int(row.version_rid))
-    specs = {spec.name: spec for spec in DOMAINS}
-    return {
-        table: version_texts(conn, specs[table], rids)
-        for table, rids in wanted.items()
-        if table in specs
-    }
-
-
-def _version_json(
-    versions: dict[str, pd.DataFrame],
-    seq: int,
-    cs_id: int,
-    action: str,
-    table: str,
-    key: str,
-    rid: int,
-    report: Any,
-) -> str | None:
-    """Return the canonical JSON of the version an entry refers to (None if absent)."""
-    found = versions.get(table)
-    if found is None or rid not in found.index:
-        report(
-            f"entry {seq} ({action} {table} {key}) refers to version {rid} of "
-            f"rec_{table}, which is missing"
-        )
-        return None
-    version = found.loc[rid]
-    if version["_key"] != key or int(version["_created_cs"]) != int(cs_id):
-        report(
-            f"entry {seq} ({action} {table} {key}) refers to version {rid} of "
-            f"rec_{table}, which is record {version['_key']} of changeset "
-            f"{version['_created_cs']}"
-        )
-    return str(version["json"])
-
-
 def verify_audit(
     conn: sa.Connection, *, expected_head: str | None = None, chunk: int = 200_000
 ) -> VerifyResult:
@@ -654,7 +581,6 @@ def verify_audit(
             AUDIT_LOG.c.old_value,
             AUDIT_LOG.c.new_value,
             AUDIT_LOG.c.hash,
-            AUDIT_LOG.c.version_rid,
         )
         .order_by(AUDIT_LOG.c.seq)
         .execution_options(yield_per=chunk)
@@ -665,8 +591,7 @@ def verify_audit(
     sha = hashlib.sha256
     result = conn.execute(query)
     for part in result.partitions(chunk):
-        versions = _referenced_versions(conn, part)
-        for seq, cs_id, action, table, key, fld, old, new, stored, rid in part:
+        for seq, cs_id, action, table, key, fld, old, new, stored in part:
             n += 1
             if seq != expected_seq:
                 if seq > expected_seq:
@@ -683,11 +608,6 @@ def verify_audit(
                 at, user, reason = "", "", None
             else:
                 at, user, reason = changeset.at, changeset.user_name, changeset.reason
-            if rid is not None and new is None:
-                # A value stored beside the reference is hashed as it is (and fails).
-                new = _version_json(
-                    versions, seq, cs_id, action, table, key, int(rid), report
-                )
             text = entry_text(
                 int(seq),
                 int(cs_id),
@@ -700,7 +620,6 @@ def verify_audit(
                 fld,
                 old,
                 new,
-                None if rid is None else int(rid),
             )
             if sha(_digest_bytes(previous) + text.encode()).hexdigest() != stored:
                 report(
@@ -729,101 +648,3 @@ def verify_audit(
         extra = len(problems) - _MAX_LISTED
         problems = [*problems[:_MAX_LISTED], f"... and {extra} more problems"]
     return VerifyResult(n, len(by_id), previous, tuple(problems))
-
-
-#: Columns of :func:`audit_trail`.
-TRAIL_COLUMNS = (
-    "seq",
-    "changeset_id",
-    "action",
-    "table_name",
-    "record_key",
-    "field",
-    "old_value",
-    "new_value",
-    "user_name",
-    "at",
-    "reason",
-)
-
-
-def audit_trail(conn: sa.Connection, *, table: str | None = None) -> pd.DataFrame:
-    """Return the audit trail as a readable list, creates shown field by field.
-
-    A ``create`` entry of a domain record stores a reference to the created version
-    (``audit_log.version_rid``) instead of its values; here it becomes one row per
-    field of that version with its canonical text as the new value (missing values
-    included, as None). Every other entry is one row as stored (``update``: one
-    field with old and new value; ``delete``: the old record as JSON; bookkeeping
-    creates: the new row as JSON).
-
-    Parameters
-    ----------
-    conn : sqlalchemy.Connection
-        Connection to the store.
-    table : str, optional
-        Only the entries of this table (a domain name, ``submissions``, ...).
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`TRAIL_COLUMNS`: sequence number, changeset, action, table, record
-        key, field, old value, new value, user, UTC time and reason; in sequence
-        order, a create's fields in the domain's column order.
-    """
-    query = (
-        sa.select(
-            AUDIT_LOG.c.seq,
-            AUDIT_LOG.c.changeset_id,
-            AUDIT_LOG.c.action,
-            AUDIT_LOG.c.table_name,
-            AUDIT_LOG.c.record_key,
-            AUDIT_LOG.c.field,
-            AUDIT_LOG.c.old_value,
-            AUDIT_LOG.c.new_value,
-            CHANGESETS.c.user_name,
-            CHANGESETS.c.at,
-            CHANGESETS.c.reason,
-            AUDIT_LOG.c.version_rid,
-        )
-        .select_from(
-            AUDIT_LOG.join(CHANGESETS, CHANGESETS.c.id == AUDIT_LOG.c.changeset_id)
-        )
-        .order_by(AUDIT_LOG.c.seq)
-    )
-    if table is not None:
-        query = query.where(AUDIT_LOG.c.table_name == table)
-    rows = conn.execute(query).all()
-    names = [*TRAIL_COLUMNS, "version_rid"]
-    entries = pd.DataFrame(
-        {
-            n: pd.Series(list(v), dtype=object)
-            for n, v in zip(
-                names,
-                zip(*rows, strict=True) if rows else [[] for _ in names],
-                strict=True,
-            )
-        }
-    )
-    entries["_order"] = 0
-    referenced = entries["version_rid"].notna()
-    parts = [entries.loc[~referenced]]
-    specs = {spec.name: spec for spec in DOMAINS}
-    for name, group in entries.loc[referenced].groupby("table_name", sort=False):
-        spec = specs[str(name)]
-        rids = [int(r) for r in group["version_rid"]]
-        versions = version_texts(conn, spec, rids)
-        for position, column in enumerate(spec.columns):
-            part = group.copy()
-            part["field"] = column
-            part["new_value"] = [
-                versions.at[r, column] if r in versions.index else None for r in rids
-            ]
-            part["_order"] = position
-            parts.append(part)
-    trail = pd.concat(parts, ignore_index=True)
-    trail = trail.sort_values(["seq", "_order"], kind="stable", ignore_index=True)
-    out = trail[list(TRAIL_COLUMNS)].copy()
-    out["seq"] = out["seq"].astype("int64")
-    out["changeset_id"] = out["changeset_id"].astype("int64")
-    return out

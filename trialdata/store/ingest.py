@@ -342,7 +342,6 @@ def _write_records(
     n = int(write.sum())
     if n == 0:
         return
-    first = next_record_id(conn, spec.name)
     if plan.created.any():
         created = {
             k: v if plan.created.all() else v.filter(pa.array(plan.created))
@@ -353,7 +352,6 @@ def _write_records(
             spec.name,
             _take(up.keys, plan.created),
             new=json_series(created, spec.columns),
-            version=first + np.flatnonzero(plan.created[write]),
         )
     for name, mask in plan.changed_fields.items():
         old = plan.stored_text[name][plan.stored_pos[mask]]
@@ -361,6 +359,7 @@ def _write_records(
     # The entries are hashed (in a child process when many) while the versions are
     # written; the caller's flush writes them.
     audit.hash_pending()
+    first = next_record_id(conn, spec.name)
     values = db_columns(
         up.data if write.all() else up.data.loc[write],
         spec,

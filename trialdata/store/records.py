@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from schemas.domains import DomainSpec
-from trialdata.store.codec import json_objects, text_columns, typed_frame
+from trialdata.store.codec import typed_frame
 from trialdata.store.tables import record_table
 
-__all__ = ["next_record_id", "read_versions", "version_texts"]
+__all__ = ["next_record_id", "read_versions"]
 
 
 def read_versions(
@@ -88,59 +86,3 @@ def next_record_id(conn: sa.Connection, domain: str) -> int:
     """
     table = record_table(domain)
     return int(conn.execute(sa.select(sa.func.max(table.c._rid))).scalar() or 0) + 1
-
-
-def version_texts(
-    conn: sa.Connection, spec: DomainSpec, rids: Sequence[int]
-) -> pd.DataFrame:
-    """Return versions by identifier with their canonical text.
-
-    Parameters
-    ----------
-    conn : sqlalchemy.Connection
-        Connection to the store.
-    spec : schemas.domains.DomainSpec
-        The domain.
-    rids : sequence of int
-        ``_rid`` of the versions wanted (those missing are left out).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Indexed by ``_rid``: ``_key``, ``_created_cs``, ``json`` (the version's
-        values as the compact JSON object that the create entry's hash covers) and
-        one column per domain column with its canonical text (None when missing).
-    """
-    table = record_table(spec.name)
-    wanted = sorted({int(r) for r in rids})
-    names = ["_rid", *spec.columns, "_key", "_created_cs"]
-    out_columns = ["_key", "_created_cs", "json", *spec.columns]
-    if not wanted:
-        return pd.DataFrame({n: pd.Series(dtype=object) for n in out_columns})
-    query = sa.select(*(table.c[n] for n in names)).where(
-        table.c._rid.between(wanted[0], wanted[-1])
-    )
-    chosen = set(wanted)
-    rows = [r for r in conn.execute(query).all() if int(r[0]) in chosen]
-    raw = pd.DataFrame(
-        {
-            n: pd.Series(np.asarray(v, dtype=object))
-            for n, v in zip(
-                names,
-                zip(*rows, strict=True) if rows else [[] for _ in names],
-                strict=True,
-            )
-        }
-    )
-    data = typed_frame(raw, spec)
-    text = text_columns(data, spec)
-    out = pd.DataFrame(
-        {
-            "_key": raw["_key"].to_numpy(dtype=object),
-            "_created_cs": raw["_created_cs"].to_numpy(dtype=object),
-            "json": json_objects(text, spec.columns) if rows else [],
-            **{n: text[n] for n in spec.columns},
-        },
-        index=pd.Index([int(r) for r in raw["_rid"]], name="_rid"),
-    )
-    return out

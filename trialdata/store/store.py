@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from trialdata.store.audit import VerifyResult, audit_trail, verify_audit
+from trialdata.store.audit import VerifyResult, verify_audit
 from trialdata.store.deletes import delete_records
 from trialdata.store.engine import open_store_engine
 from trialdata.store.export import export_snapshot
@@ -112,22 +112,6 @@ class TrialStore:
         """
         with self.engine.connect() as conn:
             return verify_audit(conn, expected_head=expected_head)
-
-    def audit_trail(self, *, table: str | None = None) -> pd.DataFrame:
-        """Return the audit trail, a create's values shown field by field.
-
-        Parameters
-        ----------
-        table : str, optional
-            Only the entries of this table.
-
-        Returns
-        -------
-        pandas.DataFrame
-            See :func:`trialdata.store.audit.audit_trail`.
-        """
-        with self.engine.connect() as conn:
-            return audit_trail(conn, table=table)
 
     def freeze(self, label: str, *, user: str, reason: str | None = None) -> Snapshot:
         """Freeze the current content under a label (see ``snapshots.freeze``).

@@ -108,8 +108,6 @@ AUDIT_LOG = sa.Table(
     sa.Column("old_value", sa.Text),
     sa.Column("new_value", sa.Text),
     sa.Column("hash", sa.Text, nullable=False),
-    # The create of a domain record: ``_rid`` of its version in rec_<table_name>.
-    sa.Column("version_rid", sa.BigInteger),
 )
 
 QUARANTINE = sa.Table(

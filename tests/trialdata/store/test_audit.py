@@ -22,10 +22,7 @@ from trialdata.store.audit import GENESIS, chain_hashes, entry_text
 
 def disable_guard(conn: sa.Connection, table: str = "audit_log") -> None:
     """Remove a table's append-only triggers."""
-    if conn.dialect.name == "sqlite" and table.startswith("rec_"):
-        conn.exec_driver_sql(f"DROP TRIGGER {table}_fixed")
-        conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
-    elif conn.dialect.name == "sqlite":
+    if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
         conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
     else:
@@ -84,9 +81,8 @@ def test_creates_are_recorded_with_who_when(filled_store: TrialStore) -> None:
         rows = conn.execute(
             sa.text(
                 "SELECT a.action, a.table_name, a.record_key, a.field, a.old_value, "
-                "a.new_value, a.version_rid, c.user_name, c.at, c.reason "
-                "FROM audit_log a JOIN changesets c ON c.id = a.changeset_id "
-                "ORDER BY a.seq"
+                "a.new_value, c.user_name, c.at, c.reason FROM audit_log a "
+                "JOIN changesets c ON c.id = a.changeset_id ORDER BY a.seq"
             )
         ).all()
     creates = [r for r in rows if r.action == "create" and r.table_name == "labs"]
@@ -94,24 +90,11 @@ def test_creates_are_recorded_with_who_when(filled_store: TrialStore) -> None:
     first = creates[0]
     assert first.record_key == "N01|NEUT|2025-02-17"
     assert first.field is None and first.old_value is None
-    # the values live in the referenced version, read through the audit trail
-    assert first.new_value is None and first.version_rid is not None
-    trail = filled_store.audit_trail(table="labs")
-    created = trail[trail["action"] == "create"]
-    assert created["record_key"].nunique() == 8
-    assert list(created["record_key"].drop_duplicates()) == [
-        r.record_key for r in creates
-    ]
-    mine = created[created["record_key"] == first.record_key]
-    record = dict(zip(mine["field"], mine["new_value"], strict=True))
+    record = json.loads(first.new_value)
     assert record["subject_id"] == "N01" and record["value"] == "3.25"
     assert record["lab_date"] == "2025-02-17" and record["visit"] == "D14"
-    assert mine["old_value"].isna().all()
-    assert set(mine["user_name"]) == {"alice"} and mine["reason"].isna().all()
     assert first.user_name == "alice" and first.reason is None
-    at = mine["at"].iloc[0]
-    assert at == first.at and at.endswith("Z") and at[:2] == "20"
-    assert set(created["user_name"]) == {"alice", "bob"}
+    assert first.at.endswith("Z") and first.at[:2] == "20"
     assert {r.user_name for r in creates} == {"alice", "bob"}
     files = [r for r in rows if r.table_name == "submission_files"]
     assert {r.record_key for r in files} >= {"1/labs.csv", "2/protocol.toml"}
@@ -157,10 +140,8 @@ def test_database_refuses_rewriting_record_versions(filled_store: TrialStore) ->
 def test_verify_detects_a_changed_value(filled_store: TrialStore) -> None:
     result = tampered(
         filled_store,
-        "UPDATE rec_labs SET value = 1.25 WHERE _rid = (SELECT version_rid "
-        "FROM audit_log WHERE action = 'create' AND table_name = 'labs' "
-        "AND record_key = 'N01|NEUT|2025-02-17')",
-        table="rec_labs",
+        "UPDATE audit_log SET new_value = replace(new_value, '3.25', '1.25') "
+        "WHERE record_key = 'N01|NEUT|2025-02-17'",
     )
     assert len(result.problems) == 1
     assert "N01|NEUT|2025-02-17" in result.problems[0]
@@ -178,39 +159,26 @@ def test_verify_detects_a_changed_hash(filled_store: TrialStore) -> None:
 def test_verify_detects_a_change_whose_hash_was_recomputed(
     filled_store: TrialStore,
 ) -> None:
-    """An attacker who rewrites a version and its entry's hash breaks the next link."""
+    """An attacker who rewrites an entry and its hash still breaks the next link."""
     with filled_store.engine.connect() as conn:
         rows = conn.execute(
             sa.text(
                 "SELECT a.seq, a.changeset_id, c.at, c.user_name, c.reason, a.action, "
-                "a.table_name, a.record_key, a.field, a.old_value, a.version_rid, "
-                "a.hash FROM audit_log a JOIN changesets c ON c.id = a.changeset_id "
+                "a.table_name, a.record_key, a.field, a.old_value, a.new_value, a.hash "
+                "FROM audit_log a JOIN changesets c ON c.id = a.changeset_id "
                 "WHERE a.seq IN (4, 5) ORDER BY a.seq"
             )
         ).all()
     previous, entry = rows[0].hash, rows[1]
-    assert entry.action == "create" and entry.version_rid is not None
-    trail = filled_store.audit_trail(table=entry.table_name)
-    fields = trail[trail["seq"] == entry.seq]
-    values = dict(zip(fields["field"], fields["new_value"], strict=True))
-    (changed,) = [name for name, value in values.items() if value == "91.5"]
-    forged = json.dumps(
-        {**values, changed: "99.5"}, ensure_ascii=False, separators=(",", ":")
-    )
-    text = entry_text(*entry[:10], forged, version=int(entry.version_rid))
+    forged = entry.new_value.replace('"91.5"', '"99.5"')
+    assert forged != entry.new_value
+    text = entry_text(*entry[:10], forged)
     new_hash = chain_hashes(previous, [text])[0]
-    with rolled_back(filled_store) as conn:
-        disable_guard(conn, f"rec_{entry.table_name}")
-        disable_guard(conn, "audit_log")
-        conn.exec_driver_sql(
-            f"UPDATE rec_{entry.table_name} SET {changed} = 99.5 "
-            f"WHERE _rid = {int(entry.version_rid)}"
-        )
-        conn.exec_driver_sql(
-            f"UPDATE audit_log SET hash = '{new_hash}' WHERE seq = {entry.seq}"
-        )
-        result = verify_audit(conn)
-    assert filled_store.verify().ok
+    result = tampered(
+        filled_store,
+        f"UPDATE audit_log SET new_value = '{forged}', hash = '{new_hash}' "
+        "WHERE seq = 5",
+    )
     assert [p[:8] for p in result.problems] == ["entry 6 "]
 
 
