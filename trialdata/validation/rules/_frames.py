@@ -12,9 +12,10 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from schemas.checks import matches_pattern
 from schemas.domains._fields import IDENTIFIER_PATTERN
 from trialdata.findings import Severity, empty_findings
-from trialdata.validation.context import RuleContext, flag_rows, map_values
+from trialdata.validation.context import RuleContext, flag_rows, lookup
 from trialdata.validation.schema_check import ABSENT_COLUMNS
 
 __all__ = [
@@ -87,7 +88,7 @@ def valid_term(values: pd.Series, terms: type[StrEnum]) -> pd.Series:
 
 def valid_identifier(values: pd.Series) -> pd.Series:
     """Return a mask of identifiers with the schemas' identifier format."""
-    return values.astype("string").str.fullmatch(IDENTIFIER_PATTERN).fillna(False)
+    return matches_pattern(values, pattern=IDENTIFIER_PATTERN) & values.notna()
 
 
 def text(values: pd.Series) -> pd.Series:
@@ -126,8 +127,7 @@ def subject_fact(ctx: RuleContext, subject_ids: pd.Series, column: str) -> pd.Se
     if not has_columns(subjects, "subject_id", column):
         return pd.Series(pd.NA, index=subject_ids.index, dtype="object")
     assert subjects is not None
-    mapping = subjects.dropna(subset=["subject_id"]).drop_duplicates("subject_id")
-    return map_values(subject_ids, mapping.set_index("subject_id")[column])
+    return lookup(subject_ids, subjects, "subject_id", column)
 
 
 def first_dose_dates(ctx: RuleContext) -> pd.Series:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from schemas.terms import AdministrationRoute, ReleaseStatus
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext, is_in, map_values
+from trialdata.validation.context import RuleContext, is_in, lookup, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
     day,
@@ -40,8 +40,7 @@ def _cohort_fact(ctx: RuleContext, admin: pd.DataFrame, column: str) -> pd.Serie
     cohort_id = subject_fact(ctx, admin["subject_id"], "cohort_id")
     if not has_columns(cohorts, "cohort_id", column):
         return pd.Series(pd.NA, index=admin.index, dtype="object")
-    mapping = cohorts.dropna(subset=["cohort_id"]).drop_duplicates("cohort_id")
-    return map_values(cohort_id, mapping.set_index("cohort_id")[column])
+    return lookup(cohort_id, cohorts, "cohort_id", column)
 
 
 @rule(

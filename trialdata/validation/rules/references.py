@@ -41,7 +41,7 @@ def _unknown(values: pd.Series, known: pd.Series) -> pd.Series:
     """Mask of well-formed references that are not among ``known``."""
     missing = values.notna() & ~is_in(values, known)
     if missing.any():  # the format check only on the few unmatched values
-        missing[missing] = valid_identifier(values[missing])
+        missing[missing] = valid_identifier(values[missing]).to_numpy()
     return missing
 
 
