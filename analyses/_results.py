@@ -25,10 +25,18 @@ __all__ = [
     "Provenance",
     "hash_frame",
     "make_provenance",
+    "package_version",
 ]
 
 
-def _package_version() -> str:
+def package_version() -> str:
+    """Return the installed trialdata version (``0+unknown`` in a bare source tree).
+
+    Returns
+    -------
+    str
+        The version string stamped on every output.
+    """
     try:
         return metadata.version("trialdata")
     except metadata.PackageNotFoundError:  # running from a source tree
@@ -83,7 +91,7 @@ class Provenance:
     parameters: Mapping[str, Any] = field(default_factory=dict)
     input_hashes: Mapping[str, str] = field(default_factory=dict)
     input_rows: Mapping[str, int] = field(default_factory=dict)
-    package_version: str = field(default_factory=_package_version)
+    package_version: str = field(default_factory=package_version)
     created_utc: str = field(
         default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds")
     )

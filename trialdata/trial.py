@@ -12,6 +12,7 @@ from typing import Literal
 import pandas as pd
 
 from analyses._results import hash_frame
+from schemas.domains import get_domain
 from schemas.protocol import Protocol
 from trialdata.errors import InputError
 from trialdata.findings import Severity
@@ -142,8 +143,6 @@ class Trial:
         pandas.DataFrame
             The table; an empty frame with the domain's columns when absent.
         """
-        from schemas.domains import get_domain
-
         spec = get_domain(name)
         data = self.tables.get(name)
         if data is None:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from analyses._results import Provenance
+from analyses._results import package_version
 from trialdata.cli._errors import user_errors
 from trialdata.findings_render import render_findings
 from trialdata.validation import ValidationReport, validate_folder
@@ -39,7 +39,7 @@ def _context(report: ValidationReport) -> dict[str, object]:
             {"name": f.name, "domain": f.domain, "rows": f.n_rows, "sha256": f.sha256}
             for f in report.files
         ],
-        "package_version": Provenance(analysis="validate").package_version,
+        "package_version": package_version(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

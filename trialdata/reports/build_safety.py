@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
-from analyses._results import AnalysisResult, Provenance
+from analyses._results import AnalysisResult, package_version
 from analyses.dose_finding import (
     BOIN,
     CRM,
@@ -835,7 +835,7 @@ def build_safety_report(
         snapshot_hash=snapshot_hash or trial.content_hash,
         source=trial.source,
         data_cutoff=format_date(cutoff),
-        package_version=Provenance(analysis="report").package_version,
+        package_version=package_version(),
         generated_utc=when.astimezone(UTC).isoformat(timespec="seconds"),
         validation=_validation_status(trial.findings),
     )
