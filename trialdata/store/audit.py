@@ -33,7 +33,7 @@ import sqlalchemy as sa
 
 from trialdata.store.bulk import bulk_insert
 from trialdata.store.chain import ChainJob
-from trialdata.store.codec import _polars_strings
+from trialdata.store.codec import JSON_ESCAPED, _polars_strings
 from trialdata.store.tables import AUDIT_LOG, CHANGESETS
 
 __all__ = [
@@ -75,6 +75,7 @@ def utc_now() -> str:
 
 
 def _js(value: str | None) -> str:
+    """JSON literal of a string or None, as ``json.dumps(..., ensure_ascii=False)``."""
     return "null" if value is None else str(encode_basestring(value))
 
 
@@ -330,6 +331,8 @@ class AuditWriter:
         field: Any = None,
         old: Any = None,
         new: Any = None,
+        *,
+        key_series: pl.Series | None = None,
     ) -> None:
         """Queue entries, one per key.
 
@@ -343,11 +346,14 @@ class AuditWriter:
             Record keys.
         field, old, new : str, None, sequence, numpy.ndarray or polars.Series
             One value for all entries or one per key.
+        key_series : polars.Series, optional
+            The same keys as a Polars string series, when the caller has them
+            (they are then not converted again for hashing).
         """
         n = len(keys)
         if n == 0:
             return
-        self._pending.append((n, (action, table, keys, field, old, new)))
+        self._pending.append((n, (action, table, keys, field, old, new, key_series)))
 
     def hash_pending(self) -> None:
         """Give the queued entries their sequence numbers and start hashing them.
@@ -364,32 +370,58 @@ class AuditWriter:
         self._pending.clear()
         n = sum(size for size, _ in batches)
         names = ("action", "table", "key", "field", "old", "new")
-        columns = [
-            pl.concat([_polars_column(name, size, b[i]) for size, b in batches])
-            for i, name in enumerate(names)
-        ]
+        varying: list[pl.Series] = []
+        parts: dict[str, pl.Expr] = {}
+        for i, name in enumerate(names):
+            scalars = {_scalar(b[i]) for _, b in batches}
+            literal = name in ("old", "new")
+            if len(scalars) == 1 and _VARYING not in scalars:
+                # the same value on every entry: its text once, not once per entry
+                value = scalars.pop()
+                text = _prefixed(value) if literal else _js(value)
+                parts[name] = pl.lit(text, dtype=pl.String)
+                continue
+            column = pl.concat(
+                [
+                    _polars_column(
+                        name, size, b[6] if i == 2 and b[6] is not None else b[i]
+                    )
+                    for size, b in batches
+                ]
+            )
+            varying.append(column)
+            if literal:
+                parts[name] = _length_prefixed(name)
+            elif column.str.contains(JSON_ESCAPED).any():
+                parts[name] = _json_literal(name)
+            else:  # nothing to escape: quoting is all JSON does
+                parts[name] = (
+                    pl.when(pl.col(name).is_null())
+                    .then(pl.lit("null"))
+                    .otherwise(pl.concat_str([pl.lit('"'), pl.col(name), pl.lit('"')]))
+                )
         seq = np.arange(self._hashed_seq, self._hashed_seq + n, dtype=np.int64)
         prefix = (
             f",{self.changeset_id},{_js(self.at)},{_js(self.user)},{_js(self.reason)},"
         )
-        frame = pl.DataFrame([pl.Series("seq", seq).cast(pl.String), *columns])
+        frame = pl.DataFrame([pl.Series("seq", seq).cast(pl.String), *varying])
         texts = frame.select(
             pl.concat_str(
                 [
                     pl.lit("["),
                     pl.col("seq"),
                     pl.lit(prefix),
-                    _json_literal("action"),
+                    parts["action"],
                     pl.lit(","),
-                    _json_literal("table"),
+                    parts["table"],
                     pl.lit(","),
-                    _json_literal("key"),
+                    parts["key"],
                     pl.lit(","),
-                    _json_literal("field"),
+                    parts["field"],
                     pl.lit("]\n"),
-                    _length_prefixed("old"),
+                    parts["old"],
                     pl.lit("\n"),
-                    _length_prefixed("new"),
+                    parts["new"],
                 ]
             ).alias("text")
         )["text"]

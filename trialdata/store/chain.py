@@ -2,11 +2,12 @@
 
 Each hash depends on the one before, so a chain is one sequential loop over the
 entries. For a large batch the loop runs in a separate Python process, so that it
-runs on another core while the caller writes the record versions: the entries and
-their offsets are put in an anonymous shared file (``memfd``), the worker (standard
-library only: :data:`_WORKER`) writes the 32-byte digests at its end, and the caller
-reads them when it needs them. The worker touches nothing but that file (no database,
-no other file). If it cannot be started or fails, the caller computes the chain
+runs on another core while the caller writes the record versions: a thread of the
+caller writes the entries' offsets and text into the worker's standard input (so
+that the copy, too, runs beside the caller), the worker (standard library only:
+:data:`_WORKER`) writes the 32-byte digests to its standard output, and the caller
+reads them when it needs them. The worker touches nothing but its two pipes (no
+database, no file). If it cannot be started or fails, the caller computes the chain
 itself; the result is the same either way.
 """
 
@@ -15,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-import mmap
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,33 +78,46 @@ def _buffer(texts: pa.Array | pa.ChunkedArray) -> tuple[memoryview, np.ndarray]:
 
 def _hex(digests: bytes) -> list[str]:
     """Return 32-byte digests as hexadecimal strings."""
-    text = digests.hex().encode("ascii")
-    n = len(digests) // _DIGEST
-    array = pa.FixedSizeBinaryArray.from_buffers(
-        pa.binary(2 * _DIGEST), n, [None, pa.py_buffer(text)]
-    )
-    out: list[str] = array.cast(pa.string()).to_pylist()
-    return out
+    text = digests.hex()
+    width = 2 * _DIGEST
+    return [text[i : i + width] for i in range(0, len(text), width)]
 
 
-#: The worker: reads offsets and entries from the shared file, writes the digests.
+#: The worker: reads offsets and entries from stdin, writes the digests to stdout.
 _WORKER = """
-import hashlib, itertools, mmap, os, sys
-fd, n, size = (int(a) for a in sys.argv[1:4])
-previous = bytes.fromhex(sys.argv[4])
-m = mmap.mmap(fd, 0)
-offsets = memoryview(m)[: 8 * (n + 1)].cast("q").tolist()
-base = 8 * (n + 1)
-data = m[base : base + size]
+import hashlib, itertools, sys
+n, size = (int(a) for a in sys.argv[1:3])
+previous = bytes.fromhex(sys.argv[3])
+stdin = sys.stdin.buffer
+offsets = memoryview(stdin.read(8 * (n + 1))).cast("q").tolist()
+data = stdin.read(size)
+if len(offsets) != n + 1 or len(data) != size:
+    sys.exit(3)
 sha = hashlib.sha256
 digest = previous
 out = []
 for start, end in itertools.pairwise(offsets):
     digest = sha(digest + data[start:end]).digest()
     out.append(digest)
-m[base + size :] = b"".join(out)
-m.flush()
+sys.stdout.buffer.write(b"".join(out))
 """
+
+
+def _feed(fd: int, parts: tuple[bytes | memoryview, ...]) -> None:
+    """Write buffers to a pipe, then close it.
+
+    Run in a thread: ``os.write`` releases the GIL, so the copy into the pipe runs
+    beside the caller's work.
+    """
+    try:
+        for part in parts:
+            view = memoryview(part).cast("B")
+            while len(view):
+                view = view[os.write(fd, view) :]
+    except OSError:
+        pass  # the worker died; _collect sees its exit status
+    finally:
+        os.close(fd)
 
 
 @dataclass
@@ -123,8 +137,7 @@ class ChainJob:
     _data: memoryview
     _offsets: np.ndarray
     _worker: subprocess.Popen[bytes] | None = None
-    _shared: mmap.mmap | None = None
-    _fd: int | None = None
+    _feeder: threading.Thread | None = None
     _digests: bytes | None = None
 
     @classmethod
@@ -145,46 +158,49 @@ class ChainJob:
         """
         data, offsets = _buffer(texts)
         job = cls(bytes.fromhex(previous), len(offsets) - 1, data, offsets)
-        if job.n >= WORKER_MIN_ENTRIES and hasattr(os, "memfd_create"):
+        if job.n >= WORKER_MIN_ENTRIES:
             job._spawn()
         return job
 
     def _spawn(self) -> None:
-        """Start the worker; on any failure leave the job to the calling process."""
-        head = self._offsets.astype(np.int64).tobytes()
-        size = len(self._data)
-        fd = os.memfd_create("trialdata-chain")
-        arguments = [str(fd), str(self.n), str(size), self.previous.hex()]
-        shared: mmap.mmap | None = None
+        """Start the worker and feed it from a thread; on failure the caller hashes.
+
+        The entries go to the worker through a pipe written by a thread, so this
+        returns at once and the copy runs while the caller writes record versions.
+        """
+        arguments = [str(self.n), str(len(self._data)), self.previous.hex()]
         try:
-            os.ftruncate(fd, len(head) + size + self.n * _DIGEST)
-            shared = mmap.mmap(fd, 0)
-            shared[: len(head)] = head
-            shared[len(head) : len(head) + size] = self._data
             worker = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _WORKER, *arguments],
-                pass_fds=(fd,),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
             )
         except OSError:
-            if shared is not None:
-                shared.close()
-            os.close(fd)
             return
-        self._worker, self._shared, self._fd = worker, shared, fd
+        assert worker.stdin is not None
+        # the thread owns the pipe's descriptor from here on and closes it
+        fd = os.dup(worker.stdin.fileno())
+        worker.stdin.close()
+        head = self._offsets.astype(np.int64).tobytes()
+        feeder = threading.Thread(
+            target=_feed, args=(fd, (head, self._data)), daemon=True
+        )
+        feeder.start()
+        self._worker, self._feeder = worker, feeder
 
     def _collect(self) -> bytes | None:
         """Wait for the worker and return its digests (None when it failed)."""
-        if self._worker is None or self._shared is None or self._fd is None:
+        worker, feeder = self._worker, self._feeder
+        if worker is None or feeder is None:
             return None
-        digests = None
-        if self._worker.wait() == 0:
-            digests = bytes(self._shared[len(self._shared) - self.n * _DIGEST :])
-        self._shared.close()
-        os.close(self._fd)
-        self._worker, self._shared, self._fd = None, None, None
+        self._worker, self._feeder = None, None
+        assert worker.stdout is not None
+        with worker.stdout:
+            digests = worker.stdout.read()
+        feeder.join()
+        if worker.wait() != 0 or len(digests) != self.n * _DIGEST:
+            return None
         return digests
 
     def __del__(self) -> None:

@@ -18,7 +18,7 @@ in Python except the C-level string encoding of JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -31,8 +31,10 @@ import pyarrow.compute as pc
 from schemas.domains import DomainSpec
 
 __all__ = [
+    "JSON_ESCAPED",
     "TEXT_DTYPE",
-    "arrow_text",
+    "CanonicalText",
+    "canonical_text",
     "db_columns",
     "duplicated",
     "json_objects",
@@ -116,6 +118,27 @@ def _datetime_text(values: pd.Series, *, date_only: bool) -> np.ndarray:
     return out
 
 
+def _whole_days(values: pd.Series) -> pa.Array | None:
+    """Return date-times as Arrow dates when every one is at midnight (else None).
+
+    The common case of date columns, cast to text by Arrow without a detour
+    through Python objects; the same text as :func:`_datetime_text`.
+    """
+    stamps = pd.to_datetime(values, errors="coerce")
+    if getattr(stamps.dt, "tz", None) is not None:
+        return None
+    raw = stamps.to_numpy(dtype="datetime64[s]")
+    missing = np.isnat(raw)
+    seconds = raw.astype(np.int64)
+    seconds[missing] = 0
+    if (seconds % 86_400).any():
+        return None
+    days = seconds // 86_400
+    if len(days) and (days.min() < _FIRST_DAY or days.max() > _LAST_DAY):
+        return None
+    return pa.array(days.astype(np.int32), type=pa.date32(), mask=missing)
+
+
 def db_columns(
     data: pd.DataFrame,
     spec: DomainSpec,
@@ -130,8 +153,9 @@ def db_columns(
     spec : schemas.domains.DomainSpec
         The domain.
     text : mapping of str to numpy.ndarray, optional
-        The table's canonical text (:func:`text_columns`), when already computed:
-        text and date-time columns are then taken from it.
+        The table's canonical text as object arrays (:func:`canonical_text`), when
+        already computed: text and date-time columns are then taken from it (only
+        those are read).
 
     Returns
     -------
@@ -158,6 +182,102 @@ def db_columns(
     return out
 
 
+def _arrow_column(
+    values: pd.Series, kind: str
+) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray | None]:
+    """Return one column's canonical text as Arrow strings (and objects if made).
+
+    Date-times are formatted as objects first (:func:`_datetime_text`); those objects
+    are returned as well, so that they need not be converted back.
+    """
+    if kind == "datetime":
+        days = _whole_days(values)
+        if days is not None:
+            return pc.cast(days, pa.string()), None
+        objects = _datetime_text(values, date_only=True)
+        return pa.array(objects, type=pa.string(), from_pandas=True), objects
+    if kind == "float":
+        floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+        return pc.cast(pa.array(floats, from_pandas=True), pa.string()), None
+    if kind == "boolean":
+        return pc.cast(pa.array(values.astype("boolean")), pa.string()), None
+    if kind == "integer":
+        numbers = pd.to_numeric(values, errors="coerce").astype("Int64")
+        return pc.cast(pa.array(numbers), pa.string()), None
+    return pa.array(values.astype(TEXT_DTYPE)), None
+
+
+def _object_text(strings: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Return Arrow strings as an object array of str, None for missing values."""
+    out: np.ndarray = np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
+    return out
+
+
+class CanonicalText(Mapping[str, np.ndarray]):
+    """The canonical text of a table's domain columns, as object arrays on demand.
+
+    Holds every column as Arrow strings (:attr:`arrow`) and converts a column to an
+    object array of str / None (what drivers bind and what versions are compared
+    on) the first time it is asked for, so a column nobody reads is never
+    converted.
+
+    Parameters
+    ----------
+    arrow : dict of str to pyarrow.Array or pyarrow.ChunkedArray
+        Column name to canonical text.
+    objects : dict of str to numpy.ndarray, optional
+        Columns already available as object arrays.
+    """
+
+    def __init__(
+        self,
+        arrow: dict[str, pa.Array | pa.ChunkedArray],
+        objects: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        self.arrow = arrow
+        self._objects = dict(objects or {})
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Return one column as an object array (converted once, then kept)."""
+        if name not in self._objects:
+            self._objects[name] = _object_text(self.arrow[name])
+        return self._objects[name]
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterate over the column names."""
+        return iter(self.arrow)
+
+    def __len__(self) -> int:
+        """Return the number of columns."""
+        return len(self.arrow)
+
+
+def canonical_text(data: pd.DataFrame, spec: DomainSpec) -> CanonicalText:
+    """Return the canonical text of every domain column of a typed table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Typed table with every column of the domain.
+    spec : schemas.domains.DomainSpec
+        The domain.
+
+    Returns
+    -------
+    CanonicalText
+        Arrow strings for column-wise work (keys, JSON) and object arrays of str or
+        None on demand. Text columns are taken from the typed table without copying.
+    """
+    arrow: dict[str, pa.Array | pa.ChunkedArray] = {}
+    objects: dict[str, np.ndarray] = {}
+    for name in spec.columns:
+        strings, made = _arrow_column(data[name], spec.column_kinds[name])
+        arrow[name] = strings
+        if made is not None:
+            objects[name] = made
+    return CanonicalText(arrow, objects)
+
+
 def text_columns(data: pd.DataFrame, spec: DomainSpec) -> dict[str, np.ndarray]:
     """Return the canonical text of every domain column of a typed table.
 
@@ -171,76 +291,23 @@ def text_columns(data: pd.DataFrame, spec: DomainSpec) -> dict[str, np.ndarray]:
     Returns
     -------
     dict of str to numpy.ndarray
-        Column name to object array of str or None.
+        Column name to object array of str or None (every column of
+        :func:`canonical_text`, converted).
     """
-    out: dict[str, np.ndarray] = {}
-    for name in spec.columns:
-        kind = spec.column_kinds[name]
-        values = data[name]
-        if kind == "datetime":
-            out[name] = _datetime_text(values, date_only=True)
-        elif kind == "float":
-            floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-            text = pc.cast(pa.array(floats, from_pandas=True), pa.string())
-            out[name] = text.to_numpy(zero_copy_only=False)
-        elif kind == "boolean":
-            flags = values.astype("boolean")
-            text = np.where(flags.fillna(False).to_numpy(dtype=bool), "true", "false")
-            column = text.astype(object)
-            column[flags.isna().to_numpy()] = None
-            out[name] = column
-        elif kind == "integer":
-            numbers = pd.to_numeric(values, errors="coerce").astype("Int64")
-            out[name] = _objects(numbers.astype(TEXT_DTYPE))
-        else:
-            out[name] = _objects(values.astype(TEXT_DTYPE))
-    return out
-
-
-def arrow_text(
-    data: pd.DataFrame, spec: DomainSpec, text: Mapping[str, np.ndarray]
-) -> dict[str, pa.Array | pa.ChunkedArray]:
-    """Return the canonical text of every domain column as Arrow string arrays.
-
-    The same values as :func:`text_columns`, for column-wise work (record keys,
-    JSON): text columns are taken from the typed table without copying, float
-    columns are cast again, the others are converted from ``text``.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Typed table with every column of the domain.
-    spec : schemas.domains.DomainSpec
-        The domain.
-    text : mapping of str to numpy.ndarray
-        Its canonical text (:func:`text_columns`).
-
-    Returns
-    -------
-    dict of str to pyarrow.Array or pyarrow.ChunkedArray
-        Column name to string array, null for missing values.
-    """
-    out: dict[str, pa.Array | pa.ChunkedArray] = {}
-    for name in spec.columns:
-        kind = spec.column_kinds[name]
-        values = data[name]
-        if kind == "string" and isinstance(values.dtype, pd.StringDtype):
-            out[name] = pa.array(values.astype(TEXT_DTYPE))
-        elif kind == "float":
-            floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-            out[name] = pc.cast(pa.array(floats, from_pandas=True), pa.string())
-        else:
-            out[name] = pa.array(text[name], type=pa.string(), from_pandas=True)
-    return out
+    text = canonical_text(data, spec)
+    return {name: text[name] for name in spec.columns}
 
 
 def duplicated(keys: Any, excluded: np.ndarray) -> np.ndarray:
     """Return which keys appear more than once among the rows not excluded.
 
+    Keys are first compared by a 64-bit hash (cheap, parallel); only rows whose
+    hash repeats are compared by their text.
+
     Parameters
     ----------
-    keys : numpy.ndarray or pyarrow.Array
-        Record keys (str or None).
+    keys : polars.Series, numpy.ndarray or pyarrow.Array
+        Record keys (str or None), e.g. from :func:`key_text`.
     excluded : numpy.ndarray
         Boolean mask of rows left out of the comparison.
 
@@ -249,39 +316,43 @@ def duplicated(keys: Any, excluded: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Boolean mask: not excluded and sharing its key with another such row.
     """
-    frame = pl.DataFrame(
-        [_polars_strings("key", keys), pl.Series("excluded", excluded, pl.Boolean)]
-    )
-    candidate = pl.when(~pl.col("excluded")).then(pl.col("key"))
-    repeated = frame.select(
-        (candidate.is_duplicated() & candidate.is_not_null()).alias("repeated")
-    )["repeated"]
-    out: np.ndarray = repeated.to_numpy().astype(bool)
+    series = _polars_strings("key", keys)
+    considered = ~excluded & series.is_not_null().to_numpy()
+    out = np.zeros(len(series), dtype=bool)
+    rows = np.flatnonzero(considered)
+    if len(rows) < 2:
+        return out
+    chosen = series if len(rows) == len(series) else series.gather(rows)
+    maybe = chosen.hash().is_duplicated().to_numpy()
+    if maybe.any():
+        same = chosen.filter(pl.Series(maybe)).is_duplicated().to_numpy()
+        out[rows[maybe]] = same
     return out
 
 
-def key_text(text: Mapping[str, Any], key: Sequence[str]) -> np.ndarray:
+def key_text(text: Mapping[str, Any], key: Sequence[str]) -> pl.Series:
     """Return the record key of every row: its key values joined by ``|``.
 
     Parameters
     ----------
     text : mapping of str to numpy.ndarray or pyarrow.Array
-        Canonical text columns (:func:`text_columns` or :func:`arrow_text`).
+        Canonical text columns (:attr:`CanonicalText.arrow` or
+        :func:`text_columns`).
     key : sequence of str
         Key columns.
 
     Returns
     -------
-    numpy.ndarray
-        Object array of str; None where a key value is missing.
+    polars.Series
+        String series named ``key``; null where a key value is missing
+        (``.to_numpy()`` gives the object array drivers bind).
     """
     frame = pl.DataFrame([_polars_strings(name, text[name]) for name in key])
-    joined = frame.select(pl.concat_str(list(key), separator="|").alias("key"))["key"]
-    out: np.ndarray = np.asarray(joined.to_numpy(), dtype=object)
-    return out
+    return frame.select(pl.concat_str(list(key), separator="|").alias("key"))["key"]
 
 
-_NEEDS_ESCAPE = r'["\\\x00-\x1f]'
+#: Regular expression matching a character JSON escapes in a string.
+JSON_ESCAPED = r'["\\\x00-\x1f]'
 
 
 def json_strings(values: np.ndarray, *, plain: bool = False) -> pa.Array:
@@ -301,7 +372,7 @@ def json_strings(values: np.ndarray, *, plain: bool = False) -> pa.Array:
         ensure_ascii=False)``.
     """
     strings = pa.array(values, type=pa.string(), from_pandas=True)
-    if not plain and pc.any(pc.match_substring_regex(strings, _NEEDS_ESCAPE)).as_py():
+    if not plain and pc.any(pc.match_substring_regex(strings, JSON_ESCAPED)).as_py():
         quoted = pa.array(
             [None if v is None else encode_basestring(v) for v in values],
             type=pa.string(),
@@ -312,8 +383,10 @@ def json_strings(values: np.ndarray, *, plain: bool = False) -> pa.Array:
 
 
 def _polars_strings(
-    name: str, values: np.ndarray | pa.Array | pa.ChunkedArray
+    name: str, values: np.ndarray | pa.Array | pa.ChunkedArray | pl.Series
 ) -> pl.Series:
+    if isinstance(values, pl.Series):
+        return values.alias(name).cast(pl.String)
     strings = (
         values
         if isinstance(values, pa.Array | pa.ChunkedArray)
@@ -325,7 +398,7 @@ def _polars_strings(
 
 
 def json_objects(
-    text: Mapping[str, np.ndarray],
+    text: Mapping[str, Any],
     columns: Sequence[str],
     plain: Sequence[str] = (),
 ) -> np.ndarray:
@@ -333,8 +406,8 @@ def json_objects(
 
     Parameters
     ----------
-    text : mapping of str to numpy.ndarray
-        Canonical text columns (:func:`text_columns`), all the same length.
+    text : mapping of str to numpy.ndarray or pyarrow.Array
+        Canonical text columns, all the same length.
     columns : sequence of str
         Columns to include, in this order.
     plain : sequence of str, optional

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl
 import pyarrow as pa
 import sqlalchemy as sa
 
@@ -33,14 +34,14 @@ from trialdata.findings import FINDING_COLUMNS, Finding, Severity, findings_fram
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert, bulk_update
 from trialdata.store.codec import (
-    arrow_text,
+    CanonicalText,
+    canonical_text,
     db_columns,
     duplicated,
     json_objects,
     json_series,
     key_text,
     none_list,
-    text_columns,
 )
 from trialdata.store.engine import write_transaction
 from trialdata.store.queries import update_queries
@@ -124,9 +125,9 @@ class _Upload:
 
     spec: DomainSpec
     data: pd.DataFrame
-    text: dict[str, np.ndarray]
-    arrow: dict[str, pa.Array | pa.ChunkedArray]
+    text: CanonicalText
     keys: np.ndarray
+    key_series: pl.Series
     rejected: np.ndarray
     files: np.ndarray
     rows: np.ndarray
@@ -134,9 +135,7 @@ class _Upload:
     store_findings: list[Finding]
 
 
-def _subject_column(
-    spec: DomainSpec, text: dict[str, np.ndarray], n: int
-) -> np.ndarray:
+def _subject_column(spec: DomainSpec, text: CanonicalText, n: int) -> np.ndarray:
     if "subject_id" in text:
         return text["subject_id"]
     return np.full(n, None, dtype=object)
@@ -144,9 +143,9 @@ def _subject_column(
 
 def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
     data = report.tables[spec.name]
-    text = text_columns(data, spec)
-    arrow = arrow_text(data, spec, text)
-    keys = key_text(arrow, spec.key)
+    text = canonical_text(data, spec)
+    key_series = key_text(text.arrow, spec.key)
+    keys = np.asarray(key_series.to_numpy(), dtype=object)
     rejected = report.rejected_mask(spec.name).to_numpy(dtype=bool).copy()
     files = data[SOURCE_FILE].astype(str).to_numpy(dtype=object)
     rows = pd.to_numeric(data[SOURCE_ROW]).to_numpy(dtype=np.int64)
@@ -169,7 +168,7 @@ def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
             )
         )
     rejected |= no_key
-    repeated = duplicated(keys, rejected)
+    repeated = duplicated(key_series, rejected)
     for i in np.flatnonzero(repeated):
         found.append(
             Finding(
@@ -187,7 +186,7 @@ def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
         )
     rejected |= repeated
     return _Upload(
-        spec, data, text, arrow, keys, rejected, files, rows, subjects, found
+        spec, data, text, keys, key_series, rejected, files, rows, subjects, found
     )
 
 
@@ -201,7 +200,7 @@ class _Plan:
     updated: np.ndarray
     stored_pos: np.ndarray
     stored: pd.DataFrame
-    stored_text: dict[str, np.ndarray]
+    stored_text: CanonicalText
     changed_fields: dict[str, np.ndarray]
 
 
@@ -228,7 +227,7 @@ def _plan(
         subjects=subjects,
         sample_subjects=samples,
     )
-    stored_text = text_columns(stored, spec)
+    stored_text = canonical_text(stored, spec)
     position = pd.Index(stored["_key"].astype(object)).get_indexer(upload.keys)
     matched = position >= 0
     stored_sites = np.full(len(upload.keys), None, dtype=object)
@@ -329,6 +328,15 @@ def _take(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return values if mask.all() else values[mask]
 
 
+def _same_text(values: np.ndarray) -> bool:
+    """Whether an object array holds one and the same str throughout."""
+    return (
+        len(values) > 0
+        and isinstance(values[0], str)
+        and bool((values == values[0]).all())
+    )
+
+
 def _write_records(
     conn: sa.Connection,
     plan: _Plan,
@@ -343,15 +351,19 @@ def _write_records(
     if n == 0:
         return
     if plan.created.any():
+        every = bool(plan.created.all())
+        chosen = pa.array(plan.created)
         created = {
-            k: v if plan.created.all() else v.filter(pa.array(plan.created))
-            for k, v in up.arrow.items()
+            k: v if every else v.filter(chosen) for k, v in up.text.arrow.items()
         }
         audit.add(
             "create",
             spec.name,
             _take(up.keys, plan.created),
             new=json_series(created, spec.columns),
+            key_series=up.key_series
+            if every
+            else up.key_series.filter(pl.Series(plan.created)),
         )
     for name, mask in plan.changed_fields.items():
         old = plan.stored_text[name][plan.stored_pos[mask]]
@@ -363,23 +375,31 @@ def _write_records(
     values = db_columns(
         up.data if write.all() else up.data.loc[write],
         spec,
-        {k: _take(v, write) for k, v in up.text.items()},
+        {
+            name: _take(up.text[name], write)
+            for name in spec.columns
+            if spec.column_kinds[name] in ("string", "datetime")
+        },
     )
-    columns = ["_rid", *spec.columns, "_key", "_site_id", "_source_file", "_source_row"]
-    bulk_insert(
-        conn,
-        record_table_name(spec.name),
-        columns,
-        [
-            list(range(first, first + n)),
-            *values,
-            _take(up.keys, write),
-            _take(plan.sites, write),
-            _take(up.files, write),
-            _take(up.rows, write).tolist(),
-        ],
-        {"_created_cs": changeset, "_submission_id": submission},
-    )
+    columns = ["_rid", *spec.columns, "_key", "_source_row"]
+    data = [
+        list(range(first, first + n)),
+        *values,
+        _take(up.keys, write),
+        _take(up.rows, write).tolist(),
+    ]
+    constants: dict[str, str | int | None] = {
+        "_created_cs": changeset,
+        "_submission_id": submission,
+    }
+    for name, per_row in (("_site_id", plan.sites), ("_source_file", up.files)):
+        written = _take(per_row, write)
+        if _same_text(written):  # usually one site and one file: bound once
+            constants[name] = str(written[0])
+        else:
+            columns.append(name)
+            data.append(written)
+    bulk_insert(conn, record_table_name(spec.name), columns, data, constants)
     if plan.updated.any():
         old_rids = (
             plan.stored["_rid"]
@@ -412,7 +432,10 @@ def _quarantine(
             up.files + "#" + up.rows.astype(str).astype(object),
             up.keys,
         )[bad]
-        data = json_objects({k: v[bad] for k, v in up.text.items()}, up.spec.columns)
+        chosen = pa.array(bad)
+        data = json_objects(
+            {k: v.filter(chosen) for k, v in up.text.arrow.items()}, up.spec.columns
+        )
         n = len(keys)
         for target, values in zip(
             columns,

@@ -49,6 +49,18 @@ def _text(values: pd.Series) -> pd.Series:
     )
 
 
+def _look_up(values: pd.Series, mapping: Mapping[str, str]) -> np.ndarray:
+    """Return ``mapping[value]`` for every value (None when missing or unknown).
+
+    The distinct values are looked up once each (a table has many rows per
+    subject), then spread back over the rows.
+    """
+    codes, uniques = pd.factorize(values.astype("string[pyarrow]"))
+    found = np.array([mapping.get(str(u)) for u in uniques] + [None], dtype=object)
+    out: np.ndarray = found[codes]  # code -1 (missing) takes the last, None
+    return out
+
+
 def subject_sites(
     stored_subjects: pd.DataFrame, uploaded_subjects: pd.DataFrame | None
 ) -> dict[str, str]:
@@ -121,14 +133,16 @@ def row_sites(
     if domain in TRIAL_LEVEL:
         return np.full(n, coordinator, dtype=object)
     if domain == "subjects":
-        ids = _text(data["subject_id"])
-        named = _text(data["site_id"])
-        owner = ids.map(subjects).where(ids.map(subjects).notna(), named)
-        return owner.fillna(site).to_numpy(dtype=object)
-    if "subject_id" in data.columns:
-        ids = _text(data["subject_id"])
+        owner = _look_up(data["subject_id"], subjects)
+        unowned = pd.isna(owner)
+        owner[unowned] = _text(data["site_id"]).to_numpy(dtype=object)[unowned]
+    elif "subject_id" in data.columns:
+        owner = _look_up(data["subject_id"], subjects)
     elif "sample_id" in data.columns:
-        ids = _text(data["sample_id"]).map(sample_subjects)
+        owner = _look_up(data["sample_id"], sample_subjects)
+        known = ~pd.isna(owner)
+        owner[known] = [subjects.get(s) for s in owner[known]]
     else:
         return np.full(n, site, dtype=object)
-    return ids.map(subjects).fillna(site).to_numpy(dtype=object)
+    owner[pd.isna(owner)] = site
+    return owner

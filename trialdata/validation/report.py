@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from schemas.protocol import Protocol
@@ -101,15 +102,16 @@ class ValidationReport:
             (self.findings["severity"] == Severity.ERROR)
             & (self.findings["domain"] == domain)
         ]
-        whole_files = set(errors.loc[errors["row"].isna(), "file"])
-        bad_rows = errors.loc[errors["row"].notna(), ["file", "row"]].drop_duplicates()
-        keys = pd.MultiIndex.from_arrays(
-            [table[SOURCE_FILE].astype(str), table[SOURCE_ROW].astype("int64")]
-        )
-        flagged = pd.MultiIndex.from_arrays(
-            [bad_rows["file"].astype(str), bad_rows["row"].astype("int64")]
-        )
-        mask = keys.isin(flagged) | table[SOURCE_FILE].isin(whole_files).to_numpy()
+        mask = np.zeros(len(table), dtype=bool)
+        if len(errors):
+            files = table[SOURCE_FILE].astype(str)
+            whole_files = set(errors.loc[errors["row"].isna(), "file"])
+            mask |= files.isin(whole_files).to_numpy()
+            line = pd.to_numeric(table[SOURCE_ROW]).to_numpy(dtype=np.int64)
+            by_file = errors.loc[errors["row"].notna()].groupby("file")["row"]
+            for name, rows in by_file:
+                in_file = (files == str(name)).to_numpy(dtype=bool)
+                mask |= in_file & np.isin(line, rows.to_numpy(dtype=np.int64))
         return pd.Series(mask, index=table.index, name="rejected")
 
     def accepted(self, domain: str) -> pd.DataFrame:

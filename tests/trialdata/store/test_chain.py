@@ -37,6 +37,28 @@ def test_failed_worker_falls_back_to_the_caller(
     assert job.result() == chain_hashes(GENESIS, TEXTS)
 
 
+def test_worker_fed_more_than_a_pipe_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ~3 MB of entries: the feeding thread blocks on the pipe until the worker reads
+    monkeypatch.setattr(chain_module, "WORKER_MIN_ENTRIES", 10)
+    texts = [f'[{i},1,"t"]\n-\n{300}:' + "é" * 150 for i in range(10_000)]
+    job = ChainJob.start(GENESIS, pa.array(texts))
+    assert job._worker is not None
+    assert job.result() == chain_hashes(GENESIS, texts)
+
+
+def test_worker_dying_half_way_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the worker reads part of its input and dies: the feeder's broken pipe is
+    # ignored and the caller computes the chain itself
+    monkeypatch.setattr(chain_module, "WORKER_MIN_ENTRIES", 10)
+    monkeypatch.setattr(
+        chain_module, "_WORKER", "import sys; sys.stdin.buffer.read(1000); sys.exit(1)"
+    )
+    texts = [f"entry {i} " + "x" * 200 for i in range(5_000)]
+    job = ChainJob.start(GENESIS, pa.array(texts))
+    assert job._worker is not None
+    assert job.result() == chain_hashes(GENESIS, texts)
+
+
 def test_small_batches_are_hashed_in_process() -> None:
     job = ChainJob.start(GENESIS, pa.array(TEXTS[:5]))
     assert job._worker is None
