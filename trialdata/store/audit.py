@@ -426,7 +426,7 @@ class AuditWriter:
             ).alias("text")
         )["text"]
         job = ChainJob.start(
-            self._hashed_head, texts.to_arrow(compat_level=pl.CompatLevel.oldest())
+            self._hashed_head, texts.to_arrow(compat_level=pl.CompatLevel.newest())
         )
         self._hashing.append((seq, batches, job))
         self._hashed_seq += n

@@ -83,24 +83,52 @@ def _hex(digests: bytes) -> list[str]:
     return [text[i : i + width] for i in range(0, len(text), width)]
 
 
-#: The worker: reads offsets and entries from stdin, writes the digests to stdout.
+#: The worker: reads the entries as Arrow string views (a 16-byte view per entry: its
+#: length, then the bytes inline when at most 12, else the data buffer and offset)
+#: and the data buffers from stdin, writes the digests to stdout.
 _WORKER = """
-import hashlib, itertools, sys
-n, size = (int(a) for a in sys.argv[1:3])
-previous = bytes.fromhex(sys.argv[3])
+import hashlib, sys
+n, previous = int(sys.argv[1]), bytes.fromhex(sys.argv[2])
+sizes = [int(a) for a in sys.argv[3:]]
 stdin = sys.stdin.buffer
-offsets = memoryview(stdin.read(8 * (n + 1))).cast("q").tolist()
-data = stdin.read(size)
-if len(offsets) != n + 1 or len(data) != size:
+views = stdin.read(16 * n)
+buffers = [stdin.read(size) for size in sizes]
+if len(views) != 16 * n or [len(b) for b in buffers] != sizes:
     sys.exit(3)
+words = memoryview(views).cast("i").tolist()
 sha = hashlib.sha256
 digest = previous
 out = []
-for start, end in itertools.pairwise(offsets):
-    digest = sha(digest + data[start:end]).digest()
+for i in range(0, 4 * n, 4):
+    length = words[i]
+    if length <= 12:
+        entry = views[4 * i + 4 : 4 * i + 4 + length]
+    else:
+        start = words[i + 3]
+        entry = buffers[words[i + 2]][start : start + length]
+    digest = sha(digest + entry).digest()
     out.append(digest)
 sys.stdout.buffer.write(b"".join(out))
 """
+
+
+def _string_views(texts: pa.Array | pa.ChunkedArray) -> pa.StringViewArray:
+    """Return the entries as one Arrow string-view array (no copy when they are)."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if texts.type != pa.string_view():
+        texts = texts.cast(pa.string_view())
+    assert isinstance(texts, pa.StringViewArray)
+    return texts
+
+
+def _view_parts(views: pa.StringViewArray) -> list[memoryview]:
+    """Return the buffers the worker reads: the entries' views, then the data."""
+    buffers = views.buffers()
+    start = 16 * views.offset
+    parts = [memoryview(buffers[1])[start : start + 16 * len(views)]]
+    parts += [memoryview(b) for b in buffers[2:]]
+    return parts
 
 
 def _feed(fd: int, parts: tuple[bytes | memoryview, ...]) -> None:
@@ -134,8 +162,7 @@ class ChainJob:
 
     previous: bytes
     n: int
-    _data: memoryview
-    _offsets: np.ndarray
+    _texts: pa.Array | pa.ChunkedArray
     _worker: subprocess.Popen[bytes] | None = None
     _feeder: threading.Thread | None = None
     _digests: bytes | None = None
@@ -149,16 +176,17 @@ class ChainJob:
         previous : str
             Hash before the batch, hexadecimal.
         texts : pyarrow.Array
-            Canonical entries (:func:`trialdata.store.audit.entry_text`), in order.
+            Canonical entries (:func:`trialdata.store.audit.entry_text`), in order,
+            without missing values; string views (as Polars exports them) are
+            passed to the worker without a copy.
 
         Returns
         -------
         ChainJob
             Call :meth:`result` for the hashes.
         """
-        data, offsets = _buffer(texts)
-        job = cls(bytes.fromhex(previous), len(offsets) - 1, data, offsets)
-        if job.n >= WORKER_MIN_ENTRIES:
+        job = cls(bytes.fromhex(previous), len(texts), texts)
+        if job.n >= WORKER_MIN_ENTRIES and texts.null_count == 0:
             job._spawn()
         return job
 
@@ -168,7 +196,13 @@ class ChainJob:
         The entries go to the worker through a pipe written by a thread, so this
         returns at once and the copy runs while the caller writes record versions.
         """
-        arguments = [str(self.n), str(len(self._data)), self.previous.hex()]
+        views = _string_views(self._texts)
+        parts = _view_parts(views)
+        arguments = [
+            str(self.n),
+            self.previous.hex(),
+            *(str(len(b)) for b in parts[1:]),
+        ]
         try:
             worker = subprocess.Popen(
                 [sys.executable, "-I", "-S", "-c", _WORKER, *arguments],
@@ -182,11 +216,9 @@ class ChainJob:
         # the thread owns the pipe's descriptor from here on and closes it
         fd = os.dup(worker.stdin.fileno())
         worker.stdin.close()
-        head = self._offsets.astype(np.int64).tobytes()
-        feeder = threading.Thread(
-            target=_feed, args=(fd, (head, self._data)), daemon=True
-        )
+        feeder = threading.Thread(target=_feed, args=(fd, (*parts,)), daemon=True)
         feeder.start()
+        self._texts = views  # keeps the buffers alive while the thread writes them
         self._worker, self._feeder = worker, feeder
 
     def _collect(self) -> bytes | None:
@@ -219,9 +251,8 @@ class ChainJob:
         if self._digests is None:
             digests = self._collect()
             if digests is None:
-                digests = chain_digests(
-                    self.previous, bytes(self._data), self._offsets.tolist()
-                )
+                data, offsets = _buffer(self._texts)
+                digests = chain_digests(self.previous, bytes(data), offsets.tolist())
             self._digests = digests
-            self._data, self._offsets = memoryview(b""), self._offsets[:0]
+            self._texts = pa.array([], type=pa.string())
         return _hex(self._digests)

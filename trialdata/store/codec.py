@@ -42,6 +42,7 @@ __all__ = [
     "json_strings",
     "key_text",
     "none_list",
+    "object_strings",
     "plain_columns",
     "text_columns",
     "typed_frame",
@@ -207,10 +208,46 @@ def _arrow_column(
     return pa.array(values.astype(TEXT_DTYPE)), None
 
 
+#: Columns at least this long are checked for repeated values (see _object_text).
+_SHARE_MIN_ROWS = 10_000
+_SAMPLE_ROWS = 1_000
+
+
 def _object_text(strings: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    """Return Arrow strings as an object array of str, None for missing values."""
+    """Return Arrow strings as an object array of str, None for missing values.
+
+    A long column whose first rows repeat few values (units, visits, subject ids)
+    is dictionary-encoded, so each distinct value becomes one Python string shared
+    by its rows: faster, and far less memory, than one string object per row.
+    """
+    if len(strings) >= _SHARE_MIN_ROWS:
+        sample = strings.slice(0, _SAMPLE_ROWS)
+        if pc.count_distinct(sample, mode="all").as_py() <= _SAMPLE_ROWS // 10:
+            if isinstance(strings, pa.ChunkedArray):
+                strings = strings.combine_chunks()
+            encoded = pc.dictionary_encode(strings, null_encoding="encode")
+            words = encoded.dictionary.to_numpy(zero_copy_only=False)
+            codes = encoded.indices.to_numpy(zero_copy_only=False)
+            shared: np.ndarray = np.asarray(words, dtype=object)[codes]
+            return shared
     out: np.ndarray = np.asarray(strings.to_numpy(zero_copy_only=False), dtype=object)
     return out
+
+
+def object_strings(values: pd.Series) -> np.ndarray:
+    """Return any column as an object array of str (None for missing values).
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Values of any dtype; converted as ``astype("string[pyarrow]")`` does.
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array; rows with the same value share one str when values repeat.
+    """
+    return _object_text(pa.array(values.astype(TEXT_DTYPE)))
 
 
 class CanonicalText(Mapping[str, np.ndarray]):

@@ -42,6 +42,7 @@ from trialdata.store.codec import (
     json_series,
     key_text,
     none_list,
+    object_strings,
 )
 from trialdata.store.engine import write_transaction
 from trialdata.store.queries import update_queries
@@ -147,7 +148,7 @@ def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
     key_series = key_text(text.arrow, spec.key)
     keys = np.asarray(key_series.to_numpy(), dtype=object)
     rejected = report.rejected_mask(spec.name).to_numpy(dtype=bool).copy()
-    files = data[SOURCE_FILE].astype(str).to_numpy(dtype=object)
+    files = object_strings(data[SOURCE_FILE])
     rows = pd.to_numeric(data[SOURCE_ROW]).to_numpy(dtype=np.int64)
     subjects = _subject_column(spec, text, len(data))
     found: list[Finding] = []

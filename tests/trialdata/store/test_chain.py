@@ -7,6 +7,7 @@ verifies like any other.
 
 from __future__ import annotations
 
+import polars as pl
 import pyarrow as pa
 import pytest
 import sqlalchemy as sa
@@ -57,6 +58,22 @@ def test_worker_dying_half_way_falls_back(monkeypatch: pytest.MonkeyPatch) -> No
     job = ChainJob.start(GENESIS, pa.array(texts))
     assert job._worker is not None
     assert job.result() == chain_hashes(GENESIS, texts)
+
+
+def test_worker_reads_string_views_inline_sliced_and_in_many_buffers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Polars exports entries as string views spread over many data buffers; short
+    # entries (up to 12 bytes) sit inline in their view; a slice starts mid-array.
+    monkeypatch.setattr(chain_module, "WORKER_MIN_ENTRIES", 10)
+    texts = [
+        ("é" * (i % 9)) + str(i) if i % 3 else "x" * (i % 400) for i in range(30_000)
+    ]
+    views = pl.Series(texts).to_arrow(compat_level=pl.CompatLevel.newest())
+    assert views.type == pa.string_view() and len(views.buffers()) > 3
+    job = ChainJob.start(GENESIS, views.slice(7))
+    assert job._worker is not None
+    assert job.result() == chain_hashes(GENESIS, texts[7:])
 
 
 def test_small_batches_are_hashed_in_process() -> None:
