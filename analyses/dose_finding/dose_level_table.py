@@ -31,6 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from analyses._results import AnalysisResult, make_provenance
+from analyses.dosing import first_given_doses
 from schemas.protocol import Protocol
 
 __all__ = [
@@ -113,17 +114,11 @@ def derive_dlt_evaluability(
     )
     subj = subj.merge(coh, on="cohort_id", how="left")
 
-    adm = administrations.copy()
-    adm["admin_date"] = _dates(adm["admin_date"])
-    given = adm[adm["given"].fillna(False).astype(bool) & adm["admin_date"].notna()]
     first = (
-        given.sort_values(["subject_id", "admin_date", "admin_seq"])
-        .drop_duplicates("subject_id")
-        .loc[:, ["subject_id", "admin_date", "dose_level", "route"]]
-        .rename(
-            columns={"admin_date": "first_dose_date", "dose_level": "admin_dose_level"}
-        )
-        .rename(columns={"route": "admin_route"})
+        first_given_doses(administrations)
+        .reset_index()
+        .loc[:, ["subject_id", "first_dose_date", "dose_level", "route"]]
+        .rename(columns={"dose_level": "admin_dose_level", "route": "admin_route"})
     )
     out = subj.merge(first, on="subject_id", how="left")
     out["treated"] = out["first_dose_date"].notna()
@@ -152,7 +147,7 @@ def derive_dlt_evaluability(
 
     # last record per subject: administrations and AE dates
     records = [
-        adm[["subject_id", "admin_date"]].rename(columns={"admin_date": "d"}),
+        administrations[["subject_id"]].assign(d=_dates(administrations["admin_date"])),
         adverse_events[["subject_id"]].assign(d=_dates(adverse_events["onset_date"])),
     ]
     if "resolution_date" in adverse_events:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analyses.dosing import first_given_doses
+
 __all__ = [
     "GROUP_COLUMNS",
     "derivation_rules",
@@ -66,10 +68,7 @@ def derive_first_dose(administrations: pd.DataFrame) -> pd.Series:
         Earliest ``admin_date`` among given doses, indexed by ``subject_id`` and named
         ``first_dose_date``. Subjects never dosed are absent.
     """
-    given = administrations["given"].astype("boolean").fillna(False).astype(bool)
-    dosed = administrations.loc[given & administrations["admin_date"].notna()]
-    first = pd.to_datetime(dosed["admin_date"]).groupby(dosed["subject_id"]).min()
-    first.name = "first_dose_date"
+    first = first_given_doses(administrations)["first_dose_date"]
     first.index.name = "subject_id"
     return first
 

@@ -10,6 +10,8 @@ from typing import Literal
 
 import pandas as pd
 
+from analyses.dosing import first_given_doses, given_mask
+
 __all__ = [
     "MISSING_GROUP",
     "POPULATION_RULES_ATTR",
@@ -76,8 +78,7 @@ def describe_population_rules(data: pd.DataFrame) -> str:
 
 
 def _given(administrations: pd.DataFrame) -> pd.DataFrame:
-    given = administrations["given"].astype("boolean").fillna(False).astype(bool)
-    return administrations.loc[given]
+    return administrations.loc[given_mask(administrations)]
 
 
 def derive_safety_population(
@@ -107,9 +108,10 @@ def derive_safety_population(
     """
     out = data.copy()
     given = _given(administrations)
-    dates = given.groupby("subject_id")["admin_date"].agg(["min", "max"])
-    out["first_dose_date"] = out["subject_id"].map(dates["min"])
-    out["last_dose_date"] = out["subject_id"].map(dates["max"])
+    first = first_given_doses(administrations)["first_dose_date"]
+    last = given.groupby("subject_id")["admin_date"].max()
+    out["first_dose_date"] = out["subject_id"].map(first)
+    out["last_dose_date"] = out["subject_id"].map(last)
     if flag is None:
         out["safety"] = out["subject_id"].isin(given["subject_id"])
     else:

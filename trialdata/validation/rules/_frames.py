@@ -12,6 +12,7 @@ from enum import StrEnum
 import numpy as np
 import pandas as pd
 
+from analyses.dosing import first_given_doses
 from schemas.checks import matches_pattern
 from schemas.domains._fields import IDENTIFIER_PATTERN
 from trialdata.findings import Severity, empty_findings
@@ -152,22 +153,8 @@ def first_dose_dates(ctx: RuleContext) -> pd.Series:
     if not has_columns(admin, "subject_id", "admin_date", "given"):
         return pd.Series(dtype="datetime64[ns]")
     assert admin is not None
-    given = admin.loc[is_true(admin["given"])]
-    dates = day(given["admin_date"])
-    first = dates.groupby(given["subject_id"]).min().dropna()
-    if "admin_seq" not in given or dates.notna().all():
-        return first
-    seq = pd.to_numeric(given["admin_seq"], errors="coerce").astype(float)
-    dated_seq = seq.where(dates.notna()).groupby(given["subject_id"]).min()
-    undated_seq = (
-        seq.where(dates.isna())
-        .fillna(-np.inf)
-        .where(dates.isna())
-        .groupby(given["subject_id"])
-        .min()
-    )
-    uncertain = undated_seq.reindex(first.index) <= dated_seq.reindex(first.index)
-    return first[~uncertain.fillna(False).astype(bool)]
+    first = first_given_doses(admin)
+    return day(first.loc[~first["uncertain"], "first_dose_date"])
 
 
 def dosed_subjects(ctx: RuleContext) -> set[str]:

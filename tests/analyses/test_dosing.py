@@ -1,0 +1,120 @@
+"""The one definition of a subject's first given dose, and that every area uses it.
+
+Hand cases pin the definition (``analyses.dosing``); on a demo trial with an undated
+dose injected, the safety population, dose finding, immunomonitoring study days and
+the validation rules are checked to start from the same dose.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import trialdata as td
+from analyses.dose_finding.dose_level_table import derive_dlt_evaluability
+from analyses.dosing import first_given_doses, given_mask
+from analyses.immunomonitoring.groups import derive_first_dose
+from analyses.safety.population import derive_safety_population
+from trialdata.demo import write_trial
+from trialdata.validation.context import RuleContext
+from trialdata.validation.rules._frames import first_dose_dates
+
+
+def _admin(rows: list[tuple[object, ...]]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        rows, columns=["subject_id", "admin_seq", "admin_date", "given", "dose_level"]
+    )
+    frame["admin_date"] = pd.to_datetime(frame["admin_date"])
+    frame["given"] = frame["given"].astype("boolean")
+    frame["route"] = "INTRAVENOUS"
+    return frame
+
+
+def test_given_counts_only_true() -> None:
+    admin = _admin(
+        [
+            ("A", 1, "2024-01-01", True, 1),
+            ("A", 2, "2024-01-02", False, 1),
+            ("A", 3, "2024-01-03", None, 1),
+        ]
+    )
+    assert given_mask(admin).tolist() == [True, False, False]
+
+
+def test_first_is_the_earliest_given_dated_dose_ties_by_sequence() -> None:
+    admin = _admin(
+        [
+            ("A", 2, "2024-01-05", True, 2),
+            ("A", 1, "2024-01-05", True, 1),  # same date: lower number first
+            ("A", 0, "2024-01-01", False, 3),  # not given: never first
+            ("B", 1, None, True, 1),  # no dated given dose: B is absent
+        ]
+    )
+    first = first_given_doses(admin)
+    assert first.index.tolist() == ["A"]
+    assert first.loc["A", "first_dose_date"] == pd.Timestamp("2024-01-05")
+    assert first.loc["A", "admin_seq"] == 1 and first.loc["A", "dose_level"] == 1
+    assert not first.loc["A", "uncertain"]
+
+
+@pytest.mark.parametrize(
+    ("undated_seq", "uncertain"),
+    [(1, True), (2, True), (3, False), (None, True)],
+    ids=["numbered-before", "same-number", "numbered-after", "unnumbered"],
+)
+def test_an_undated_dose_that_may_have_come_first_makes_it_uncertain(
+    undated_seq: int | None, uncertain: bool
+) -> None:
+    admin = _admin([("A", 2, "2024-01-05", True, 1), ("A", undated_seq, None, True, 1)])
+    assert first_given_doses(admin).loc["A", "uncertain"] == uncertain
+
+
+def test_without_sequence_numbers_nothing_is_uncertain() -> None:
+    admin = _admin([("A", 1, "2024-01-05", True, 1), ("A", 2, None, True, 1)])
+    first = first_given_doses(admin.drop(columns="admin_seq"))
+    assert not first.loc["A", "uncertain"]
+    assert "admin_seq" not in first.columns
+
+
+def test_every_area_starts_from_the_same_first_dose(tmp_path) -> None:
+    folder = write_trial(tmp_path / "upload", "tolDC-ms", seed=3).folder
+    trial = td.Trial.load(folder)
+    admin = trial.table("administrations").copy()
+    # the first dated dose of one subject loses its date: that subject's first dose
+    # becomes uncertain (the rules skip it) and the analyses move to the next one
+    given = admin.loc[given_mask(admin)].sort_values(["subject_id", "admin_seq"])
+    counts = given["subject_id"].value_counts()
+    subject = counts.index[counts >= 2][0]
+    admin.loc[given.index[given["subject_id"] == subject][0], "admin_date"] = pd.NaT
+    expected = first_given_doses(admin)
+    assert expected.loc[subject, "uncertain"]
+
+    safety = derive_safety_population(trial.table("subjects"), admin)
+    by_safety = safety.set_index("subject_id")["first_dose_date"].dropna()
+    pd.testing.assert_series_equal(
+        by_safety, expected["first_dose_date"], check_names=False, check_freq=False
+    )
+    pd.testing.assert_series_equal(
+        derive_first_dose(admin), expected["first_dose_date"], check_names=False
+    )
+    table = derive_dlt_evaluability(
+        trial.table("subjects"),
+        trial.table("cohorts"),
+        admin,
+        trial.table("adverse_events"),
+        trial.protocol,
+    ).set_index("subject_id")
+    treated = table.loc[table["treated"], "first_dose_date"]
+    pd.testing.assert_series_equal(
+        treated.sort_index(),
+        expected["first_dose_date"].sort_index(),
+        check_names=False,
+    )
+    tables = {name: trial.table(name) for name in trial.tables}
+    tables["administrations"] = admin
+    by_rules = first_dose_dates(RuleContext(trial.protocol, tables))
+    certain = expected.loc[~expected["uncertain"], "first_dose_date"].dt.normalize()
+    pd.testing.assert_series_equal(
+        by_rules.sort_index(), certain.sort_index(), check_names=False
+    )
+    assert subject not in by_rules.index
