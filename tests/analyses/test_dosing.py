@@ -7,6 +7,8 @@ the validation rules are checked to start from the same dose.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -76,7 +78,7 @@ def test_without_sequence_numbers_nothing_is_uncertain() -> None:
     assert "admin_seq" not in first.columns
 
 
-def test_every_area_starts_from_the_same_first_dose(tmp_path) -> None:
+def test_every_area_starts_from_the_same_first_dose(tmp_path: Path) -> None:
     folder = write_trial(tmp_path / "upload", "tolDC-ms", seed=3).folder
     trial = td.Trial.load(folder)
     admin = trial.table("administrations").copy()
