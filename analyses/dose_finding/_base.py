@@ -25,6 +25,7 @@ __all__ = [
     "SimulatedTrials",
     "Tolerances",
     "as_counts",
+    "long_frame",
 ]
 
 IntArray = npt.NDArray[np.int64]
@@ -189,14 +190,28 @@ class DoseFindingDesign(ABC):
         """Maximum sample size, ``cohort_size * n_cohorts``."""
         return self.cohort_size * self.n_cohorts
 
-    @abstractmethod
     def parameters(self) -> dict[str, Any]:
         """Return every parameter that changes a number, for provenance.
 
         Returns
         -------
         dict
-            Parameter names and values.
+            ``design`` (the design's name) first, then the design's own parameters
+            (see :meth:`_design_parameters`).
+        """
+        return {"design": self.name, **self._design_parameters()}
+
+    @abstractmethod
+    def _design_parameters(self) -> dict[str, Any]:
+        """Return the design's own parameters, without its name.
+
+        Subclasses that add parameters extend their parent's dictionary:
+        ``{**super()._design_parameters(), "extra": self.extra}``.
+
+        Returns
+        -------
+        dict
+            Parameter names and values, in the order :meth:`parameters` reports them.
         """
 
     @abstractmethod
@@ -334,3 +349,110 @@ def draw_cohort(
     else:
         u = uniforms[rows[:, None], dose[:, None], slots]
     return (u < p_true[dose][:, None]).sum(axis=1).astype(np.int64)
+
+
+def long_frame(
+    frame: pd.DataFrame,
+    id_var: str,
+    design: str,
+    value_vars: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Melt a design's result table into the long ``design``/``stat``/``value`` form.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Wide table with one row per ``id_var`` value.
+    id_var : str
+        Column kept as the row key.
+    design : str
+        Design name, inserted as the first column.
+    value_vars : sequence of str, optional
+        Columns melted into ``stat``; default every column but ``id_var``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``design``, ``id_var``, ``stat``, ``value``; ``value`` is float with
+        NaN where the table held a missing value (NA of a nullable column).
+    """
+    long = frame.melt(
+        id_vars=id_var,
+        value_vars=None if value_vars is None else list(value_vars),
+        var_name="stat",
+        value_name="value",
+    )
+    long["value"] = long["value"].astype("Float64").astype(float)
+    long.insert(0, "design", design)
+    return long
+
+
+def start_trials(
+    n_trials: int, n_doses: int, start_dose: int
+) -> tuple[IntArray, IntArray, IntArray, BoolArray]:
+    """Return the empty state of many simulated trials.
+
+    Parameters
+    ----------
+    n_trials : int
+        Number of trials.
+    n_doses : int
+        Number of dose levels.
+    start_dose : int
+        Starting dose level (1-based).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``n`` and ``y`` (zeros, shape (n_trials, n_doses)), ``cur`` (the 0-based start
+        dose of every trial) and ``active`` (all True).
+    """
+    n = np.zeros((n_trials, n_doses), np.int64)
+    y = np.zeros((n_trials, n_doses), np.int64)
+    cur = np.full(n_trials, start_dose - 1, np.int64)
+    active = np.ones(n_trials, bool)
+    return n, y, cur, active
+
+
+def enrol_cohort(
+    uniforms: Tolerances,
+    p_true: FloatArray,
+    n: IntArray,
+    y: IntArray,
+    cur: IntArray,
+    active: BoolArray,
+    size: int,
+) -> tuple[IntArray, IntArray, IntArray] | None:
+    """Treat the next cohort of every active trial at its current dose.
+
+    ``n`` and ``y`` are updated in place.
+
+    Parameters
+    ----------
+    uniforms : numpy.ndarray or PatientTolerances
+        Patient tolerances (see :func:`draw_cohort`).
+    p_true : numpy.ndarray, shape (n_doses,)
+        True DLT probabilities.
+    n, y : numpy.ndarray of int, shape (n_trials, n_doses)
+        Patients and DLTs per trial and dose; the cohort is added to them.
+    cur : numpy.ndarray of int, shape (n_trials,)
+        0-based current dose of each trial.
+    active : numpy.ndarray of bool, shape (n_trials,)
+        Trials still enrolling.
+    size : int
+        Cohort size.
+
+    Returns
+    -------
+    tuple of numpy.ndarray or None
+        ``(rows, dose, dlts)``: the active trials, their 0-based dose and the DLTs in
+        their new cohort; None when no trial is active.
+    """
+    rows = np.flatnonzero(active)
+    if rows.size == 0:
+        return None
+    dose = cur[rows]
+    dlts = draw_cohort(uniforms, p_true, rows, dose, n[rows, dose], size)
+    n[rows, dose] += size
+    y[rows, dose] += dlts
+    return rows, dose, dlts

@@ -112,16 +112,9 @@ class BOIN(IntervalDesign):
         )
         self.bound_mtd = bool(bound_mtd)
 
-    def parameters(self) -> dict[str, Any]:
-        """Return every parameter that changes a number.
-
-        Returns
-        -------
-        dict
-            Parameter names and values.
-        """
+    def _design_parameters(self) -> dict[str, Any]:
         return {
-            **super().parameters(),
+            **super()._design_parameters(),
             "p_saf": self.p_saf,
             "p_tox": self.p_tox,
             "bound_mtd": self.bound_mtd,

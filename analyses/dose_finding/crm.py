@@ -39,7 +39,8 @@ from analyses.dose_finding._base import (
     SimulatedTrials,
     Tolerances,
     as_counts,
-    draw_cohort,
+    enrol_cohort,
+    start_trials,
 )
 from analyses.dose_finding.crm_model import (
     A_RANGE,
@@ -268,16 +269,8 @@ class CRM(DoseFindingDesign):
             )
         self._flat = CRMGrid(sk, model, 500.0, self.intercept, self.grid_step)
 
-    def parameters(self) -> dict[str, Any]:
-        """Return every parameter that changes a number.
-
-        Returns
-        -------
-        dict
-            Parameter names and values.
-        """
+    def _design_parameters(self) -> dict[str, Any]:
         return {
-            "design": self.name,
             "skeleton": [float(v) for v in self.skeleton],
             "target": self.target,
             "model": self.model,
@@ -739,8 +732,24 @@ class CRM(DoseFindingDesign):
         )
         nu = n[first].astype(float)
         yu = y[first].astype(float)
+        rec = self._recommend_from_posterior(self._grid.posterior_from_counts(nu, yu))
+        return rec[inverse.ravel()]
+
+    def _recommend_from_posterior(self, post: FloatArray) -> IntArray:
+        """Return the recommended dose (0-based) from posterior weights on the grid.
+
+        Parameters
+        ----------
+        post : numpy.ndarray, shape (n_trials, grid size)
+            Normalised posterior weights of ``a`` on ``self._grid``, one row per trial.
+
+        Returns
+        -------
+        numpy.ndarray of int
+            Per trial, the dose whose DLT-rate estimate (by ``point_estimate``) is
+            closest to the target.
+        """
         g = self._grid
-        post = g.posterior_from_counts(nu, yu)
         if self.point_estimate == "posterior_mean":
             ptox = g.expect(post, g.p)
         else:
@@ -750,8 +759,7 @@ class CRM(DoseFindingDesign):
                 else np.log(g.expect(post, np.exp(g.a)))
             )
             ptox = model_probabilities(est, self.skeleton, self.model, self.intercept)
-        rec = np.abs(ptox - self.target).argmin(axis=1).astype(np.int64)
-        return rec[inverse.ravel()]
+        return np.abs(ptox - self.target).argmin(axis=1).astype(np.int64)
 
     def simulate(self, p_true: npt.ArrayLike, uniforms: Tolerances) -> SimulatedTrials:
         """Run many CRM trials at once on pre-drawn patient tolerances.
@@ -775,19 +783,12 @@ class CRM(DoseFindingDesign):
         if self.method != "bayes":
             raise ValueError("simulation supports method='bayes' only")
         p = np.asarray(p_true, dtype=float)
-        t_n = len(uniforms)
-        n = np.zeros((t_n, self.n_doses), np.int64)
-        y = np.zeros((t_n, self.n_doses), np.int64)
-        cur = np.full(t_n, self.start_dose - 1, np.int64)
-        active = np.ones(t_n, bool)
+        n, y, cur, active = start_trials(len(uniforms), self.n_doses, self.start_dose)
         for m in range(self.n_cohorts):
-            rows = np.flatnonzero(active)
-            if rows.size == 0:
+            step = enrol_cohort(uniforms, p, n, y, cur, active, self.cohort_size)
+            if step is None:
                 break
-            d = cur[rows]
-            tox = draw_cohort(uniforms, p, rows, d, n[rows, d], self.cohort_size)
-            n[rows, d] += self.cohort_size
-            y[rows, d] += tox
+            rows, d, tox = step
             if self._safety_grid is not None:
                 toxic = self._prob_toxic_batch(n[rows], y[rows]) > self.toxic_confidence
                 active[rows[toxic]] = False

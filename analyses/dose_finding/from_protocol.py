@@ -6,12 +6,20 @@ from analyses.dose_finding._base import DoseFindingDesign
 from analyses.dose_finding.boin import BOIN
 from analyses.dose_finding.crm import CRM
 from analyses.dose_finding.i3plus3 import I3Plus3
+from analyses.dose_finding.interval_design import IntervalDesign
 from analyses.dose_finding.mtpi2 import MTPI2
 from analyses.dose_finding.three_plus_three import ThreePlusThree
 from schemas.protocol import Protocol
 from schemas.terms import DesignMethod
 
 __all__ = ["design_from_protocol"]
+
+#: The interval designs, built from a protocol with the same arguments.
+_INTERVAL_DESIGNS: dict[DesignMethod, type[IntervalDesign]] = {
+    DesignMethod.BOIN: BOIN,
+    DesignMethod.MTPI2: MTPI2,
+    DesignMethod.I3PLUS3: I3Plus3,
+}
 
 
 def design_from_protocol(protocol: Protocol) -> DoseFindingDesign:
@@ -36,26 +44,9 @@ def design_from_protocol(protocol: Protocol) -> DoseFindingDesign:
     cohorts = max(d.max_subjects // d.cohort_size, 1)
     start = d.start_dose_level
     method = DesignMethod(d.method)
-    if method == DesignMethod.BOIN:
-        return BOIN(
-            d.target_dlt_rate,
-            k,
-            cutoff_eli=d.elimination_cutoff,
-            cohort_size=size,
-            n_cohorts=cohorts,
-            start_dose=start,
-        )
-    if method == DesignMethod.MTPI2:
-        return MTPI2(
-            d.target_dlt_rate,
-            k,
-            cutoff_eli=d.elimination_cutoff,
-            cohort_size=size,
-            n_cohorts=cohorts,
-            start_dose=start,
-        )
-    if method == DesignMethod.I3PLUS3:
-        return I3Plus3(
+    interval = _INTERVAL_DESIGNS.get(method)
+    if interval is not None:
+        return interval(
             d.target_dlt_rate,
             k,
             cutoff_eli=d.elimination_cutoff,

@@ -8,19 +8,17 @@ and isotonic MTD selection are shared with BOIN (:mod:`.interval_design`).
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from analyses.dose_finding._base import DEESCALATE, ESCALATE, STAY, IntArray
-from analyses.dose_finding.interval_design import IntervalDesign
+from analyses.dose_finding.interval_design import EquivalenceIntervalDesign
 
 __all__ = ["I3Plus3"]
 
 _TOL = 1e-12
 
 
-class I3Plus3(IntervalDesign):
+class I3Plus3(EquivalenceIntervalDesign):
     """The i3+3 design.
 
     Parameters
@@ -36,29 +34,6 @@ class I3Plus3(IntervalDesign):
     """
 
     name = "i3+3"
-
-    def __init__(
-        self,
-        target: float,
-        n_doses: int,
-        *,
-        eps1: float = 0.05,
-        eps2: float = 0.05,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(target, n_doses, **kwargs)
-        self.eps1 = float(eps1)
-        self.eps2 = float(eps2)
-
-    def parameters(self) -> dict[str, Any]:
-        """Return every parameter that changes a number.
-
-        Returns
-        -------
-        dict
-            Parameter names and values.
-        """
-        return {**super().parameters(), "eps1": self.eps1, "eps2": self.eps2}
 
     def _codes(self, max_n: int) -> IntArray:
         n = np.arange(max_n + 1, dtype=float)[:, None]

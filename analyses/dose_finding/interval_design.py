@@ -43,7 +43,9 @@ from analyses.dose_finding._base import (
     SimulatedTrials,
     Tolerances,
     as_counts,
-    draw_cohort,
+    enrol_cohort,
+    long_frame,
+    start_trials,
 )
 from analyses.dose_finding.mtd_selection import (
     MTDSelection,
@@ -51,7 +53,12 @@ from analyses.dose_finding.mtd_selection import (
     select_isotonic_batch,
 )
 
-__all__ = ["DecisionTable", "IntervalDesign", "elimination_boundary"]
+__all__ = [
+    "DecisionTable",
+    "EquivalenceIntervalDesign",
+    "IntervalDesign",
+    "elimination_boundary",
+]
 
 #: Decision codes in decision grids.
 CODE_NAMES = {ESCALATE: "E", STAY: "S", DEESCALATE: "D", 3: "DU"}
@@ -117,10 +124,7 @@ class DecisionTable(AnalysisResult):
         pandas.DataFrame
             Columns ``design``, ``n``, ``stat``, ``value`` (NaN when none).
         """
-        long = self.boundaries.melt(id_vars="n", var_name="stat", value_name="value")
-        long["value"] = long["value"].astype("Float64").astype(float)
-        long.insert(0, "design", self.design)
-        return long
+        return long_frame(self.boundaries, "n", self.design)
 
     def summary(self) -> pd.DataFrame:
         """Return the boundaries, one row per n.
@@ -241,16 +245,8 @@ class IntervalDesign(DoseFindingDesign):
     def _selection_bound(self) -> float | None:
         return None
 
-    def parameters(self) -> dict[str, Any]:
-        """Return every parameter that changes a number.
-
-        Returns
-        -------
-        dict
-            Parameter names and values.
-        """
+    def _design_parameters(self) -> dict[str, Any]:
         return {
-            "design": self.name,
             "target": self.target,
             "n_doses": self.n_doses,
             "cohort_size": self.cohort_size,
@@ -343,14 +339,7 @@ class IntervalDesign(DoseFindingDesign):
         )
         safety = hit & (cur == 0)
         if self.extrasafe:
-            n0 = n[:, 0]
-            y0 = y[:, 0]
-            extra = (cur == 0) & (n0 >= 3)
-            extra &= (
-                stats.beta.sf(self.target, y0 + 1, n0 - y0 + 1)
-                > self.cutoff_eli - self.offset
-            )
-            safety |= extra
+            safety |= (cur == 0) & self._extrasafe_stop(n[:, 0], y[:, 0])
         code = codes[nc, yc]
         code = np.where(hit, DEESCALATE, code)
         top = n.shape[1] - 1
@@ -361,6 +350,25 @@ class IntervalDesign(DoseFindingDesign):
         # BOIN 2.7.2: n.earlystop ends the trial only when the next cohort would stay
         end_n = (nc >= self.n_earlystop) & (nxt == cur) & ~safety
         return nxt.astype(np.int64), eliminated, safety, end_n, hit
+
+    def _extrasafe_stop(self, n0: IntArray, y0: IntArray) -> BoolArray:
+        """Return the extra-safe rule at the lowest dose.
+
+        Parameters
+        ----------
+        n0 : numpy.ndarray of int
+            Patients at the lowest dose, one entry per trial.
+        y0 : numpy.ndarray of int
+            DLTs at the lowest dose.
+
+        Returns
+        -------
+        numpy.ndarray of bool
+            True where ``n0 >= 3`` and ``Pr(p > target | y0, n0) > cutoff_eli -
+            offset`` under a Beta(1, 1) prior (whether or not ``extrasafe`` is set).
+        """
+        tail = stats.beta.sf(self.target, y0 + 1, n0 - y0 + 1)
+        return np.asarray((n0 >= 3) & (tail > self.cutoff_eli - self.offset), bool)
 
     def _eliminated_from_counts(
         self, n: IntArray, y: IntArray, elim: FloatArray
@@ -495,9 +503,8 @@ class IntervalDesign(DoseFindingDesign):
         _, elim = self._rules(max(int(n_arr.max()), 3))
         eliminated = self._eliminated_from_counts(n_arr, y_arr, elim)
         stop = bool(eliminated[0])
-        if self.extrasafe and n_arr[0] >= 3:
-            tail = stats.beta.sf(self.target, y_arr[0] + 1, n_arr[0] - y_arr[0] + 1)
-            stop |= bool(tail > self.cutoff_eli - self.offset)
+        if self.extrasafe:
+            stop |= bool(self._extrasafe_stop(n_arr[:1], y_arr[:1])[0])
         bound = self._selection_bound()
         chosen = int(
             select_isotonic_batch(
@@ -565,22 +572,15 @@ class IntervalDesign(DoseFindingDesign):
         """
         p = np.asarray(p_true, dtype=float)
         n_trials = len(uniforms)
-        k = self.n_doses
         codes, elim = self._rules(self._table_n)
-        n = np.zeros((n_trials, k), np.int64)
-        y = np.zeros((n_trials, k), np.int64)
-        cur = np.full(n_trials, self.start_dose - 1, np.int64)
-        eliminated = np.zeros((n_trials, k), bool)
-        active = np.ones(n_trials, bool)
+        n, y, cur, active = start_trials(n_trials, self.n_doses, self.start_dose)
+        eliminated = np.zeros((n_trials, self.n_doses), bool)
         safety_stop = np.zeros(n_trials, bool)
         for i in range(self.n_cohorts):
-            rows = np.flatnonzero(active)
-            if rows.size == 0:
+            step = enrol_cohort(uniforms, p, n, y, cur, active, self.cohort_size)
+            if step is None:
                 break
-            d = cur[rows]
-            tox = draw_cohort(uniforms, p, rows, d, n[rows, d], self.cohort_size)
-            n[rows, d] += self.cohort_size
-            y[rows, d] += tox
+            rows, d, _ = step
             if i == self.n_cohorts - 1:
                 # as BOIN get.oc: the last cohort ends the trial; select.mtd then
                 # applies the elimination rule to the final counts
@@ -602,8 +602,7 @@ class IntervalDesign(DoseFindingDesign):
         )
         no_mtd = safety_stop.copy()
         if self.extrasafe:
-            tail = stats.beta.sf(self.target, y[:, 0] + 1, n[:, 0] - y[:, 0] + 1)
-            no_mtd |= (n[:, 0] >= 3) & (tail > self.cutoff_eli - self.offset)
+            no_mtd |= self._extrasafe_stop(n[:, 0], y[:, 0])
         selected = np.where(no_mtd, -1, selected)
         return SimulatedTrials(
             n=n,
@@ -611,3 +610,35 @@ class IntervalDesign(DoseFindingDesign):
             selected=(selected + 1).astype(np.int64),
             stopped_early=safety_stop,
         )
+
+
+class EquivalenceIntervalDesign(IntervalDesign):
+    """Base of the interval designs with an equivalence interval (mTPI-2, i3+3).
+
+    Parameters
+    ----------
+    target : float
+        Target DLT rate.
+    n_doses : int
+        Number of dose levels.
+    eps1, eps2 : float, default 0.05
+        Equivalence interval [target - eps1, target + eps2].
+    **kwargs
+        Sample size, start dose and safety rules of :class:`IntervalDesign`.
+    """
+
+    def __init__(
+        self,
+        target: float,
+        n_doses: int,
+        *,
+        eps1: float = 0.05,
+        eps2: float = 0.05,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(target, n_doses, **kwargs)
+        self.eps1 = float(eps1)
+        self.eps2 = float(eps2)
+
+    def _design_parameters(self) -> dict[str, Any]:
+        return {**super()._design_parameters(), "eps1": self.eps1, "eps2": self.eps2}

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import stats
 
 from analyses.dose_finding._base import DEESCALATE, ESCALATE, STAY, IntArray
-from analyses.dose_finding.interval_design import IntervalDesign
+from analyses.dose_finding.interval_design import EquivalenceIntervalDesign
 
 __all__ = ["MTPI2", "mtpi2_intervals"]
 
@@ -52,7 +52,7 @@ def mtpi2_intervals(
     return out
 
 
-class MTPI2(IntervalDesign):
+class MTPI2(EquivalenceIntervalDesign):
     """The mTPI-2 design.
 
     Parameters
@@ -76,30 +76,17 @@ class MTPI2(IntervalDesign):
         target: float,
         n_doses: int,
         *,
-        eps1: float = 0.05,
-        eps2: float = 0.05,
         prior_a: float = 1.0,
         prior_b: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(target, n_doses, **kwargs)
-        self.eps1 = float(eps1)
-        self.eps2 = float(eps2)
         self.prior_a = float(prior_a)
         self.prior_b = float(prior_b)
 
-    def parameters(self) -> dict[str, Any]:
-        """Return every parameter that changes a number.
-
-        Returns
-        -------
-        dict
-            Parameter names and values.
-        """
+    def _design_parameters(self) -> dict[str, Any]:
         return {
-            **super().parameters(),
-            "eps1": self.eps1,
-            "eps2": self.eps2,
+            **super()._design_parameters(),
             "prior_a": self.prior_a,
             "prior_b": self.prior_b,
         }

@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.dose_finding._base import DoseFindingDesign
+from analyses.dose_finding._base import DoseFindingDesign, long_frame
 
 __all__ = ["DoseTransitionPathways", "dose_transition_pathways"]
 
@@ -51,12 +51,7 @@ class DoseTransitionPathways(AnalysisResult):
             path.
         """
         cols = [c for c in ("next_dose", "mtd", "probability") if c in self.paths]
-        long = self.paths.melt(
-            id_vars="path", value_vars=cols, var_name="stat", value_name="value"
-        )
-        long["value"] = long["value"].astype("Float64").astype(float)
-        long.insert(0, "design", self.design)
-        return long
+        return long_frame(self.paths, "path", self.design, value_vars=cols)
 
     def summary(self) -> pd.DataFrame:
         """Return the paths frame.

@@ -42,7 +42,8 @@ from analyses.dose_finding._base import (
     SimulatedTrials,
     Tolerances,
     as_counts,
-    draw_cohort,
+    enrol_cohort,
+    start_trials,
 )
 from analyses.dose_finding.mtd_selection import MTDSelection
 
@@ -160,16 +161,8 @@ class ThreePlusThree(DoseFindingDesign):
         self.n_cohorts = 2 * self.n_doses
         self.name = "3+3" if self.allow_deescalation else "3+3 (escalation only)"
 
-    def parameters(self) -> dict[str, Any]:
-        """Return every parameter that changes a number.
-
-        Returns
-        -------
-        dict
-            Parameter names and values.
-        """
+    def _design_parameters(self) -> dict[str, Any]:
         return {
-            "design": self.name,
             "n_doses": self.n_doses,
             "allow_deescalation": self.allow_deescalation,
             "start_dose": self.start_dose,
@@ -378,19 +371,13 @@ class ThreePlusThree(DoseFindingDesign):
         """
         p = np.asarray(p_true, dtype=float)
         t_n = len(uniforms)
-        n = np.zeros((t_n, self.n_doses), np.int64)
-        y = np.zeros((t_n, self.n_doses), np.int64)
-        cur = np.full(t_n, self.start_dose - 1, np.int64)
-        active = np.ones(t_n, bool)
+        n, y, cur, active = start_trials(t_n, self.n_doses, self.start_dose)
         selected = np.full(t_n, -1, np.int64)
         for _ in range(3 * self.n_doses + 1):
-            rows = np.flatnonzero(active)
-            if rows.size == 0:
+            step = enrol_cohort(uniforms, p, n, y, cur, active, 3)
+            if step is None:
                 break
-            d = cur[rows]
-            tox = draw_cohort(uniforms, p, rows, d, n[rows, d], 3)
-            n[rows, d] += 3
-            y[rows, d] += tox
+            rows, d, _ = step
             action, nxt, mtd = self._update(n[rows], y[rows], d)
             stop = action == STOP
             selected[rows[stop]] = mtd[stop]

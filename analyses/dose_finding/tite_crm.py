@@ -29,7 +29,6 @@ import numpy.typing as npt
 
 from analyses.dose_finding._base import SimulatedTrials, Tolerances
 from analyses.dose_finding.crm import CRM
-from analyses.dose_finding.crm_model import model_probabilities
 from analyses.dose_finding.tolerances import PatientTolerances
 
 __all__ = ["TITECRM"]
@@ -77,16 +76,9 @@ class TITECRM(CRM):
         self.obswin = float(obswin)
         self.arrival_interval = float(arrival_interval)
 
-    def parameters(self) -> dict[str, Any]:
-        """Return every parameter that changes a number.
-
-        Returns
-        -------
-        dict
-            Parameter names and values.
-        """
+    def _design_parameters(self) -> dict[str, Any]:
         return {
-            **super().parameters(),
+            **super()._design_parameters(),
             "obswin": self.obswin,
             "arrival_interval": self.arrival_interval,
             "weights": "linear",
@@ -177,19 +169,7 @@ class TITECRM(CRM):
                 loglik += table[np.where(observed, 0, miss) + dose[:, j]]
                 newly |= observed & ~seen_dlt[:, j]
                 seen_dlt[:, j] |= observed
-            post = g._normalise(loglik)
-            if self.point_estimate == "posterior_mean":
-                ptox = g.expect(post, g.p)
-            else:
-                est = (
-                    g.expect(post, g.a)
-                    if self.point_estimate == "plugin"
-                    else np.log(g.expect(post, np.exp(g.a)))
-                )
-                ptox = model_probabilities(
-                    est, self.skeleton, self.model, self.intercept
-                )
-            rec = np.abs(ptox - self.target).argmin(axis=1).astype(np.int64)
+            rec = self._recommend_from_posterior(g._normalise(loglik))
             if self.coherence:
                 rec = np.where(newly, np.minimum(rec, cur), rec)
             if self.no_skip:
