@@ -19,7 +19,15 @@ from analyses.safety.stats import (
     risk_difference_ci,
 )
 
-__all__ = ["ANY", "UNCODED", "SocOrder", "add_fisher", "count_events", "order_rows"]
+__all__ = [
+    "ANY",
+    "UNCODED",
+    "SocOrder",
+    "add_fisher",
+    "compare_groups",
+    "count_events",
+    "order_rows",
+]
 
 #: Label of an aggregated level (any SOC, any preferred term).
 ANY = "ANY"
@@ -245,3 +253,41 @@ def add_fisher(
     if not out:
         return pd.DataFrame(columns=[*levels, *COMPARISON_COLUMNS])
     return pd.concat(out, ignore_index=True)
+
+
+def compare_groups(
+    counts: pd.DataFrame,
+    levels: Sequence[str],
+    compare_to: str | None,
+    *,
+    risk_difference: RiskDifferenceMethod | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Return the comparisons of a table against ``compare_to``, or none.
+
+    Parameters
+    ----------
+    counts, levels
+        As in :func:`add_fisher`.
+    compare_to : str or None
+        The reference group; ``None`` for no comparison.
+    risk_difference : {"newcombe", "wald", "wald_cc"}, optional
+        Passed to :func:`add_fisher`.
+    confidence : float, default 0.95
+        Passed to :func:`add_fisher`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`add_fisher` of ``counts`` against ``compare_to``; without one, an empty
+        frame with the level and comparison columns.
+    """
+    if compare_to is None:
+        return pd.DataFrame(columns=[*levels, *COMPARISON_COLUMNS])
+    return add_fisher(
+        counts,
+        levels,
+        compare_to,
+        risk_difference=risk_difference,
+        confidence=confidence,
+    )

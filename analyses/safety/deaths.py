@@ -13,8 +13,16 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import population_rules, select_population
-from analyses.safety.stats import RoundingRule, round_value
+from analyses.safety._shared import (
+    group_headers,
+    melt_stats,
+    n_pct_cells,
+    population_groups,
+    rounding_note,
+    subject_day,
+)
+from analyses.safety.population import population_rules
+from analyses.safety.stats import RoundingRule
 from schemas.terms import Outcome
 
 __all__ = ["DeathsTable", "summarize_deaths"]
@@ -51,11 +59,7 @@ class DeathsTable(SafetyResult):
         pandas.DataFrame
             Stats ``N``, ``n``, ``pct``.
         """
-        long = self.counts.melt(
-            id_vars=["category", "group"], var_name="stat", value_name="value"
-        )
-        long["value"] = long["value"].astype(float)
-        return long
+        return melt_stats(self.counts, ["category", "group"])
 
     def summary(self) -> pd.DataFrame:
         """Return the display frame: one row per category, ``n (%)`` per group.
@@ -66,12 +70,7 @@ class DeathsTable(SafetyResult):
             ``label`` and one column per group.
         """
         c = self.counts.copy()
-        c["cell"] = [
-            "0"
-            if n == 0
-            else f"{n} ({round_value(p, self.digits, self.rounding):.{self.digits}f}%)"
-            for n, p in zip(c["n"], c["pct"], strict=True)
-        ]
+        c["cell"] = n_pct_cells(c, digits=self.digits, rounding=self.rounding)
         wide = c.pivot_table(
             index="category",
             columns="group",
@@ -79,8 +78,7 @@ class DeathsTable(SafetyResult):
             aggfunc="first",
             sort=False,
         )
-        n_by = c.drop_duplicates("group").set_index("group")["N"]
-        wide.columns = [f"{g} (N={int(n_by[g])})" for g in wide.columns]
+        wide.columns = group_headers(wide.columns, c)
         return wide.rename_axis("label").reset_index()
 
 
@@ -130,19 +128,12 @@ def summarize_deaths(
     DeathsTable
         Counts and listing.
     """
-    population = select_population(subjects, by, population_flag=population_flag)
-    groups = [str(g) for g in population["group"].cat.categories]
-    pop = population.assign(group=population["group"].astype(str))
-    subj = subjects.set_index("subject_id")
+    pop, groups = population_groups(subjects, by, population_flag)
     deaths = data.loc[pd.to_datetime(data["death_date"]).notna()].copy()
     deaths = deaths.merge(pop, on="subject_id", how="inner")
     death_day = pd.to_datetime(deaths["death_date"]).dt.normalize()
-    first = pd.to_datetime(
-        deaths["subject_id"].map(subj["first_dose_date"])
-    ).dt.normalize()
-    last = pd.to_datetime(
-        deaths["subject_id"].map(subj["last_dose_date"])
-    ).dt.normalize()
+    first = subject_day(deaths["subject_id"], subjects, "first_dose_date")
+    last = subject_day(deaths["subject_id"], subjects, "last_dose_date")
     deaths["days_after_first_dose"] = (death_day - first).dt.days
     deaths["days_after_last_dose"] = (death_day - last).dt.days
     on_treatment = deaths["days_after_last_dose"].le(window_days).fillna(False)
@@ -214,7 +205,7 @@ def summarize_deaths(
         "On study: every recorded death of a treated subject. On treatment: death up "
         "to "
         f"{window_days} days after the last dose. Fatal TEAE: outcome FATAL.",
-        f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+        rounding_note(rounding, digits),
     )
     inputs = {"deaths": data, "subjects": subjects}
     if adverse_events is not None:

@@ -15,11 +15,14 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import (
-    describe_population_rules,
-    population_rules,
-    select_population,
+from analyses.safety._shared import (
+    melt_stats,
+    population_groups,
+    population_rules_notes,
+    rounding_note,
+    subject_day,
 )
+from analyses.safety.population import population_rules
 from analyses.safety.stats import RoundingRule, clopper_pearson, round_value
 
 __all__ = ["DltTable", "derive_dlt_evaluable", "tabulate_dlt"]
@@ -60,9 +63,7 @@ class DltTable(SafetyResult):
             Stats ``treated``, ``evaluable``, ``with_dlt``, ``dlt_events``, ``rate``,
             ``ci_lower``, ``ci_upper`` per group (rates as proportions).
         """
-        long = self.counts.melt(id_vars=["group"], var_name="stat", value_name="value")
-        long["value"] = long["value"].astype(float)
-        return long
+        return melt_stats(self.counts, ["group"])
 
     def summary(self) -> pd.DataFrame:
         """Return the display frame, one row per dose level.
@@ -146,10 +147,8 @@ def tabulate_dlt(
     DltTable
         Counts per dose level and the DLT listing.
     """
-    population = select_population(subjects, by, population_flag=population_flag)
-    groups = [str(g) for g in population["group"].cat.categories]
+    pop, groups = population_groups(subjects, by, population_flag)
     subj = subjects.set_index("subject_id")
-    pop = population.assign(group=population["group"].astype(str))
     if evaluable_flag is None:
         pop["evaluable"] = True
     else:
@@ -157,9 +156,7 @@ def tabulate_dlt(
             pop["subject_id"].map(subj[evaluable_flag]).astype("boolean").fillna(False)
         ).astype(bool)
     dlt = data.loc[data["dlt"].astype("boolean").fillna(False).astype(bool)].copy()
-    first = pd.to_datetime(
-        dlt["subject_id"].map(subj["first_dose_date"])
-    ).dt.normalize()
+    first = subject_day(dlt["subject_id"], subjects, "first_dose_date")
     dlt["onset_day"] = (
         pd.to_datetime(dlt["onset_date"]).dt.normalize() - first
     ).dt.days + 1
@@ -232,8 +229,8 @@ def tabulate_dlt(
             else "."
         )
         + f" {round(100 * confidence)}% CI: exact (Clopper-Pearson).",
-        f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
-        *((describe_population_rules(subjects),) if population_rules(subjects) else ()),
+        rounding_note(rounding, digits),
+        *population_rules_notes(subjects),
     )
     return DltTable(
         provenance=make_provenance(
@@ -287,9 +284,7 @@ def derive_dlt_evaluable(
     dlt = adverse_events.loc[
         adverse_events["dlt"].astype("boolean").fillna(False).astype(bool)
     ]
-    dlt_first = pd.to_datetime(
-        dlt["subject_id"].map(out.set_index("subject_id")["first_dose_date"])
-    ).dt.normalize()
+    dlt_first = subject_day(dlt["subject_id"], out, "first_dose_date")
     day = (pd.to_datetime(dlt["onset_date"]).dt.normalize() - dlt_first).dt.days + 1
     in_window = set(dlt.loc[day.between(1, window_days), "subject_id"])
     out["dlt_in_window"] = out["subject_id"].isin(in_window)

@@ -15,7 +15,8 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import population_rules, select_population
+from analyses.safety._shared import population_groups
+from analyses.safety.population import population_rules
 
 __all__ = ["ExposureSummary", "summarize_exposure"]
 
@@ -115,9 +116,7 @@ def summarize_exposure(
     ExposureSummary
         Statistics per group and the lots used.
     """
-    population = select_population(subjects, by, population_flag=population_flag)
-    groups = [str(g) for g in population["group"].cat.categories]
-    pop = population.assign(group=population["group"].astype(str))
+    pop, groups = population_groups(subjects, by, population_flag)
     adm = data.merge(pop, on="subject_id", how="inner")
     given = adm["given"].astype("boolean").fillna(False).astype(bool)
     adm = adm.assign(_given=given)

@@ -15,12 +15,18 @@ import pandas as pd
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
 from analyses.safety._counting import ANY, count_events, order_rows
-from analyses.safety.population import (
-    describe_population_rules,
-    population_rules,
-    select_population,
+from analyses.safety._shared import (
+    event_mask,
+    group_headers,
+    known_group,
+    melt_stats,
+    n_pct_cells,
+    population_rules_notes,
+    rounding_note,
+    sort_by_row,
 )
-from analyses.safety.stats import RoundingRule, round_value
+from analyses.safety.population import population_rules, select_population
+from analyses.safety.stats import RoundingRule
 from analyses.safety.teae import describe_teae_rule
 
 __all__ = ["MaxGradeTable", "tabulate_aesi_by_max_grade", "tabulate_teae_by_max_grade"]
@@ -58,19 +64,11 @@ class MaxGradeTable(SafetyResult):
         pandas.DataFrame
             Stats ``N``, ``n`` and ``pct`` per row, group and grade.
         """
-        long = self.counts.melt(
-            id_vars=["row", *self.levels, "group", "grade"],
-            value_vars=["N", "n", "pct"],
-            var_name="stat",
-            value_name="value",
+        long = melt_stats(
+            self.counts, ["row", *self.levels, "group", "grade"], ["N", "n", "pct"]
         )
         long["group"] = long["group"].astype(str)
-        long["value"] = long["value"].astype(float)
-        return (
-            long.sort_values("row", kind="mergesort")
-            .drop(columns="row")
-            .reset_index(drop=True)
-        )
+        return sort_by_row(long)
 
     def summary(self) -> pd.DataFrame:
         """Return the display frame: one row per term and grade, ``n (%)`` per group.
@@ -81,13 +79,9 @@ class MaxGradeTable(SafetyResult):
             ``label``, ``grade`` and one text column per group.
         """
         c = self.counts
-        text = [
-            "0"
-            if n == 0
-            else f"{n} ({round_value(p, self.digits, self.rounding):.{self.digits}f}%)"
-            for n, p in zip(c["n"], c["pct"], strict=True)
-        ]
-        frame = c.assign(cell=text)
+        frame = c.assign(
+            cell=n_pct_cells(c, digits=self.digits, rounding=self.rounding)
+        )
         wide = frame.pivot_table(
             index=["row", "grade"],
             columns="group",
@@ -98,8 +92,7 @@ class MaxGradeTable(SafetyResult):
         )
         groups = [str(g) for g in c["group"].cat.categories]
         wide = wide[[g for g in groups if g in wide.columns]]
-        n_by = c.drop_duplicates("group").set_index("group")["N"]
-        wide.columns = [f"{g} (N={int(n_by[g])})" for g in wide.columns]
+        wide.columns = group_headers(wide.columns, c)
         wide = wide.reset_index()
         first = c.drop_duplicates("row").set_index("row")
         wide.insert(
@@ -175,20 +168,13 @@ def tabulate_teae_by_max_grade(
     MaxGradeTable
         Subjects by maximum grade, with ``"Any"`` and ``">=3"`` rows.
     """
-    keep = pd.Series(True, index=data.index)
-    if teae_only:
-        keep &= data["teae"].astype("boolean").fillna(False).astype(bool)
-    if where is not None:
-        keep &= where.reindex(data.index).astype("boolean").fillna(False).astype(bool)
+    keep = event_mask(data, teae_only=teae_only, where=where)
     events = data.loc[keep, ["subject_id", *levels]].assign(
         _grade=pd.to_numeric(data.loc[keep, grade_column], errors="coerce")
     )
     population = select_population(subjects, by, population_flag=population_flag)
     base = count_events(events, population, levels, total=total)
-    if sort_by is not None and sort_by not in {
-        str(g) for g in base["group"].cat.categories
-    }:
-        sort_by = None
+    sort_by = known_group(sort_by, base)
     base = order_rows(base, levels, sort_by=sort_by, first_level="frequency")
     groups = [str(g) for g in base["group"].cat.categories]
     ev = events.merge(
@@ -245,9 +231,9 @@ def tabulate_teae_by_max_grade(
         f"the highest {grade_column} of their "
         f"{'treatment-emergent ' if teae_only else ''}events in that row; events "
         "without a grade count in 'Any grade' only.",
-        f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+        rounding_note(rounding, digits),
         *((rule_text,) if teae_only else ()),
-        *((describe_population_rules(subjects),) if population_rules(subjects) else ()),
+        *population_rules_notes(subjects),
     )
     return MaxGradeTable(
         provenance=make_provenance(

@@ -15,7 +15,13 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import population_rules, select_population
+from analyses.safety._shared import (
+    event_mask,
+    melt_stats,
+    population_groups,
+    subject_day,
+)
+from analyses.safety.population import population_rules
 
 __all__ = ["AdverseEventListing", "list_adverse_events", "list_serious_adverse_events"]
 
@@ -67,9 +73,7 @@ class AdverseEventListing(SafetyResult):
         wide = pd.DataFrame(
             {"subjects": g["subject_id"].nunique(), "events": g.size()}
         ).reset_index()
-        long = wide.melt(id_vars="group", var_name="stat", value_name="value")
-        long["value"] = long["value"].astype(float)
-        return long
+        return melt_stats(wide, "group")
 
     def summary(self) -> pd.DataFrame:
         """Return the listing with dates as ISO text.
@@ -123,24 +127,17 @@ def list_adverse_events(
     AdverseEventListing
         The listing.
     """
-    keep = pd.Series(True, index=data.index)
-    if teae_only:
-        keep &= data["teae"].astype("boolean").fillna(False).astype(bool)
-    if where is not None:
-        keep &= where.reindex(data.index).astype("boolean").fillna(False).astype(bool)
-    population = select_population(subjects, by, population_flag=population_flag)
-    pop = population.assign(group=population["group"].astype(str))
+    keep = event_mask(data, teae_only=teae_only, where=where)
+    pop, groups = population_groups(subjects, by, population_flag)
     ev = data.loc[keep].merge(pop, on="subject_id", how="inner")
-    first = pd.to_datetime(
-        ev["subject_id"].map(subjects.set_index("subject_id")["first_dose_date"])
-    ).dt.normalize()
+    first = subject_day(ev["subject_id"], subjects, "first_dose_date")
     onset = pd.to_datetime(ev["onset_date"]).dt.normalize()
     ev["onset_day"] = (onset - first).dt.days
     ev["onset_day"] = ev["onset_day"].where(ev["onset_day"] < 0, ev["onset_day"] + 1)
     if "resolution_date" in ev:
         end = pd.to_datetime(ev["resolution_date"]).dt.normalize()
         ev["duration_days"] = (end - onset).dt.days + 1
-    order = {g: i for i, g in enumerate(population["group"].cat.categories)}
+    order = {g: i for i, g in enumerate(groups)}
     ev["_g"] = ev["group"].map(order)
     ev = ev.sort_values(["_g", "subject_id", "onset_date"], kind="mergesort")
     listing = ev[[c for c in _COLUMNS if c in ev.columns]].reset_index(drop=True)

@@ -13,12 +13,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from analyses._results import make_provenance
-from analyses.safety._counting import COMPARISON_COLUMNS, add_fisher, count_events
-from analyses.safety.population import (
-    describe_population_rules,
-    population_rules,
-    select_population,
-)
+from analyses.safety._counting import compare_groups, count_events
+from analyses.safety._shared import population_rules_notes, rounding_note
+from analyses.safety.population import population_rules, select_population
 from analyses.safety.soc_pt import EventCountTable
 from analyses.safety.stats import RiskDifferenceMethod, RoundingRule
 from analyses.safety.teae import describe_teae_rule
@@ -164,16 +161,12 @@ def summarize_teae_overview(
         ordered=True,
     )
     counts = counts[["row", "depth", "category", "group", "N", "n", "events", "pct"]]
-    p_values = (
-        add_fisher(
-            counts,
-            ["category"],
-            compare_to,
-            risk_difference=risk_difference,
-            confidence=confidence,
-        )
-        if compare_to is not None
-        else pd.DataFrame(columns=["category", *COMPARISON_COLUMNS])
+    p_values = compare_groups(
+        counts,
+        ["category"],
+        compare_to,
+        risk_difference=risk_difference,
+        confidence=confidence,
     )
     rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
@@ -201,10 +194,9 @@ def summarize_teae_overview(
         + ". Discontinuation: "
         + disc_note
         + ". Fatal: outcome FATAL or grade 5.",
-        f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+        rounding_note(rounding, digits),
+        *population_rules_notes(subjects),
     ]
-    if describe_population_rules(subjects):
-        footnotes.append(describe_population_rules(subjects))
     return EventCountTable(
         provenance=make_provenance(
             "summarize_teae_overview",

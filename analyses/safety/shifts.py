@@ -17,9 +17,15 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
+from analyses.safety._shared import (
+    melt_stats,
+    n_pct_cells,
+    population_groups,
+    rounding_note,
+)
 from analyses.safety.lab_grading import compute_range_indicator
-from analyses.safety.population import population_rules, select_population
-from analyses.safety.stats import RoundingRule, round_value
+from analyses.safety.population import population_rules
+from analyses.safety.stats import RoundingRule
 
 __all__ = ["ShiftTable", "tabulate_grade_shift", "tabulate_range_shift"]
 
@@ -56,14 +62,9 @@ class ShiftTable(SafetyResult):
         pandas.DataFrame
             ``test_code``, ``group``, ``baseline``, ``post``, ``stat``, ``value``.
         """
-        long = self.counts.melt(
-            id_vars=["test_code", "group", "baseline", "post"],
-            value_vars=["N", "n", "pct"],
-            var_name="stat",
-            value_name="value",
+        return melt_stats(
+            self.counts, ["test_code", "group", "baseline", "post"], ["N", "n", "pct"]
         )
-        long["value"] = long["value"].astype(float)
-        return long
 
     def summary(self) -> pd.DataFrame:
         """Return the display frame: rows test x group x baseline, columns post.
@@ -74,12 +75,7 @@ class ShiftTable(SafetyResult):
             ``n (%)`` cells.
         """
         c = self.counts.copy()
-        c["cell"] = [
-            "0"
-            if n == 0
-            else f"{n} ({round_value(p, self.digits, self.rounding):.{self.digits}f}%)"
-            for n, p in zip(c["n"], c["pct"], strict=True)
-        ]
+        c["cell"] = n_pct_cells(c, digits=self.digits, rounding=self.rounding)
         wide = c.pivot_table(
             index=["test_code", "group", "N", "baseline"],
             columns="post",
@@ -113,9 +109,7 @@ def _prepare(
     population_flag: str,
     total: str | None,
 ) -> tuple[pd.DataFrame, list[str]]:
-    population = select_population(subjects, by, population_flag=population_flag)
-    groups = [str(g) for g in population["group"].cat.categories]
-    pop = population.assign(group=population["group"].astype(str))
+    pop, groups = population_groups(subjects, by, population_flag)
     labs = data.merge(pop, on="subject_id", how="inner")
     if total is not None:
         labs = pd.concat([labs, labs.assign(group=total)], ignore_index=True)
@@ -237,7 +231,8 @@ def tabulate_grade_shift(
             "missing": "Subjects without a baseline grade are shown as Missing.",
             "exclude": "Subjects without a baseline grade are excluded.",
         }[missing_baseline]
-        + f" Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+        + " "
+        + rounding_note(rounding, digits),
     )
     return ShiftTable(
         provenance=make_provenance(
@@ -350,7 +345,7 @@ def tabulate_range_shift(
         f"Population: subjects with {population_flag} = true and at least one "
         "post-baseline value of the test with a normal range (N).",
         f"Post-baseline category from the {post_baseline.replace('_', ' ')} value. "
-        f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+        + rounding_note(rounding, digits),
     )
     return ShiftTable(
         provenance=make_provenance(

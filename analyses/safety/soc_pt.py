@@ -14,17 +14,22 @@ import pandas as pd
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
 from analyses.safety._counting import (
-    COMPARISON_COLUMNS,
     SocOrder,
-    add_fisher,
+    compare_groups,
     count_events,
     order_rows,
 )
-from analyses.safety.population import (
-    describe_population_rules,
-    population_rules,
-    select_population,
+from analyses.safety._shared import (
+    event_mask,
+    format_count_cell,
+    group_headers,
+    known_group,
+    melt_stats,
+    population_rules_notes,
+    rounding_note,
+    sort_by_row,
 )
+from analyses.safety.population import population_rules, select_population
 from analyses.safety.stats import (
     RiskDifferenceMethod,
     RoundingRule,
@@ -42,35 +47,6 @@ __all__ = [
     "tabulate_teae_by_soc_pt",
     "tabulate_teae_leading_to_discontinuation",
 ]
-
-
-def format_count_cell(
-    n: int, pct: float, events: int | None, *, digits: int, rounding: RoundingRule
-) -> str:
-    """Format one ``n (x.x%) [events]`` cell; a zero count is shown as ``0``.
-
-    Parameters
-    ----------
-    n : int
-        Subjects with at least one event.
-    pct : float
-        Unrounded percentage of the denominator.
-    events : int or None
-        Number of events; ``None`` leaves the bracket out.
-    digits : int
-        Decimal places of the percentage.
-    rounding : {"half_up", "half_even"}
-        Rounding rule of the percentage.
-
-    Returns
-    -------
-    str
-        The cell text.
-    """
-    if n == 0:
-        return "0"
-    text = f"{n} ({round_value(pct, digits, rounding):.{digits}f}%)"
-    return text if events is None else f"{text} [{events}]"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,12 +90,7 @@ class EventCountTable(SafetyResult):
             per row and compared group.
         """
         keys = [*self.levels, "group"]
-        long = self.counts.melt(
-            id_vars=["row", *keys],
-            value_vars=["N", "n", "pct", "events"],
-            var_name="stat",
-            value_name="value",
-        )
+        long = melt_stats(self.counts, ["row", *keys], ["N", "n", "pct", "events"])
         long["group"] = long["group"].astype(str)
         if not self.p_values.empty:
             p = self.p_values.merge(
@@ -127,12 +98,7 @@ class EventCountTable(SafetyResult):
                 on=list(self.levels),
             )
             stats = ["p_value", "rd", "rd_lower", "rd_upper"]
-            p = p.melt(
-                id_vars=["row", *keys],
-                value_vars=stats,
-                var_name="stat",
-                value_name="value",
-            )
+            p = melt_stats(p, ["row", *keys], stats)
             p = p.loc[p["stat"].eq("p_value") | p["value"].notna()]
             p["stat"] = p["stat"].replace(
                 {
@@ -145,11 +111,7 @@ class EventCountTable(SafetyResult):
                 [long, p[["row", *keys, "stat", "value"]]], ignore_index=True
             )
         long["value"] = long["value"].astype(float)
-        return (
-            long.sort_values(["row"], kind="mergesort")
-            .drop(columns="row")
-            .reset_index(drop=True)
-        )
+        return sort_by_row(long)
 
     def summary(self) -> pd.DataFrame:
         """Return the display frame: one row per term, ``n (%) [events]`` per group.
@@ -174,8 +136,7 @@ class EventCountTable(SafetyResult):
             index="row", columns="group", values="cell", aggfunc="first", observed=True
         )
         wide = wide[[g for g in self.groups if g in wide.columns]]
-        n_by_group = c.drop_duplicates("group").set_index("group")["N"]
-        wide.columns = [f"{g} (N={int(n_by_group[g])})" for g in wide.columns]
+        wide.columns = group_headers(wide.columns, c)
         labels = c.drop_duplicates("row").set_index("row")
         wide.insert(
             0, "label", [_label(labels.loc[r], self.levels) for r in wide.index]
@@ -285,29 +246,17 @@ def tabulate_events_by_soc_pt(
         The counts, p-values and their provenance.
     """
     _check_columns(data, ["subject_id", *levels] + (["teae"] if teae_only else []))
-    keep = pd.Series(True, index=data.index)
-    if teae_only:
-        keep &= data["teae"].astype("boolean").fillna(False).astype(bool)
-    if where is not None:
-        keep &= where.reindex(data.index).astype("boolean").fillna(False).astype(bool)
-    events = data.loc[keep]
+    events = data.loc[event_mask(data, teae_only=teae_only, where=where)]
     population = select_population(subjects, by, population_flag=population_flag)
     counts = count_events(events, population, levels, total=total)
-    if sort_by is not None and sort_by not in {
-        str(g) for g in counts["group"].cat.categories
-    }:
-        sort_by = None
+    sort_by = known_group(sort_by, counts)
     counts = order_rows(counts, levels, sort_by=sort_by, first_level=soc_order)
-    p_values = (
-        add_fisher(
-            counts,
-            levels,
-            compare_to,
-            risk_difference=risk_difference,
-            confidence=confidence,
-        )
-        if compare_to is not None
-        else pd.DataFrame(columns=[*levels, *COMPARISON_COLUMNS])
+    p_values = compare_groups(
+        counts,
+        levels,
+        compare_to,
+        risk_difference=risk_difference,
+        confidence=confidence,
     )
     rule, rule_text = describe_teae_rule(data)
     params: dict[str, Any] = {
@@ -337,12 +286,11 @@ def tabulate_events_by_soc_pt(
         "[ ] = number of events.",
         f"Rows ordered by descending frequency in {sort_by or 'all groups'}"
         f"{'; SOCs alphabetically' if soc_order == 'alphabetical' else ''}. "
-        f"Percentages rounded {rounding.replace('_', '-')} to {digits} decimal(s).",
+        + rounding_note(rounding, digits),
     ]
     if teae_only:
         footnotes.append(rule_text)
-    if describe_population_rules(subjects):
-        footnotes.append(describe_population_rules(subjects))
+    footnotes.extend(population_rules_notes(subjects))
     if compare_to is not None:
         footnotes.append(
             f"p: two-sided Fisher's exact test of each group against {compare_to}."

@@ -16,7 +16,8 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety.population import population_rules, select_population
+from analyses.safety._shared import event_mask, population_groups, subject_day
+from analyses.safety.population import population_rules
 from analyses.safety.teae import describe_teae_rule
 
 __all__ = ["TimeToOnsetTable", "summarize_time_to_onset"]
@@ -150,25 +151,19 @@ def summarize_time_to_onset(
     TimeToOnsetTable
         Statistics and the events used.
     """
-    keep = data[category].notna()
-    if teae_only:
-        keep &= data["teae"].astype("boolean").fillna(False).astype(bool)
+    keep = event_mask(data, teae_only=teae_only, where=data[category].notna())
     ev = data.loc[keep].copy()
-    population = select_population(subjects, by, population_flag=population_flag)
-    pop = population.assign(group=population["group"].astype(str))
+    pop, groups = population_groups(subjects, by, population_flag)
     ev = ev.merge(pop, on="subject_id", how="inner")
-    first = pd.to_datetime(
-        ev["subject_id"].map(subjects.set_index("subject_id")["first_dose_date"])
-    )
+    first = subject_day(ev["subject_id"], subjects, "first_dose_date")
     onset = pd.to_datetime(ev["onset_date"]).dt.normalize()
-    ev["onset_day"] = (onset - first.dt.normalize()).dt.days + (1 if day_one else 0)
+    ev["onset_day"] = (onset - first).dt.days + (1 if day_one else 0)
     resolution = pd.to_datetime(ev["resolution_date"]).dt.normalize()
     ev["duration_days"] = (resolution - onset).dt.days + 1
     ev["ongoing"] = resolution.isna()
     if first_only:
         ev = ev.sort_values(["subject_id", category, "onset_date"], kind="mergesort")
         ev = ev.drop_duplicates(["subject_id", category])
-    groups = [str(g) for g in population["group"].cat.categories]
     frames = ev
     if total is not None:
         frames = pd.concat([ev, ev.assign(group=total)], ignore_index=True)
