@@ -20,6 +20,7 @@ from trialdata.validation.context import RuleContext, flag_rows, lookup
 from trialdata.validation.schema_check import ABSENT_COLUMNS
 
 __all__ = [
+    "column_text",
     "day",
     "dosed_subjects",
     "first_dose_dates",
@@ -104,6 +105,24 @@ def text(values: pd.Series) -> pd.Series:
     else:
         rendered = values.astype("string")
     return rendered.astype("string").fillna("-")
+
+
+def column_text(data: pd.DataFrame, column: str) -> pd.Series:
+    """Render a column for a message, or ``-`` on every row when the column is absent.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Rows of a typed domain table (usually the flagged rows).
+    column : str
+        Column to render.
+
+    Returns
+    -------
+    pandas.Series
+        :func:`text` of the column, aligned on ``data``.
+    """
+    return text(data.get(column, pd.Series("-", index=data.index)))
 
 
 def subject_fact(ctx: RuleContext, subject_ids: pd.Series, column: str) -> pd.Series:

@@ -63,6 +63,30 @@ def _criteria(ctx: RuleContext) -> list[str]:
     return [c for c in SERIOUSNESS_CRITERIA if has_columns(ctx.tables[AE], c)]
 
 
+def _criterion_flags(ctx: RuleContext) -> pd.DataFrame | None:
+    """Return which seriousness criteria are Y, for the checks against ``serious``.
+
+    Parameters
+    ----------
+    ctx : RuleContext
+        The upload.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        One boolean column per criterion column present (missing is false), aligned
+        on the adverse events; None when no criterion column or ``serious`` is
+        present, so that AE-002 and AE-003 have nothing to check.
+    """
+    events = ctx.tables[AE]
+    criteria = _criteria(ctx)
+    if not criteria or not has_columns(events, "serious"):
+        return None
+    flags = pd.concat([is_true(events[c]) for c in criteria], axis=1)
+    flags.columns = pd.Index(criteria)
+    return flags
+
+
 @rule(
     "AE-001",
     ERROR,
@@ -101,15 +125,13 @@ def check_onset_before_resolution(ctx: RuleContext) -> pd.DataFrame:
 def check_serious_has_criterion(ctx: RuleContext) -> pd.DataFrame:
     """Flag serious adverse events without any seriousness criterion (AE-002)."""
     events = ctx.tables[AE]
-    criteria = _criteria(ctx)
-    if not criteria or not has_columns(events, "serious"):
+    flags = _criterion_flags(ctx)
+    if flags is None:
         return findings_frame([])
-    any_criterion = pd.concat([is_true(events[c]) for c in criteria], axis=1).any(
-        axis=1
-    )
+    criteria = list(flags.columns)
     return report(
         events,
-        is_true(events["serious"]) & ~any_criterion,
+        is_true(events["serious"]) & ~flags.any(axis=1),
         domain=AE,
         rule="AE-002",
         severity=ERROR,
@@ -132,11 +154,9 @@ def check_serious_has_criterion(ctx: RuleContext) -> pd.DataFrame:
 def check_criterion_without_serious(ctx: RuleContext) -> pd.DataFrame:
     """Flag non-serious adverse events that have a seriousness criterion (AE-003)."""
     events = ctx.tables[AE]
-    criteria = _criteria(ctx)
-    if not criteria or not has_columns(events, "serious"):
+    flags = _criterion_flags(ctx)
+    if flags is None:
         return findings_frame([])
-    flags = pd.concat([is_true(events[c]) for c in criteria], axis=1)
-    flags.columns = pd.Index(criteria)
 
     def message(h: pd.DataFrame) -> pd.Series:
         hit = flags.loc[h.index]

@@ -10,6 +10,7 @@ from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext, is_in, lookup, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
+    column_text,
     day,
     has_columns,
     is_false,
@@ -32,6 +33,27 @@ __all__ = [
 
 ERROR = Severity.ERROR
 ADMIN = "administrations"
+
+
+def _admin_label(h: pd.DataFrame) -> pd.Series:
+    """Return 'administration <seq> of subject <id>' for messages (``-`` if absent).
+
+    Parameters
+    ----------
+    h : pandas.DataFrame
+        The flagged administrations.
+
+    Returns
+    -------
+    pandas.Series
+        One label per row of ``h``.
+    """
+    return (
+        "administration "
+        + column_text(h, "admin_seq")
+        + " of subject "
+        + column_text(h, "subject_id")
+    )
 
 
 def _cohort_fact(ctx: RuleContext, admin: pd.DataFrame, column: str) -> pd.Series:
@@ -307,7 +329,7 @@ def check_lot_meets_specifications(ctx: RuleContext) -> pd.DataFrame:
                 column=spec.attribute,
                 message=lambda h, spec=spec, bounds=bounds: (
                     "released lot "
-                    + text(h.get("lot_id", pd.Series("-", index=h.index)))
+                    + column_text(h, "lot_id")
                     + f" has {spec.attribute} "
                     + text(h[spec.attribute])
                     + f"; the release specification requires {bounds}"
@@ -340,11 +362,7 @@ def check_not_given_reason(ctx: RuleContext) -> pd.DataFrame:
         severity=ERROR,
         column="reason_not_given",
         message=lambda h: (
-            "administration "
-            + text(h.get("admin_seq", pd.Series("-", index=h.index)))
-            + " of subject "
-            + text(h.get("subject_id", pd.Series("-", index=h.index)))
-            + " was not given but no reason_not_given is recorded"
+            _admin_label(h) + " was not given but no reason_not_given is recorded"
         ),
     )
 
@@ -375,11 +393,7 @@ def check_given_dose_complete(ctx: RuleContext) -> pd.DataFrame:
                 severity=ERROR,
                 column=column,
                 message=lambda h, column=column: (
-                    "administration "
-                    + text(h.get("admin_seq", pd.Series("-", index=h.index)))
-                    + " of subject "
-                    + text(h.get("subject_id", pd.Series("-", index=h.index)))
-                    + f" is recorded as given but {column} is missing"
+                    _admin_label(h) + f" is recorded as given but {column} is missing"
                 ),
             )
         )

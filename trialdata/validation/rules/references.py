@@ -10,6 +10,8 @@ from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext, is_in
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
+    MessageBuilder,
+    column_text,
     has_columns,
     is_true,
     report,
@@ -45,6 +47,61 @@ def _unknown(values: pd.Series, known: pd.Series) -> pd.Series:
     return missing
 
 
+def _report_unknown(
+    data: pd.DataFrame | None,
+    column: str,
+    known: pd.DataFrame,
+    key: str,
+    *,
+    domain: str,
+    rule: str,
+    message: MessageBuilder,
+    given_only: bool = False,
+) -> pd.DataFrame:
+    """Report the rows whose reference ``column`` is not among ``known[key]``.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or None
+        The referring table; nothing is reported when it, ``column`` (or ``given``)
+        or ``known[key]`` is absent.
+    column : str
+        The referring column.
+    known : pandas.DataFrame
+        The referred table.
+    key : str
+        Its identifier column.
+    domain, rule : str
+        Domain of ``data`` and rule identifier (severity ERROR).
+    message : callable
+        ``message(hits) -> Series or str`` for the flagged rows.
+    given_only : bool, optional
+        Check only rows with ``given`` = Y (administrations).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The findings, about ``column``; malformed references are left to the schema
+        check (see :func:`_unknown`).
+    """
+    needed = (column, "given") if given_only else (column,)
+    if not has_columns(data, *needed) or not has_columns(known, key):
+        return findings_frame([])
+    assert data is not None
+    missing = _unknown(data[column], known[key])
+    if given_only:
+        missing = is_true(data["given"]) & missing
+    return report(
+        data,
+        missing,
+        domain=domain,
+        rule=rule,
+        severity=ERROR,
+        column=column,
+        message=message,
+    )
+
+
 @rule(
     "XD-001",
     ERROR,
@@ -54,29 +111,24 @@ def _unknown(values: pd.Series, known: pd.Series) -> pd.Series:
 def check_subject_exists(ctx: RuleContext) -> pd.DataFrame:
     """Flag records whose subject is not in the subjects table (XD-001)."""
     subjects = ctx.tables["subjects"]
-    if not has_columns(subjects, "subject_id"):
-        return findings_frame([])
-    frames = []
-    for name in SUBJECT_DOMAINS:
-        data = ctx.table(name)
-        if data is None or not has_columns(data, "subject_id"):
-            continue
-        frames.append(
-            report(
-                data,
-                _unknown(data["subject_id"], subjects["subject_id"]),
+    return findings_frame(
+        [
+            _report_unknown(
+                ctx.table(name),
+                "subject_id",
+                subjects,
+                "subject_id",
                 domain=name,
                 rule="XD-001",
-                severity=ERROR,
-                column="subject_id",
                 message=lambda h: (
                     "subject "
                     + text(h["subject_id"])
                     + " is not in subjects; correct the id or upload the subject"
                 ),
             )
-        )
-    return findings_frame(frames)
+            for name in SUBJECT_DOMAINS
+        ]
+    )
 
 
 @rule(
@@ -115,16 +167,13 @@ def check_subject_site(ctx: RuleContext) -> pd.DataFrame:
 )
 def check_subject_cohort(ctx: RuleContext) -> pd.DataFrame:
     """Flag subjects whose cohort is not in the cohorts table (XD-014)."""
-    subjects, cohorts = ctx.tables["subjects"], ctx.tables["cohorts"]
-    if not has_columns(subjects, "cohort_id") or not has_columns(cohorts, "cohort_id"):
-        return findings_frame([])
-    return report(
-        subjects,
-        _unknown(subjects["cohort_id"], cohorts["cohort_id"]),
+    return _report_unknown(
+        ctx.tables["subjects"],
+        "cohort_id",
+        ctx.tables["cohorts"],
+        "cohort_id",
         domain="subjects",
         rule="XD-014",
-        severity=ERROR,
-        column="cohort_id",
         message=lambda h: "cohort " + text(h["cohort_id"]) + " is not in cohorts",
     )
 
@@ -151,7 +200,7 @@ def check_cohort_dose_level(ctx: RuleContext) -> pd.DataFrame:
         column="dose_level",
         message=lambda h: (
             "cohort "
-            + text(h.get("cohort_id", pd.Series("-", index=h.index)))
+            + column_text(h, "cohort_id")
             + " has dose level "
             + text(h["dose_level"])
             + f"; the protocol defines levels {levels[0]} to {levels[-1]}"
@@ -181,7 +230,7 @@ def check_cohort_route(ctx: RuleContext) -> pd.DataFrame:
         column="route",
         message=lambda h: (
             "cohort "
-            + text(h.get("cohort_id", pd.Series("-", index=h.index)))
+            + column_text(h, "cohort_id")
             + " route "
             + text(h["route"])
             + f" is not allowed by the protocol (allowed: {', '.join(allowed)})"
@@ -197,20 +246,17 @@ def check_cohort_route(ctx: RuleContext) -> pd.DataFrame:
 )
 def check_administered_lot_exists(ctx: RuleContext) -> pd.DataFrame:
     """Flag given doses whose lot is not in product_lots (XD-007)."""
-    admin, lots = ctx.tables["administrations"], ctx.tables["product_lots"]
-    if not has_columns(admin, "lot_id", "given") or not has_columns(lots, "lot_id"):
-        return findings_frame([])
-    mask = is_true(admin["given"]) & _unknown(admin["lot_id"], lots["lot_id"])
-    return report(
-        admin,
-        mask,
+    return _report_unknown(
+        ctx.tables["administrations"],
+        "lot_id",
+        ctx.tables["product_lots"],
+        "lot_id",
         domain="administrations",
         rule="XD-007",
-        severity=ERROR,
-        column="lot_id",
         message=lambda h: (
             "lot " + text(h["lot_id"]) + " was administered but is not in product_lots"
         ),
+        given_only=True,
     )
 
 
@@ -223,15 +269,13 @@ def check_administered_lot_exists(ctx: RuleContext) -> pd.DataFrame:
 def check_parent_sample_exists(ctx: RuleContext) -> pd.DataFrame:
     """Flag aliquots whose parent sample is not in biobank_samples (XD-018)."""
     samples = ctx.tables["biobank_samples"]
-    if not has_columns(samples, "sample_id", "parent_sample_id"):
-        return findings_frame([])
-    return report(
+    return _report_unknown(
         samples,
-        _unknown(samples["parent_sample_id"], samples["sample_id"]),
+        "parent_sample_id",
+        samples,
+        "sample_id",
         domain="biobank_samples",
         rule="XD-018",
-        severity=ERROR,
-        column="parent_sample_id",
         message=lambda h: (
             "parent sample "
             + text(h["parent_sample_id"])
@@ -250,16 +294,13 @@ def check_parent_sample_exists(ctx: RuleContext) -> pd.DataFrame:
 )
 def check_custody_sample_exists(ctx: RuleContext) -> pd.DataFrame:
     """Flag custody events of samples that are not in biobank_samples (XD-019)."""
-    events, samples = ctx.tables["custody_events"], ctx.tables["biobank_samples"]
-    if not has_columns(events, "sample_id") or not has_columns(samples, "sample_id"):
-        return findings_frame([])
-    return report(
-        events,
-        _unknown(events["sample_id"], samples["sample_id"]),
+    return _report_unknown(
+        ctx.tables["custody_events"],
+        "sample_id",
+        ctx.tables["biobank_samples"],
+        "sample_id",
         domain="custody_events",
         rule="XD-019",
-        severity=ERROR,
-        column="sample_id",
         message=lambda h: (
             "custody event for sample "
             + text(h["sample_id"])

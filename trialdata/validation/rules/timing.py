@@ -75,6 +75,65 @@ def _subject_day(ctx: RuleContext, table: str, column: str) -> pd.Series:
     return day(rows.set_index("subject_id")[column]).dropna()
 
 
+def _dated_past(
+    ctx: RuleContext,
+    columns: dict[str, str],
+    limits: pd.Series,
+    *,
+    rule: str,
+    after: bool,
+    event: str,
+) -> pd.DataFrame:
+    """Report records dated on the wrong side of a per-subject calendar day.
+
+    Parameters
+    ----------
+    ctx : RuleContext
+        The upload.
+    columns : dict of str to str
+        Domain to the date column checked (domains absent or without the column are
+        skipped).
+    limits : pandas.Series
+        Calendar day indexed by subject id (see :func:`_subject_day`).
+    rule : str
+        Rule identifier (severity ERROR).
+    after : bool
+        Flag records dated after the limit (True) or before it (False); the same
+        day is fine either way.
+    event : str
+        What the limit is, for messages: ``"subject S-01's <event> on <day>"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The findings of every domain, about its date column.
+    """
+    word = "after" if after else "before"
+    frames = []
+    for name, data, column in _dated(ctx, columns):
+        limit = map_values(data["subject_id"], limits)
+        when = day(data[column])
+        frames.append(
+            report(
+                data,
+                when.gt(limit) if after else when.lt(limit),
+                domain=name,
+                rule=rule,
+                severity=ERROR,
+                column=column,
+                message=lambda h, column=column, limit=limit: (
+                    f"{column} "
+                    + text(h[column])
+                    + f" is {word} subject "
+                    + text(h["subject_id"])
+                    + f"'s {event} on "
+                    + text(limit.loc[h.index])
+                ),
+            )
+        )
+    return findings_frame(frames)
+
+
 @rule(
     "XD-002",
     ERROR,
@@ -84,28 +143,9 @@ def _subject_day(ctx: RuleContext, table: str, column: str) -> pd.Series:
 def check_nothing_before_consent(ctx: RuleContext) -> pd.DataFrame:
     """Flag records dated before the subject signed consent (XD-002)."""
     consent = _subject_day(ctx, "subjects", "consent_date")
-    frames = []
-    for name, data, column in _dated(ctx, DATED_COLUMNS):
-        limit = map_values(data["subject_id"], consent)
-        frames.append(
-            report(
-                data,
-                day(data[column]).lt(limit),
-                domain=name,
-                rule="XD-002",
-                severity=ERROR,
-                column=column,
-                message=lambda h, column=column, limit=limit: (
-                    f"{column} "
-                    + text(h[column])
-                    + " is before subject "
-                    + text(h["subject_id"])
-                    + "'s consent on "
-                    + text(limit.loc[h.index])
-                ),
-            )
-        )
-    return findings_frame(frames)
+    return _dated_past(
+        ctx, DATED_COLUMNS, consent, rule="XD-002", after=False, event="consent"
+    )
 
 
 @rule(
@@ -162,28 +202,7 @@ def check_nothing_after_death(ctx: RuleContext) -> pd.DataFrame:
     """Flag records dated after the subject's death (XD-010)."""
     death = _subject_day(ctx, "survival_status", "death_date")
     columns = dict(DATED_COLUMNS, survival_status="last_known_alive_date")
-    frames = []
-    for name, data, column in _dated(ctx, columns):
-        limit = map_values(data["subject_id"], death)
-        frames.append(
-            report(
-                data,
-                day(data[column]).gt(limit),
-                domain=name,
-                rule="XD-010",
-                severity=ERROR,
-                column=column,
-                message=lambda h, column=column, limit=limit: (
-                    f"{column} "
-                    + text(h[column])
-                    + " is after subject "
-                    + text(h["subject_id"])
-                    + "'s death on "
-                    + text(limit.loc[h.index])
-                ),
-            )
-        )
-    return findings_frame(frames)
+    return _dated_past(ctx, columns, death, rule="XD-010", after=True, event="death")
 
 
 @rule(
