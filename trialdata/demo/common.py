@@ -6,7 +6,7 @@ so a seed reproduces a trial exactly and thousands of subjects take a second or 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,12 +23,17 @@ __all__ = [
     "add_unscheduled",
     "adverse_events",
     "choose",
+    "dose_levels",
     "immunomonitoring",
     "labs",
+    "level_values",
     "make_timeline",
+    "missing_dates",
+    "missing_text",
     "subject_ids",
     "unscheduled_grid",
     "visit_grid",
+    "visits_in",
     "with_end",
 ]
 
@@ -46,6 +51,59 @@ def choose(condition: Any, yes: Any, no: Any) -> np.ndarray:
         np.asarray(yes, dtype=object),
         np.asarray(no, dtype=object),
     )
+
+
+def missing_dates(n: int) -> pd.Series:
+    """Return a datetime64[ns] column of ``n`` NaT, index ``range(n)``."""
+    return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+
+
+def missing_text(n: int) -> pd.Series:
+    """Return an object column of ``n`` None, index ``range(n)``."""
+    return pd.Series([None] * n, dtype=object)
+
+
+def dose_levels(protocol: Mapping[str, Any]) -> dict[int, dict[str, Any]]:
+    """Return the protocol's dose levels by level number.
+
+    Parameters
+    ----------
+    protocol : Mapping
+        The protocol data (:func:`trialdata.demo.protocols.protocol_data`).
+
+    Returns
+    -------
+    dict of int to dict
+        Level number to its entry (level, amount, unit and, for some, label).
+    """
+    return {d["level"]: d for d in protocol["dose_levels"]}
+
+
+def level_values(
+    levels: Mapping[int, Mapping[str, Any]],
+    level: np.ndarray,
+    key: str,
+    dtype: Any = None,
+) -> np.ndarray:
+    """Return one field of the dose level of each entry of ``level``.
+
+    Parameters
+    ----------
+    levels : Mapping of int to Mapping
+        From :func:`dose_levels`.
+    level : numpy.ndarray
+        Dose level numbers.
+    key : str
+        Field of a dose level, e.g. ``"amount"`` or ``"unit"``.
+    dtype : optional
+        Dtype of the result (inferred by numpy when None).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``levels[level[i]][key]`` for each i.
+    """
+    return np.array([levels[int(v)][key] for v in level], dtype=dtype)
 
 
 def subject_ids(prefix: str, n: int) -> np.ndarray:
@@ -88,8 +146,8 @@ def make_timeline(ids: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
             "consent": consent,
             "screening": add_days(consent, rng.integers(0, 4, n)),
             "first_dose": add_days(consent, rng.integers(14, 29, n)),
-            "withdrawal": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
-            "death": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
+            "withdrawal": missing_dates(n),
+            "death": missing_dates(n),
         }
     )
     return with_end(frame)
@@ -150,6 +208,24 @@ def visit_grid(
     return grid.loc[keep].reset_index(drop=True)
 
 
+def visits_in(grid: pd.DataFrame, visits: Sequence[str]) -> pd.DataFrame:
+    """Return the rows of ``grid`` at the named visits, index reset.
+
+    Parameters
+    ----------
+    grid : pandas.DataFrame
+        Visits (from :func:`visit_grid`).
+    visits : sequence of str
+        Names of the visits to keep.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows whose visit is one of ``visits``, in grid order.
+    """
+    return grid[grid["visit"].isin(visits)].reset_index(drop=True)
+
+
 def unscheduled_grid(
     timeline: pd.DataFrame, schedule: Sequence[dict[str, Any]], count: int
 ) -> pd.DataFrame:
@@ -186,7 +262,7 @@ def unscheduled_grid(
         {
             "subject_id": timeline["subject_id"].to_numpy()[subject],
             "subject": subject,
-            "visit": pd.Series([None] * len(subject), dtype=object),
+            "visit": missing_text(len(subject)),
             "day": days,
             "date": dates,
         }

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trialdata.demo.common import choose
+from trialdata.demo.common import choose, dose_levels
 from trialdata.demo.writer import file_name, to_text
 
 __all__ = ["Expected", "InjectionError", "inject_errors"]
@@ -132,6 +132,25 @@ def _quiet_subjects(up: _Upload) -> set[str]:
     assessments = up.tables["disease_assessments"]
     gone |= set(assessments.loc[assessments["progression"].astype(bool), "subject_id"])
     return set(subjects["subject_id"]) - gone
+
+
+def _lot_row(up: _Upload, lot_id: Any) -> int:
+    """Return the row of product_lots that holds lot ``lot_id``.
+
+    Parameters
+    ----------
+    up : _Upload
+        The upload being edited.
+    lot_id : object
+        A lot id named by an administration.
+
+    Returns
+    -------
+    int
+        Index of the lot's first row in the product_lots table.
+    """
+    lots = up.tables["product_lots"]
+    return int(lots.index[(lots["lot_id"] == lot_id).to_numpy()][0])
 
 
 def _withdrawn(up: _Upload) -> pd.Series:
@@ -251,7 +270,7 @@ def dlt_outside_window(up: _Upload) -> None:
 def wrong_dose_level(up: _Upload) -> None:
     """Record a dose at the next dose level, with that level's amount (XD-005)."""
     admin = up.tables["administrations"]
-    levels = {d["level"]: d for d in up.protocol["dose_levels"]}
+    levels = dose_levels(up.protocol)
     i = up.pick("administrations", admin["given"].fillna(False).astype(bool), "XD-005")
     level = int(up.cell("administrations", i, "dose_level"))
     wrong = level % len(levels) + 1
@@ -434,11 +453,9 @@ def record_after_death(up: _Upload) -> None:
 def lot_released_late(up: _Upload) -> None:
     """Date a lot's release the day after its first dose (XD-008)."""
     admin = up.tables["administrations"]
-    lots = up.tables["product_lots"]
     first = admin["admin_seq"] == 1
     i = up.pick("administrations", first & admin["given"].astype(bool), "XD-008")
-    lot = admin.loc[i, "lot_id"]
-    j = int(lots.index[(lots["lot_id"] == lot).to_numpy()][0])
+    j = _lot_row(up, admin.loc[i, "lot_id"])
     late = admin["admin_date"].iloc[i] + pd.Timedelta(days=1)
     up.put("product_lots", j, "release_date", f"{late:%Y-%m-%d}")
     up.expect("XD-008", "administrations", i, "admin_date", "dosed before lot release")
@@ -447,9 +464,8 @@ def lot_released_late(up: _Upload) -> None:
 def lot_pending(up: _Upload) -> None:
     """Infuse a lot still pending release (XD-008)."""
     admin = up.tables["administrations"]
-    lots = up.tables["product_lots"]
     i = up.pick("administrations", admin["given"].astype(bool), "XD-008")
-    j = int(lots.index[(lots["lot_id"] == admin.loc[i, "lot_id"]).to_numpy()][0])
+    j = _lot_row(up, admin.loc[i, "lot_id"])
     up.put("product_lots", j, "release_status", "PENDING")
     up.put("product_lots", j, "release_date", None)
     up.expect("XD-008", "administrations", i, "lot_id", "lot pending release")

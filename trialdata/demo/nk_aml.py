@@ -15,22 +15,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialdata.demo._archetype import (
+    assign_cohorts,
+    birth_years,
+    blood_draws,
+    cohort_table,
+    last_visit_dates,
+    stack_lots,
+    subjects_table,
+    survival_table,
+    trial_adverse_events,
+)
 from trialdata.demo.common import (
     AeTerm,
     Analyte,
     add_days,
-    add_unscheduled,
-    adverse_events,
     choose,
+    dose_levels,
     immunomonitoring,
     labs,
+    level_values,
     make_timeline,
+    missing_dates,
+    missing_text,
     subject_ids,
     visit_grid,
+    visits_in,
     with_end,
 )
 from trialdata.demo.protocols import NKAML_VISITS
-from trialdata.demo.samples import biobank
 
 __all__ = ["generate_nk_aml"]
 
@@ -245,7 +258,7 @@ def generate_nk_aml(
         on=["subject", "visit"],
     ).set_index("subject")["date"]
     relapse = pd.Series(at.reindex(range(n)).to_numpy()).where(relapsing)
-    death = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
+    death = missing_dates(n)
     dies_relapse = course == RELAPSE_DEATH
     death[dies_relapse] = add_days(
         relapse[dies_relapse], rng.integers(30, 150, n)[dies_relapse]
@@ -267,42 +280,29 @@ def generate_nk_aml(
         planned["date"].to_numpy() < timeline["end"].to_numpy()[planned["subject"]]
     ].reset_index(drop=True)
 
-    levels = {d["level"]: d for d in protocol["dose_levels"]}
-    cohort = np.minimum(np.arange(n) // 3, len(COHORTS) - 1)
-    cohorts = pd.DataFrame(
-        {
-            "cohort_id": [c[0] for c in COHORTS],
-            "dose_level": pd.array([c[1] for c in COHORTS], dtype="Int64"),
-            "route": "INTRAVENOUS",
-            "planned_subjects": pd.array(
-                np.maximum(np.bincount(cohort, minlength=len(COHORTS)), 3),
-                dtype="Int64",
-            ),
-            "description": [
-                f"{levels[c[1]]['amount']:g} x 10^6 NK cells/kg IV" for c in COHORTS
-            ],
-        }
+    levels = dose_levels(protocol)
+    cohort = assign_cohorts(n, len(COHORTS))
+    cohorts = cohort_table(
+        cohort,
+        COHORTS,
+        "INTRAVENOUS",
+        [f"{levels[c[1]]['amount']:g} x 10^6 NK cells/kg IV" for c in COHORTS],
     )
     age = rng.integers(60, 81, n)
     weight = np.round(rng.normal(76, 13, n).clip(45, 130), 1)
     sites = np.array([s["id"] for s in protocol["sites"]], dtype=object)
-    subjects = pd.DataFrame(
-        {
-            "subject_id": ids,
-            "site_id": sites[rng.integers(0, len(sites), n)],
-            "cohort_id": cohorts["cohort_id"].to_numpy()[cohort],
-            "sex": np.where(rng.random(n) < 0.55, "M", "F"),
-            "birth_year": pd.array(
-                timeline["consent"].dt.year.to_numpy() - age - rng.integers(0, 2, n),
-                dtype="Int64",
-            ),
-            "age": pd.array(age, dtype="Int64"),
-            "weight_kg": weight,
-            "consent_date": timeline["consent"],
-            "enrolment_date": add_days(first, -rng.integers(6, 10, n)),
-            "withdrawal_date": timeline["withdrawal"],
-            "withdrawal_reason": choose(withdrawn, "Subject decision", None),
-        }
+    # Keyword arguments are evaluated in order: this is the order of the draws.
+    subjects = subjects_table(
+        ids,
+        timeline,
+        withdrawn,
+        site_id=sites[rng.integers(0, len(sites), n)],
+        cohort_id=cohorts["cohort_id"].to_numpy()[cohort],
+        sex=np.where(rng.random(n) < 0.55, "M", "F"),
+        birth_year=birth_years(timeline, age, rng),
+        age=age,
+        weight_kg=weight,
+        enrolment_date=add_days(first, -rng.integers(6, 10, n)),
     )
     level = np.array([COHORTS[c][1] for c in cohort])
     lots = _product_lots(timeline, level, weight, levels, rng)
@@ -314,10 +314,10 @@ def generate_nk_aml(
             "admin_date": first,
             "visit": "D0",
             "given": pd.array(np.ones(n, bool), dtype="boolean"),
-            "reason_not_given": pd.Series([None] * n, dtype=object),
+            "reason_not_given": missing_text(n),
             "dose_level": pd.array(level, dtype="Int64"),
-            "dose_amount": np.array([levels[int(v)]["amount"] for v in level]),
-            "dose_unit": [levels[int(v)]["unit"] for v in level],
+            "dose_amount": level_values(levels, level, "amount"),
+            "dose_unit": level_values(levels, level, "unit", dtype=object),
             "route": "INTRAVENOUS",
             "lot_id": released,
         }
@@ -332,46 +332,41 @@ def generate_nk_aml(
             "onset": add_days(death[fatal_who], -rng.integers(3, 11, len(fatal_who))),
         }
     )
-    events = adverse_events(
+    events = trial_adverse_events(
         timeline,
         CATALOGUE,
         rng,
+        protocol,
+        cohort,
         rate=4.0,
-        dlt_window=int(protocol["dlt_window_days"]),
         action="NOT APPLICABLE",
-        fatal=fatal,
         dlt_term=DLT,
-        dlt_rate=0.04,
-        dlt_subjects=[int(rng.choice(np.flatnonzero(cohort == cohort.max())))],
+        fatal=fatal,
     )
-    lab_grid = add_unscheduled(
-        grid[grid["visit"].isin(LAB_VISITS)], timeline, NKAML_VISITS, extra_draws
-    )
-    bank_grid = grid[grid["visit"].isin(IMMUNO_VISITS)].reset_index(drop=True)
-    bank = biobank(
-        bank_grid,
+    draws = blood_draws(
+        grid,
         timeline,
+        NKAML_VISITS,
         rng,
         site=subjects["site_id"],
-        consent_scope=pd.Series(
-            np.where(
-                rng.random(n) < 0.7, "FUTURE RESEARCH INCLUDING GENETIC", "TRIAL ONLY"
-            )
-        ),
+        lab_visits=LAB_VISITS,
+        bank_visits=IMMUNO_VISITS,
+        extra_draws=extra_draws,
+        future_scope="FUTURE RESEARCH INCLUDING GENETIC",
+        p_future=0.7,
     )
-    immuno_grid = add_unscheduled(bank_grid, timeline, NKAML_VISITS, extra_draws)
-    assessed = grid[grid["visit"].isin(ASSESSMENT_VISITS)].reset_index(drop=True)
+    assessed = visits_in(grid, ASSESSMENT_VISITS)
     return {
         "subjects": subjects,
         "cohorts": cohorts,
         "product_lots": lots,
         "administrations": administrations,
         "adverse_events": events,
-        "labs": labs(lab_grid, rng, factor=_cytopenia),
-        "biobank_samples": bank.samples,
-        "custody_events": bank.custody,
+        "labs": labs(draws.lab_grid, rng, factor=_cytopenia),
+        "biobank_samples": draws.bank.samples,
+        "custody_events": draws.bank.custody,
         "immunomonitoring": immunomonitoring(
-            immuno_grid, ANALYTES, rng, n, bank.assay_sample
+            draws.immuno_grid, ANALYTES, rng, n, draws.bank.assay_sample
         ),
         "disease_assessments": _disease(assessed, relapse, n, rng),
         "survival_status": _survival(timeline, grid, relapse, course, rng),
@@ -388,7 +383,7 @@ def _product_lots(
     """One released allogeneic lot per infusion; some earlier lots were rejected."""
     n = len(timeline)
     number = np.char.zfill(np.arange(1, n + 1).astype(str), max(4, len(str(n))))
-    dose = np.array([levels[int(v)]["amount"] for v in level])
+    dose = level_values(levels, level, "amount")
     first = timeline["first_dose"]
 
     def lots(count: int, rejected: bool) -> dict[str, Any]:
@@ -416,8 +411,6 @@ def _product_lots(
             "expiry_date": add_days(first, 1),
             "release_status": "RELEASED",
             **lots(n, rejected=False),
-            "subject": np.arange(n),
-            "order": 1,
         }
     )
     failed_who = np.flatnonzero(rng.random(n) < 0.1)
@@ -429,17 +422,13 @@ def _product_lots(
                 np.char.add("UCB-NK-", number[failed_who]), "R"
             ).astype(object),
             "manufacture_date": add_days(first, -10).to_numpy()[failed_who],
-            "release_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
-            "expiry_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
+            "release_date": missing_dates(r),
+            "expiry_date": missing_dates(r),
             "release_status": "REJECTED",
             **lots(r, rejected=True),
-            "subject": failed_who,
-            "order": 0,
         }
     )
-    table = pd.concat([failed, released], ignore_index=True)
-    table = table.sort_values(["subject", "order"], kind="stable")
-    return table.drop(columns=["subject", "order"]).reset_index(drop=True)
+    return stack_lots(released, failed, failed_who)
 
 
 def _disease(
@@ -485,7 +474,7 @@ def _survival(
     """Death, last known alive and new therapy after relapse."""
     n = len(timeline)
     death = timeline["death"]
-    last_visit = grid.groupby("subject")["date"].max().reindex(range(n))
+    last_visit = last_visit_dates(grid, n)
     follow = add_days(relapse, rng.integers(60, 240, n))
     alive_relapse = course == RELAPSE_ALIVE
     last_alive = last_visit.where(~alive_relapse, follow)
@@ -497,13 +486,11 @@ def _survival(
         "AML relapse",
         choose(course == INFECTION_DEATH, "Septic shock", None),
     )
-    return pd.DataFrame(
-        {
-            "subject_id": timeline["subject_id"].to_numpy(),
-            "last_known_alive_date": last_alive.to_numpy().astype("datetime64[ns]"),
-            "death_date": death.to_numpy(),
-            "death_cause": cause,
-            "new_therapy_date": new_therapy.to_numpy().astype("datetime64[ns]"),
-            "new_therapy": choose(relapse.notna(), "Azacitidine + venetoclax", None),
-        }
+    return survival_table(
+        timeline["subject_id"].to_numpy(),
+        last_alive.to_numpy().astype("datetime64[ns]"),
+        death_date=death.to_numpy(),
+        death_cause=cause,
+        new_therapy_date=new_therapy.to_numpy().astype("datetime64[ns]"),
+        new_therapy=choose(relapse.notna(), "Azacitidine + venetoclax", None),
     )

@@ -14,22 +14,35 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from trialdata.demo._archetype import (
+    assign_cohorts,
+    birth_years,
+    blood_draws,
+    cohort_table,
+    last_visit_dates,
+    stack_lots,
+    subjects_table,
+    survival_table,
+    trial_adverse_events,
+)
 from trialdata.demo.common import (
     AeTerm,
     Analyte,
     add_days,
-    add_unscheduled,
-    adverse_events,
     choose,
+    dose_levels,
     immunomonitoring,
     labs,
+    level_values,
     make_timeline,
+    missing_dates,
+    missing_text,
     subject_ids,
     visit_grid,
+    visits_in,
     with_end,
 )
 from trialdata.demo.protocols import TOLDC_VISITS
-from trialdata.demo.samples import biobank
 
 __all__ = ["generate_tol_dc_ms"]
 
@@ -223,100 +236,76 @@ def generate_tol_dc_ms(
     )
     timeline = with_end(timeline)
     grid = visit_grid(timeline, TOLDC_VISITS, rng)
-    cohort = np.minimum(np.arange(n) // 3, len(COHORTS) - 1)
-    levels = {d["level"]: d for d in protocol["dose_levels"]}
+    cohort = assign_cohorts(n, len(COHORTS))
+    levels = dose_levels(protocol)
 
-    cohorts = pd.DataFrame(
-        {
-            "cohort_id": [c[0] for c in COHORTS],
-            "dose_level": pd.array([c[1] for c in COHORTS], dtype="Int64"),
-            "route": [c[2] for c in COHORTS],
-            "planned_subjects": pd.array(
-                np.maximum(np.bincount(cohort, minlength=len(COHORTS)), 3),
-                dtype="Int64",
-            ),
-            "description": [
-                f"{levels[c[1]]['label']} tolDC, {c[2].lower()}" for c in COHORTS
-            ],
-        }
+    cohorts = cohort_table(
+        cohort,
+        COHORTS,
+        [c[2] for c in COHORTS],
+        [f"{levels[c[1]]['label']} tolDC, {c[2].lower()}" for c in COHORTS],
     )
     age = rng.integers(18, 56, n)
-    subjects = pd.DataFrame(
-        {
-            "subject_id": ids,
-            "site_id": "BDN",
-            "cohort_id": cohorts["cohort_id"].to_numpy()[cohort],
-            "sex": np.where(rng.random(n) < 0.7, "F", "M"),
-            "birth_year": pd.array(
-                timeline["consent"].dt.year.to_numpy() - age - rng.integers(0, 2, n),
-                dtype="Int64",
-            ),
-            "age": pd.array(age, dtype="Int64"),
-            "weight_kg": np.round(rng.normal(70, 12, n).clip(45, 130), 1),
-            "consent_date": timeline["consent"],
-            "enrolment_date": add_days(timeline["first_dose"], -rng.integers(3, 8, n)),
-            "withdrawal_date": timeline["withdrawal"],
-            "withdrawal_reason": choose(withdrawn, "Subject decision", None),
-        }
+    # Keyword arguments are evaluated in order: this is the order of the draws.
+    subjects = subjects_table(
+        ids,
+        timeline,
+        withdrawn,
+        site_id="BDN",
+        cohort_id=cohorts["cohort_id"].to_numpy()[cohort],
+        sex=np.where(rng.random(n) < 0.7, "F", "M"),
+        birth_year=birth_years(timeline, age, rng),
+        age=age,
+        weight_kg=np.round(rng.normal(70, 12, n).clip(45, 130), 1),
+        enrolment_date=add_days(timeline["first_dose"], -rng.integers(3, 8, n)),
     )
 
     lots = _product_lots(timeline, cohort, levels, rng)
     administrations = _administrations(timeline, grid, cohort, levels, lots, rng)
-    events = adverse_events(
+    events = trial_adverse_events(
         timeline,
         CATALOGUE,
         rng,
+        protocol,
+        cohort,
         rate=3.0,
-        dlt_window=int(protocol["dlt_window_days"]),
         action="DOSE NOT CHANGED",
         dlt_term=DLT,
-        dlt_rate=0.04,
-        dlt_subjects=[int(rng.choice(np.flatnonzero(cohort == cohort.max())))],
     )
-    lab_grid = add_unscheduled(
-        grid[grid["visit"].isin(LAB_VISITS)], timeline, TOLDC_VISITS, extra_draws
-    )
-    bank_grid = grid[grid["visit"].isin(IMMUNO_VISITS)].reset_index(drop=True)
-    bank = biobank(
-        bank_grid,
+    draws = blood_draws(
+        grid,
         timeline,
+        TOLDC_VISITS,
         rng,
         site=subjects["site_id"],
-        consent_scope=pd.Series(
-            np.where(rng.random(n) < 0.8, "FUTURE RESEARCH", "TRIAL ONLY")
-        ),
+        lab_visits=LAB_VISITS,
+        bank_visits=IMMUNO_VISITS,
+        extra_draws=extra_draws,
+        future_scope="FUTURE RESEARCH",
+        p_future=0.8,
     )
-    immuno_grid = add_unscheduled(bank_grid, timeline, TOLDC_VISITS, extra_draws)
-    mri_grid = grid[grid["visit"].isin(MRI_VISITS)].reset_index(drop=True)
-    last_visit = grid.groupby("subject")["date"].max().reindex(range(n))
+    mri_grid = visits_in(grid, MRI_VISITS)
     last_alive = pd.concat(
-        [last_visit.rename("visit"), timeline["withdrawal"].rename("withdrawal")],
+        [
+            last_visit_dates(grid, n).rename("visit"),
+            timeline["withdrawal"].rename("withdrawal"),
+        ],
         axis=1,
     ).max(axis=1)
-    survival = pd.DataFrame(
-        {
-            "subject_id": ids,
-            "last_known_alive_date": last_alive.to_numpy(),
-            "death_date": pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"),
-            "death_cause": pd.Series([None] * n, dtype=object),
-            "new_therapy_date": pd.Series(
-                pd.NaT, index=range(n), dtype="datetime64[ns]"
-            ),
-            "new_therapy": pd.Series([None] * n, dtype=object),
-        }
-    )
+    # Everyone is alive at the end and no one starts a new therapy.
+    survival = survival_table(ids, last_alive.to_numpy())
     return {
         "subjects": subjects,
         "cohorts": cohorts,
         "product_lots": lots,
         "administrations": administrations,
         "adverse_events": events,
-        "labs": labs(lab_grid, rng),
+        "labs": labs(draws.lab_grid, rng),
         "mri": _mri(mri_grid, n, rng),
-        "biobank_samples": bank.samples,
-        "custody_events": bank.custody,
+        "biobank_samples": draws.bank.samples,
+        "custody_events": draws.bank.custody,
         "immunomonitoring": immunomonitoring(
-            immuno_grid, ANALYTES, rng, n, bank.assay_sample
+            draws.immuno_grid, ANALYTES, rng, n, draws.bank.assay_sample
         ),
         "disease_assessments": _disease(mri_grid, n, rng),
         "survival_status": survival,
@@ -333,7 +322,7 @@ def _product_lots(
     n = len(timeline)
     number = np.char.zfill(np.arange(1, n + 1).astype(str), max(3, len(str(n))))
     level = np.array([COHORTS[c][1] for c in cohort])
-    dose = np.array([levels[int(v)]["amount"] for v in level])
+    dose = level_values(levels, level, "amount")
     first = timeline["first_dose"]
     manufactured = add_days(first, -rng.integers(8, 13, n))
     released = pd.DataFrame(
@@ -347,8 +336,6 @@ def _product_lots(
             "viability_pct": np.round(rng.uniform(78, 96, n), 1),
             "purity_pct": np.round(rng.uniform(65, 92, n), 1),
             "sterility_passed": pd.array(np.ones(n, bool), dtype="boolean"),
-            "subject": np.arange(n),
-            "order": 1,
         }
     )
     rejected = rng.random(n) < 0.12
@@ -358,8 +345,8 @@ def _product_lots(
         {
             "lot_id": np.char.add("TDC-", number[rejected]).astype(object) + "-A",
             "manufacture_date": add_days(manufactured[rejected], -1).to_numpy(),
-            "release_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
-            "expiry_date": pd.Series(pd.NaT, index=range(r), dtype="datetime64[ns]"),
+            "release_date": missing_dates(r),
+            "expiry_date": missing_dates(r),
             "release_status": "REJECTED",
             "total_cells_1e6": np.round(
                 6 * dose[rejected] * rng.uniform(0.6, 1.1, r), 1
@@ -367,13 +354,9 @@ def _product_lots(
             "viability_pct": np.round(rng.uniform(52, 68, r), 1),
             "purity_pct": np.round(rng.uniform(40, 70, r), 1),
             "sterility_passed": pd.array(np.ones(r, bool), dtype="boolean"),
-            "subject": np.flatnonzero(rejected),
-            "order": 0,
         }
     )
-    lots = pd.concat([failed, released], ignore_index=True)
-    lots = lots.sort_values(["subject", "order"], kind="stable")
-    return lots.drop(columns=["subject", "order"]).reset_index(drop=True)
+    return stack_lots(released, failed, np.flatnonzero(rejected))
 
 
 def _administrations(
@@ -407,8 +390,8 @@ def _administrations(
         np.char.add("Inguinal lymph node, ", side),
     ).astype(object)
     released = lots.loc[lots["release_status"] == "RELEASED", "lot_id"].to_numpy()
-    amount = np.array([levels[int(v)]["amount"] for v in level])
-    unit = np.array([levels[int(v)]["unit"] for v in level], dtype=object)
+    amount = level_values(levels, level, "amount")
+    unit = level_values(levels, level, "unit", dtype=object)
     return pd.DataFrame(
         {
             "subject_id": timeline["subject_id"].to_numpy()[subject],
@@ -475,7 +458,7 @@ def _disease(grid: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFra
             "subject_id": grid["subject_id"].to_numpy(),
             "visit": grid["visit"].to_numpy(),
             "assessment_date": grid["date"].to_numpy(),
-            "response": pd.Series([None] * m, dtype=object),
+            "response": missing_text(m),
             "progression": pd.array(change >= 1.0, dtype="boolean"),
             "relapse": pd.array(~baseline & (rng.random(m) < 0.07), dtype="boolean"),
             "edss": edss,
