@@ -92,8 +92,9 @@ def derive_study_day(
         The date column of ``data`` to measure from the first dose.
     day_of_first_dose : int, default 0
         Study day given to the first-dose date. The default 0 makes ``study_day`` the
-        number of elapsed days (day 8 is one week after the infusion). Use 1 for the
-        SDTM convention (first dose = day 1, no day 0).
+        number of elapsed days, fractional when the dates carry times of day (day 8
+        is one week after the infusion). Use 1 for the SDTM convention: whole days
+        counted on calendar dates, first-dose date = day 1, no day 0.
 
     Returns
     -------
@@ -104,11 +105,16 @@ def derive_study_day(
     first = derive_first_dose(administrations)
     out = data.drop(columns=["first_dose_date", "study_day"], errors="ignore").copy()
     out["first_dose_date"] = out["subject_id"].map(first)
-    elapsed = pd.to_datetime(out[date_column]) - out["first_dose_date"]
-    days = elapsed.dt.total_seconds() / 86400.0
+    observed = pd.to_datetime(out[date_column])
     if day_of_first_dose == 1:
+        # SDTM --DY: calendar dates only (a time of day never moves the day), the
+        # first-dose date is day 1 and the day before it day -1
+        calendar = (observed.dt.normalize() - out["first_dose_date"].dt.normalize()).dt
+        days = calendar.days.astype(float)
         days = days.where(days < 0, days + 1)
-    elif day_of_first_dose != 0:
+    elif day_of_first_dose == 0:
+        days = (observed - out["first_dose_date"]).dt.total_seconds() / 86400.0
+    else:
         raise ValueError("day_of_first_dose must be 0 or 1")
     out["study_day"] = days.astype(float)
     return out

@@ -118,6 +118,35 @@ def test_derive_groups_and_study_day(
     assert sdtm["study_day"].tolist()[:2] == [11.0, 1.0]
 
 
+def test_sdtm_study_day_counts_calendar_dates() -> None:
+    # dose at 14:00 on 1 January; samples that morning, the next morning, and the
+    # evening before: SDTM --DY is 1, 2 and -1 whatever the times of day
+    administrations = pd.DataFrame(
+        {
+            "subject_id": ["S1"],
+            "admin_seq": [1],
+            "admin_date": pd.to_datetime(["2024-01-01 14:00"]),
+            "given": pd.array([True], dtype="boolean"),
+        }
+    )
+    data = pd.DataFrame(
+        {
+            "subject_id": ["S1"] * 3,
+            "d": pd.to_datetime(
+                ["2024-01-01 09:00", "2024-01-02 08:00", "2023-12-31 20:00"]
+            ),
+        }
+    )
+    sdtm = derive_study_day(data, administrations, date_column="d", day_of_first_dose=1)
+    assert sdtm["study_day"].tolist() == [1.0, 2.0, -1.0]
+    elapsed = derive_study_day(data, administrations, date_column="d")
+    assert elapsed["study_day"].round(4).tolist() == [
+        round(-5 / 24, 4),
+        round(18 / 24, 4),
+        round(-18 / 24, 4),
+    ]
+
+
 def test_same_results_with_arrow_string_columns(
     administrations: pd.DataFrame, subjects: pd.DataFrame, cohorts: pd.DataFrame
 ) -> None:
