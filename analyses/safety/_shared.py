@@ -185,6 +185,69 @@ def n_pct_cells(
     ]
 
 
+#: Statistics shown for a continuous variable, in display order.
+CONTINUOUS_LABELS = ("n", "Mean (SD)", "Median", "Min - Max")
+
+
+def continuous_cells(
+    stats: pd.DataFrame,
+    groups: Sequence[str],
+    *,
+    digits: int,
+    rounding: RoundingRule,
+) -> dict[str, dict[str, str]]:
+    """Format a continuous variable's statistics per group for display.
+
+    Parameters
+    ----------
+    stats : pandas.DataFrame
+        Indexed by group, columns among ``n``, ``mean``, ``sd``, ``median``,
+        ``min``, ``max`` (unrounded; missing statistics are allowed).
+    groups : sequence of str
+        Groups (columns of the display), in order.
+    digits : int
+        Decimal places of the mean and median; the SD gets one more.
+    rounding : {"half_up", "half_even"}
+        Rounding rule.
+
+    Returns
+    -------
+    dict of str to dict of str to str
+        For each label of :data:`CONTINUOUS_LABELS`, the cell of each group: ``n``,
+        ``mean (sd)``, ``median`` and ``min - max`` (minimum and maximum as
+        recorded, ``%g``); empty where a statistic is missing (no values, or no SD
+        from one value).
+    """
+    v = stats.reindex(
+        index=list(groups), columns=["n", "mean", "sd", "median", "min", "max"]
+    )
+
+    def r(x: float, extra: int = 0) -> str:
+        if pd.isna(x):
+            return ""
+        return f"{round_value(x, digits + extra, rounding):.{digits + extra}f}"
+
+    def mean_sd(g: str) -> str:
+        mean, sd = v.loc[g, "mean"], v.loc[g, "sd"]
+        if pd.isna(mean):
+            return ""
+        return r(mean) if pd.isna(sd) else f"{r(mean)} ({r(sd, 1)})"
+
+    def span(g: str) -> str:
+        low, high = v.loc[g, "min"], v.loc[g, "max"]
+        return "" if pd.isna(low) else f"{low:g} - {high:g}"
+
+    return {
+        "n": {
+            g: "0" if pd.isna(v.loc[g, "n"]) else f"{int(v.loc[g, 'n'])}"
+            for g in groups
+        },
+        "Mean (SD)": {g: mean_sd(g) for g in groups},
+        "Median": {g: r(v.loc[g, "median"]) for g in groups},
+        "Min - Max": {g: span(g) for g in groups},
+    }
+
+
 def group_headers(columns: Iterable[str], counts: pd.DataFrame) -> list[str]:
     """Return column headers ``group (N=..)`` with each group's denominator.
 

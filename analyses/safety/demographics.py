@@ -16,6 +16,7 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
+from analyses.safety._shared import continuous_cells
 from analyses.safety.population import population_rules
 from analyses.safety.stats import RoundingRule, round_value
 
@@ -66,10 +67,8 @@ class DemographicsTable(SafetyResult):
         """
         d, rule = self.digits, self.rounding
 
-        def r(x: float, extra: int = 0) -> str:
-            if pd.isna(x):
-                return ""
-            return f"{round_value(x, d + extra, rule):.{d + extra}f}"
+        def r(x: float) -> str:
+            return "" if pd.isna(x) else f"{round_value(x, d, rule):.{d}f}"
 
         out: list[dict[str, str]] = []
         s = self.stats
@@ -79,20 +78,9 @@ class DemographicsTable(SafetyResult):
                 v = part.pivot_table(
                     index="group", columns="stat", values="value", aggfunc="first"
                 )
-                rows = {
-                    "n": {g: f"{int(v.loc[g, 'n'])}" for g in self.groups},
-                    "Mean (SD)": {
-                        g: f"{r(v.loc[g, 'mean'])} ({r(v.loc[g, 'sd'], 1)})"
-                        for g in self.groups
-                    },
-                    "Median": {g: r(v.loc[g, "median"]) for g in self.groups},
-                    "Min - Max": {
-                        g: f"{v.loc[g, 'min']:g} - {v.loc[g, 'max']:g}"
-                        for g in self.groups
-                    },
-                }
-                for label, cells in rows.items():
-                    out.append({"variable": variable, "label": label, **cells})
+                cells = continuous_cells(v, self.groups, digits=d, rounding=rule)
+                for label, row in cells.items():
+                    out.append({"variable": variable, "label": label, **row})
             else:
                 for category in dict.fromkeys(part["category"]):
                     c = part.loc[part["category"] == category].pivot_table(

@@ -7,7 +7,7 @@ from the subject's weight), and the product lots used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,8 +15,9 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety._shared import population_groups
+from analyses.safety._shared import continuous_cells, population_groups
 from analyses.safety.population import population_rules
+from analyses.safety.stats import RoundingRule
 
 __all__ = ["ExposureSummary", "summarize_exposure"]
 
@@ -31,10 +32,19 @@ class ExposureSummary(SafetyResult):
         ``group``, ``variable``, ``stat``, ``value``.
     lots : pandas.DataFrame
         ``group``, ``lot_id``, ``administrations``, ``subjects``.
+    labels : dict of str to str
+        Display label of each variable, with the dose unit when the data have one.
+    digits : int
+        Decimal places of displayed means and medians (SD one more).
+    rounding : {"half_up", "half_even"}
+        Rounding rule of the display.
     """
 
     stats: pd.DataFrame
     lots: pd.DataFrame
+    labels: dict[str, str] = field(default_factory=dict)
+    digits: int = 1
+    rounding: RoundingRule = "half_up"
 
     def to_frame(self) -> pd.DataFrame:
         """Return the long unrounded frame: group, variable, ``stat``, ``value``.
@@ -47,23 +57,50 @@ class ExposureSummary(SafetyResult):
         return self.stats.copy()
 
     def summary(self) -> pd.DataFrame:
-        """Return the display frame: rows per variable and statistic, columns per group.
+        """Return the display frame: counts, then n, mean (SD), median, min - max.
 
         Returns
         -------
         pandas.DataFrame
-            Values shown with 4 significant digits.
+            ``variable`` (labelled with its unit), ``label`` (the statistic) and one
+            column per group.
         """
-        wide = self.stats.pivot_table(
-            index=["variable", "stat"],
-            columns="group",
-            values="value",
-            aggfunc="first",
-            sort=False,
-        )
         groups = list(dict.fromkeys(self.stats["group"]))
-        wide = wide[groups].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
-        return wide.reset_index()
+        out: list[dict[str, str]] = []
+        for variable in dict.fromkeys(self.stats["variable"]):
+            part = self.stats.loc[self.stats["variable"] == variable]
+            v = part.pivot_table(
+                index="group", columns="stat", values="value", aggfunc="first"
+            )
+            label = self.labels.get(variable, variable)
+            if set(part["stat"]) == {"n"}:
+                counts = v["n"].reindex(groups)
+                cells = {
+                    g: "" if pd.isna(n) else f"{int(n)}" for g, n in counts.items()
+                }
+                out.append({"variable": label, "label": "n", **cells})
+                continue
+            rows = continuous_cells(
+                v, groups, digits=self.digits, rounding=self.rounding
+            )
+            for stat, cells in rows.items():
+                out.append({"variable": label, "label": stat, **cells})
+        return pd.DataFrame(out)
+
+
+def _dose_labels(units: list[str]) -> dict[str, str]:
+    """Return the dose variables' labels with their unit, when all doses share one."""
+    if len(units) != 1:
+        return {}
+    unit = units[0].strip()
+    base = unit[: -len("/kg")].strip() if unit.lower().endswith("/kg") else unit
+    return {
+        "dose per administration (per kg)": f"dose per administration ({base}/kg)",
+        "cumulative dose per subject (per kg)": (
+            f"cumulative dose per subject ({base}/kg)"
+        ),
+        "cumulative dose per subject": f"cumulative dose per subject ({base})",
+    }
 
 
 def _describe(values: pd.Series) -> dict[str, float]:
@@ -88,6 +125,8 @@ def summarize_exposure(
     weight_column: str = "weight_kg",
     population_flag: str = "safety",
     total: str | None = "Total",
+    digits: int = 1,
+    rounding: RoundingRule = "half_up",
     title: str = "Exposure to the cell product",
 ) -> ExposureSummary:
     """Summarise administrations per subject and group.
@@ -108,6 +147,10 @@ def summarize_exposure(
         Column of ``subjects`` defining the population.
     total : str or None, default "Total"
         Label of the all-groups column.
+    digits : int, default 1
+        Decimal places of displayed means and medians (SD one more).
+    rounding : {"half_up", "half_even"}, default "half_up"
+        Rounding rule of the display.
     title : str
         Title.
 
@@ -213,6 +256,8 @@ def summarize_exposure(
         "weight_column": weight_column,
         "population_flag": population_flag,
         "total": total,
+        "digits": digits,
+        "rounding": rounding,
     }
     footnotes = (
         f"Population: subjects with {population_flag} = true; "
@@ -222,6 +267,8 @@ def summarize_exposure(
         + ". Doses in a per-kg "
         f"unit are used as recorded; absolute doses are divided by {weight_column} "
         "(and per-kg doses multiplied by it for the cumulative absolute dose).",
+        f"Means and medians rounded {rounding.replace('_', '-')} to {digits} "
+        f"decimal(s), SD to {digits + 1}; minimum and maximum as recorded.",
     )
     return ExposureSummary(
         provenance=make_provenance(
@@ -233,4 +280,7 @@ def summarize_exposure(
         footnotes=footnotes,
         stats=stats,
         lots=lots,
+        labels=_dose_labels(units),
+        digits=digits,
+        rounding=rounding,
     )

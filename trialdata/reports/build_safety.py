@@ -190,10 +190,13 @@ def _safety_table(
 ) -> Table:
     """Format an analyses.safety result: its display frame, footnotes and source."""
     frame = result.display()
+    if "variable" in frame.columns:  # data-dictionary titles, e.g. "Weight (kg)"
+        variable = frame["variable"].replace(_SUBJECT_TITLES)
+        if "label" in frame.columns:  # name a variable once, on its first row
+            variable = variable.mask(variable.eq(variable.shift()), "")
+        frame = frame.assign(variable=variable)
     if "label" in frame.columns:
         frame = frame.rename(columns={"label": label})
-    if "variable" in frame.columns:  # data-dictionary titles, e.g. "Weight (kg)"
-        frame = frame.assign(variable=frame["variable"].replace(_SUBJECT_TITLES))
     notes = (
         *result.footnotes,
         ctx.cutoff_note,

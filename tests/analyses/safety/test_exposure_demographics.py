@@ -84,3 +84,33 @@ def test_exposure_without_weight_has_no_per_kg_total(tiny_population, tiny_admin
     assert (
         _get(f, group="2", variable="cumulative dose per subject", stat="mean") == 20.0
     )
+
+
+def test_exposure_display_carries_the_unit_and_the_usual_statistics(
+    tiny_population: pd.DataFrame, tiny_admin: pd.DataFrame
+) -> None:
+    subjects = tiny_population.assign(weight_kg=70.0)
+    adm = tiny_admin.assign(dose_amount=5.0, dose_unit="10^6 cells/kg", lot_id="L1")
+    t = summarize_exposure(adm, subjects, "dose_level")
+    s = t.summary()
+
+    def cell(variable: str, label: str, group: str) -> str:
+        row = s.loc[(s["variable"] == variable) & (s["label"] == label), group]
+        return str(row.item())
+
+    # one dose of 5 per subject at level 1; two at level 2 (S5-S7)
+    assert cell("subjects", "n", "1") == "4"
+    assert cell("dose per administration (10^6 cells/kg)", "Mean (SD)", "1") == (
+        "5.0 (0.00)"
+    )
+    assert cell("cumulative dose per subject (10^6 cells/kg)", "Median", "2") == "10.0"
+    # absolute cumulative dose: 2 x 5 /kg x 70 kg = 700 x 10^6 cells
+    assert cell("cumulative dose per subject (10^6 cells)", "Min - Max", "2") == (
+        "700 - 700"
+    )
+    assert cell("doses per subject", "Mean (SD)", "Total") == "1.4 (0.53)"
+    assert any("rounded half-up to 1 decimal" in note for note in t.footnotes)
+    # mixed units: labels stay generic rather than naming one unit
+    mixed = adm.assign(dose_unit=["10^6 cells"] * 4 + ["10^6 cells/kg"] * 7)
+    labels = summarize_exposure(mixed, subjects, "dose_level").summary()["variable"]
+    assert "dose per administration (per kg)" in set(labels)
