@@ -204,7 +204,10 @@ def is_in(values: pd.Series, allowed: Iterable[object]) -> pd.Series:
     pandas.Series of bool
         Aligned on ``values``.
     """
-    reference = pd.Index(pd.Series(list(allowed), dtype=object).dropna().unique())
+    if isinstance(allowed, pd.Series | pd.Index):  # no Python loop over its values
+        reference = pd.Index(allowed.dropna().unique())
+    else:
+        reference = pd.Index(pd.Series(list(allowed), dtype=object).dropna().unique())
     if not _is_text(values):
         return values.isin(reference) & values.notna()
     if len(reference) == 0 or len(values) == 0:
