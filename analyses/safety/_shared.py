@@ -218,9 +218,10 @@ def continuous_cells(
         recorded, ``%g``); empty where a statistic is missing (no values, or no SD
         from one value).
     """
-    v = stats.reindex(
+    table = stats.reindex(
         index=list(groups), columns=["n", "mean", "sd", "median", "min", "max"]
-    )
+    ).astype(float)
+    v = {name: dict(zip(groups, table[name].tolist(), strict=True)) for name in table}
 
     def r(x: float, extra: int = 0) -> str:
         if pd.isna(x):
@@ -228,22 +229,19 @@ def continuous_cells(
         return f"{round_value(x, digits + extra, rounding):.{digits + extra}f}"
 
     def mean_sd(g: str) -> str:
-        mean, sd = v.loc[g, "mean"], v.loc[g, "sd"]
+        mean, sd = v["mean"][g], v["sd"][g]
         if pd.isna(mean):
             return ""
         return r(mean) if pd.isna(sd) else f"{r(mean)} ({r(sd, 1)})"
 
     def span(g: str) -> str:
-        low, high = v.loc[g, "min"], v.loc[g, "max"]
+        low, high = v["min"][g], v["max"][g]
         return "" if pd.isna(low) else f"{low:g} - {high:g}"
 
     return {
-        "n": {
-            g: "0" if pd.isna(v.loc[g, "n"]) else f"{int(v.loc[g, 'n'])}"
-            for g in groups
-        },
+        "n": {g: "0" if pd.isna(v["n"][g]) else f"{int(v['n'][g])}" for g in groups},
         "Mean (SD)": {g: mean_sd(g) for g in groups},
-        "Median": {g: r(v.loc[g, "median"]) for g in groups},
+        "Median": {g: r(v["median"][g]) for g in groups},
         "Min - Max": {g: span(g) for g in groups},
     }
 

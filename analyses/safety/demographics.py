@@ -78,8 +78,8 @@ class DemographicsTable(SafetyResult):
                 v = part.pivot_table(
                     index="group", columns="stat", values="value", aggfunc="first"
                 )
-                cells = continuous_cells(v, self.groups, digits=d, rounding=rule)
-                for label, row in cells.items():
+                stats = continuous_cells(v, self.groups, digits=d, rounding=rule)
+                for label, row in stats.items():
                     out.append({"variable": variable, "label": label, **row})
             else:
                 for category in dict.fromkeys(part["category"]):
