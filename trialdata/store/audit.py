@@ -31,6 +31,7 @@ import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
+from trialdata.store._ids import next_id
 from trialdata.store.bulk import bulk_insert
 from trialdata.store.chain import ChainJob
 from trialdata.store.codec import JSON_ESCAPED, _polars_strings
@@ -531,8 +532,7 @@ def next_changeset_id(conn: sa.Connection) -> int:
     int
         One more than the highest changeset identifier, 1 for an empty store.
     """
-    last = conn.execute(sa.select(sa.func.max(CHANGESETS.c.id))).scalar()
-    return int(last or 0) + 1
+    return next_id(conn, CHANGESETS.c.id)
 
 
 @dataclass(frozen=True)

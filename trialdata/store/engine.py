@@ -175,14 +175,14 @@ def upgrade(engine: sa.Engine) -> None:
     ----------
     engine : sqlalchemy.Engine
         The store.
+
+    Notes
+    -----
+    The migrations run inside :func:`write_transaction`, so two processes opening
+    the same store never migrate it at once.
     """
     config = _alembic_config()
-    with (
-        engine.connect().execution_options(trialdata_write=True) as conn,
-        conn.begin(),
-    ):
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"))
+    with write_transaction(engine) as conn:
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
 

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from schemas.domains import DOMAINS, DomainSpec
 from trialdata.errors import StoreError
 from trialdata.findings import FINDING_COLUMNS, Finding, Severity, findings_frame
+from trialdata.store._ids import next_id, update_by_id
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert, bulk_update
 from trialdata.store.codec import (
@@ -151,19 +152,51 @@ def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
     files = object_strings(data[SOURCE_FILE])
     rows = pd.to_numeric(data[SOURCE_ROW]).to_numpy(dtype=np.int64)
     subjects = _subject_column(spec, text, len(data))
+
+    def row_error(
+        i: int | np.integer, column: str, rule: str, message: str, value: str | None
+    ) -> Finding:
+        """Return an error-level store finding about row ``i`` of the table.
+
+        Parameters
+        ----------
+        i : int
+            Position of the row in the table.
+        column : str
+            Column the finding names.
+        rule : str
+            Rule identifier (``ST-...``).
+        message : str
+            What is wrong.
+        value : str or None
+            The offending value.
+
+        Returns
+        -------
+        trialdata.findings.Finding
+            The finding, located by the row's source file, row and subject.
+        """
+        return Finding(
+            spec.name,
+            files[i],
+            int(rows[i]),
+            subjects[i],
+            column,
+            rule,
+            Severity.ERROR,
+            message,
+            value,
+        )
+
     found: list[Finding] = []
     no_key = pd.isna(keys)
     for i in np.flatnonzero(no_key & ~rejected):
         missing = [c for c in spec.key if text[c][i] is None]
         found.append(
-            Finding(
-                spec.name,
-                files[i],
-                int(rows[i]),
-                subjects[i],
+            row_error(
+                i,
                 missing[0],
                 "ST-001",
-                Severity.ERROR,
                 f"key column(s) {', '.join(missing)} missing: the row cannot be stored",
                 None,
             )
@@ -172,14 +205,10 @@ def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
     repeated = duplicated(key_series, rejected)
     for i in np.flatnonzero(repeated):
         found.append(
-            Finding(
-                spec.name,
-                files[i],
-                int(rows[i]),
-                subjects[i],
+            row_error(
+                i,
                 spec.key[-1],
                 "ST-002",
-                Severity.ERROR,
                 f"key {keys[i]} ({', '.join(spec.key)}) appears more than once in the "
                 "upload",
                 keys[i],
@@ -422,7 +451,7 @@ def _quarantine(
     changeset: int,
 ) -> tuple[int, int]:
     """Quarantine rejected rows; resolve earlier quarantined rows of the same keys."""
-    first = int(conn.execute(sa.select(sa.func.max(QUARANTINE.c.id))).scalar() or 0) + 1
+    first = next_id(conn, QUARANTINE.c.id)
     columns: list[list[object]] = [[] for _ in range(9)]
     for up in uploads:
         bad = up.rejected
@@ -479,12 +508,7 @@ def _quarantine(
             ids = open_rows.loc[hit, "id"].astype(int).tolist()
             if not ids:
                 continue
-            conn.execute(
-                sa.update(QUARANTINE)
-                .where(QUARANTINE.c.id.in_(sa.bindparam("ids", expanding=True)))
-                .values(status=status, resolved_cs=changeset),
-                {"ids": ids},
-            )
+            update_by_id(conn, QUARANTINE, ids, status=status, resolved_cs=changeset)
             keys = [f"{d}:{k}" for d, k in np.asarray(pairs, dtype=object)[hit]]
             audit.add("resolve", "quarantine", keys, "status", "quarantined", status)
             if status == "superseded":
@@ -644,10 +668,7 @@ def ingest_report(
             _refuse(site, refusals)
         if reason is None:
             _need_reason(plans)
-        submission = (
-            int(conn.execute(sa.select(sa.func.max(SUBMISSIONS.c.id))).scalar() or 0)
-            + 1
-        )
+        submission = next_id(conn, SUBMISSIONS.c.id)
         audit = AuditWriter.start(
             conn, kind="ingest", user=user, reason=reason, submission_id=submission
         )
@@ -671,9 +692,7 @@ def ingest_report(
             changeset=changeset,
             domains=touched,
         )
-        first_finding = (
-            int(conn.execute(sa.select(sa.func.max(FINDINGS.c.id))).scalar() or 0) + 1
-        )
+        first_finding = next_id(conn, FINDINGS.c.id)
         n_findings = len(findings)
         finding_columns = [*FINDING_COLUMNS, "record_key", "query_id"]
         bulk_insert(

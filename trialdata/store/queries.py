@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from trialdata.errors import StoreError
 from trialdata.io.defuse import defuse_formulas
+from trialdata.store._ids import next_id, update_by_id
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert
 from trialdata.store.codec import none_list
@@ -37,11 +38,8 @@ __all__ = [
     "write_query_lists",
 ]
 
-#: Columns of a query list, in order.
-QUERY_COLUMNS: tuple[str, ...] = (
-    "id",
-    "status",
-    "site_id",
+#: Columns a query takes from the finding that opens it, in order.
+_FINDING_FIELDS: tuple[str, ...] = (
     "domain",
     "subject_id",
     "record_key",
@@ -52,6 +50,14 @@ QUERY_COLUMNS: tuple[str, ...] = (
     "value",
     "file",
     "row",
+)
+
+#: Columns of a query list, in order.
+QUERY_COLUMNS: tuple[str, ...] = (
+    "id",
+    "status",
+    "site_id",
+    *_FINDING_FIELDS,
     "opened_submission_id",
     "last_submission_id",
     "answer",
@@ -74,10 +80,6 @@ def _identity(findings: pd.DataFrame) -> list[str]:
         strict=True,
     )
     return ["\x1f".join(p) for p in parts]
-
-
-def _none(values: pd.Series) -> list[object]:
-    return none_list(values)
 
 
 def update_queries(
@@ -122,7 +124,7 @@ def update_queries(
         conn,
     )
     known = dict(zip(current["identity"], current["id"].astype(int), strict=True))
-    first = int(conn.execute(sa.select(sa.func.max(QUERIES.c.id))).scalar() or 0) + 1
+    first = next_id(conn, QUERIES.c.id)
     ids: list[int] = []
     new_rows: list[int] = []
     assigned: dict[str, int] = {}
@@ -145,16 +147,7 @@ def update_queries(
                 "id",
                 "identity",
                 "site_id",
-                "domain",
-                "subject_id",
-                "record_key",
-                "column",
-                "rule",
-                "severity",
-                "message",
-                "value",
-                "file",
-                "row",
+                *_FINDING_FIELDS,
                 "status",
                 "opened_submission_id",
                 "last_submission_id",
@@ -163,21 +156,7 @@ def update_queries(
                 list(range(first, first + n)),
                 [identities[i] for i in new_rows],
                 [site] * n,
-                *(
-                    _none(rows[c])
-                    for c in (
-                        "domain",
-                        "subject_id",
-                        "record_key",
-                        "column",
-                        "rule",
-                        "severity",
-                        "message",
-                        "value",
-                        "file",
-                        "row",
-                    )
-                ),
+                *(none_list(rows[c]) for c in _FINDING_FIELDS),
                 ["open"] * n,
                 [submission] * n,
                 [submission] * n,
@@ -194,12 +173,7 @@ def update_queries(
     seen = set(identities)
     kept = [int(q) for q in set(ids) & set(known.values())]
     if kept:
-        conn.execute(
-            sa.update(QUERIES)
-            .where(QUERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
-            .values(last_submission_id=submission),
-            {"ids": kept},
-        )
+        update_by_id(conn, QUERIES, kept, last_submission_id=submission)
     touched = set(domains)
     closing = current[
         current["domain"].isin(touched).to_numpy()
@@ -213,12 +187,7 @@ def update_queries(
             ),
             conn,
         ).set_index("id")["status"]
-        conn.execute(
-            sa.update(QUERIES)
-            .where(QUERIES.c.id.in_(sa.bindparam("ids", expanding=True)))
-            .values(status="closed", closed_cs=changeset),
-            {"ids": closed_ids},
-        )
+        update_by_id(conn, QUERIES, closed_ids, status="closed", closed_cs=changeset)
         audit.add(
             "update",
             "queries",

@@ -7,6 +7,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from schemas.domains import DomainSpec
+from trialdata.store._ids import next_id
 from trialdata.store.codec import typed_frame
 from trialdata.store.tables import record_table
 
@@ -84,5 +85,4 @@ def next_record_id(conn: sa.Connection, domain: str) -> int:
     int
         One more than the highest ``_rid``.
     """
-    table = record_table(domain)
-    return int(conn.execute(sa.select(sa.func.max(table.c._rid))).scalar() or 0) + 1
+    return next_id(conn, record_table(domain).c._rid)
