@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import struct
 
 from docx import Document
 from docx.document import Document as DocxDocument
@@ -21,6 +20,7 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Cm, Pt
 from docx.text.paragraph import Paragraph as DocxParagraph
 
+from trialdata.reports._shared import body_rows, cell_half_points, png_size
 from trialdata.reports.model import Figure, Paragraph, Report, Table
 
 __all__ = ["render_docx"]
@@ -113,17 +113,13 @@ def _table(doc: DocxDocument, number: str, table: Table) -> None:
     title.add_run(f"{number}. {_clean(table.title)}").bold = True
     columns = list(table.frame.columns)
     widths = [max(300, round(w * _WIDTH_TWIPS)) for w in table.column_weights()]
-    size = 14 if table.listing else 16  # half-points
+    size = cell_half_points(table)
     grid = doc.add_table(rows=0, cols=len(columns))
     grid.style = "Table Grid"
     tbl = grid._tbl
     tbl.append(_row(columns, widths, size=size, header=True))
-    rows = table.frame.itertuples(index=False, name=None)
-    for values in rows:
-        tbl.append(_row(list(values), widths, size=size, header=False))
-    if not len(table.frame):
-        blank = ["No records."] + [""] * (len(columns) - 1)
-        tbl.append(_row(blank, widths, size=size, header=False))
+    for cells in body_rows(table):
+        tbl.append(_row(cells, widths, size=size, header=False))
     for note in table.footnotes:
         para = doc.add_paragraph()
         para.paragraph_format.space_after = Pt(0)
@@ -131,16 +127,11 @@ def _table(doc: DocxDocument, number: str, table: Table) -> None:
     doc.add_paragraph()
 
 
-def _png_size(png: bytes) -> tuple[int, int]:
-    width, height = struct.unpack(">II", png[16:24])
-    return int(width), int(height)
-
-
 def _figure(doc: DocxDocument, number: str, figure: Figure) -> None:
     title = doc.add_paragraph()
     title.paragraph_format.keep_with_next = True
     title.add_run(f"{number}. {_clean(figure.title)}").bold = True
-    width, height = _png_size(figure.png)
+    width, height = png_size(figure.png)
     max_w, max_h = 25.0, 14.5
     scale = min(max_w / width, max_h / height)
     doc.add_picture(

@@ -12,6 +12,7 @@ import io
 import pandas as pd
 
 from trialdata.io.defuse import defuse_formulas
+from trialdata.reports._shared import provenance_frame
 from trialdata.reports.model import Report, Table
 
 __all__ = ["render_xlsx"]
@@ -45,10 +46,8 @@ def render_xlsx(report: Report) -> bytes:
     """
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        rows = report.provenance.rows()
-        info = pd.DataFrame(
-            {"Item": [k for k, _ in rows], "Value": _defuse_text([v for _, v in rows])}
-        )
+        info = provenance_frame(report)
+        info["Value"] = _defuse_text([str(v) for v in info["Value"]])
         info.to_excel(writer, sheet_name="Provenance", index=False)
         for _, blocks in report.numbered():
             for number, block in blocks:

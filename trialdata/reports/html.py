@@ -15,6 +15,7 @@ import html
 import re
 import textwrap
 
+from trialdata.reports._shared import NO_RECORDS
 from trialdata.reports.model import Figure, Paragraph, Report, Table
 
 __all__ = ["TEXT_TABLE_MIN_CELLS", "css_string", "render_html", "text_table_lines"]
@@ -120,7 +121,7 @@ def _table(number: str, table: Table, anchor: str) -> str:
     )
     if not len(table.frame):
         span = max(1, len(table.frame.columns))
-        rows = f'<tr><td colspan="{span}">No records.</td></tr>'
+        rows = f'<tr><td colspan="{span}">{NO_RECORDS}</td></tr>'
     notes = "".join(f"<p>{_e(n)}</p>" for n in table.footnotes)
     cols = "".join(
         f'<col style="width:{100 * w:.1f}%">' for w in table.column_weights()
@@ -197,7 +198,7 @@ def text_table_lines(
             pages.append([*header, *current])
             current = []
         current.extend(lines)
-    pages.append([*header, *(current or ["No records."])])
+    pages.append([*header, *(current or [NO_RECORDS])])
     return pages
 
 

@@ -15,11 +15,14 @@ RTF control words.
 
 from __future__ import annotations
 
-import struct
-
-import pandas as pd
 import polars as pl
 
+from trialdata.reports._shared import (
+    body_rows,
+    cell_half_points,
+    png_size,
+    provenance_frame,
+)
 from trialdata.reports.model import Figure, Paragraph, Report, Table
 
 __all__ = ["RTFLITE_MAX_CELLS", "escape_rtf", "render_rtf"]
@@ -150,35 +153,22 @@ def _row(cells: list[str], edges: list[int], *, header: bool, size: int) -> str:
 
 def _plain_table(number: str, table: Table) -> str:
     edges = _widths(table)
-    size = 14 if table.listing else 16
+    size = cell_half_points(table)
     parts = [
         f"{{\\pard\\keepn\\sb180\\sa120\\qc\\fs20\\b "
         f"{escape_rtf(f'{number}. {table.title}')}\\par}}\n",
         _row(list(table.frame.columns), edges, header=True, size=size),
     ]
-    rows = table.frame.itertuples(index=False, name=None)
-    parts.extend(_row(list(r), edges, header=False, size=size) for r in rows)
-    if not len(table.frame):
-        parts.append(
-            _row(
-                ["No records."] + [""] * (len(edges) - 1),
-                edges,
-                header=False,
-                size=size,
-            )
-        )
+    parts.extend(
+        _row(cells, edges, header=False, size=size) for cells in body_rows(table)
+    )
     parts.append("\\pard\n")
     parts.extend(f"{{\\pard\\fs14 {escape_rtf(n)}\\par}}\n" for n in table.footnotes)
     return "".join(parts)
 
 
-def _png_size(png: bytes) -> tuple[int, int]:
-    width, height = struct.unpack(">II", png[16:24])
-    return int(width), int(height)
-
-
 def _figure(number: str, figure: Figure) -> str:
-    width, height = _png_size(figure.png)
+    width, height = png_size(figure.png)
     goal_w = TABLE_WIDTH
     goal_h = round(goal_w * height / width)
     if goal_h > 7200:
@@ -216,7 +206,7 @@ def render_rtf(report: Report) -> str:
     )
     title = Table(
         "Report provenance",
-        _provenance_frame(report),
+        provenance_frame(report),
         (),
     )
     preamble, first = _split(_rtflite_table("", title, header, footer))
@@ -250,8 +240,3 @@ def render_rtf(report: Report) -> str:
                     f"{{\\pard\\sb120\\sa120\\fs20 {escape_rtf(block.text)}\\par}}\n"
                 )
     return preamble + "\n".join(body) + "\n}\n"
-
-
-def _provenance_frame(report: Report) -> pd.DataFrame:
-    rows = report.provenance.rows()
-    return pd.DataFrame({"Item": [k for k, _ in rows], "Value": [v for _, v in rows]})
