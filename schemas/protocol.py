@@ -75,7 +75,8 @@ class Design(_Strict):
     skeleton: tuple[float, ...] | None = None
     #: CRM only: dose-toxicity model.
     crm_model: Literal["empiric", "logistic"] = "empiric"
-    #: BOIN only: posterior probability cut-off for dose elimination.
+    #: Interval designs (BOIN, mTPI-2, i3+3): posterior probability cut-off for
+    #: eliminating a dose (Pr(DLT rate > target) > cut-off with 3 or more treated).
     elimination_cutoff: float = Field(default=0.95, gt=0.5, lt=1)
     #: 3+3 only: whether the design de-escalates to confirm the MTD with 6 subjects.
     allow_deescalation: bool = True

@@ -4,11 +4,13 @@ The writers (:mod:`.html`, :mod:`.rtf`, :mod:`.docx`, :mod:`.export`) each encod
 escape text in their own format; what they have in common is decided here once: the
 body rows of a table (with the placeholder row of an empty table), the cell font size
 of Word-like formats, the provenance as a two-column frame, and the pixel size of a
-figure.
+figure,
+and which characters XML-based formats cannot hold.
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from collections.abc import Iterator
 
@@ -22,6 +24,7 @@ __all__ = [
     "cell_half_points",
     "png_size",
     "provenance_frame",
+    "xml_safe",
 ]
 
 #: Text shown in place of the rows of a table without records.
@@ -97,3 +100,24 @@ def png_size(png: bytes) -> tuple[int, int]:
     """
     width, height = struct.unpack(">II", png[16:24])
     return int(width), int(height)
+
+
+#: Characters XML 1.0 cannot hold (DOCX and XLSX are XML inside a zip).
+_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: object) -> str:
+    """Return ``str(text)`` with the characters XML cannot hold replaced by a space.
+
+    Parameters
+    ----------
+    text : object
+        Any value; it is converted with ``str``.
+
+    Returns
+    -------
+    str
+        The text, control characters other than tab, newline and carriage return
+        replaced by spaces.
+    """
+    return _INVALID_XML.sub(" ", str(text))

@@ -17,15 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analyses._results import AnalysisResult, package_version
-from analyses.dose_finding import (
-    BOIN,
-    CRM,
-    MTPI2,
-    Decision,
-    DoseFindingDesign,
-    I3Plus3,
-    ThreePlusThree,
-)
+from analyses.dose_finding import Decision, design_from_protocol
 from analyses.safety import (
     SafetyResult,
     derive_dlt_evaluable,
@@ -45,7 +37,6 @@ from analyses.safety import (
 )
 from schemas.domains import get_domain
 from schemas.protocol import Protocol
-from schemas.terms import DesignMethod
 from trialdata.reports import report_summaries as rs
 from trialdata.reports.figures import plot_escalation_history, plot_kaplan_meier
 from trialdata.reports.formatting import (
@@ -69,7 +60,7 @@ from trialdata.reports.prepare import (
 )
 from trialdata.trial import Trial
 
-__all__ = ["build_safety_report", "design_for", "escalation_decision"]
+__all__ = ["build_safety_report", "escalation_decision"]
 
 #: AE of special interest categories reported with a grade table, in order.
 AESI_CATEGORIES = ("CRS", "ICANS", "GVHD", "INFUSION REACTION")
@@ -77,65 +68,6 @@ AESI_CATEGORIES = ("CRS", "ICANS", "GVHD", "INFUSION REACTION")
 
 def _own(note: str) -> str:
     return f"Computed by trialdata.reports.report_summaries ({note})."
-
-
-def design_for(protocol: Protocol) -> DoseFindingDesign:
-    """Return the dose-finding design the protocol names, with its parameters.
-
-    Parameters
-    ----------
-    protocol : schemas.protocol.Protocol
-        The protocol.
-
-    Returns
-    -------
-    analyses.dose_finding.DoseFindingDesign
-        3+3, BOIN, CRM, mTPI-2 or i3+3.
-    """
-    d = protocol.design
-    n_doses = len(protocol.dose_levels)
-    n_cohorts = max(1, d.max_subjects // d.cohort_size)
-    size, start = d.cohort_size, d.start_dose_level
-    if d.method == DesignMethod.THREE_PLUS_THREE:
-        return ThreePlusThree(
-            n_doses,
-            allow_deescalation=d.allow_deescalation,
-            start_dose=d.start_dose_level,
-            target=d.target_dlt_rate,
-        )
-    if d.method == DesignMethod.BOIN:
-        return BOIN(
-            d.target_dlt_rate,
-            n_doses,
-            cutoff_eli=d.elimination_cutoff,
-            cohort_size=size,
-            n_cohorts=n_cohorts,
-            start_dose=start,
-        )
-    if d.method == DesignMethod.MTPI2:
-        return MTPI2(
-            d.target_dlt_rate,
-            n_doses,
-            cohort_size=size,
-            n_cohorts=n_cohorts,
-            start_dose=start,
-        )
-    if d.method == DesignMethod.I3PLUS3:
-        return I3Plus3(
-            d.target_dlt_rate,
-            n_doses,
-            cohort_size=size,
-            n_cohorts=n_cohorts,
-            start_dose=start,
-        )
-    return CRM(
-        d.skeleton or (),
-        d.target_dlt_rate,
-        model=d.crm_model,
-        cohort_size=size,
-        n_cohorts=n_cohorts,
-        start_dose=start,
-    )
 
 
 def escalation_decision(
@@ -166,7 +98,7 @@ def escalation_decision(
     last = ordered.loc[ordered["dose_level"] == current].tail(
         protocol.design.cohort_size
     )
-    design = design_for(protocol)
+    design = design_from_protocol(protocol)
     decision = design.decide(
         n.to_numpy(),
         y.to_numpy(),

@@ -9,7 +9,6 @@ characters XML cannot hold (control characters) are replaced by a space.
 from __future__ import annotations
 
 import io
-import re
 
 from docx import Document
 from docx.document import Document as DocxDocument
@@ -20,18 +19,13 @@ from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Cm, Pt
 from docx.text.paragraph import Paragraph as DocxParagraph
 
-from trialdata.reports._shared import body_rows, cell_half_points, png_size
+from trialdata.reports._shared import body_rows, cell_half_points, png_size, xml_safe
 from trialdata.reports.model import Figure, Paragraph, Report, Table
 
 __all__ = ["render_docx"]
 
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: Usable page width in twentieths of a point (A4 landscape, 1.5 cm margins).
 _WIDTH_TWIPS = 15136
-
-
-def _clean(text: object) -> str:
-    return _INVALID_XML.sub(" ", str(text))
 
 
 def _field(paragraph: DocxParagraph, code: str) -> None:
@@ -60,7 +54,7 @@ def _run(text: str, *, size: int, bold: bool = False) -> BaseOxmlElement:
     run.append(props)
     t = OxmlElement("w:t")
     t.set(qn("xml:space"), "preserve")
-    t.text = _clean(text)
+    t.text = xml_safe(text)
     run.append(t)
     return run
 
@@ -110,7 +104,7 @@ def _row(
 def _table(doc: DocxDocument, number: str, table: Table) -> None:
     title = doc.add_paragraph()
     title.paragraph_format.keep_with_next = True
-    title.add_run(f"{number}. {_clean(table.title)}").bold = True
+    title.add_run(f"{number}. {xml_safe(table.title)}").bold = True
     columns = list(table.frame.columns)
     widths = [max(300, round(w * _WIDTH_TWIPS)) for w in table.column_weights()]
     size = cell_half_points(table)
@@ -123,14 +117,14 @@ def _table(doc: DocxDocument, number: str, table: Table) -> None:
     for note in table.footnotes:
         para = doc.add_paragraph()
         para.paragraph_format.space_after = Pt(0)
-        para.add_run(_clean(note)).font.size = Pt(7)
+        para.add_run(xml_safe(note)).font.size = Pt(7)
     doc.add_paragraph()
 
 
 def _figure(doc: DocxDocument, number: str, figure: Figure) -> None:
     title = doc.add_paragraph()
     title.paragraph_format.keep_with_next = True
-    title.add_run(f"{number}. {_clean(figure.title)}").bold = True
+    title.add_run(f"{number}. {xml_safe(figure.title)}").bold = True
     width, height = png_size(figure.png)
     max_w, max_h = 25.0, 14.5
     scale = min(max_w / width, max_h / height)
@@ -138,7 +132,7 @@ def _figure(doc: DocxDocument, number: str, figure: Figure) -> None:
         io.BytesIO(figure.png), width=Cm(width * scale), height=Cm(height * scale)
     )
     caption = doc.add_paragraph()
-    caption.add_run(_clean(figure.caption)).font.size = Pt(8)
+    caption.add_run(xml_safe(figure.caption)).font.size = Pt(8)
 
 
 def render_docx(report: Report) -> bytes:
@@ -167,36 +161,36 @@ def render_docx(report: Report) -> bytes:
     p = report.provenance
     head = section.header.paragraphs[0]
     head.add_run(
-        _clean(f"{p.trial_id} | {report.confidentiality}    Page ")
+        xml_safe(f"{p.trial_id} | {report.confidentiality}    Page ")
     ).font.size = Pt(8)
     _field(head, "PAGE")
     head.add_run(" of ").font.size = Pt(8)
     _field(head, "NUMPAGES")
     foot = section.footer.paragraphs[0]
     foot.add_run(
-        _clean(
+        xml_safe(
             f"Data cut-off {p.data_cutoff} | generated {p.generated_utc} UTC | "
             f"trialdata {p.package_version}"
         )
     ).font.size = Pt(8)
-    doc.add_paragraph(_clean(report.confidentiality))
-    doc.add_heading(_clean(report.title), level=0)
+    doc.add_paragraph(xml_safe(report.confidentiality))
+    doc.add_heading(xml_safe(report.title), level=0)
     info = doc.add_table(rows=0, cols=2)
     info.style = "Table Grid"
     for label, value in p.rows():
         cells = info.add_row().cells
-        cells[0].text = _clean(label)
-        cells[1].text = _clean(value)
+        cells[0].text = xml_safe(label)
+        cells[1].text = xml_safe(value)
     for sec, blocks in report.numbered():
         doc.add_page_break()
-        doc.add_heading(_clean(sec.title), level=1)
+        doc.add_heading(xml_safe(sec.title), level=1)
         for number, block in blocks:
             if isinstance(block, Table):
                 _table(doc, number, block)
             elif isinstance(block, Figure):
                 _figure(doc, number, block)
             elif isinstance(block, Paragraph):
-                doc.add_paragraph(_clean(block.text))
+                doc.add_paragraph(xml_safe(block.text))
     buffer = io.BytesIO()
     doc.save(buffer)
     return buffer.getvalue()

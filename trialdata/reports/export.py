@@ -2,7 +2,8 @@
 
 Cells, column headers and titles that a spreadsheet would run as a formula (leading
 ``=``, ``+``, ``-``, ``@``, tab, carriage return) get a leading apostrophe through
-:func:`trialdata.io.defuse.defuse_formulas`.
+:func:`trialdata.io.defuse.defuse_formulas`; control characters an XLSX file cannot
+hold are replaced by a space, as in the DOCX writer.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import io
 import pandas as pd
 
 from trialdata.io.defuse import defuse_formulas
-from trialdata.reports._shared import provenance_frame
+from trialdata.reports._shared import provenance_frame, xml_safe
 from trialdata.reports.model import Report, Table
 
 __all__ = ["render_xlsx"]
@@ -20,11 +21,13 @@ __all__ = ["render_xlsx"]
 
 def _defuse_text(values: list[str]) -> list[str]:
     frame = defuse_formulas(pd.DataFrame({"text": values}, dtype=object))
-    return [str(v) for v in frame["text"]]
+    return [xml_safe(v) for v in frame["text"]]
 
 
 def _sheet_frame(number: str, table: Table) -> pd.DataFrame:
-    body = defuse_formulas(table.frame)
+    body = defuse_formulas(table.frame).map(
+        lambda v: xml_safe(v) if isinstance(v, str) else v
+    )
     body.columns = _defuse_text([str(c) for c in table.frame.columns])
     return body
 

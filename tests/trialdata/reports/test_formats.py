@@ -203,3 +203,23 @@ def test_title_page_provenance(
     for label, _ in p.rows():
         assert f'<th scope="row">{label}</th><td>' in html
     assert p.snapshot_hash in html and p.package_version in html
+
+
+def test_control_characters_do_not_break_xlsx_or_docx(tmp_path: Path) -> None:
+    from trialdata.reports import write_report
+    from trialdata.reports.model import ReportProvenance, Section, Table
+
+    frame = pd.DataFrame(
+        {"term\x01": ["bad\x01byte", "bell\x07 and\ttab"], "n": [1, 2]}
+    )
+    report = Report(
+        title="t\x0b",
+        provenance=ReportProvenance(*(["x\x02"] * 9)),
+        sections=(Section("s", (Table("title\x03", frame, ("note\x04",)),)),),
+    )
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(write_report(report, tmp_path / "r.xlsx"))["Table 1"]
+    values = [c.value for row in sheet.iter_rows() for c in row if c.value is not None]
+    assert "bad byte" in values and "bell  and\ttab" in values and "term " in values
+    assert write_report(report, tmp_path / "r.docx").stat().st_size > 0
