@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.dosing import first_given_doses
+from analyses.dosing import FIRST_DOSE_RULE, first_given_doses
 from schemas.protocol import Protocol
 
 __all__ = [
@@ -459,7 +459,7 @@ def tabulate_dose_levels(
             dlt_window_days=window,
             dlt_window_inclusive=dlt_window_inclusive,
             evaluable_rule=evaluable_rule,
-            first_dose="earliest given administration",
+            first_dose=FIRST_DOSE_RULE,
             other_contacts=last_contact is not None,
             off_study_dates=off_study is not None,
         ),
