@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from trialdata.cli._errors import fail
 from trialdata.store.queries import write_query_lists
 from trialdata.store.store import TrialStore
 from trialdata.validation import validate_folder
@@ -45,8 +47,30 @@ class ExportFormat(StrEnum):
     PARQUET = "parquet"
 
 
+_HEAD = re.compile(r"[0-9a-f]{64}")
+
+
 def _user(user: str | None) -> str:
-    if user and user.strip():
+    """Return who acts: ``--user``, else the login name; an empty ``--user`` is refused.
+
+    Parameters
+    ----------
+    user : str or None
+        The ``--user`` option, None when not given.
+
+    Returns
+    -------
+    str
+        The name recorded in the audit trail.
+
+    Raises
+    ------
+    typer.Exit
+        Exit code 2 when ``--user`` was given but is empty or blank.
+    """
+    if user is not None:
+        if not user.strip():
+            raise fail("--user is empty; name who acts, or leave it out for the login")
         return user.strip()
     try:
         return getpass.getuser()
@@ -73,9 +97,10 @@ def ingest(
     Exit 0 when every row was accepted, 1 when rows were quarantined, 2 when the upload
     cannot be read or is refused (nothing is stored then).
     """
+    who = _user(user)
     report = validate_folder(folder)
     with TrialStore.open(store) as opened:
-        result = opened.ingest(report, site=site, user=_user(user), reason=reason)
+        result = opened.ingest(report, site=site, user=who, reason=reason)
     print(
         f"submission {result.submission_id} from site {result.site_id}: "
         f"{result.n_rows} rows read, {result.n_created} created, "
@@ -106,7 +131,14 @@ def verify(
     ] = None,
 ) -> None:
     """Recompute the audit hash chain; exit 1 when the trail was tampered with."""
-    with TrialStore.open(store) as opened:
+    if expect_head is not None:
+        expect_head = expect_head.strip().lower()
+        if not _HEAD.fullmatch(expect_head):
+            raise fail(
+                f"--expect-head {expect_head!r} is not an audit head "
+                "(64 hexadecimal characters, as printed by `trialdata ingest`)"
+            )
+    with TrialStore.open(store, create=False) as opened:
         result = opened.verify(expected_head=expect_head)
     if result.ok:
         print(
@@ -129,8 +161,9 @@ def freeze(
     ] = None,
 ) -> None:
     """Freeze the store's current content as a named, content-hashed snapshot."""
-    with TrialStore.open(store) as opened:
-        snap = opened.freeze(label, user=_user(user), reason=reason)
+    who = _user(user)
+    with TrialStore.open(store, create=False) as opened:
+        snap = opened.freeze(label, user=who, reason=reason)
     rows = sum(snap.row_counts.values())
     print(
         f"snapshot {snap.label}: {rows} rows in {len(snap.row_counts)} tables, "
@@ -147,7 +180,7 @@ def export(
     ] = ExportFormat.CSV,
 ) -> None:
     """Write a snapshot's protocol.toml and domain files into a folder."""
-    with TrialStore.open(store) as opened:
+    with TrialStore.open(store, create=False) as opened:
         written = opened.export(snapshot, folder, format=file_format.value)
     print(f"snapshot {snapshot}: {len(written)} files written to {folder}")
 
@@ -178,9 +211,12 @@ def queries(
     if ctx.invoked_subcommand is not None:
         ctx.obj = store
         return
-    with TrialStore.open(store) as opened:
+    with TrialStore.open(store, create=False) as opened:
         frame = opened.queries(site=site, include_closed=include_closed)
     written = write_query_lists(frame, output)
+    if not written:
+        print("no queries to list; nothing written")
+        return
     print(f"{len(frame)} queries written: " + ", ".join(str(p) for p in written))
 
 
@@ -193,8 +229,9 @@ def answer(
     user: UserOption = None,
 ) -> None:
     """Record the site's answer to a query (status answered)."""
-    with TrialStore.open(store or ctx.obj) as opened:
-        opened.answer_query(query_id, text, user=_user(user))
+    who = _user(user)
+    with TrialStore.open(store or ctx.obj, create=False) as opened:
+        opened.answer_query(query_id, text, user=who)
     print(f"query {query_id} answered")
 
 
@@ -207,8 +244,9 @@ def close(
     user: UserOption = None,
 ) -> None:
     """Close a query by hand (the data manager accepts the answer)."""
-    with TrialStore.open(store or ctx.obj) as opened:
-        opened.close_query(query_id, text, user=_user(user))
+    who = _user(user)
+    with TrialStore.open(store or ctx.obj, create=False) as opened:
+        opened.close_query(query_id, text, user=who)
     print(f"query {query_id} closed")
 
 

@@ -19,8 +19,9 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import event
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from trialdata.errors import StoreError
 
@@ -107,6 +108,16 @@ def create_store_engine(url: str | Path | None = None) -> sa.Engine:
     """
     resolved = resolve_url(url)
     try:
+        backend = sa.make_url(resolved).get_backend_name()
+    except ArgumentError as error:
+        raise StoreError(
+            f"store URL {_safe(resolved)!r} is not usable: {error}"
+        ) from None
+    if backend not in ("sqlite", "postgresql"):
+        raise StoreError(
+            f"store URL {_safe(resolved)!r}: only SQLite and PostgreSQL are supported"
+        )
+    try:
         if resolved.startswith("sqlite"):
             engine = sa.create_engine(resolved, poolclass=sa.pool.NullPool)
             _sqlite_setup(engine)
@@ -187,13 +198,53 @@ def upgrade(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_store_engine(url: str | Path | None = None) -> sa.Engine:
+def _missing_sqlite_file(engine: sa.Engine) -> Path | None:
+    """Return the file of a SQLite store when it does not exist, else None."""
+    url = engine.url
+    database = url.database
+    if (
+        engine.dialect.name != "sqlite"
+        or not database
+        or database == ":memory:"
+        or url.query.get("uri")
+    ):
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
+def _not_a_store(engine: sa.Engine) -> str | None:
+    """Return why a database without a schema revision cannot become a store.
+
+    A database becomes a store only when it holds no tables at all; one holding
+    other tables belongs to something else and is left alone.
+    """
+    tables = sorted(
+        name
+        for name in sa.inspect(engine).get_table_names()
+        if name != "alembic_version"
+    )
+    if not tables:
+        return None
+    shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+    return (
+        f"it holds other tables ({shown}) and is not a trial store; nothing was changed"
+    )
+
+
+def open_store_engine(
+    url: str | Path | None = None, *, create: bool = True
+) -> sa.Engine:
     """Open a store: create its engine and bring its schema up to date.
 
     Parameters
     ----------
     url : str or pathlib.Path, optional
         See :func:`resolve_url`.
+    create : bool, optional
+        Make an empty database (or a missing SQLite file) a new store (default). With
+        False, opening anything that is not a store yet is an error: commands that
+        only read or change an existing store never create one by mistake.
 
     Returns
     -------
@@ -203,19 +254,53 @@ def open_store_engine(url: str | Path | None = None) -> sa.Engine:
     Raises
     ------
     StoreError
-        When the database cannot be reached or opened.
+        When the database cannot be reached or opened, is not a trial store (it holds
+        other tables, or, with ``create=False``, nothing yet), or is at a schema
+        revision this version does not know.
     """
     engine = create_store_engine(url)
-    try:
-        if current_revision(engine) != head_revision():
-            upgrade(engine)
-    except OperationalError as error:
+    where = _safe(str(engine.url))
+    missing = None if create else _missing_sqlite_file(engine)
+    if missing is not None:
         engine.dispose()
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise StoreError(
-            f"cannot open store {_safe(str(engine.url))}: {reason}"
+            f"no trial store at {missing}: the file does not exist "
+            "(`trialdata ingest` creates a store)"
+        )
+    revision = None
+    try:
+        revision = current_revision(engine)
+        if revision is None:
+            problem = _not_a_store(engine) or (
+                None
+                if create
+                else "it is not a trial store yet (`trialdata ingest` creates one)"
+            )
+            if problem is not None:
+                raise StoreError(f"cannot open store {where}: {problem}")
+        if revision != head_revision():
+            upgrade(engine)
+    except StoreError:
+        engine.dispose()
+        raise
+    except CommandError:
+        engine.dispose()
+        raise StoreError(
+            f"cannot open store {where}: its schema revision {revision!r} is unknown "
+            "to this version of trialdata (a store of a newer version, or not a trial "
+            "store); nothing was changed"
         ) from None
+    except DatabaseError as error:
+        engine.dispose()
+        raise StoreError(f"cannot open store {where}: {_reason(error)}") from None
     return engine
+
+
+def _reason(error: DatabaseError) -> str:
+    """Return the first line of a database error's own message."""
+    text = str(error.orig) if error.orig is not None else str(error)
+    lines = text.strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 @contextmanager
@@ -225,7 +310,9 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     On SQLite the transaction begins with ``BEGIN IMMEDIATE``; on PostgreSQL it takes
     a transaction-level advisory lock. Either way writers queue one behind the other
     while readers carry on. The transaction commits when the block ends and rolls back
-    on any exception (or when the process dies).
+    on any exception (or when the process dies). A database that refuses the write
+    (read-only file, full disk, lost connection) is reported as
+    :class:`~trialdata.errors.StoreError` after the rollback.
 
     Parameters
     ----------
@@ -236,11 +323,29 @@ def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
     ------
     sqlalchemy.Connection
         Connection inside the transaction.
+
+    Raises
+    ------
+    StoreError
+        When the database refuses the transaction.
     """
-    with (
-        engine.connect().execution_options(trialdata_write=True) as conn,
-        conn.begin(),
-    ):
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"))
-        yield conn
+    dbapi_error = engine.dialect.loaded_dbapi.OperationalError
+    try:
+        with (
+            engine.connect().execution_options(trialdata_write=True) as conn,
+            conn.begin(),
+        ):
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY})"))
+            yield conn
+    except OperationalError as error:
+        raise StoreError(
+            f"cannot write to store {_safe(str(engine.url))}: {_reason(error)}; "
+            "nothing was stored"
+        ) from None
+    except dbapi_error as error:  # raised by bulk inserts on the raw DBAPI cursor
+        first = str(error).strip().splitlines()
+        raise StoreError(
+            f"cannot write to store {_safe(str(engine.url))}: "
+            f"{first[0] if first else type(error).__name__}; nothing was stored"
+        ) from None

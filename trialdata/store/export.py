@@ -8,6 +8,7 @@ import pandas as pd
 
 from schemas.domains import get_domain
 from trialdata.errors import StoreError
+from trialdata.io import discover_upload
 from trialdata.store.codec import text_columns
 from trialdata.store.snapshots import Snapshot
 from trialdata.validation import PROTOCOL_FILE
@@ -40,7 +41,9 @@ def export_snapshot(
     snapshot : Snapshot
         The snapshot (:func:`trialdata.store.snapshots.read_snapshot`).
     folder : pathlib.Path
-        Output folder; created when missing; existing domain files are replaced.
+        Output folder; created when missing. Existing files of the snapshot's domains
+        in this format are replaced; any other data file there (another domain or
+        format, which would mix with the export) makes it refuse.
     format : str, optional
         ``csv`` (default) or ``parquet``.
 
@@ -52,12 +55,26 @@ def export_snapshot(
     Raises
     ------
     StoreError
-        When the format is unknown or the folder cannot be written.
+        When the format is unknown, the folder is a file, holds other data files, or
+        cannot be written.
     """
     if format not in EXPORT_FORMATS:
         raise StoreError(
             f"unknown export format {format!r}; use {' or '.join(EXPORT_FORMATS)}"
         )
+    if folder.exists() and not folder.is_dir():
+        raise StoreError(f"{folder}: is a file, not a folder; nothing was written")
+    if folder.is_dir():
+        targets = {f"{name}.{format}" for name in snapshot.tables}
+        stale = [f.name for f in discover_upload(folder) if f.name not in targets]
+        if stale:
+            shown = ", ".join(stale[:5]) + (", ..." if len(stale) > 5 else "")
+            raise StoreError(
+                f"{folder}: holds data files the export would not replace "
+                f"({shown}), so the folder would not match snapshot "
+                f"{snapshot.label!r}; export into a new or empty folder; "
+                "nothing was written"
+            )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         written = [folder / PROTOCOL_FILE]

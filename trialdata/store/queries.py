@@ -13,6 +13,7 @@ Every status change is an audit entry of the ``queries`` table.
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -27,12 +28,13 @@ from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert
 from trialdata.store.codec import none_list
 from trialdata.store.engine import write_transaction
-from trialdata.store.tables import QUERIES
+from trialdata.store.tables import QUERIES, SUBMISSIONS
 
 __all__ = [
     "QUERY_COLUMNS",
     "answer_query",
     "close_query",
+    "known_sites",
     "query_list",
     "update_queries",
     "write_query_lists",
@@ -66,6 +68,10 @@ QUERY_COLUMNS: tuple[str, ...] = (
 )
 
 _OPEN = ("open", "answered")
+
+#: Largest query number the ``queries.id`` column holds (INTEGER: 32-bit on
+#: PostgreSQL); a larger number cannot name a query.
+_MAX_ID = 2**31 - 1
 
 
 def _identity(findings: pd.DataFrame) -> list[str]:
@@ -217,7 +223,19 @@ def query_list(
     -------
     pandas.DataFrame
         Columns :data:`QUERY_COLUMNS`.
+
+    Raises
+    ------
+    StoreError
+        When ``site`` is not a site of the trial in the store.
     """
+    if site is not None:
+        known = known_sites(conn)
+        if site not in known:
+            listing = ", ".join(known) if known else "none (nothing ingested yet)"
+            raise StoreError(
+                f"site {site!r} is unknown to this store; sites: {listing}"
+            )
     query = sa.select(*(QUERIES.c[c] for c in QUERY_COLUMNS)).order_by(
         QUERIES.c.site_id, QUERIES.c.id
     )
@@ -231,6 +249,33 @@ def query_list(
     return frame
 
 
+def known_sites(conn: sa.Connection) -> list[str]:
+    """Return the sites of the trial in a store, sorted.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Connection to the store.
+
+    Returns
+    -------
+    list of str
+        The sites of the latest submission's protocol and every site that submitted.
+    """
+    sites = set(
+        conn.execute(sa.select(SUBMISSIONS.c.site_id).distinct()).scalars().all()
+    )
+    latest = conn.execute(
+        sa.select(SUBMISSIONS.c.protocol_toml)
+        .order_by(SUBMISSIONS.c.id.desc())
+        .limit(1)
+    ).scalar()
+    if latest is not None:
+        listed = tomllib.loads(str(latest)).get("sites", [])
+        sites.update(str(entry["id"]) for entry in listed if "id" in entry)
+    return sorted(sites)
+
+
 def _set_status(
     engine: sa.Engine,
     query_id: int,
@@ -242,6 +287,8 @@ def _set_status(
 ) -> None:
     if not text.strip():
         raise StoreError(f"query {query_id}: the {status} text is empty")
+    if not 1 <= query_id <= _MAX_ID:
+        raise StoreError(f"query {query_id} does not exist")
     with write_transaction(engine) as conn:
         row = conn.execute(
             sa.select(QUERIES.c.status, QUERIES.c.answer).where(
@@ -333,19 +380,43 @@ def write_query_lists(queries: pd.DataFrame, output: Path) -> list[Path]:
     -------
     list of pathlib.Path
         The files written.
+
+    Raises
+    ------
+    StoreError
+        When the output cannot be written (a file where a folder is needed, no
+        permission, disk full).
     """
     safe = defuse_formulas(queries)
     written: list[Path] = []
-    if output.suffix.lower() in (".csv", ".xlsx"):
-        output.parent.mkdir(parents=True, exist_ok=True)
-        _write(safe, output)
-        return [output]
-    output.mkdir(parents=True, exist_ok=True)
-    for site, part in safe.groupby("site_id", sort=True):
-        for suffix in (".csv", ".xlsx"):
-            path = output / f"queries_{site}{suffix}"
-            _write(part, path)
-            written.append(path)
+    one_file = output.suffix.lower() in (".csv", ".xlsx")
+    if one_file and output.is_dir():
+        raise StoreError(f"{output}: is a folder, not a .csv or .xlsx file")
+    folder = output.parent if one_file else output
+    in_the_way = next(
+        (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None
+    )
+    if in_the_way is not None:
+        raise StoreError(
+            f"{in_the_way}: is a file, not a folder; cannot write the query list "
+            f"to {output}"
+        )
+    try:
+        if one_file:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            _write(safe, output)
+            return [output]
+        output.mkdir(parents=True, exist_ok=True)
+        for site, part in safe.groupby("site_id", sort=True):
+            for suffix in (".csv", ".xlsx"):
+                path = output / f"queries_{site}{suffix}"
+                _write(part, path)
+                written.append(path)
+    except OSError as error:
+        where = error.filename or output
+        raise StoreError(
+            f"{where}: cannot write the query list: {error.strerror or error}"
+        ) from None
     return written
 
 

@@ -166,11 +166,17 @@ def freeze(
     Raises
     ------
     StoreError
-        When the label is empty or taken, or the store holds no submission.
+        When the label is empty, holds control characters or is taken, or the store
+        holds no submission.
     """
     label = label.strip()
     if not label:
         raise StoreError("a snapshot needs a non-empty label")
+    if not label.isprintable():
+        raise StoreError(
+            f"snapshot label {label!r} holds control characters (line breaks, tabs); "
+            "use printable characters only"
+        )
     with write_transaction(engine) as conn:
         taken = conn.execute(
             sa.select(SNAPSHOTS.c.created_at).where(SNAPSHOTS.c.label == label)

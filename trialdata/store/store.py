@@ -39,20 +39,23 @@ class TrialStore:
         self.engine = engine
 
     @classmethod
-    def open(cls, url: str | Path | None = None) -> TrialStore:
+    def open(cls, url: str | Path | None = None, *, create: bool = True) -> TrialStore:
         """Open (and create or upgrade) a store.
 
         Parameters
         ----------
         url : str or pathlib.Path, optional
             SQLAlchemy URL or SQLite file; default ``./trialdata.sqlite``.
+        create : bool, optional
+            Make an empty database or a missing SQLite file a new store (default);
+            with False, only an existing store opens.
 
         Returns
         -------
         TrialStore
             The open store.
         """
-        return cls(open_store_engine(url))
+        return cls(open_store_engine(url, create=create))
 
     def close(self) -> None:
         """Release the store's connections."""
