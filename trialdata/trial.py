@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -23,6 +23,11 @@ from trialdata.validation.runner import check_typed_tables
 __all__ = ["Trial", "TrialDataWarning"]
 
 OnError = Literal["warn", "raise", "drop"]
+
+#: Findings that make a whole domain table unusable for an analysis: the file could
+#: not be read (RD-001), a required column is missing (RD-002), a required domain file
+#: is missing (RD-006).
+_UNUSABLE_RULES = ("RD-001", "RD-002", "RD-006")
 
 
 class TrialDataWarning(UserWarning):
@@ -158,6 +163,70 @@ class Trial:
             The findings.
         """
         return check_typed_tables(self.protocol, dict(self.tables))
+
+    def require_domains(
+        self,
+        domains: Sequence[str],
+        purpose: str,
+        *,
+        present: Sequence[str] = (),
+        unique_keys: Sequence[str] = ("subjects", "cohorts"),
+    ) -> None:
+        """Raise when a domain an analysis needs is unreadable, incomplete or absent.
+
+        Row-level findings (a bad date, a bad number) only warn; this refuses what
+        would make the analysis silently wrong: a file that could not be read, a
+        missing required column or domain file, or duplicated keys in a table that
+        others are joined to.
+
+        Parameters
+        ----------
+        domains : sequence of str
+            Domains whose unreadable file, missing required column or missing
+            required file stops the analysis.
+        purpose : str
+            What needs them, for the message (e.g. ``"the safety report"``).
+        present : sequence of str, optional
+            Domains that must also have a table even when the protocol does not
+            require their file.
+        unique_keys : sequence of str, optional
+            Domains (among ``domains``) whose duplicated keys (SC-KEY) stop the
+            analysis.
+
+        Raises
+        ------
+        trialdata.errors.InputError
+            Naming the file, row and column of every such problem.
+        """
+        found = self.findings
+        blocking = found[
+            (found["severity"] == Severity.ERROR)
+            & found["domain"].isin(list(domains))
+            & (
+                found["rule"].isin(_UNUSABLE_RULES)
+                | (found["rule"].eq("SC-KEY") & found["domain"].isin(list(unique_keys)))
+            )
+        ]
+        problems = [
+            str(
+                InputError(
+                    f"{rec['rule']}: {rec['message']}",
+                    file=None if pd.isna(rec["file"]) else str(rec["file"]),
+                    row=None if pd.isna(rec["row"]) else int(rec["row"]),
+                    column=None if pd.isna(rec["column"]) else str(rec["column"]),
+                )
+            )
+            for rec in blocking.to_dict(orient="records")
+        ]
+        problems += [
+            f"{name}: no {name} data in {self.source}"
+            for name in present
+            if name not in self.tables and not blocking["domain"].eq(name).any()
+        ]
+        if problems:
+            shown = "; ".join(problems[:5])
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise InputError(f"{purpose} cannot be computed: {shown}{more}")
 
     @property
     def has_errors(self) -> bool:

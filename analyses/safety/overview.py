@@ -117,7 +117,7 @@ def summarize_teae_overview(
     categories: list[tuple[str, pd.Series]] = [
         ("Any TEAE", pd.Series(True, index=teae.index)),
         ("Related TEAE", teae["relatedness"].isin(list(related_terms))),
-        (f"Grade >= {min_grade} TEAE", grade >= min_grade),
+        (f"Grade >= {min_grade} TEAE", (grade >= min_grade).fillna(False).astype(bool)),
         ("Serious TEAE", _bool(teae, "serious")),
     ]
     categories += [
@@ -137,7 +137,7 @@ def summarize_teae_overview(
         (
             "Fatal TEAE",
             teae["outcome"].eq(Outcome.FATAL.value).fillna(False).astype(bool)
-            | (grade == 5),
+            | (grade == 5).fillna(False).astype(bool),
         ),
         ("Dose-limiting toxicity", _bool(teae, "dlt")),
     ]

@@ -33,7 +33,9 @@ def demo(
             "--subjects", min=1, help="Number of subjects (18 tolDC-ms, 12 nk-aml)."
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="Random seed (0 or more).")
+    ] = 0,
     inject_errors: Annotated[
         bool,
         typer.Option(

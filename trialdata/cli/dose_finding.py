@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
+import warnings
 from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
@@ -228,6 +229,12 @@ def _build_design(
                     model=params.get("model", "empiric"),
                     intercept=float(params.get("intercept", 3.0)),
                 )
+            elif not all(
+                isinstance(p, int | float) and not isinstance(p, bool) for p in sk
+            ):
+                raise InputError(
+                    f"{where}.skeleton: expected a list of probabilities", file=source
+                )
             elif len(sk) != n_doses:
                 raise InputError(
                     f"{where}.skeleton: {len(sk)} values for n_doses = {n_doses}",
@@ -411,15 +418,23 @@ def simulate(
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise InputError(f"not valid TOML: {error}", file=source) from None
         spec = parse_simulation_spec(data, source)
-        oc = simulate_oc(
-            spec.designs,
-            spec.scenarios,
-            n_trials=spec.n_trials,
-            seed=spec.seed,
-            target=spec.target,
-            chunk_size=spec.chunk_size,
-            scheduler=spec.scheduler,
-        )
+        try:
+            oc = simulate_oc(
+                spec.designs,
+                spec.scenarios,
+                n_trials=spec.n_trials,
+                seed=spec.seed,
+                target=spec.target,
+                chunk_size=spec.chunk_size,
+                scheduler=spec.scheduler,
+            )
+        except OSError as error:
+            if spec.scheduler is None:
+                raise
+            raise InputError(
+                f"scheduler: cannot use the Dask scheduler {spec.scheduler!r}: {error}",
+                file=source,
+            ) from None
     except TrialDataError as error:
         raise fail(str(error)) from None
     if output_format == OutputFormat.JSON:
@@ -448,7 +463,7 @@ def escalation(
     ] = OutputFormat.TEXT,
 ) -> None:
     """Print the dose-level table, the design's decision and its reasoning."""
-    from trialdata.trial import Trial
+    from trialdata.trial import Trial, TrialDataWarning
 
     try:
         cutoff = None
@@ -459,7 +474,17 @@ def escalation(
                 raise InputError(
                     f"--data-cutoff: not an ISO date: {data_cutoff!r}"
                 ) from None
-        trial = Trial.load(folder)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TrialDataWarning)
+            trial = Trial.load(folder)
+        for warning in caught:
+            if issubclass(warning.category, TrialDataWarning):
+                print(f"trialdata: warning: {warning.message}", file=sys.stderr)
+        if isinstance(trial, Trial):
+            trial.require_domains(
+                ("subjects", "cohorts", "administrations", "adverse_events"),
+                "the escalation decision",
+            )
         report = escalation_report(trial.protocol, trial.tables, data_cutoff=cutoff)
     except TrialDataError as error:
         raise fail(str(error)) from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -83,9 +84,16 @@ def safety(
         raise fail(f"output folder {output.parent} does not exist")
     if cutoff is not None:
         try:
-            cut: pd.Timestamp | None = pd.Timestamp(cutoff)
+            day = date.fromisoformat(cutoff)
         except ValueError:
             raise fail(f"--cutoff {cutoff!r} is not a date (YYYY-MM-DD)") from None
+        try:
+            cut: pd.Timestamp | None = pd.Timestamp(day).as_unit("ns")
+        except (ValueError, OverflowError):
+            raise fail(
+                f"--cutoff {cutoff!r} is outside the supported dates "
+                f"{pd.Timestamp.min.date()} to {pd.Timestamp.max.date()}"
+            ) from None
     else:
         cut = None
     try:
@@ -96,7 +104,8 @@ def safety(
                 warnings.simplefilter("always", TrialDataWarning)
                 trial = Trial.load(folder, on_error="warn")
             for warning in caught:
-                print(f"trialdata: warning: {warning.message}", file=sys.stderr)
+                if issubclass(warning.category, TrialDataWarning):
+                    print(f"trialdata: warning: {warning.message}", file=sys.stderr)
             label, digest = "folder", trial.content_hash
         else:
             assert store is not None and snapshot is not None
@@ -109,7 +118,10 @@ def safety(
         )
     except (TrialDataError, ProtocolError, ValueError, KeyError) as error:
         raise fail(str(error)) from None
-    write_report(report, output)
+    try:
+        write_report(report, output)
+    except OSError as error:
+        raise fail(f"{output}: cannot write the report: {error.strerror}") from None
     print(f"trialdata: safety report written to {output}", file=sys.stderr)
 
 

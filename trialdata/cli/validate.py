@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from analyses._results import package_version
-from trialdata.cli._errors import user_errors
+from trialdata.cli._errors import fail, user_errors
 from trialdata.findings_render import render_findings
 from trialdata.validation import ValidationReport, validate_folder
 
@@ -70,7 +70,10 @@ def validate(
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise fail(f"{output}: cannot write the report: {error.strerror}") from None
         print(
             f"trialdata: {report.n_errors} error(s), {report.n_warnings} warning(s); "
             f"report written to {output}",

@@ -750,6 +750,11 @@ def build_safety_report(
     ValueError
         When the trial has no subjects or no date to take the cut-off from.
     """
+    trial.require_domains(
+        ("subjects", "cohorts", "administrations", "adverse_events"),
+        "the safety report",
+        present=("cohorts", "administrations"),
+    )
     tables = {name: trial.table(name) for name in trial.tables}
     if "subjects" not in tables or tables["subjects"].empty:
         raise ValueError("the trial has no subjects; nothing to report")
