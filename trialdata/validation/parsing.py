@@ -19,7 +19,13 @@ from schemas.domains import DomainSpec
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
 
-__all__ = ["IMPUTATION_FLAGS", "TEXT_DTYPE", "normalise_text_columns", "parse_table"]
+__all__ = [
+    "IMPUTATION_FLAGS",
+    "TEXT_DTYPE",
+    "is_parsed",
+    "normalise_text_columns",
+    "parse_table",
+]
 
 #: dtype of text columns in typed tables (as declared by the schemas).
 TEXT_DTYPE = pd.StringDtype("pyarrow")
@@ -61,7 +67,7 @@ def parse_table(
     typed = normalise_text_columns(raw, spec)
     problems = []
     for column, kind in spec.column_kinds.items():
-        if column not in raw.columns or kind == "string" or _is_typed(raw[column]):
+        if column not in raw.columns or kind == "string" or is_parsed(raw[column]):
             continue
         text = raw[column]
         if kind == "integer":
@@ -161,7 +167,7 @@ def _findings(
     return frame[list(FINDING_COLUMNS)]
 
 
-def _is_typed(values: pd.Series) -> bool:
+def is_parsed(values: pd.Series) -> bool:
     """Whether a reader already parsed this column (it is not text)."""
     return not (
         pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)

@@ -16,7 +16,11 @@ from trialdata.io.files import SourceFile, discover_upload, sha256_of
 from trialdata.io.identifiers import find_identifier_columns
 from trialdata.io.readers import read_raw
 from trialdata.validation.context import SOURCE_FILE, RuleContext
-from trialdata.validation.parsing import normalise_text_columns, parse_table
+from trialdata.validation.parsing import (
+    is_parsed,
+    normalise_text_columns,
+    parse_table,
+)
 from trialdata.validation.report import FileRecord, ValidationReport
 from trialdata.validation.rules import run_rules
 from trialdata.validation.schema_check import ABSENT_COLUMNS, check_keys, check_schema
@@ -246,6 +250,30 @@ def validate_tables(
     return tables, findings_frame([unparsed, checked])
 
 
+def _as_text(data: pd.DataFrame) -> pd.DataFrame:
+    """Return a read table with every value as text, as the text readers give it.
+
+    A clean CSV may come back with columns Arrow already parsed; before tables of
+    several files of one domain are stacked, such columns are written back as text
+    (ISO dates, plain numbers, ``true``/``false``) so that one parser reads them all.
+    """
+    out = data.copy()
+    for column in out.columns:
+        values = out[column]
+        if str(column).startswith("_source_") or not is_parsed(values):
+            continue
+        if pd.api.types.is_datetime64_any_dtype(values):
+            stamps = values.dt.tz_localize(None) if values.dt.tz else values
+            midnight = bool((stamps.dropna() == stamps.dropna().dt.normalize()).all())
+            text = stamps.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S")
+        elif pd.api.types.is_bool_dtype(values):
+            text = values.map({True: "true", False: "false"})
+        else:
+            text = values.astype("string")
+        out[column] = text.astype(object).where(values.notna(), None)
+    return out
+
+
 def validate_folder(
     folder: str | Path, *, progress: Progress | None = None
 ) -> ValidationReport:
@@ -331,10 +359,12 @@ def validate_folder(
             )
             if data is not None:
                 parts.append(data)
-        if parts:
-            raw_tables[name] = (
-                pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        if len(parts) > 1:  # already refused (RD-010); still read every row
+            raw_tables[name] = pd.concat(
+                [_as_text(part) for part in parts], ignore_index=True
             )
+        elif parts:
+            raw_tables[name] = parts[0]
     say("checking values and rules")
     tables, findings = validate_tables(protocol, raw_tables)
     all_findings = findings_frame([findings_frame(notes), findings])

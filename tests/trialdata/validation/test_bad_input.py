@@ -196,3 +196,17 @@ def test_unreadable_value_is_reported_once_not_again_by_rules(
     assert _found(clean_upload) == {
         ("administrations.csv", 3, "admin_date", "RD-008", "error")
     }
+
+
+def test_two_files_for_one_domain_with_dates_and_numbers(clean_upload: Path) -> None:
+    # a clean CSV is parsed by Arrow while read (dates, numbers); the same domain as
+    # an Excel file is text: both are still read and reported, not a traceback
+    lots = pd.read_csv(clean_upload / "administrations.csv", dtype=str)
+    lots.to_excel(clean_upload / "administrations.xlsx", index=False)
+    report = validate_folder(clean_upload)
+    found = _found(clean_upload)
+    assert ("administrations.csv", None, None, "RD-010", "error") in found
+    assert ("administrations.xlsx", None, None, "RD-010", "error") in found
+    table = report.tables["administrations"]
+    assert len(table) == 2 * len(lots)  # no row dropped
+    assert table["admin_date"].notna().sum() == 2 * lots["admin_date"].notna().sum()
