@@ -200,3 +200,22 @@ def test_simulate_unreachable_scheduler(
     r = run("simulate", str(f))
     assert r.exit_code == 2
     assert "scheduler: cannot use the Dask scheduler 'tcp://127.0.0.1:1'" in r.output
+
+
+def test_demo_refuses_a_folder_of_other_files(tmp_path: Path) -> None:
+    # a mistyped OUTDIR must not overwrite a real upload with synthetic data
+    real = tmp_path / "site_upload"
+    real.mkdir()
+    (real / "subjects.csv").write_text("subject_id\nREAL-001\n")
+    r = run("demo", str(real))
+    assert r.exit_code == 2
+    assert "--force" in r.output
+    assert (real / "subjects.csv").read_text() == "subject_id\nREAL-001\n"
+    assert not (real / "protocol.toml").exists()
+    # an earlier demo may be rewritten (re-running the README's main command)
+    again = tmp_path / "demo"
+    assert run("demo", str(again)).exit_code == 0
+    assert run("demo", str(again)).exit_code == 0
+    # --force writes anyway
+    assert run("demo", str(real), "--force").exit_code == 0
+    assert (real / "protocol.toml").exists()

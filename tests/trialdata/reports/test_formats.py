@@ -223,3 +223,26 @@ def test_control_characters_do_not_break_xlsx_or_docx(tmp_path: Path) -> None:
     values = [c.value for row in sheet.iter_rows() for c in row if c.value is not None]
     assert "bad byte" in values and "bell  and\ttab" in values and "term " in values
     assert write_report(report, tmp_path / "r.docx").stat().st_size > 0
+
+
+def test_print_layout_cuts_over_long_cells(tmp_path: Path) -> None:
+    from trialdata.reports import write_report
+    from trialdata.reports.html import PRINT_CELL_LIMIT, render_html
+    from trialdata.reports.model import ReportProvenance, Section, Table
+
+    long = "x" * 200_000  # one unbroken word: 12 minutes of PDF layout uncut
+    frame = pd.DataFrame({"term": [long, "short"], "n": ["1", "2"]})
+    report = Report(
+        title="t",
+        provenance=ReportProvenance(*(["p"] * 9)),
+        sections=(Section("s", (Table("title", frame, ()),)),),
+    )
+    printed = render_html(report, print_layout=True)
+    assert (
+        "x" * PRINT_CELL_LIMIT in printed
+        and "x" * (PRINT_CELL_LIMIT + 1) not in printed
+    )
+    assert f"{200_000 - PRINT_CELL_LIMIT:,} more characters" in printed
+    assert long in render_html(report)  # the screen HTML keeps every character
+    path = write_report(report, tmp_path / "long.pdf")
+    assert path.read_bytes().startswith(b"%PDF")
