@@ -122,7 +122,11 @@ def findings_frame(
         frames = [f for f in items if isinstance(f, pd.DataFrame) and len(f)]
         if not frames:
             return empty_findings()
-        frame = pd.concat([f[list(FINDING_COLUMNS)] for f in frames], ignore_index=True)
+        dtypes = _EMPTY.dtypes.to_dict()  # one dtype per column: no all-NA guessing
+        frame = pd.concat(
+            [f[list(FINDING_COLUMNS)].astype(dtypes) for f in frames],
+            ignore_index=True,
+        )
     else:
         frame = pd.DataFrame([asdict(f) for f in items if isinstance(f, Finding)])
         frame = frame.reindex(columns=list(FINDING_COLUMNS))
