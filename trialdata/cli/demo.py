@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -22,31 +21,6 @@ class Archetype(StrEnum):
 
     TOLDC_MS = "tolDC-ms"
     NK_AML = "nk-aml"
-
-
-#: Trial ids of the demo protocols: a folder holding one of them may be rewritten.
-_DEMO_TRIAL_IDS = frozenset({"TOLDC-MS-DEMO", "NK-AML-DEMO"})
-
-
-def _refuse_to_overwrite(outdir: Path) -> None:
-    """Refuse a non-empty folder unless it holds an earlier demo trial.
-
-    A mistyped OUTDIR must not overwrite a real site upload with synthetic data.
-    """
-    if not outdir.is_dir() or not any(outdir.iterdir()):
-        return
-    try:
-        protocol = tomllib.loads((outdir / "protocol.toml").read_text("utf-8"))
-        trial_id = protocol.get("trial", {}).get("id")
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
-        trial_id = None
-    if trial_id in _DEMO_TRIAL_IDS:
-        return
-    raise InputError(
-        "the folder already holds files and no earlier demo trial; nothing was "
-        "written (choose an empty or new folder, or pass --force to write into it)",
-        file=str(outdir),
-    )
 
 
 def demo(
@@ -87,22 +61,23 @@ def demo(
     ] = False,
 ) -> None:
     """Write a demo trial: protocol.toml and one file per domain."""
-    if not force:
-        with user_errors():
-            _refuse_to_overwrite(outdir)
-    try:
-        upload = write_trial(
-            outdir,
-            archetype.value,
-            subjects,
-            seed,
-            inject=inject_errors,
-            extra_draws=extra_draws,
-        )
-    except (InjectionError, FileExistsError) as error:
-        raise InputError(str(error)) from None
-    except OSError as error:
-        raise InputError(f"cannot write: {error.strerror}", file=str(outdir)) from None
+    with user_errors():
+        try:
+            upload = write_trial(
+                outdir,
+                archetype.value,
+                subjects,
+                seed,
+                inject=inject_errors,
+                extra_draws=extra_draws,
+                force=force,
+            )
+        except (InjectionError, FileExistsError) as error:
+            raise InputError(str(error)) from None
+        except OSError as error:
+            raise InputError(
+                f"cannot write: {error.strerror}", file=str(outdir)
+            ) from None
     note = f", {len(upload.expected)} injected findings" if inject_errors else ""
     print(
         f"trialdata: wrote {archetype.value} demo ({len(upload.files)} files{note}) "

@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import json
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,7 @@ def write_trial(
     *,
     inject: bool = False,
     extra_draws: int = 0,
+    force: bool = False,
 ) -> DemoUpload:
     """Write a demo trial as an upload folder.
 
@@ -136,6 +138,8 @@ def write_trial(
         Inject realistic site errors and write the answer key :data:`ANSWER_KEY`.
     extra_draws : int, optional
         Unscheduled lab and immunomonitoring draws per subject.
+    force : bool, optional
+        Write into a folder that holds files but no earlier demo trial.
 
     Returns
     -------
@@ -147,7 +151,8 @@ def write_trial(
     InjectionError
         When ``inject`` is set and the trial is too small to hold every error.
     FileExistsError
-        When the folder holds other data files, which validation would read too.
+        When the folder holds other data files, which validation would read too, or
+        (unless ``force``) holds files but no earlier demo trial.
     """
     folder = Path(outdir)
     protocol, tables = generate_trial(
@@ -158,6 +163,8 @@ def write_trial(
             f"--inject-errors needs at least {MIN_SUBJECTS_FOR_INJECTION} subjects"
         )
     _refuse_foreign_data(folder, [file_name(domain) for domain in tables])
+    if not force:
+        _refuse_non_demo_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     protocol_path = folder / "protocol.toml"
     protocol_path.write_text(protocol_toml(protocol), encoding="utf-8")
@@ -199,4 +206,30 @@ def _refuse_foreign_data(folder: Path, names: list[str]) -> None:
         raise FileExistsError(
             f"{folder} already holds other data files ({', '.join(foreign)}); "
             "write the demo to an empty folder"
+        )
+
+
+#: Trial ids of the demo protocols: a folder holding one of them may be rewritten.
+_DEMO_TRIAL_IDS = frozenset(
+    protocol_data(a, n)["trial"]["id"] for a, n in ARCHETYPES.items()
+)
+
+
+def _refuse_non_demo_folder(folder: Path) -> None:
+    """Refuse a non-empty folder unless it holds an earlier demo trial.
+
+    A mistyped folder must not have a real site upload overwritten by synthetic data.
+    """
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return
+    try:
+        protocol = tomllib.loads((folder / "protocol.toml").read_text("utf-8"))
+        trial_id = protocol.get("trial", {}).get("id")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
+        trial_id = None
+    if trial_id not in _DEMO_TRIAL_IDS:
+        raise FileExistsError(
+            f"{folder}: the folder already holds files and no earlier demo trial; "
+            "nothing was written (choose an empty or new folder, or pass --force to "
+            "write into it)"
         )
