@@ -27,7 +27,7 @@ from schemas.domains import get_domain
 from trialdata.errors import UnreadableFileError
 from trialdata.io.files import SourceFile
 
-__all__ = ["ROW_COLUMN", "TEXT_DTYPE", "RawTable", "read_raw"]
+__all__ = ["ROW_COLUMN", "TEXT_DTYPE", "RawTable", "read_raw", "typed_columns_as_text"]
 
 #: Column of a raw table holding each row's source line.
 ROW_COLUMN = "_source_row"
@@ -331,8 +331,27 @@ def _read_excel(source: SourceFile) -> RawTable:
 def _typed_frame_as_text(source: SourceFile, data: pd.DataFrame) -> RawTable:
     columns, duplicated = _dedupe_header([str(c) for c in data.columns])
     data = data.set_axis(columns, axis=1)
+    rows = np.arange(2, len(data) + 2, dtype="int64")
+    return _finish(source, typed_columns_as_text(data), rows, duplicated)
+
+
+def typed_columns_as_text(data: pd.DataFrame) -> pd.DataFrame:
+    """Return typed columns as the text every reader gives, for one parser to read.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Columns of any dtype (dates, numbers, booleans, text).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same columns and index as text: ISO 8601 date-times (``YYYY-MM-DD`` at
+        midnight), numbers without a trailing ``.0`` when whole, booleans ``Y`` /
+        ``N``, None for missing values.
+    """
     text = pd.DataFrame(index=data.index)
-    for column in columns:
+    for column in data.columns:
         values = data[column]
         if pd.api.types.is_datetime64_any_dtype(values):
             rendered = values.dt.strftime("%Y-%m-%dT%H:%M:%S").str.replace(
@@ -343,8 +362,7 @@ def _typed_frame_as_text(source: SourceFile, data: pd.DataFrame) -> RawTable:
             text[column] = values.map({True: "Y", False: "N"})
         else:
             text[column] = [_cell_text(v) for v in values.astype(object)]
-    rows = np.arange(2, len(data) + 2, dtype="int64")
-    return _finish(source, text, rows, duplicated)
+    return text
 
 
 def _read_parquet(source: SourceFile) -> RawTable:

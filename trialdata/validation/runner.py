@@ -14,7 +14,7 @@ from trialdata.errors import InputError, UnreadableFileError
 from trialdata.findings import Finding, Severity, findings_frame
 from trialdata.io.files import SourceFile, discover_upload, sha256_of
 from trialdata.io.identifiers import find_identifier_columns
-from trialdata.io.readers import read_raw
+from trialdata.io.readers import read_raw, typed_columns_as_text
 from trialdata.validation.context import SOURCE_FILE, RuleContext
 from trialdata.validation.parsing import (
     is_parsed,
@@ -255,22 +255,17 @@ def _as_text(data: pd.DataFrame) -> pd.DataFrame:
 
     A clean CSV may come back with columns Arrow already parsed; before tables of
     several files of one domain are stacked, such columns are written back as text
-    (ISO dates, plain numbers, ``true``/``false``) so that one parser reads them all.
+    so that one parser reads them all.
     """
+    parsed = [
+        c
+        for c in data.columns
+        if not str(c).startswith("_source_") and is_parsed(data[c])
+    ]
+    if not parsed:
+        return data
     out = data.copy()
-    for column in out.columns:
-        values = out[column]
-        if str(column).startswith("_source_") or not is_parsed(values):
-            continue
-        if pd.api.types.is_datetime64_any_dtype(values):
-            stamps = values.dt.tz_localize(None) if values.dt.tz else values
-            midnight = bool((stamps.dropna() == stamps.dropna().dt.normalize()).all())
-            text = stamps.dt.strftime("%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%S")
-        elif pd.api.types.is_bool_dtype(values):
-            text = values.map({True: "true", False: "false"})
-        else:
-            text = values.astype("string")
-        out[column] = text.astype(object).where(values.notna(), None)
+    out[parsed] = typed_columns_as_text(data[parsed])
     return out
 
 
