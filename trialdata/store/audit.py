@@ -145,10 +145,18 @@ def _digest_bytes(hex_digest: str) -> bytes:
         return b""
 
 
-def _json_literal(name: str) -> pl.Expr:
-    """JSON literal of a string column (``null`` when missing), as json.dumps."""
-    wrapped = pl.struct(pl.col(name).alias("v")).struct.json_encode()
-    return wrapped.str.strip_prefix('{"v":').str.strip_suffix("}")
+def _json_literal(column: pl.Series) -> pl.Expr:
+    """JSON literal of a string column (``null`` when missing), as json.dumps.
+
+    When no value holds a character JSON escapes, quoting is all there is to do;
+    otherwise Polars encodes each value.
+    """
+    name = column.name
+    if column.str.contains(JSON_ESCAPED).any():
+        wrapped = pl.struct(pl.col(name).alias("v")).struct.json_encode()
+        return wrapped.str.strip_prefix('{"v":').str.strip_suffix("}")
+    quoted = pl.concat_str([pl.lit('"'), pl.col(name), pl.lit('"')])
+    return pl.when(pl.col(name).is_null()).then(pl.lit("null")).otherwise(quoted)
 
 
 def _length_prefixed(name: str) -> pl.Expr:
@@ -391,16 +399,7 @@ class AuditWriter:
                 ]
             )
             varying.append(column)
-            if literal:
-                parts[name] = _length_prefixed(name)
-            elif column.str.contains(JSON_ESCAPED).any():
-                parts[name] = _json_literal(name)
-            else:  # nothing to escape: quoting is all JSON does
-                parts[name] = (
-                    pl.when(pl.col(name).is_null())
-                    .then(pl.lit("null"))
-                    .otherwise(pl.concat_str([pl.lit('"'), pl.col(name), pl.lit('"')]))
-                )
+            parts[name] = _length_prefixed(name) if literal else _json_literal(column)
         seq = np.arange(self._hashed_seq, self._hashed_seq + n, dtype=np.int64)
         prefix = (
             f",{self.changeset_id},{_js(self.at)},{_js(self.user)},{_js(self.reason)},"
