@@ -43,7 +43,8 @@ def matches_pattern(series: pd.Series, *, pattern: str) -> pd.Series:
     """Return which values fully match a regular expression; missing values pass.
 
     The match runs in Arrow's C++ regular-expression engine (RE2 syntax) over the
-    whole column at once.
+    distinct values of the column only (identifiers repeat on many rows); rows are
+    then marked by membership in the failing values.
 
     Parameters
     ----------
@@ -58,8 +59,12 @@ def matches_pattern(series: pd.Series, *, pattern: str) -> pd.Series:
         Aligned on ``series``.
     """
     values = pyarrow.array(series.astype(pd.StringDtype("pyarrow")).array)
-    matched = pc.match_substring_regex(values, f"^(?:{pattern})$")
-    passed = pc.or_kleene(matched, pc.is_null(values))
+    distinct = pc.unique(values).drop_null()
+    matched = pc.match_substring_regex(distinct, f"^(?:{pattern})$")
+    failing = distinct.filter(pc.invert(matched))
+    if len(failing) == 0:
+        return pd.Series(True, index=series.index)
+    passed = pc.invert(pc.is_in(values, value_set=failing))
     return pd.Series(passed.to_numpy(zero_copy_only=False), index=series.index)
 
 

@@ -71,6 +71,28 @@ class DomainSpec:
         return self.model.to_schema()
 
     @cached_property
+    def value_schema(self) -> pa.DataFrameSchema:
+        """The schema without its uniqueness checks, for checking values.
+
+        The model declares its key as unique (``Config.unique`` or a unique column);
+        validation reports duplicated keys itself, once per row with the first row of
+        the key (``trialdata.validation.schema_check.check_keys``), so pandera does not
+        search for them a second time.
+        """
+        schema = self.schema.update_columns(
+            {name: {"unique": False} for name in self.schema.columns}
+        )
+        schema.unique = None
+        return schema
+
+    @cached_property
+    def declared_unique(self) -> tuple[str, ...]:
+        """The columns the model declares unique together (its ``Config.unique``)."""
+        if self.schema.unique:
+            return tuple(self.schema.unique)
+        return tuple(n for n, c in self.schema.columns.items() if c.unique)
+
+    @cached_property
     def column_kinds(self) -> dict[str, ColumnKind]:
         """Logical type of every column: string, integer, float, boolean or datetime."""
         kinds: dict[str, ColumnKind] = {}

@@ -19,6 +19,27 @@ def test_keys_are_required_columns(spec) -> None:  # type: ignore[no-untyped-def
     assert set(spec.key) <= set(spec.required_columns)
 
 
+@pytest.mark.parametrize("spec", DOMAINS, ids=lambda s: s.name)
+def test_the_key_is_what_the_model_declares_unique(spec) -> None:  # type: ignore[no-untyped-def]
+    # validation checks the key only (check_keys), not pandera's uniqueness
+    assert spec.declared_unique == spec.key
+
+
+@pytest.mark.parametrize("spec", DOMAINS, ids=lambda s: s.name)
+def test_the_value_schema_is_the_schema_without_uniqueness(spec) -> None:  # type: ignore[no-untyped-def]
+    values = spec.value_schema
+    assert values.unique is None
+    assert not any(column.unique for column in values.columns.values())
+    assert list(values.columns) == list(spec.schema.columns)
+    for name, column in values.columns.items():
+        original = spec.schema.columns[name]
+        assert [(c.name, c.statistics) for c in column.checks] == [
+            (c.name, c.statistics) for c in original.checks
+        ]
+        assert (column.dtype, column.nullable) == (original.dtype, original.nullable)
+    assert spec.schema.unique == (list(spec.key) if len(spec.key) > 1 else None)
+
+
 def test_unknown_domain_lists_the_known_ones() -> None:
     with pytest.raises(KeyError, match="known domains: subjects, cohorts"):
         get_domain("vital_signs")

@@ -12,6 +12,7 @@ is row 2 (the sheet row in Excel, the record number + 1 in Parquet and XPT).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ import pyarrow.csv as pacsv
 
 from schemas.domains import get_domain
 from trialdata.errors import UnreadableFileError
-from trialdata.io.files import SourceFile
+from trialdata.io.files import SourceFile, sha256_of
 
 __all__ = ["ROW_COLUMN", "TEXT_DTYPE", "RawTable", "read_raw", "typed_columns_as_text"]
 
@@ -49,6 +50,8 @@ class RawTable:
     data : pandas.DataFrame
         One column per file column (text, or already typed; see the module notes)
         plus ``_source_row``.
+    sha256 : str
+        SHA-256 of the file's bytes, as read.
     duplicated_columns : list of str
         Column names that appear more than once in the header (only the first copy is
         kept in ``data``).
@@ -58,6 +61,7 @@ class RawTable:
 
     source: SourceFile
     data: pd.DataFrame
+    sha256: str
     duplicated_columns: list[str] = field(default_factory=list)
     delimiter: str | None = None
 
@@ -114,20 +118,25 @@ def _finish(
     rows: np.ndarray,
     duplicated: list[str],
     delimiter: str | None = None,
+    sha256: str | None = None,
 ) -> RawTable:
-    data = data[[c for c in data.columns if "\x00" not in str(c)]]
-    text = [
-        c
-        for c in data.columns
-        if data[c].dtype == object or data[c].dtype == TEXT_DTYPE
-    ]
-    data = data.astype(dict.fromkeys(text, TEXT_DTYPE))
-    data[ROW_COLUMN] = rows.astype("int64")
-    return RawTable(source, data.reset_index(drop=True), duplicated, delimiter)
+    """Keep the first copy of each column, make text columns Arrow text, add rows."""
+    renamed = [c for c in data.columns if "\x00" in str(c)]
+    if renamed:
+        data = data.drop(columns=renamed)
+    objects = [c for c in data.columns if data[c].dtype == object]
+    if objects:
+        data = data.astype(dict.fromkeys(objects, TEXT_DTYPE))
+    data.index = pd.RangeIndex(len(data))
+    data[ROW_COLUMN] = rows.astype("int64", copy=False)
+    return RawTable(
+        source, data, sha256 or sha256_of(source.path), duplicated, delimiter
+    )
 
 
 def _read_csv(source: SourceFile) -> RawTable:
     raw = source.path.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()
     if not raw or raw.isspace():
         _unreadable(source, "file is empty")
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -142,30 +151,68 @@ def _read_csv(source: SourceFile) -> RawTable:
     if not any(h.strip() for h in header):
         _unreadable(source, "the first line (header) is empty", row=1)
     columns, duplicated = _dedupe_header([h.strip() for h in header])
+    quoted = b'"' in raw
+    # Values can only span lines inside quotes; without quotes Arrow parses blocks in
+    # parallel, and keeping blank lines as rows (of nulls) lets record i be line i + 2
+    # when no row is entirely null, without scanning the file for line breaks.
+    rows = None
+    if not quoted:
+        table = _read_table(raw, columns, source, delimiter, quoted, keep_blank=True)
+        rows = _lines_without_blank_rows(table)
+    if rows is None:
+        table = _read_table(raw, columns, source, delimiter, quoted, keep_blank=False)
+        rows = _csv_line_numbers(raw, table.num_rows, delimiter)
+    data = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+    return _finish(source, data, rows, duplicated, delimiter, digest)
+
+
+def _read_table(
+    raw: bytes,
+    columns: list[str],
+    source: SourceFile,
+    delimiter: str,
+    quoted: bool,
+    *,
+    keep_blank: bool,
+) -> pa.Table:
+    """Read CSV bytes with Arrow, typed when every value converts, else as text."""
     options = {
         "read_options": pacsv.ReadOptions(column_names=columns, skip_rows=1),
         "parse_options": pacsv.ParseOptions(
             delimiter=delimiter,
-            # values can only span lines inside quotes; without quotes Arrow parses
-            # blocks in parallel
-            newlines_in_values=b'"' in raw,
+            newlines_in_values=quoted,
+            ignore_empty_lines=not keep_blank,
         ),
     }
     table = _read_typed_csv(raw, columns, source.domain, options)
-    if table is None:
-        try:
-            table = pacsv.read_csv(
-                io.BytesIO(raw),
-                convert_options=_convert_options({c: pa.string() for c in columns}),
-                **options,
-            )
-        except pa.ArrowInvalid as error:
-            if "UTF8" in str(error):
-                _decode(source, raw, raw)  # raises with the line of the first bad byte
-            raise
-    data = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
-    rows = _csv_line_numbers(raw, len(data), delimiter)
-    return _finish(source, data, rows, duplicated, delimiter)
+    if table is not None:
+        return table
+    try:
+        return pacsv.read_csv(
+            io.BytesIO(raw),
+            convert_options=_convert_options({c: pa.string() for c in columns}),
+            **options,
+        )
+    except pa.ArrowInvalid as error:
+        if "UTF8" in str(error):
+            _decode(source, raw, raw)  # raises with the line of the first bad byte
+        raise
+
+
+def _lines_without_blank_rows(table: pa.Table) -> np.ndarray | None:
+    """Return lines 2, 3, ... for the records of a table read keeping blank lines.
+
+    Returns None when some row is entirely null: it may be a blank line, which the
+    reader must skip, so the caller reads again skipping blank lines.
+    """
+    if table.num_columns == 0:
+        return None
+    all_null = pc.is_null(table.column(0))
+    for column in table.columns[1:]:
+        all_null = pc.and_(all_null, pc.is_null(column))
+    if pc.any(all_null).as_py():
+        return None
+    return np.arange(2, table.num_rows + 2, dtype="int64")
 
 
 _ARROW_TYPES = {

@@ -15,6 +15,7 @@ from trialdata.findings import Finding, Severity, findings_frame
 from trialdata.io.files import SourceFile, discover_upload, sha256_of
 from trialdata.io.identifiers import find_identifier_columns
 from trialdata.io.readers import read_raw, typed_columns_as_text
+from trialdata.validation._threads import map_in_threads
 from trialdata.validation.context import SOURCE_FILE, RuleContext
 from trialdata.validation.parsing import (
     is_parsed,
@@ -82,9 +83,14 @@ def load_upload_protocol(folder: Path) -> Protocol:
 
 
 def _read_domain_file(
-    source: SourceFile, spec: DomainSpec, notes: list[Finding]
-) -> pd.DataFrame | None:
-    """Read one domain file to a raw table, recording file-level findings."""
+    source: SourceFile, spec: DomainSpec
+) -> tuple[pd.DataFrame | None, str, list[Finding]]:
+    """Read one domain file to a raw table.
+
+    Returns the table (None when the file cannot be read), the file's SHA-256 and
+    the file-level findings.
+    """
+    notes: list[Finding] = []
     try:
         raw = read_raw(source)
     except UnreadableFileError as error:
@@ -93,7 +99,7 @@ def _read_domain_file(
                 source, spec.name, "RD-001", Severity.ERROR, error.reason, row=error.row
             )
         )
-        return None
+        return None, sha256_of(source.path), notes
     if raw.delimiter not in (None, ","):
         shown = {"\t": "tab"}.get(raw.delimiter, repr(raw.delimiter))
         notes.append(
@@ -156,7 +162,9 @@ def _read_domain_file(
                     column,
                 )
             )
-    return data.drop(columns=refused + unknown)
+    if refused or unknown:
+        data = data.drop(columns=refused + unknown)
+    return data, raw.sha256, notes
 
 
 def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
@@ -204,11 +212,15 @@ def check_typed_tables(
     pandas.DataFrame
         SC-* and rule findings.
     """
-    frames = []
-    for name, typed in tables.items():
+
+    def check_table(name: str) -> list[pd.DataFrame]:
         spec = get_domain(name)
-        typed = normalise_text_columns(typed, spec)
-        frames += [check_schema(typed, spec), check_keys(typed, spec)]
+        typed = normalise_text_columns(tables[name], spec)
+        return [check_schema(typed, spec), check_keys(typed, spec)]
+
+    names = list(tables)
+    per_table = map_in_threads(check_table, names, cost=lambda n: len(tables[n]))
+    frames = [frame for pair in per_table for frame in pair]
     frames.append(run_rules(RuleContext(protocol, tables)))
     return findings_frame(frames)
 
@@ -234,14 +246,16 @@ def validate_tables(
         reported once (RD-008): no schema or rule finding is added on the same file,
         row and column.
     """
-    parse_frames = []
-    tables: dict[str, pd.DataFrame] = {}
-    for name, raw in raw_tables.items():
+
+    def parse(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         spec = get_domain(name)
-        typed, parse_findings = parse_table(raw, spec)
-        parse_frames.append(parse_findings)
-        tables[name] = _with_all_columns(typed, spec)
-    unparsed = findings_frame(parse_frames)
+        typed, parse_findings = parse_table(raw_tables[name], spec)
+        return _with_all_columns(typed, spec), parse_findings
+
+    names = list(raw_tables)
+    parsed = map_in_threads(parse, names, cost=lambda n: len(raw_tables[n]))
+    tables = {name: typed for name, (typed, _) in zip(names, parsed, strict=True)}
+    unparsed = findings_frame([findings for _, findings in parsed])
     checked = check_typed_tables(protocol, tables)
     if len(unparsed) and len(checked):
         seen = pd.MultiIndex.from_frame(unparsed[["file", "row", "column"]])
@@ -324,10 +338,16 @@ def validate_folder(
                     f"required domain file for {name} is missing from the upload",
                 )
             )
+
+    def read(source: SourceFile) -> tuple[pd.DataFrame | None, str, list[Finding]]:
+        say(f"reading {source.name}")
+        return _read_domain_file(source, get_domain(str(source.domain)))
+
+    in_order = [source for files in by_domain.values() for source in files]
+    reads = iter(map_in_threads(read, in_order, cost=lambda s: s.path.stat().st_size))
     raw_tables: dict[str, pd.DataFrame] = {}
     records: list[FileRecord] = []
     for name, files in by_domain.items():
-        spec = get_domain(name)
         if len(files) > 1:
             for source in files:
                 notes.append(
@@ -342,15 +362,10 @@ def validate_folder(
                 )
         parts = []
         for source in files:
-            say(f"reading {source.name}")
-            data = _read_domain_file(source, spec, notes)
+            data, digest, file_notes = next(reads)
+            notes += file_notes
             records.append(
-                FileRecord(
-                    source.path,
-                    name,
-                    sha256_of(source.path),
-                    0 if data is None else len(data),
-                )
+                FileRecord(source.path, name, digest, 0 if data is None else len(data))
             )
             if data is not None:
                 parts.append(data)

@@ -33,9 +33,7 @@ _RANGE_CHECKS = frozenset(
         "in_range",
     }
 )
-_SKIPPED_CHECKS = frozenset(
-    {"field_uniqueness", "multiple_fields_uniqueness", "column_in_dataframe"}
-)
+_SKIPPED_CHECKS = frozenset({"column_in_dataframe"})
 
 
 def check_schema(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
@@ -54,7 +52,7 @@ def check_schema(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     pandas.DataFrame
         One finding per failing value.
     """
-    schema = spec.schema
+    schema = spec.value_schema  # keys are checked by check_keys
     try:
         schema.validate(typed, lazy=True, inplace=True)
     except SchemaErrors as errors:
@@ -147,19 +145,54 @@ def _to_findings(
     return findings[list(FINDING_COLUMNS)]
 
 
-def _key_codes(data: pd.DataFrame, key: list[str]) -> pd.Series:
-    """Return one integer per row that is equal exactly when the key values are.
+#: Codes are counted in an array of this many slots per row at most (else re-coded).
+_DENSE_SLOTS_PER_ROW = 16
+
+
+def _key_codes(
+    data: pd.DataFrame, key: list[str]
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Return one code per row, equal exactly when the key values are.
 
     Each key column is factorised (fast on Arrow strings) and the codes are combined
-    column by column; re-factorising the combination after each column keeps it below
-    the number of rows, so it cannot overflow.
+    as digits of a mixed-radix number; the combination is re-factorised only when the
+    next column could overflow 64 bits.
+
+    Returns
+    -------
+    codes : numpy.ndarray of int64
+        The combined codes, from 0 to below ``size``.
+    complete : numpy.ndarray of bool
+        Which rows have every key value.
+    size : int
+        An upper bound of the codes.
     """
     combined = np.zeros(len(data), dtype=np.int64)
+    complete = np.ones(len(data), dtype=bool)
+    size = 1
     for column in key:
         codes, uniques = pd.factorize(data[column])
-        combined = combined * (len(uniques) + 1) + (codes + 1)
-        combined = pd.factorize(combined)[0].astype(np.int64)
-    return pd.Series(combined, index=data.index)
+        complete &= codes >= 0
+        radix = len(uniques) + 1
+        if size * radix >= 1 << 62:
+            combined = pd.factorize(combined)[0].astype(np.int64)
+            size = int(combined.max()) + 1
+        combined = combined * radix + (codes + 1)
+        size *= radix
+    return combined, complete, size
+
+
+def _shared(codes: np.ndarray, complete: np.ndarray, size: int) -> np.ndarray:
+    """Return which complete rows share their code with another complete row.
+
+    Codes are counted in a dense array; when their range is much wider than the
+    number of rows, they are re-coded to consecutive integers first.
+    """
+    if size > _DENSE_SLOTS_PER_ROW * len(codes):
+        codes = pd.factorize(codes)[0]
+        size = len(codes)
+    counts = np.bincount(codes[complete], minlength=size)
+    return complete & (counts[codes] > 1)
 
 
 def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
@@ -183,8 +216,7 @@ def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     key = [c for c in spec.key if c in typed.columns]
     if len(key) != len(spec.key) or typed.empty:
         return empty_findings()
-    complete = typed[key].notna().all(axis=1).to_numpy()
-    duplicated = complete & _key_codes(typed, key).duplicated(keep=False).to_numpy()
+    duplicated = _shared(*_key_codes(typed, key))
     if not duplicated.any():
         return empty_findings()
     hits = typed.loc[duplicated]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -31,6 +32,51 @@ def test_csv_rows_keep_their_physical_line_numbers(tmp_path: Path) -> None:
     assert table.data["id"].tolist() == ["A1", "A2", "A3", "A4"]
     assert table.data["_source_row"].tolist() == [2, 4, 5, 7]
     assert table.data["site"].tolist() == ["S1", "S,2", "multi\nline", "S4"]
+
+
+@pytest.mark.parametrize(
+    ("text", "ids", "lines"),
+    [
+        ("id,site\nA1,S1\nA2,S2\n", ["A1", "A2"], [2, 3]),
+        ("id,site\nA1,S1\nA2,S2", ["A1", "A2"], [2, 3]),
+        ("id,site\r\nA1,S1\r\nA2,S2\r\n", ["A1", "A2"], [2, 3]),
+        ("id,site\nA1,S1\n\nA2,S2\n", ["A1", "A2"], [2, 4]),
+        ("id,site\r\nA1,S1\r\n\r\nA2,S2\r\n", ["A1", "A2"], [2, 4]),
+        ("id,site\nA1,S1\nA2,S2\n\n\n", ["A1", "A2"], [2, 3]),
+        ("id,site\nA1,S1\n,\nA2,S2\n", ["A1", None, "A2"], [2, 3, 4]),
+        ("id,site\n\nA1,S1\n,\n\nA2,S2\n", ["A1", None, "A2"], [3, 4, 6]),
+        ("id\nA1\n\nA2\n", ["A1", "A2"], [2, 4]),
+    ],
+    ids=[
+        "plain",
+        "no-final-newline",
+        "crlf",
+        "blank-line",
+        "crlf-blank-line",
+        "trailing-blank-lines",
+        "row-of-empty-values",
+        "blank-lines-and-empty-row",
+        "one-column",
+    ],
+)
+def test_csv_without_quotes_keeps_line_numbers_and_skips_only_blank_lines(
+    tmp_path: Path, text: str, ids: list[str | None], lines: list[int]
+) -> None:
+    # unquoted files take the reader's fast path (no scan for line breaks) unless a
+    # row is entirely empty; a row of empty values is a record, a blank line is not
+    path = tmp_path / "subjects.csv"
+    path.write_bytes(text.encode())
+    table = read_raw(_source(path))
+    assert _values(table.data["id"]) == ids
+    assert table.data["_source_row"].tolist() == lines
+
+
+def test_csv_records_its_sha256_as_read(tmp_path: Path) -> None:
+    path = tmp_path / "subjects.csv"
+    path.write_bytes(b"\xef\xbb\xbfid,site\nA1,S1\n")
+    assert (
+        read_raw(_source(path)).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    )
 
 
 def test_csv_empty_cells_are_missing_not_empty_strings(tmp_path: Path) -> None:

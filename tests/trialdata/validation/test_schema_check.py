@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.domains import get_domain
+from trialdata.validation import schema_check
 from trialdata.validation.parsing import parse_table
 from trialdata.validation.schema_check import check_keys, check_schema
 
@@ -74,3 +80,32 @@ def test_every_row_sharing_a_key_is_reported() -> None:
         "duplicated key (cohort_id); first seen at row 2",
         "duplicated key (cohort_id); first seen at row 2",
     ]
+
+
+@pytest.mark.parametrize("dense_slots", [0, 16], ids=["recoded", "dense"])
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["S-1", "S-2", "S-3", None]),
+            st.sampled_from([1, 2, None]),
+            st.sampled_from(["2024-01-01", "2024-01-02", None]),
+        ),
+        max_size=25,
+    )
+)
+def test_key_check_reports_exactly_the_complete_rows_pandas_finds_duplicated(
+    dense_slots: int, rows: list[tuple[str | None, int | None, str | None]]
+) -> None:
+    # the mixed-radix codes (counted densely, or re-coded first) against pandas
+    table = pd.DataFrame(rows, columns=["subject_id", "admin_seq", "admin_date"])
+    table["subject_id"] = table["subject_id"].astype("string[pyarrow]")
+    table["admin_seq"] = table["admin_seq"].astype("Int64")
+    table["admin_date"] = pd.to_datetime(table["admin_date"])
+    key = ["subject_id", "admin_seq", "admin_date"]
+    complete = table.loc[table[key].notna().all(axis=1), key]
+    expected = pd.Series(False, index=table.index)
+    expected[complete.index] = complete.duplicated(keep=False)
+    with patch.object(schema_check, "_DENSE_SLOTS_PER_ROW", dense_slots):
+        shared = schema_check._shared(*schema_check._key_codes(table, key))
+    assert shared.tolist() == expected.tolist()
