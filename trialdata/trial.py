@@ -18,7 +18,7 @@ from trialdata.errors import InputError
 from trialdata.findings import Severity
 from trialdata.validation import validate_folder
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
-from trialdata.validation.runner import check_typed_tables
+from trialdata.validation.runner import validate_tables
 
 __all__ = ["Trial", "TrialDataWarning"]
 
@@ -131,7 +131,7 @@ class Trial:
             for name, data in frozen.tables.items()
         }
         protocol = frozen.protocol
-        findings = check_typed_tables(protocol, tables)
+        findings = validate_tables(protocol, tables)[1]
         source = f"{url or 'trialdata.sqlite'}#{snapshot}"
         return cls(protocol, tables, findings, source)
 
@@ -157,12 +157,17 @@ class Trial:
     def validate(self) -> pd.DataFrame:
         """Check the tables as they are now against the schemas and rules.
 
+        Tables edited in a session are checked as an upload would be: a column turned
+        to text is parsed again (a value that cannot be read is an RD-008 finding on
+        its row), and a column of another type than the schema's is one SC-TYPE
+        finding; the rules then see typed values.
+
         Returns
         -------
         pandas.DataFrame
             The findings.
         """
-        return check_typed_tables(self.protocol, dict(self.tables))
+        return validate_tables(self.protocol, dict(self.tables))[1]
 
     def require_domains(
         self,

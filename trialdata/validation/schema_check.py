@@ -3,8 +3,10 @@
 pandera reports failures as ``failure_cases`` (column, check, failure case, index);
 each becomes one finding with a rule id by kind of check: SC-NULL (required value
 missing), SC-TERM (not in the controlled terminology), SC-RANGE (out of range),
-SC-FORMAT (identifier format) and SC-CHECK (any other check). Duplicated keys are
-reported here too, as SC-KEY on every row that shares the key.
+SC-FORMAT (identifier format) and SC-CHECK (any other check). A column whose type is
+not the schema's (a table edited by hand and checked again) is SC-TYPE, once for the
+column. Duplicated keys are reported here too, as SC-KEY on every row that shares the
+key.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from pandera.errors import SchemaErrors
 
 from schemas.checks import describe_pattern
 from schemas.domains import DomainSpec
-from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
+from trialdata.findings import (
+    FINDING_COLUMNS,
+    Severity,
+    empty_findings,
+    findings_frame,
+)
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
 
 __all__ = ["ABSENT_COLUMNS", "check_keys", "check_schema"]
@@ -100,13 +107,15 @@ def _to_findings(
 ) -> pd.DataFrame:
     absent = typed.attrs.get(ABSENT_COLUMNS, ())
     cases = cases[
-        cases["index"].notna()
-        & cases["column"].isin(spec.columns)
+        cases["column"].isin(spec.columns)
         & ~cases["column"].isin(absent)
         & ~cases["check"].astype(str).isin(_SKIPPED_CHECKS)
     ]
+    whole_column = cases["index"].isna()
+    column_findings = _wrong_types(cases[whole_column], spec)
+    cases = cases[~whole_column]
     if cases.empty:
-        return empty_findings()
+        return column_findings
     index = cases["index"].astype(typed.index.dtype)
     rows = typed.loc[index]
     rules_messages = [
@@ -142,7 +151,29 @@ def _to_findings(
             "value": [None if pd.isna(v) else str(v) for v in cases["failure_case"]],
         }
     )
-    return findings[list(FINDING_COLUMNS)]
+    return findings_frame([column_findings, findings[list(FINDING_COLUMNS)]])
+
+
+def _wrong_types(cases: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+    """One SC-TYPE finding per column whose type is not the schema's."""
+    cases = cases[cases["check"].astype(str).str.startswith("dtype(")]
+    if cases.empty:
+        return empty_findings()
+    expected = cases["check"].astype(str).str.extract(r"dtype\('(.*)'\)")[0]
+    message = "column has type " + cases["failure_case"].astype(str)
+    return pd.DataFrame(
+        {
+            "domain": spec.name,
+            "file": None,
+            "row": None,
+            "subject_id": None,
+            "column": cases["column"].to_numpy(),
+            "rule": "SC-TYPE",
+            "severity": str(Severity.ERROR),
+            "message": (message + ", expected " + expected).to_numpy(),
+            "value": None,
+        }
+    )[list(FINDING_COLUMNS)]
 
 
 #: Codes are counted in an array of this many slots per row at most (else re-coded).
