@@ -253,7 +253,9 @@ def _convert_options(column_types: dict[str, pa.DataType]) -> pacsv.ConvertOptio
         quoted_strings_can_be_null=True,
         true_values=_TRUE_SPELLINGS,
         false_values=_FALSE_SPELLINGS,
-        timestamp_parsers=["%Y-%m-%d", pacsv.ISO8601],
+        # ISO 8601 only: it refuses impossible dates (2024-02-30), which strptime
+        # would roll over into the next month; other spellings take the text path
+        timestamp_parsers=[pacsv.ISO8601],
     )
 
 

@@ -209,13 +209,31 @@ def _parse_boolean(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values, text.notna() & values.isna()
 
 
+def _strict_dates(text: pa.Array) -> pa.Array:
+    """Parse ``YYYY-M-D`` dates; null where the text is not one or not a real date.
+
+    Arrow's strptime accepts one-digit months and days but rolls impossible dates
+    over (``2024-02-30`` becomes 2024-03-01), so a parsed date counts only when its
+    month and day are the ones written.
+    """
+    parsed = pc.strptime(text, format="%Y-%m-%d", unit="ns", error_is_null=True)
+    parts = pc.extract_regex(text, r"^\s*\d{4}-(?P<month>\d{1,2})-(?P<day>\d{1,2})$")
+    written = pc.and_(
+        pc.equal(
+            pc.cast(pc.struct_field(parts, "month"), pa.int64()), pc.month(parsed)
+        ),
+        pc.equal(pc.cast(pc.struct_field(parts, "day"), pa.int64()), pc.day(parsed)),
+    )
+    return pc.if_else(
+        pc.fill_null(written, False), parsed, pa.scalar(None, parsed.type)
+    )
+
+
 def _parse_datetime(
     text: pd.Series, *, imputable: bool
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse ISO 8601 dates; return values, unparseable mask and imputation flags."""
-    parsed_dates = pc.strptime(
-        _arrow(text), format="%Y-%m-%d", unit="ns", error_is_null=True
-    )
+    parsed_dates = _strict_dates(_arrow(text))
     values = pd.Series(
         parsed_dates.to_numpy(zero_copy_only=False),
         index=text.index,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from schemas.domains import get_domain
 from trialdata.io import read_raw
@@ -14,7 +15,7 @@ from trialdata.validation.parsing import parse_table
 HEADER = "subject_id,ae_seq,term,preferred_term,soc,onset_date,resolution_date,grade,grading_scale,grading_version,serious,relatedness,outcome,action_taken,dlt,aesi"
 ROWS = [
     "S-1,1,rash,Rash,Skin,2024-01-05,2024-01-09T10:30,1,CTCAE,5.0,N,NOT RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,false,",
-    "S-1,2,fever,Pyrexia,General,2024-1-7,2024-01-08 07:15:30.5,2,CTCAE,5.0,Yes,POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,0,",
+    "S-1,2,fever,Pyrexia,General,2024-01-07,2024-01-08 07:15:30.5,2,CTCAE,5.0,Yes,POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,0,",
     "S-2,1,CRS,Cytokine release syndrome,Immune,2024-02-01T10,,3,ASTCT,2019,Y,PROBABLY RELATED,RECOVERING/RESOLVING,NOT APPLICABLE,Y,CRS",
 ]
 BAD_ROW = "S-3,1,x,X,X,not-a-date,,1,CTCAE,5.0,N,NOT RELATED,UNKNOWN,UNKNOWN,N,"
@@ -71,3 +72,37 @@ def test_nan_in_a_number_column_is_left_to_the_text_parser(tmp_path: Path) -> No
     assert findings[["column", "rule", "value"]].values.tolist() == [
         ["value", "RD-008", "nan"]
     ]
+
+
+def test_unpadded_dates_take_the_text_path_and_read_the_same(tmp_path: Path) -> None:
+    padded = tmp_path / "padded.csv"
+    padded.write_text("\n".join([HEADER, *ROWS]) + "\n")
+    unpadded = tmp_path / "unpadded.csv"
+    unpadded.write_text(
+        "\n".join([HEADER, ROWS[0], ROWS[1].replace("2024-01-07", "2024-1-7"), ROWS[2]])
+        + "\n"
+    )
+    raw_padded, typed_padded, _ = _parsed(padded)
+    raw_unpadded, typed_unpadded, findings = _parsed(unpadded)
+    assert str(raw_padded["onset_date"].dtype) == "datetime64[ns]"
+    assert str(raw_unpadded["onset_date"].dtype) == "string"
+    assert findings.empty
+    assert typed_unpadded["onset_date"].tolist() == typed_padded["onset_date"].tolist()
+
+
+@pytest.mark.parametrize(
+    "date", ["2024-02-30", "2023-02-29", "2024-04-31", "2024-4-31"]
+)
+def test_impossible_dates_are_findings_not_rolled_over(
+    tmp_path: Path, date: str
+) -> None:
+    # strptime would read 2024-02-30 as 2024-03-01
+    path = tmp_path / "dates.csv"
+    path.write_text(
+        "\n".join([HEADER, ROWS[0].replace("2024-01-05", date), ROWS[2]]) + "\n"
+    )
+    _, typed, findings = _parsed(path)
+    assert findings[["row", "column", "rule", "value"]].values.tolist() == [
+        [2, "onset_date", "RD-008", date]
+    ]
+    assert pd.isna(typed["onset_date"].iloc[0])
