@@ -72,15 +72,17 @@ class DomainSpec:
 
     @cached_property
     def value_schema(self) -> pa.DataFrameSchema:
-        """The schema without its uniqueness checks, for checking values.
+        """The schema without its uniqueness and type checks, for checking values.
 
-        The model declares its key as unique (``Config.unique`` or a unique column);
-        validation reports duplicated keys itself, once per row with the first row of
-        the key (``trialdata.validation.schema_check.check_keys``), so pandera does not
-        search for them a second time.
+        Validation checks the two itself, once per table rather than per column:
+        the model's key (its ``Config.unique`` or unique column) for duplicates, with
+        the first row of each key (``trialdata.validation.schema_check.check_keys``),
+        and each column's type against the model's (``check_schema``). pandera would
+        search the keys a second time and, for some types, format a message for
+        every passing column.
         """
         schema = self.schema.update_columns(
-            {name: {"unique": False} for name in self.schema.columns}
+            {name: {"unique": False, "dtype": None} for name in self.schema.columns}
         )
         schema.unique = None
         return schema

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrors
 
 from schemas.checks import describe_pattern
@@ -57,14 +58,17 @@ def check_schema(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        One finding per failing value.
+        One finding per failing value, and one per column whose type is not the
+        model's (SC-TYPE).
     """
-    schema = spec.value_schema  # keys are checked by check_keys
+    schema = spec.value_schema  # without types (checked here) and keys (check_keys)
+    wrong_types = _wrong_types(typed, spec)
     try:
         schema.validate(typed, lazy=True, inplace=True)
     except SchemaErrors as errors:
-        return _to_findings(errors.failure_cases, typed, spec, schema)
-    return empty_findings()
+        values = _to_findings(errors.failure_cases, typed, spec, schema)
+        return findings_frame([wrong_types, values])
+    return wrong_types
 
 
 def _rule_and_message(
@@ -107,15 +111,13 @@ def _to_findings(
 ) -> pd.DataFrame:
     absent = typed.attrs.get(ABSENT_COLUMNS, ())
     cases = cases[
-        cases["column"].isin(spec.columns)
+        cases["index"].notna()
+        & cases["column"].isin(spec.columns)
         & ~cases["column"].isin(absent)
         & ~cases["check"].astype(str).isin(_SKIPPED_CHECKS)
     ]
-    whole_column = cases["index"].isna()
-    column_findings = _wrong_types(cases[whole_column], spec)
-    cases = cases[~whole_column]
     if cases.empty:
-        return column_findings
+        return empty_findings()
     index = cases["index"].astype(typed.index.dtype)
     rows = typed.loc[index]
     rules_messages = [
@@ -151,26 +153,31 @@ def _to_findings(
             "value": [None if pd.isna(v) else str(v) for v in cases["failure_case"]],
         }
     )
-    return findings_frame([column_findings, findings[list(FINDING_COLUMNS)]])
+    return findings[list(FINDING_COLUMNS)]
 
 
-def _wrong_types(cases: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
-    """One SC-TYPE finding per column whose type is not the schema's."""
-    cases = cases[cases["check"].astype(str).str.startswith("dtype(")]
-    if cases.empty:
+def _wrong_types(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+    """One SC-TYPE finding per column whose type is not the model's."""
+    rows = []
+    for name, column in spec.schema.columns.items():
+        if name not in typed or column.dtype is None:
+            continue
+        actual = typed[name].dtype
+        if not column.dtype.check(pandas_engine.Engine.dtype(actual)):
+            rows.append((name, f"column has type {actual}, expected {column.dtype}"))
+    if not rows:
         return empty_findings()
-    expected = cases["check"].astype(str).str.extract(r"dtype\('(.*)'\)")[0]
-    message = "column has type " + cases["failure_case"].astype(str)
+    names, messages = zip(*rows, strict=True)
     return pd.DataFrame(
         {
             "domain": spec.name,
             "file": None,
             "row": None,
             "subject_id": None,
-            "column": cases["column"].to_numpy(),
+            "column": list(names),
             "rule": "SC-TYPE",
             "severity": str(Severity.ERROR),
-            "message": (message + ", expected " + expected).to_numpy(),
+            "message": list(messages),
             "value": None,
         }
     )[list(FINDING_COLUMNS)]
