@@ -79,10 +79,14 @@ class DomainSpec:
         the first row of each key (``trialdata.validation.schema_check.check_keys``),
         and each column's type against the model's (``check_schema``). pandera would
         search the keys a second time and, for some types, format a message for
-        every passing column.
+        every passing column. Columns that may be missing and have no check are
+        left out, as there is nothing to check in them.
         """
+        columns = self.schema.columns
         schema = self.schema.update_columns(
-            {name: {"unique": False, "dtype": None} for name in self.schema.columns}
+            {name: {"unique": False, "dtype": None} for name in columns}
+        ).remove_columns(
+            [name for name, c in columns.items() if c.nullable and not c.checks]
         )
         schema.unique = None
         return schema
