@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -82,9 +83,11 @@ def load_upload_protocol(folder: Path) -> Protocol:
         raise InputError(str(error).split(":", 1)[1].strip(), file=str(path)) from None
 
 
-def _read_domain_file(
-    source: SourceFile, spec: DomainSpec
-) -> tuple[pd.DataFrame | None, str, list[Finding]]:
+#: A file read: its raw table (None when unreadable), SHA-256 and file findings.
+_ReadFile = tuple[pd.DataFrame | None, str, list[Finding]]
+
+
+def _read_domain_file(source: SourceFile, spec: DomainSpec) -> _ReadFile:
     """Read one domain file to a raw table.
 
     Returns the table (None when the file cannot be read), the file's SHA-256 and
@@ -195,6 +198,11 @@ def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     return combined
 
 
+def _table_checks(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+    """Check one typed table (text in Arrow strings) against its schema and key."""
+    return findings_frame([check_schema(typed, spec), check_keys(typed, spec)])
+
+
 def check_typed_tables(
     protocol: Protocol, tables: dict[str, pd.DataFrame]
 ) -> pd.DataFrame:
@@ -213,16 +221,52 @@ def check_typed_tables(
         SC-* and rule findings.
     """
 
-    def check_table(name: str) -> list[pd.DataFrame]:
+    def check_table(name: str) -> pd.DataFrame:
         spec = get_domain(name)
-        typed = normalise_text_columns(tables[name], spec)
-        return [check_schema(typed, spec), check_keys(typed, spec)]
+        return _table_checks(normalise_text_columns(tables[name], spec), spec)
 
     names = list(tables)
     per_table = map_in_threads(check_table, names, cost=lambda n: len(tables[n]))
-    frames = [frame for pair in per_table for frame in pair]
-    frames.append(run_rules(RuleContext(protocol, tables)))
-    return findings_frame(frames)
+    return findings_frame([*per_table, run_rules(RuleContext(protocol, tables))])
+
+
+@dataclass(frozen=True)
+class _CheckedDomain:
+    """One domain table parsed and checked on its own (before the rules)."""
+
+    typed: pd.DataFrame
+    unparsed: pd.DataFrame  # RD-008 / RD-011
+    checked: pd.DataFrame  # SC-*, none on a value already reported as unparsed
+
+
+def _check_domain(name: str, raw: pd.DataFrame) -> _CheckedDomain:
+    """Parse a raw domain table to its types and check its schema and keys."""
+    spec = get_domain(name)
+    typed, unparsed = parse_table(raw, spec)
+    typed = _with_all_columns(typed, spec)
+    checks = _table_checks(normalise_text_columns(typed, spec), spec)
+    checked = _not_reported_again(checks, unparsed)
+    return _CheckedDomain(typed, unparsed, checked)
+
+
+def _not_reported_again(checked: pd.DataFrame, unparsed: pd.DataFrame) -> pd.DataFrame:
+    """Drop findings on a file, row and column whose value could not be parsed."""
+    if not (len(unparsed) and len(checked)):
+        return checked
+    seen = pd.MultiIndex.from_frame(unparsed[["file", "row", "column"]])
+    again = pd.MultiIndex.from_frame(checked[["file", "row", "column"]])
+    return checked.loc[~np.asarray(again.isin(seen))]
+
+
+def _with_rules(
+    protocol: Protocol, domains: dict[str, _CheckedDomain]
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Run the cross-domain rules on checked domains; return tables and findings."""
+    tables = {name: domain.typed for name, domain in domains.items()}
+    unparsed = findings_frame([domain.unparsed for domain in domains.values()])
+    rules = _not_reported_again(run_rules(RuleContext(protocol, tables)), unparsed)
+    checked = [domain.checked for domain in domains.values()]
+    return tables, findings_frame([unparsed, *checked, rules])
 
 
 def validate_tables(
@@ -246,22 +290,13 @@ def validate_tables(
         reported once (RD-008): no schema or rule finding is added on the same file,
         row and column.
     """
-
-    def parse(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        spec = get_domain(name)
-        typed, parse_findings = parse_table(raw_tables[name], spec)
-        return _with_all_columns(typed, spec), parse_findings
-
     names = list(raw_tables)
-    parsed = map_in_threads(parse, names, cost=lambda n: len(raw_tables[n]))
-    tables = {name: typed for name, (typed, _) in zip(names, parsed, strict=True)}
-    unparsed = findings_frame([findings for _, findings in parsed])
-    checked = check_typed_tables(protocol, tables)
-    if len(unparsed) and len(checked):
-        seen = pd.MultiIndex.from_frame(unparsed[["file", "row", "column"]])
-        again = pd.MultiIndex.from_frame(checked[["file", "row", "column"]])
-        checked = checked.loc[~np.asarray(again.isin(seen))]
-    return tables, findings_frame([unparsed, checked])
+    checked = map_in_threads(
+        lambda name: _check_domain(name, raw_tables[name]),
+        names,
+        cost=lambda name: len(raw_tables[name]),
+    )
+    return _with_rules(protocol, dict(zip(names, checked, strict=True)))
 
 
 def _as_text(data: pd.DataFrame) -> pd.DataFrame:
@@ -281,6 +316,61 @@ def _as_text(data: pd.DataFrame) -> pd.DataFrame:
     out = data.copy()
     out[parsed] = typed_columns_as_text(data[parsed])
     return out
+
+
+def _domain_files(
+    folder: Path, protocol: Protocol
+) -> tuple[dict[str, list[SourceFile]], list[Finding]]:
+    """Group an upload's data files by domain; note unknown and missing files."""
+    notes: list[Finding] = []
+    by_domain: dict[str, list[SourceFile]] = {}
+    for source in discover_upload(folder):
+        if source.domain is None:
+            notes.append(
+                _file_finding(
+                    source,
+                    "upload",
+                    "RD-007",
+                    Severity.WARNING,
+                    "file name is not a domain ("
+                    + ", ".join(spec.name for spec in DOMAINS)
+                    + "); file not read",
+                )
+            )
+        else:
+            by_domain.setdefault(source.domain, []).append(source)
+    for name in protocol.required_domains:
+        if name not in by_domain:
+            notes.append(
+                _file_finding(
+                    f"{name}.csv",
+                    name,
+                    "RD-006",
+                    Severity.ERROR,
+                    f"required domain file for {name} is missing from the upload",
+                )
+            )
+    return by_domain, notes
+
+
+def _file_notes(files: list[SourceFile], reads: list[_ReadFile]) -> list[Finding]:
+    """Return a domain's file findings: RD-010 for several files, then each file's."""
+    notes = []
+    if len(files) > 1:
+        names = ", ".join(f.name for f in files)
+        notes += [
+            _file_finding(
+                source,
+                str(source.domain),
+                "RD-010",
+                Severity.ERROR,
+                f"more than one file for this domain: {names}",
+            )
+            for source in files
+        ]
+    for _, _, file_notes in reads:
+        notes += file_notes
+    return notes
 
 
 def validate_folder(
@@ -309,73 +399,41 @@ def validate_folder(
     folder = Path(folder)
     say = progress or (lambda message: None)
     protocol = load_upload_protocol(folder)
-    notes: list[Finding] = []
-    sources = discover_upload(folder)
-    by_domain: dict[str, list[SourceFile]] = {}
-    for source in sources:
-        if source.domain is None:
-            notes.append(
-                _file_finding(
-                    source,
-                    "upload",
-                    "RD-007",
-                    Severity.WARNING,
-                    "file name is not a domain ("
-                    + ", ".join(spec.name for spec in DOMAINS)
-                    + "); file not read",
-                )
-            )
+    by_domain, notes = _domain_files(folder, protocol)
+
+    def read_and_check(name: str) -> tuple[list[_ReadFile], _CheckedDomain | None]:
+        spec = get_domain(name)
+        reads = []
+        for source in by_domain[name]:
+            say(f"reading {source.name}")
+            reads.append(_read_domain_file(source, spec))
+        parts = [data for data, _, _ in reads if data is not None]
+        if not parts:
+            return reads, None
+        if len(parts) > 1:  # refused (RD-010); still read every row
+            raw = pd.concat([_as_text(part) for part in parts], ignore_index=True)
         else:
-            by_domain.setdefault(source.domain, []).append(source)
-    for name in protocol.required_domains:
-        if name not in by_domain:
-            notes.append(
-                _file_finding(
-                    f"{name}.csv",
-                    name,
-                    "RD-006",
-                    Severity.ERROR,
-                    f"required domain file for {name} is missing from the upload",
-                )
-            )
+            raw = parts[0]
+        return reads, _check_domain(name, raw)
 
-    def read(source: SourceFile) -> tuple[pd.DataFrame | None, str, list[Finding]]:
-        say(f"reading {source.name}")
-        return _read_domain_file(source, get_domain(str(source.domain)))
-
-    in_order = [source for files in by_domain.values() for source in files]
-    reads = iter(map_in_threads(read, in_order, cost=lambda s: s.path.stat().st_size))
-    raw_tables: dict[str, pd.DataFrame] = {}
+    names = list(by_domain)
+    results = map_in_threads(
+        read_and_check,
+        names,
+        cost=lambda name: sum(f.path.stat().st_size for f in by_domain[name]),
+    )
     records: list[FileRecord] = []
-    for name, files in by_domain.items():
-        if len(files) > 1:
-            for source in files:
-                notes.append(
-                    _file_finding(
-                        source,
-                        name,
-                        "RD-010",
-                        Severity.ERROR,
-                        "more than one file for this domain: "
-                        + ", ".join(f.name for f in files),
-                    )
-                )
-        parts = []
-        for source in files:
-            data, digest, file_notes = next(reads)
-            notes += file_notes
-            records.append(
-                FileRecord(source.path, name, digest, 0 if data is None else len(data))
-            )
-            if data is not None:
-                parts.append(data)
-        if len(parts) > 1:  # already refused (RD-010); still read every row
-            raw_tables[name] = pd.concat(
-                [_as_text(part) for part in parts], ignore_index=True
-            )
-        elif parts:
-            raw_tables[name] = parts[0]
-    say("checking values and rules")
-    tables, findings = validate_tables(protocol, raw_tables)
+    domains: dict[str, _CheckedDomain] = {}
+    for name, (reads, checked) in zip(names, results, strict=True):
+        files = by_domain[name]
+        notes += _file_notes(files, reads)
+        records += [
+            FileRecord(source.path, name, digest, 0 if data is None else len(data))
+            for source, (data, digest, _) in zip(files, reads, strict=True)
+        ]
+        if checked is not None:
+            domains[name] = checked
+    say("checking cross-domain rules")
+    tables, findings = _with_rules(protocol, domains)
     all_findings = findings_frame([findings_frame(notes), findings])
     return ValidationReport(folder, protocol, tables, all_findings, records)
