@@ -20,6 +20,8 @@ import pandas as pd
 import typer
 
 from trialdata.cli._errors import fail
+from trialdata.errors import TrialDataError
+from trialdata.store.engine import missing_sqlite_file, remove_sqlite_store
 from trialdata.store.queries import write_query_lists
 from trialdata.store.store import TrialStore
 from trialdata.validation import validate_folder
@@ -99,8 +101,14 @@ def ingest(
     """
     who = _user(user)
     report = validate_folder(folder)
-    with TrialStore.open(store) as opened:
-        result = opened.ingest(report, site=site, user=who, reason=reason)
+    new_file = missing_sqlite_file(store)
+    try:
+        with TrialStore.open(store) as opened:
+            result = opened.ingest(report, site=site, user=who, reason=reason)
+    except TrialDataError:
+        if new_file is not None:  # refused: leave no empty store behind
+            remove_sqlite_store(new_file)
+        raise
     print(
         f"submission {result.submission_id} from site {result.site_id}: "
         f"{result.n_rows} rows read, {result.n_created} created, "

@@ -213,6 +213,43 @@ def _missing_sqlite_file(engine: sa.Engine) -> Path | None:
     return None if path.exists() else path
 
 
+def missing_sqlite_file(url: str | Path | None = None) -> Path | None:
+    """Return the file of a SQLite store URL when the file does not exist yet.
+
+    Parameters
+    ----------
+    url : str or pathlib.Path, optional
+        See :func:`resolve_url`.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The file opening the store would create; None for an existing file, an
+        in-memory database or PostgreSQL.
+    """
+    engine = create_store_engine(url)
+    try:
+        return _missing_sqlite_file(engine)
+    finally:
+        engine.dispose()
+
+
+def remove_sqlite_store(path: Path) -> None:
+    """Delete a SQLite store file this process created, with its journal files.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The store file (from :func:`missing_sqlite_file` before it was opened).
+    """
+    for leftover in (path, *(Path(f"{path}{end}") for end in _JOURNALS)):
+        leftover.unlink(missing_ok=True)
+
+
+#: Files SQLite keeps beside a database while it is open.
+_JOURNALS = ("-journal", "-wal", "-shm")
+
+
 def _not_a_store(engine: sa.Engine) -> str | None:
     """Return why a database without a schema revision cannot become a store.
 

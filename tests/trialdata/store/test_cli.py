@@ -33,6 +33,7 @@ def test_store_commands(
         capsys, "ingest", str(make_upload("UTR", edit=bad)), "--site", "NIJ"
     )
     assert code == 2  # refused: UTR's subjects in a NIJ upload; nothing stored
+    assert not list(tmp_path.glob("trialdata.sqlite*"))  # not even an empty store
     code, out, err = run(capsys, "ingest", str(nij), "--site", "NIJ", "--user", "alice")
     assert code == 0, err
     assert "16 rows read, 16 created" in out
