@@ -221,11 +221,15 @@ def queries(
         return
     with TrialStore.open(store, create=False) as opened:
         frame = opened.queries(site=site, include_closed=include_closed)
-    written = write_query_lists(frame, output)
+        sites = [site] if site is not None else opened.sites()
+    written = write_query_lists(frame, output, sites=sites)
+    files = ", ".join(str(p) for p in written)
     if not written:
         print("no queries to list; nothing written")
-        return
-    print(f"{len(frame)} queries written: " + ", ".join(str(p) for p in written))
+    elif frame.empty:
+        print(f"no queries to list; empty lists written: {files}")
+    else:
+        print(f"{len(frame)} queries written: {files}")
 
 
 @queries_app.command("answer")

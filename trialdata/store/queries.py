@@ -14,7 +14,7 @@ Every status change is an audit entry of the ``queries`` table.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -363,10 +363,14 @@ def close_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> No
     _set_status(engine, query_id, status="closed", text=text, user=user, allowed=_OPEN)
 
 
-def write_query_lists(queries: pd.DataFrame, output: Path) -> list[Path]:
+def write_query_lists(
+    queries: pd.DataFrame, output: Path, *, sites: Sequence[str] = ()
+) -> list[Path]:
     """Write query lists as CSV and Excel, one pair of files per site.
 
     Text cells that a spreadsheet would run as a formula get a leading apostrophe.
+    Every site in ``sites`` gets its lists, empty when it has no query, so that a
+    list written earlier is replaced rather than left to be sent again.
 
     Parameters
     ----------
@@ -375,6 +379,8 @@ def write_query_lists(queries: pd.DataFrame, output: Path) -> list[Path]:
     output : pathlib.Path
         A folder (``queries_<site>.csv`` and ``.xlsx`` are written there), or a file
         ending in ``.csv`` or ``.xlsx`` (every query in that one file).
+    sites : sequence of str, optional
+        Sites whose lists are written to a folder even when they have no query.
 
     Returns
     -------
@@ -407,7 +413,8 @@ def write_query_lists(queries: pd.DataFrame, output: Path) -> list[Path]:
             _write(safe, output)
             return [output]
         output.mkdir(parents=True, exist_ok=True)
-        for site, part in safe.groupby("site_id", sort=True):
+        for site in sorted({*sites, *safe["site_id"].dropna()}):
+            part = safe[safe["site_id"] == site]
             for suffix in (".csv", ".xlsx"):
                 path = output / f"queries_{site}{suffix}"
                 _write(part, path)

@@ -13,7 +13,7 @@ from trialdata.store.deletes import delete_records
 from trialdata.store.engine import open_store_engine
 from trialdata.store.export import export_snapshot
 from trialdata.store.ingest import IngestResult, ingest_report
-from trialdata.store.queries import answer_query, close_query, query_list
+from trialdata.store.queries import answer_query, close_query, known_sites, query_list
 from trialdata.store.snapshots import (
     Snapshot,
     freeze,
@@ -199,6 +199,17 @@ class TrialStore:
         """
         with self.engine.connect() as conn:
             return query_list(conn, site=site, include_closed=include_closed)
+
+    def sites(self) -> list[str]:
+        """Return the trial's sites: the latest protocol's and every one that submitted.
+
+        Returns
+        -------
+        list of str
+            Sorted site ids.
+        """
+        with self.engine.connect() as conn:
+            return known_sites(conn)
 
     def answer_query(self, query_id: int, text: str, *, user: str) -> None:
         """Record a site's answer to a query.

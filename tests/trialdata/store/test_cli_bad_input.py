@@ -342,7 +342,8 @@ def test_queries_for_an_unknown_site(
         says="site 'XXX' is unknown to this store; sites: NIJ, UTR",
     )
     code, out, _ = run(capsys, *queries, "--site", "UTR")  # in the protocol
-    assert code == 0 and "no queries to list" in out
+    assert code == 0 and "no queries to list; empty lists written" in out
+    assert (tmp_path / "q" / "queries_UTR.csv").is_file()  # replaces an earlier list
     code, out, _ = run(capsys, *queries, "--site", "NIJ")
     assert code == 0 and "1 queries written" in out
 

@@ -53,6 +53,32 @@ def test_query_life_cycle(sqlite_url: str, make_upload, reports, tmp_path) -> No
     store.close()
 
 
+def test_a_site_without_queries_gets_an_empty_list_not_a_stale_one(
+    sqlite_url: str, make_upload, reports, tmp_path
+) -> None:
+    store = TrialStore.open(sqlite_url)
+
+    def bad_grade(frames):
+        frames["adverse_events"].loc[1, "grade"] = 9
+
+    store.ingest(
+        validate_folder(make_upload("NIJ", edit=bad_grade)), site="NIJ", user="alice"
+    )
+    output = tmp_path / "queries"
+    write_query_lists(store.queries(), output, sites=store.sites())
+    assert len(pd.read_csv(output / "queries_NIJ.csv")) == 1
+    store.ingest(reports["NIJ"], site="NIJ", user="alice", reason="site corrections")
+    assert store.queries().empty
+    written = write_query_lists(store.queries(), output, sites=store.sites())
+    assert output / "queries_NIJ.csv" in written
+    assert output / "queries_NIJ.xlsx" in written
+    assert store.sites() == ["NIJ", "UTR"]  # the protocol's sites
+    listed = pd.read_csv(output / "queries_NIJ.csv")
+    assert listed.empty and "status" in listed.columns
+    assert pd.read_excel(output / "queries_NIJ.xlsx").empty
+    store.close()
+
+
 def test_query_lists_defuse_formulas(tmp_path) -> None:
     queries = pd.DataFrame(
         {
