@@ -189,7 +189,7 @@ def _read_table(
         return table
     try:
         return pacsv.read_csv(
-            io.BytesIO(raw),
+            pa.BufferReader(raw),
             convert_options=_convert_options({c: pa.string() for c in columns}),
             **options,
         )
@@ -278,7 +278,7 @@ def _read_typed_csv(
     types = {c: _ARROW_TYPES[kinds.get(c, "string")] for c in columns}
     try:
         table = pacsv.read_csv(
-            io.BytesIO(raw), convert_options=_convert_options(types), **options
+            pa.BufferReader(raw), convert_options=_convert_options(types), **options
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
@@ -360,7 +360,10 @@ def _read_excel(source: SourceFile) -> RawTable:
     except (CalamineError, OSError, ValueError) as error:
         _unreadable(source, f"not a valid .xlsx workbook ({type(error).__name__})")
     first_row = (sheet.start or (0, 0))[0] + 1  # sheet row of the first cell, 1-based
-    texts = [[_cell_text(value) for value in row] for row in cells]
+    texts = [
+        [v if type(v) is str and v else _cell_text(v) for v in row]  # text: as is
+        for row in cells
+    ]
     filled = [i for i, row in enumerate(texts) if any(v is not None for v in row)]
     if not filled:
         _unreadable(source, "workbook's first sheet is empty")

@@ -65,6 +65,8 @@ def parse_table(
         RD-008 (unparseable) and RD-011 (partial date imputed) findings.
     """
     typed = normalise_text_columns(raw, spec)
+    if typed is raw:
+        typed = raw.copy()  # parsed columns replace text ones below
     problems = []
     for column, kind in spec.column_kinds.items():
         if column not in raw.columns or kind == "string" or is_parsed(raw[column]):
@@ -116,7 +118,7 @@ def parse_table(
 
 
 def normalise_text_columns(data: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
-    """Return a copy whose text columns have the schemas' Arrow string dtype.
+    """Return the table with its text columns in the schemas' Arrow string dtype.
 
     Parameters
     ----------
@@ -128,14 +130,21 @@ def normalise_text_columns(data: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame
     Returns
     -------
     pandas.DataFrame
-        The same values; text columns as ``string[pyarrow]``.
+        A copy with text columns as ``string[pyarrow]``, or ``data`` itself when
+        they already are.
     """
+    convert = [
+        column
+        for column, kind in spec.column_kinds.items()
+        if kind == "string" and column in data and data[column].dtype != TEXT_DTYPE
+    ]
+    if not convert:
+        return data
     result = data.copy()
-    for column, kind in spec.column_kinds.items():
-        if kind == "string" and column in result and result[column].dtype != TEXT_DTYPE:
-            values = result[column]
-            text = values.astype(object).where(values.isna(), values.astype(str))
-            result[column] = text.astype(TEXT_DTYPE)
+    for column in convert:
+        values = result[column]
+        text = values.astype(object).where(values.isna(), values.astype(str))
+        result[column] = text.astype(TEXT_DTYPE)
     return result
 
 
