@@ -11,6 +11,7 @@ from enum import StrEnum
 
 import numpy as np
 import pandas as pd
+from pandas.api.extensions import ExtensionArray
 
 from analyses.dosing import first_given_doses
 from schemas.checks import matches_pattern
@@ -20,14 +21,19 @@ from trialdata.validation.context import RuleContext, flag_rows, lookup
 from trialdata.validation.schema_check import ABSENT_COLUMNS
 
 __all__ = [
+    "at_hits",
     "column_text",
     "day",
+    "day_numbers",
     "dosed_subjects",
     "first_dose_dates",
     "has_columns",
     "is_false",
     "is_true",
+    "keyed_days",
     "report",
+    "row_days",
+    "stripped",
     "subject_fact",
     "text",
     "valid_identifier",
@@ -35,6 +41,8 @@ __all__ = [
 ]
 
 MessageBuilder = Callable[..., "pd.Series | str"]
+Mask = pd.Series | np.ndarray
+ArrayLike = np.ndarray | ExtensionArray
 
 
 def has_columns(data: pd.DataFrame | None, *columns: str) -> bool:
@@ -64,12 +72,21 @@ def has_columns(data: pd.DataFrame | None, *columns: str) -> bool:
 
 def is_true(values: pd.Series) -> pd.Series:
     """Return a plain boolean mask of values that are true (missing is false)."""
+    if isinstance(values.dtype, pd.BooleanDtype):  # typed tables: one pass
+        return _as_mask(values.to_numpy(dtype=bool, na_value=False), values)
     return values.astype("boolean").fillna(False).astype(bool)
 
 
 def is_false(values: pd.Series) -> pd.Series:
     """Return a plain boolean mask of values that are false (missing is not false)."""
+    if isinstance(values.dtype, pd.BooleanDtype):
+        return _as_mask(~values.to_numpy(dtype=bool, na_value=True), values)
     return values.astype("boolean").eq(False).fillna(False).astype(bool)
+
+
+def _as_mask(mask: np.ndarray, values: pd.Series) -> pd.Series:
+    """Return a bool array as a Series like ``values`` (same index and name)."""
+    return pd.Series(mask, index=values.index, name=values.name)
 
 
 def day(values: pd.Series) -> pd.Series:
@@ -77,6 +94,65 @@ def day(values: pd.Series) -> pd.Series:
     if not pd.api.types.is_datetime64_any_dtype(values):
         values = pd.to_datetime(values, errors="coerce")
     return values.dt.normalize()
+
+
+def day_numbers(values: pd.Series) -> np.ndarray:
+    """Return the calendar day of each date as a number of days since 1970-01-01.
+
+    Day numbers compare as :func:`day` values do, in NumPy: a missing date is NaN,
+    which is neither before nor after anything.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Dates or date-times (anything else is parsed as :func:`day` does).
+
+    Returns
+    -------
+    numpy.ndarray of float
+        Whole days, NaN where the date is missing.
+    """
+    if values.dtype.kind != "M":
+        values = day(values)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):  # its own calendar day
+        values = values.dt.tz_localize(None)
+    days = values.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+    numbers = days.view("int64").astype("float64")
+    numbers[np.isnat(days)] = np.nan
+    return numbers
+
+
+def row_days(ctx: RuleContext, data: pd.DataFrame, column: str) -> np.ndarray:
+    """Return :func:`day_numbers` of a date column, computed once per context."""
+    return ctx.derived(data, ("days", column), lambda: day_numbers(data[column]))
+
+
+def keyed_days(
+    ctx: RuleContext, data: pd.DataFrame, key: str, dates: pd.Series
+) -> np.ndarray:
+    """Return the date of each row's key as a day number: ``dates[data[key]]``.
+
+    The dates are looked up once per distinct key (see
+    :meth:`~trialdata.validation.context.RuleContext.codes`), as
+    ``map_values(data[key], dates)`` would look them up for each row.
+
+    Parameters
+    ----------
+    ctx : RuleContext
+        The upload.
+    data : pandas.DataFrame
+        A typed domain table.
+    key : str
+        Its key column, e.g. ``subject_id``.
+    dates : pandas.Series
+        Dates indexed by key.
+
+    Returns
+    -------
+    numpy.ndarray of float
+        :func:`day_numbers` per row; NaN where the key is missing or unknown.
+    """
+    return ctx.codes(data, key).lookup(dates, day_numbers, np.nan)
 
 
 def valid_term(values: pd.Series, terms: type[StrEnum]) -> pd.Series:
@@ -105,6 +181,39 @@ def text(values: pd.Series) -> pd.Series:
     else:
         rendered = values.astype("string")
     return rendered.astype("string").fillna("-")
+
+
+def stripped(ctx: RuleContext, data: pd.DataFrame, column: str) -> pd.Series:
+    """Return ``data[column].astype("string").str.strip()``, one strip per value.
+
+    Stripping runs in Python, value by value; doing it once per distinct value and
+    spreading the results over the rows gives the same text for far fewer calls.
+
+    Parameters
+    ----------
+    ctx : RuleContext
+        The upload.
+    data : pandas.DataFrame
+        A typed domain table.
+    column : str
+        A text column.
+
+    Returns
+    -------
+    pandas.Series of string
+        Aligned on ``data``; missing where the value is missing.
+    """
+    values = ctx.codes(data, column)
+    if not values.textual or not len(values.distinct):
+        return _strip(data[column])
+    per_value = _strip(values.distinct)
+    rows = per_value.take(np.maximum(values.codes, 0)).set_axis(data.index)
+    return rows.where(values.present).rename(column)
+
+
+def _strip(values: pd.Series) -> pd.Series:
+    """Return values as text without surrounding white space."""
+    return values.astype("string").str.strip()
 
 
 def column_text(data: pd.DataFrame, column: str) -> pd.Series:
@@ -167,27 +276,54 @@ def first_dose_dates(ctx: RuleContext) -> pd.Series:
     -------
     pandas.Series
         Indexed by subject id; subjects with no given dose of known date are absent.
+        Computed once per context: callers must not modify it.
     """
     admin = ctx.table("administrations")
     if not has_columns(admin, "subject_id", "admin_date", "given"):
         return pd.Series(dtype="datetime64[ns]")
     assert admin is not None
+    return ctx.derived(admin, "first_dose_dates", lambda: _first_dose_dates(admin))
+
+
+def _first_dose_dates(admin: pd.DataFrame) -> pd.Series:
+    """Return :func:`first_dose_dates` of an administrations table."""
     first = first_given_doses(admin)
     return day(first.loc[~first["uncertain"], "first_dose_date"])
 
 
-def dosed_subjects(ctx: RuleContext) -> set[str]:
-    """Return the subjects with at least one dose recorded as given."""
+def dosed_subjects(ctx: RuleContext) -> pd.Index:
+    """Return the subjects with at least one dose recorded as given (distinct ids)."""
     admin = ctx.table("administrations")
     if not has_columns(admin, "subject_id", "given"):
-        return set()
+        return pd.Index([], dtype=object)
     assert admin is not None
-    return set(admin.loc[is_true(admin["given"]), "subject_id"].dropna())
+    dosed = admin["subject_id"][is_true(admin["given"]).to_numpy()]
+    return pd.Index(dosed.dropna().unique())
+
+
+def at_hits(values: ArrayLike, data: pd.DataFrame, hits: pd.DataFrame) -> pd.Series:
+    """Return the flagged rows' values, from one value per row of ``data``.
+
+    Parameters
+    ----------
+    values : numpy.ndarray or pandas extension array
+        One value per row of ``data``.
+    data : pandas.DataFrame
+        A typed domain table.
+    hits : pandas.DataFrame
+        The rows of ``data`` that were flagged (as :func:`report` gives them).
+
+    Returns
+    -------
+    pandas.Series
+        Aligned on ``hits``.
+    """
+    return pd.Series(values, index=data.index).loc[hits.index]
 
 
 def report(
     data: pd.DataFrame,
-    mask: pd.Series,
+    mask: Mask,
     *,
     domain: str,
     rule: str,
@@ -202,8 +338,9 @@ def report(
     ----------
     data : pandas.DataFrame
         A typed domain table.
-    mask : pandas.Series
-        Rows to flag; missing counts as false.
+    mask : pandas.Series or numpy.ndarray
+        Rows to flag: a Series aligned on ``data``'s index (missing counts as false)
+        or a bool array with one value per row.
     domain, rule : str
         Domain and rule identifier.
     severity : Severity
@@ -220,10 +357,10 @@ def report(
     pandas.DataFrame
         The findings.
     """
-    mask = mask.reindex(data.index).astype("boolean").fillna(False).astype(bool)
-    if not mask.any():
+    flagged = _flagged(data, mask)
+    if not flagged.any():
         return empty_findings()
-    hits = data.loc[mask]
+    hits = data.loc[flagged]
     if value is None and column is not None and column in hits.columns:
         rendered = text(hits[column]).astype(object)
         value = rendered.mask(hits[column].isna().to_numpy(), other=np.nan)
@@ -239,3 +376,13 @@ def report(
         column=column,
         value=value,
     )
+
+
+def _flagged(data: pd.DataFrame, mask: Mask) -> np.ndarray:
+    """Return the rows of ``data`` a mask flags, as a bool array (missing is false)."""
+    if isinstance(mask, np.ndarray):
+        return mask.astype(bool, copy=False)
+    if mask.dtype == bool and mask.index.equals(data.index):
+        return mask.to_numpy()
+    aligned = mask.reindex(data.index).astype("boolean").fillna(False)
+    return aligned.to_numpy(dtype=bool)

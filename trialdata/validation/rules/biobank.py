@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext
 from trialdata.validation.rules import rule
-from trialdata.validation.rules._frames import has_columns, report, subject_fact, text
+from trialdata.validation.rules._frames import (
+    at_hits,
+    has_columns,
+    report,
+    subject_fact,
+    text,
+)
 
 __all__ = [
     "check_custody_order",
@@ -62,14 +69,20 @@ def check_one_sample_per_position(ctx: RuleContext) -> pd.DataFrame:
     samples = ctx.tables[SAMPLES]
     if not has_columns(samples, "storage_position", "destroyed_date"):
         return findings_frame([])
-    position = samples["storage_position"]
-    stored = samples["destroyed_date"].isna() & position.notna()
-    shared = stored & position.where(stored).duplicated(keep=False)
-    occupants = (
-        samples.loc[shared]
-        .groupby("storage_position")["sample_id"]
-        .agg(lambda ids: ", ".join(ids.astype(str)))
-    )
+    position = ctx.codes(samples, "storage_position")
+    stored = samples["destroyed_date"].isna().to_numpy() & position.present
+    holding = np.bincount(position.codes[stored], minlength=len(position.distinct))
+    shared = stored & position.spread(holding > 1, False)
+
+    def occupants(h: pd.DataFrame) -> pd.Series:
+        """Return the stored samples sharing each flagged sample's position."""
+        by_position = (
+            samples.loc[shared]
+            .groupby("storage_position")["sample_id"]
+            .agg(lambda ids: ", ".join(ids.astype(str)))
+        )
+        return h["storage_position"].map(by_position).astype("string")
+
     return report(
         samples,
         shared,
@@ -81,7 +94,7 @@ def check_one_sample_per_position(ctx: RuleContext) -> pd.DataFrame:
             "storage position "
             + text(h["storage_position"])
             + " holds more than one stored sample ("
-            + h["storage_position"].map(occupants).astype("string")
+            + occupants(h)
             + ")"
         ),
     )
@@ -136,13 +149,22 @@ def check_custody_order(ctx: RuleContext) -> pd.DataFrame:
     events = ctx.tables["custody_events"]
     if not has_columns(events, "sample_id", "event_seq", "event_time"):
         return findings_frame([])
-    ordered = events.sort_values(["sample_id", "event_seq"], kind="stable")
-    previous = ordered.groupby("sample_id", sort=False)["event_time"].shift()
-    previous_seq = ordered.groupby("sample_id", sort=False)["event_seq"].shift()
-    earlier = ordered["event_time"].lt(previous)
+    previous = _previous_event(
+        ctx.codes(events, "sample_id").codes, events["event_seq"]
+    )
+    times = events["event_time"].to_numpy()
+    earlier = np.zeros(len(events), dtype=bool)
+    has_previous = previous >= 0
+    earlier[has_previous] = times[has_previous] < times[previous[has_previous]]
+
+    def before(h: pd.DataFrame, column: str) -> pd.Series:
+        """Return ``column`` of the previous event of each flagged event."""
+        values = events[column].array.take(previous, allow_fill=True)
+        return at_hits(values, events, h)
+
     return report(
         events,
-        earlier.reindex(events.index),
+        earlier,
         domain="custody_events",
         rule="BB-003",
         severity=ERROR,
@@ -155,8 +177,42 @@ def check_custody_order(ctx: RuleContext) -> pd.DataFrame:
             + " at "
             + text(h["event_time"])
             + " is before event "
-            + text(previous_seq.loc[h.index].astype("Int64"))
+            + text(before(h, "event_seq").astype("Int64"))
             + " at "
-            + text(previous.loc[h.index])
+            + text(before(h, "event_time"))
         ),
     )
+
+
+def _previous_event(sample: np.ndarray, seq: pd.Series) -> np.ndarray:
+    """Return the row of each custody event's previous event of the same sample.
+
+    Events of a sample are ordered by ``event_seq`` (missing last, ties in file
+    order), as a stable sort by sample and sequence orders them.
+
+    Parameters
+    ----------
+    sample : numpy.ndarray of int
+        The factorised ``sample_id`` of each event (-1 where missing).
+    seq : pandas.Series
+        The ``event_seq`` of each event.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Position of the previous event; -1 for a sample's first event and for events
+        without a sample.
+    """
+    order = np.lexsort(
+        (
+            seq.to_numpy(dtype="int64", na_value=0),
+            seq.isna().to_numpy(),
+            sample,
+        )
+    )
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = sample[order[1:]] == sample[order[:-1]]
+    same &= sample[order] >= 0
+    previous = np.full(len(sample), -1, dtype=np.intp)
+    previous[order[same]] = order[np.flatnonzero(same) - 1]
+    return previous

@@ -7,15 +7,18 @@ import pandas as pd
 
 from schemas.terms import AdministrationRoute, ReleaseStatus
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext, is_in, lookup, map_values
+from trialdata.validation.context import RuleContext, lookup, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
     column_text,
     day,
+    day_numbers,
     has_columns,
     is_false,
     is_true,
     report,
+    row_days,
+    stripped,
     subject_fact,
     text,
     valid_term,
@@ -199,7 +202,7 @@ def check_dose_matches_protocol(ctx: RuleContext) -> pd.DataFrame:
             )
         )
     if has_columns(admin, "dose_unit"):
-        given_unit = admin["dose_unit"].astype("string").str.strip()
+        given_unit = stripped(ctx, admin, "dose_unit")
         mask = base & given_unit.notna() & given_unit.ne(unit).fillna(True).astype(bool)
         frames.append(
             report(
@@ -235,20 +238,15 @@ def check_lot_usable(ctx: RuleContext) -> pd.DataFrame:
     admin, lots = ctx.tables[ADMIN], ctx.tables["product_lots"]
     if not has_columns(admin, "given", "lot_id") or not has_columns(lots, "lot_id"):
         return findings_frame([])
-    lots = lots.dropna(subset=["lot_id"]).drop_duplicates("lot_id").set_index("lot_id")
-    given = is_true(admin["given"]) & is_in(admin["lot_id"], lots.index)
+    lot = ctx.codes(admin, "lot_id")
+    given = is_true(admin["given"]).to_numpy() & lot.is_in(lots["lot_id"])
     frames = []
     if has_columns(lots, "release_status"):
-        status = map_values(admin["lot_id"], lots["release_status"])
-        mask = (
-            given
-            & valid_term(status.astype("object"), ReleaseStatus)
-            & status.ne(ReleaseStatus.RELEASED.value).fillna(False).astype(bool)
-        )
+        status = _by_lot(lots, "release_status")
         frames.append(
             report(
                 admin,
-                mask,
+                given & lot.lookup(status, _unreleased, False),
                 domain=ADMIN,
                 rule="XD-008",
                 severity=ERROR,
@@ -257,39 +255,54 @@ def check_lot_usable(ctx: RuleContext) -> pd.DataFrame:
                     "lot "
                     + text(h["lot_id"])
                     + " was administered while its release status is "
-                    + text(status.loc[h.index].astype("string"))
+                    + text(map_values(h["lot_id"], status).astype("string"))
                 ),
             )
         )
     if has_columns(admin, "admin_date"):
-        when = day(admin["admin_date"])
+        when = row_days(ctx, admin, "admin_date")
         for bound, too_early, words in (
             ("release_date", True, "before the lot's release date"),
             ("expiry_date", False, "after the lot's expiry date"),
         ):
-            if bound not in lots:
+            if bound not in lots.columns:
                 continue
-            limit = day(map_values(admin["lot_id"], lots[bound]))
-            outside = when.lt(limit) if too_early else when.gt(limit)
+            limits = _by_lot(lots, bound)
+            limit = lot.lookup(limits, day_numbers, np.nan)
             frames.append(
                 report(
                     admin,
-                    given & outside.fillna(False).astype(bool),
+                    given & (when < limit if too_early else when > limit),
                     domain=ADMIN,
                     rule="XD-008",
                     severity=ERROR,
                     column="admin_date",
-                    message=lambda h, limit=limit, words=words: (
+                    message=lambda h, limits=limits, words=words: (
                         "lot "
                         + text(h["lot_id"])
                         + " administered on "
-                        + text(when.loc[h.index])
+                        + text(day(h["admin_date"]))
                         + f", {words} "
-                        + text(limit.loc[h.index])
+                        + text(day(map_values(h["lot_id"], limits)))
                     ),
                 )
             )
     return findings_frame(frames)
+
+
+def _by_lot(lots: pd.DataFrame, column: str) -> pd.Series:
+    """Return a column of product_lots indexed by lot_id.
+
+    Missing and repeated lot ids are kept: the lookups skip them (first lot wins).
+    """
+    return lots[column].set_axis(lots["lot_id"])
+
+
+def _unreleased(status: pd.Series) -> np.ndarray:
+    """Return which release statuses are valid terms other than RELEASED."""
+    valid = valid_term(status.astype("object"), ReleaseStatus)
+    other = status.ne(ReleaseStatus.RELEASED.value).fillna(False).astype(bool)
+    return (valid & other).to_numpy(dtype=bool)
 
 
 @rule(
@@ -352,7 +365,7 @@ def check_not_given_reason(ctx: RuleContext) -> pd.DataFrame:
         return findings_frame([])
     if not has_columns(admin, "reason_not_given"):
         return findings_frame([])  # the missing column is reported by the reader
-    reason = admin["reason_not_given"].astype("string").str.strip()
+    reason = stripped(ctx, admin, "reason_not_given")
     missing = reason.isna() | reason.eq("")
     return report(
         admin,

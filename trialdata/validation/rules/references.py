@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from schemas.domains import DOMAINS
 from schemas.terms import AdministrationRoute
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext, is_in
+from trialdata.validation.context import RuleContext
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
     MessageBuilder,
@@ -39,15 +40,18 @@ SUBJECT_DOMAINS: tuple[str, ...] = tuple(
 )
 
 
-def _unknown(values: pd.Series, known: pd.Series) -> pd.Series:
-    """Mask of well-formed references that are not among ``known``."""
-    missing = values.notna() & ~is_in(values, known)
+def _unknown(
+    ctx: RuleContext, data: pd.DataFrame, column: str, known: pd.Series
+) -> np.ndarray:
+    """Mask of well-formed references in ``data[column]`` not among ``known``."""
+    missing = ctx.codes(data, column).is_in(known, negate=True)
     if missing.any():  # the format check only on the few unmatched values
-        missing[missing] = valid_identifier(values[missing]).to_numpy()
+        missing[missing] = valid_identifier(data[column][missing]).to_numpy()
     return missing
 
 
 def _report_unknown(
+    ctx: RuleContext,
     data: pd.DataFrame | None,
     column: str,
     known: pd.DataFrame,
@@ -62,6 +66,8 @@ def _report_unknown(
 
     Parameters
     ----------
+    ctx : RuleContext
+        The upload.
     data : pandas.DataFrame or None
         The referring table; nothing is reported when it, ``column`` (or ``given``)
         or ``known[key]`` is absent.
@@ -88,9 +94,9 @@ def _report_unknown(
     if not has_columns(data, *needed) or not has_columns(known, key):
         return findings_frame([])
     assert data is not None
-    missing = _unknown(data[column], known[key])
+    missing = _unknown(ctx, data, column, known[key])
     if given_only:
-        missing = is_true(data["given"]) & missing
+        missing &= is_true(data["given"]).to_numpy()
     return report(
         data,
         missing,
@@ -114,6 +120,7 @@ def check_subject_exists(ctx: RuleContext) -> pd.DataFrame:
     return findings_frame(
         [
             _report_unknown(
+                ctx,
                 ctx.table(name),
                 "subject_id",
                 subjects,
@@ -146,7 +153,7 @@ def check_subject_site(ctx: RuleContext) -> pd.DataFrame:
     listed = ", ".join(ctx.protocol.site_ids)
     return report(
         subjects,
-        _unknown(subjects["site_id"], sites),
+        _unknown(ctx, subjects, "site_id", sites),
         domain="subjects",
         rule="XD-013",
         severity=ERROR,
@@ -168,6 +175,7 @@ def check_subject_site(ctx: RuleContext) -> pd.DataFrame:
 def check_subject_cohort(ctx: RuleContext) -> pd.DataFrame:
     """Flag subjects whose cohort is not in the cohorts table (XD-014)."""
     return _report_unknown(
+        ctx,
         ctx.tables["subjects"],
         "cohort_id",
         ctx.tables["cohorts"],
@@ -247,6 +255,7 @@ def check_cohort_route(ctx: RuleContext) -> pd.DataFrame:
 def check_administered_lot_exists(ctx: RuleContext) -> pd.DataFrame:
     """Flag given doses whose lot is not in product_lots (XD-007)."""
     return _report_unknown(
+        ctx,
         ctx.tables["administrations"],
         "lot_id",
         ctx.tables["product_lots"],
@@ -270,6 +279,7 @@ def check_parent_sample_exists(ctx: RuleContext) -> pd.DataFrame:
     """Flag aliquots whose parent sample is not in biobank_samples (XD-018)."""
     samples = ctx.tables["biobank_samples"]
     return _report_unknown(
+        ctx,
         samples,
         "parent_sample_id",
         samples,
@@ -295,6 +305,7 @@ def check_parent_sample_exists(ctx: RuleContext) -> pd.DataFrame:
 def check_custody_sample_exists(ctx: RuleContext) -> pd.DataFrame:
     """Flag custody events of samples that are not in biobank_samples (XD-019)."""
     return _report_unknown(
+        ctx,
         ctx.tables["custody_events"],
         "sample_id",
         ctx.tables["biobank_samples"],

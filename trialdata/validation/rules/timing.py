@@ -7,18 +7,22 @@ on the day of consent, withdrawal or death is not "before" or "after" it.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext, is_in, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
+    at_hits,
     day,
     dosed_subjects,
     first_dose_dates,
     has_columns,
     is_true,
+    keyed_days,
     report,
+    row_days,
     text,
 )
 
@@ -71,8 +75,9 @@ def _subject_day(ctx: RuleContext, table: str, column: str) -> pd.Series:
     if not has_columns(data, "subject_id", column):
         return pd.Series(dtype="datetime64[ns]")
     assert data is not None
-    rows = data.dropna(subset=["subject_id"]).drop_duplicates("subject_id")
-    return day(rows.set_index("subject_id")[column]).dropna()
+    subject = data["subject_id"]
+    first = (subject.notna() & ~subject.duplicated()).to_numpy()
+    return day(data[column][first].set_axis(subject[first])).dropna()
 
 
 def _dated_past(
@@ -111,23 +116,23 @@ def _dated_past(
     word = "after" if after else "before"
     frames = []
     for name, data, column in _dated(ctx, columns):
-        limit = map_values(data["subject_id"], limits)
-        when = day(data[column])
+        when = row_days(ctx, data, column)
+        limit = keyed_days(ctx, data, "subject_id", limits)
         frames.append(
             report(
                 data,
-                when.gt(limit) if after else when.lt(limit),
+                when > limit if after else when < limit,
                 domain=name,
                 rule=rule,
                 severity=ERROR,
                 column=column,
-                message=lambda h, column=column, limit=limit: (
+                message=lambda h, column=column: (
                     f"{column} "
                     + text(h[column])
                     + f" is {word} subject "
                     + text(h["subject_id"])
                     + f"'s {event} on "
-                    + text(limit.loc[h.index])
+                    + text(map_values(h["subject_id"], limits))
                 ),
             )
         )
@@ -163,13 +168,15 @@ def check_nothing_after_withdrawal(ctx: RuleContext) -> pd.DataFrame:
         for k in ("administrations", "biobank_samples", "immunomonitoring")
     }
     for name, data, column in _dated(ctx, checked):
-        limit = map_values(data["subject_id"], withdrawn)
-        after = day(data[column]).gt(limit)
-        if name == "administrations":
-            if not has_columns(data, "given"):
-                continue
-            after &= is_true(data["given"])
-        what = "dose given" if name == "administrations" else "sample collected"
+        dosing = name == "administrations"
+        if dosing and not has_columns(data, "given"):
+            continue
+        after = row_days(ctx, data, column) > keyed_days(
+            ctx, data, "subject_id", withdrawn
+        )
+        if dosing:
+            after &= is_true(data["given"]).to_numpy()
+        what = "dose given" if dosing else "sample collected"
         frames.append(
             report(
                 data,
@@ -178,13 +185,13 @@ def check_nothing_after_withdrawal(ctx: RuleContext) -> pd.DataFrame:
                 rule="XD-003",
                 severity=ERROR,
                 column=column,
-                message=lambda h, column=column, limit=limit, what=what: (
+                message=lambda h, column=column, what=what: (
                     f"{what} on "
                     + text(h[column])
                     + " after subject "
                     + text(h["subject_id"])
                     + " withdrew consent on "
-                    + text(limit.loc[h.index])
+                    + text(map_values(h["subject_id"], withdrawn))
                 ),
             )
         )
@@ -270,44 +277,52 @@ def check_visit_windows(ctx: RuleContext) -> pd.DataFrame:
         return findings_frame([])
     first = first_dose_dates(ctx)
     target = {name: v.day for name, v in schedule.items()}
-    earliest = {name: v.day - v.window_before for name, v in schedule.items()}
-    latest = {name: v.day + v.window_after for name, v in schedule.items()}
+    earliest = pd.Series({n: v.day - v.window_before for n, v in schedule.items()})
+    latest = pd.Series({n: v.day + v.window_after for n, v in schedule.items()})
     frames = []
     for name, data, column in _dated(ctx, VISIT_DATES):
         if not has_columns(data, "visit"):
             continue
-        visit = data["visit"]
-        study_day = (day(data[column]) - map_values(data["subject_id"], first)).dt.days
-        low, high = map_values(visit, earliest), map_values(visit, latest)
-        outside = (
-            study_day.notna() & low.notna() & (study_day.lt(low) | study_day.gt(high))
+        study_day = row_days(ctx, data, column) - keyed_days(
+            ctx, data, "subject_id", first
         )
+        low, high = (_visit_day(ctx, data, days) for days in (earliest, latest))
         frames.append(
             report(
                 data,
-                outside,
+                (study_day < low) | (study_day > high),
                 domain=name,
                 rule="XD-011",
                 severity=WARNING,
                 column=column,
-                message=lambda h, sd=study_day, lo=low, hi=high, c=column: (
+                message=lambda h, d=data, sd=study_day, lo=low, hi=high, c=column: (
                     "visit "
                     + text(h["visit"])
                     + " on "
                     + text(h[c])
                     + " is study day "
-                    + text(sd.loc[h.index].astype("Int64"))
+                    + text(at_hits(sd, d, h).astype("Int64"))
                     + ", outside its window (day "
                     + text(h["visit"].map(target).astype("Int64"))
                     + ", allowed "
-                    + text(lo.loc[h.index].astype("Int64"))
+                    + text(at_hits(lo, d, h).astype("Int64"))
                     + " to "
-                    + text(hi.loc[h.index].astype("Int64"))
+                    + text(at_hits(hi, d, h).astype("Int64"))
                     + ")"
                 ),
             )
         )
     return findings_frame(frames)
+
+
+def _visit_day(ctx: RuleContext, data: pd.DataFrame, days: pd.Series) -> np.ndarray:
+    """Return ``days[visit]`` for each row: a study day by visit name, NaN if none."""
+    return ctx.codes(data, "visit").lookup(days, _as_float, np.nan)
+
+
+def _as_float(values: pd.Series) -> np.ndarray:
+    """Return numbers as a float array, NaN where missing."""
+    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 @rule(
@@ -327,11 +342,12 @@ def check_visit_known(ctx: RuleContext) -> pd.DataFrame:
         if not has_columns(data, "visit"):
             continue
         assert data is not None
-        visit = data["visit"]
+        visits = ctx.codes(data, "visit")
+        unlisted = ~visits.distinct.isin(names).to_numpy(dtype=bool)
         frames.append(
             report(
                 data,
-                visit.notna() & ~visit.isin(names),
+                visits.spread(unlisted, False),
                 domain=name,
                 rule="XD-021",
                 severity=WARNING,
