@@ -1,0 +1,157 @@
+"""The rules' fast paths give what the plain pandas formulations give.
+
+Rules look values up once per distinct value (``Codes``), compare dates as day
+numbers and keep work per context; these tests hold each shortcut to the slower
+formulation it replaces, on awkward inputs: missing and repeated keys, unknown
+keys, non-string identifiers, empty columns, dates before 1970 and NaT.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal, assert_series_equal
+
+from trialdata.validation.context import Codes, RuleContext, is_in, map_values
+from trialdata.validation.rules import run_rules
+from trialdata.validation.rules._frames import (
+    day,
+    day_numbers,
+    is_false,
+    is_true,
+    keyed_days,
+    stripped,
+)
+from trialdata.validation.rules.catalogue import EXAMPLES
+from trialdata.validation.rules.testing import clean_context, clean_records
+
+ARROW = "string[pyarrow]"
+keys = st.lists(
+    st.sampled_from(["S-1", "S-2", "S-3", "S-9", " S-1", None]), max_size=30
+)
+
+
+def _column(values: list, dtype: str) -> pd.Series:
+    return pd.Series(values, dtype=dtype, index=np.arange(len(values)) * 3 + 7)
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys, st.sampled_from([ARROW, "object", "string"]))
+def test_codes_lookup_and_is_in_equal_the_row_by_row_helpers(
+    values: list, dtype: str
+) -> None:
+    column = _column(values, dtype)
+    codes = Codes.of(column)
+    dates = pd.Series(
+        pd.to_datetime(
+            ["2024-01-05", "2024-02-01", "2023-12-31 18:00", None], format="ISO8601"
+        ),
+        index=["S-1", "S-2", "S-1", None],
+    )
+    expected = day_numbers(map_values(column, dates))
+    np.testing.assert_array_equal(codes.lookup(dates, day_numbers, np.nan), expected)
+    for allowed in (["S-1", "S-3"], pd.Series(["S-2", None]), []):
+        found = is_in(column, allowed).to_numpy()
+        np.testing.assert_array_equal(codes.is_in(allowed), found)
+        missing = column.notna().to_numpy() & ~found
+        np.testing.assert_array_equal(codes.is_in(allowed, negate=True), missing)
+
+
+def test_codes_of_mixed_objects_look_up_row_by_row() -> None:
+    column = pd.Series([1, 1.0, "1", True, None, "1.0"], dtype=object)
+    codes = Codes.of(column)
+    assert not codes.textual  # 1, 1.0 and True factorise as one value
+    mapping = pd.Series([10.0, 20.0], index=["1", "1.0"])
+    as_float = lambda v: v.to_numpy(dtype=float, na_value=np.nan)  # noqa: E731
+    np.testing.assert_array_equal(
+        codes.lookup(mapping, as_float, np.nan), as_float(map_values(column, mapping))
+    )
+    np.testing.assert_array_equal(codes.is_in(["1"]), is_in(column, ["1"]).to_numpy())
+
+
+def test_factorising_by_run_equals_pandas_factorize() -> None:
+    rng = np.random.default_rng(1)
+    ids = np.repeat([f"S-{i:04d}" for i in rng.permutation(3000)], 40).astype(object)
+    ids[rng.choice(len(ids), 500, replace=False)] = None
+    column = pd.Series(ids, dtype=ARROW)
+    codes = Codes.of(column)
+    expected_codes, expected_distinct = pd.factorize(column, use_na_sentinel=True)
+    np.testing.assert_array_equal(codes.codes, expected_codes)
+    assert codes.distinct.tolist() == expected_distinct.tolist()
+    shuffled = pd.Series(rng.permutation(ids), dtype=ARROW)  # no runs: plain path
+    np.testing.assert_array_equal(
+        Codes.of(shuffled).codes, pd.factorize(shuffled, use_na_sentinel=True)[0]
+    )
+
+
+@pytest.mark.parametrize("later", [False, True])
+def test_day_numbers_compare_as_calendar_days(later: bool) -> None:
+    when = pd.Series(
+        pd.to_datetime(
+            ["1969-12-31 23:59", "1970-01-01", "2024-03-01 08:00", None],
+            format="ISO8601",
+        )
+    )
+    limit = pd.Series(
+        pd.to_datetime(["1969-12-31", "1969-12-31", "2024-03-01", "2024-01-01"])
+    )
+    by_day = day(when).gt(day(limit)) if later else day(when).lt(day(limit))
+    a, b = day_numbers(when), day_numbers(limit)
+    np.testing.assert_array_equal(a > b if later else a < b, by_day.to_numpy())
+
+
+def test_keyed_days_equal_mapped_days_and_stay_with_their_table() -> None:
+    ctx = clean_context()
+    subjects = ctx.tables["subjects"]
+    consent = subjects["consent_date"].set_axis(subjects["subject_id"])
+    for name in ("administrations", "adverse_events", "biobank_samples"):
+        data = ctx.tables[name]
+        expected = day_numbers(map_values(data["subject_id"], consent))
+        np.testing.assert_array_equal(
+            keyed_days(ctx, data, "subject_id", consent), expected
+        )
+    other = ctx.tables["administrations"].iloc[::-1]  # another object, other order
+    np.testing.assert_array_equal(
+        keyed_days(ctx, other, "subject_id", consent),
+        day_numbers(map_values(other["subject_id"], consent)),
+    )
+
+
+@pytest.mark.parametrize("dtype", ["boolean", "object"])
+def test_true_and_false_masks_equal_the_nullable_formulation(dtype: str) -> None:
+    values = pd.Series([True, False, None, True], dtype=dtype, index=[5, 6, 7, 8])
+    as_boolean = values.astype("boolean")
+    assert_series_equal(is_true(values), as_boolean.fillna(False).astype(bool))
+    assert_series_equal(
+        is_false(values), as_boolean.eq(False).fillna(False).astype(bool)
+    )
+
+
+@pytest.mark.parametrize("dtype", [ARROW, "object"])
+def test_stripped_equals_stripping_every_row(dtype: str) -> None:
+    values = [" 10^6 cells", "10^6 cells\x1c", None, "\u2003x\xa0", "", " 10^6 cells"]
+    data = pd.DataFrame({"dose_unit": pd.Series(values, dtype=dtype)})
+    ctx = RuleContext(clean_context().protocol, {})
+    expected = data["dose_unit"].astype("string").str.strip()
+    assert_series_equal(stripped(ctx, data, "dose_unit"), expected)
+
+
+def test_a_reused_context_gives_the_findings_of_a_fresh_one() -> None:
+    records = clean_records()
+    for change in EXAMPLES.values():  # most rules fire
+        change(records)
+    ctx = clean_context(records)
+    first = run_rules(ctx)
+    assert len(set(first["rule"])) > 20
+    assert_frame_equal(run_rules(ctx), first)
+    assert isinstance(ctx.tables, dict)
+    labs = ctx.tables["labs"].copy()
+    labs["subject_id"] = "S-77"  # a table replaced: nothing kept for the old one
+    ctx.tables["labs"] = labs
+    assert_frame_equal(
+        run_rules(ctx), run_rules(RuleContext(ctx.protocol, dict(ctx.tables)))
+    )
+    assert len(run_rules(ctx)) > len(first)
