@@ -60,7 +60,9 @@ def first_given_doses(administrations: pd.DataFrame) -> pd.DataFrame:
         dose is uncertain.
     """
     given = administrations.loc[given_mask(administrations)]
-    dates = pd.to_datetime(given["admin_date"], errors="coerce")
+    dates = given["admin_date"]
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        dates = pd.to_datetime(dates, errors="coerce")
     carried = [c for c in _CARRIED if c in given.columns]
     doses = given[["subject_id", *carried]].assign(first_dose_date=dates)
     dated = doses.loc[dates.notna()]

@@ -24,6 +24,7 @@ __all__ = [
     "SOURCE_ROW",
     "Codes",
     "RuleContext",
+    "factorize",
     "flag_rows",
     "is_in",
     "lookup",
@@ -87,7 +88,7 @@ class Codes:
         Codes
             Its codes and distinct values.
         """
-        codes, distinct = _factorize(values)
+        codes, distinct = factorize(values)
         textual = _all_strings(values, distinct)
         return cls(values, np.asarray(codes), pd.Series(distinct), textual)
 
@@ -171,12 +172,24 @@ class Codes:
         return self.spread(per_value, missing)
 
 
-def _factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Return ``pandas.factorize(values)``, by run where equal values come in runs.
 
     Tables are usually sorted by subject: a million ``subject_id`` values then form a
     few thousand runs, and factorising one value per run and repeating its code is
     several times faster. The codes and distinct values are the very same.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        A column.
+
+    Returns
+    -------
+    codes : numpy.ndarray
+        Each row's position among the distinct values; -1 where missing.
+    distinct : pandas.Index
+        The distinct non-missing values, in order of first appearance.
     """
     starts = _run_starts(values)
     if starts is None:
