@@ -244,8 +244,9 @@ def _wrong_types(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     )[list(FINDING_COLUMNS)]
 
 
-#: Codes are counted in an array of this many slots per row at most (else re-coded).
-_DENSE_SLOTS_PER_ROW = 16
+#: Codes are counted in an array of this many slots per row at most (else re-coded):
+#: a wider array costs more in fresh memory pages than re-coding saves.
+_DENSE_SLOTS_PER_ROW = 2
 
 
 def _key_codes(
