@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pandera.backends.pandas.builtin_checks  # noqa: F401 - the checks' functions
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrors
 
@@ -296,6 +299,75 @@ def _shared(codes: np.ndarray, complete: np.ndarray, size: int) -> np.ndarray:
     return complete & (counts[codes] > 1)
 
 
+def _duplicates_in_order(data: pd.DataFrame, key: list[str]) -> np.ndarray | None:
+    """Return the rows sharing their key with another row, using the rows' order.
+
+    Site exports are usually sorted (by subject, then date, ...). When the rows are
+    in order of some key columns, rows with equal values in them are neighbours, and
+    comparing each row with the next replaces hashing a million keys. The columns
+    are taken greedily: one qualifies when it does not decrease between rows tied on
+    the columns taken so far (a qualifying column keeps qualifying as the ties shrink,
+    so the greedy choice misses no order that exists). The key columns left over
+    (e.g. lab tests listed in panel order within a date) are compared as codes
+    within each run of tied rows.
+
+    Returns
+    -------
+    numpy.ndarray of bool or None
+        Which rows share their key; None when a key value is missing or the first
+        key column taken is not in order (the caller then compares codes).
+    """
+    columns = {name: _comparable(data[name]) for name in key}
+    tied = np.ones(max(len(data) - 1, 0), dtype=bool)  # row i and i + 1 so far equal
+    remaining = list(key)
+    while remaining and tied.any():
+        qualifying = next(
+            (
+                name
+                for name in remaining
+                if (values := columns[name]) is not None
+                and (_pairwise(pc.less_equal, values) | ~tied).all()
+            ),
+            None,
+        )
+        if qualifying is None:
+            break
+        tied &= _pairwise(pc.equal, columns[qualifying])
+        remaining.remove(qualifying)
+    if len(remaining) == len(key):
+        return None
+    if not remaining or not tied.any():
+        shared = np.zeros(len(data), dtype=bool)
+        shared[:-1] |= tied
+        shared[1:] |= tied
+        return shared
+    runs = np.concatenate(([0], np.cumsum(~tied)))  # one number per run of ties
+    codes, complete, size = _key_codes(data, remaining)
+    if (int(runs[-1]) + 1) * size >= 1 << 62:
+        return None
+    return _shared(runs * size + codes, complete, (int(runs[-1]) + 1) * size)
+
+
+def _comparable(values: pd.Series) -> pyarrow.Array | pyarrow.ChunkedArray | None:
+    """Return a key column as Arrow values to compare, or None if any is missing."""
+    if values.hasnans:
+        return None
+    if values.dtype.kind == "M" or pd.api.types.is_integer_dtype(values):
+        return pyarrow.array(values.to_numpy(dtype="int64"))
+    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
+        return pyarrow.array(values.array)
+    return None
+
+
+def _pairwise(
+    compare: Callable[[object, object], pyarrow.Array],
+    values: pyarrow.Array | pyarrow.ChunkedArray,
+) -> np.ndarray:
+    """Compare each value with the next one; one bool per adjacent pair."""
+    result = compare(values[:-1], values[1:])
+    return np.asarray(result.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     """Report every row whose key is shared with another row (SC-KEY).
 
@@ -317,7 +389,9 @@ def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     key = [c for c in spec.key if c in typed.columns]
     if len(key) != len(spec.key) or typed.empty:
         return empty_findings()
-    duplicated = _shared(*_key_codes(typed, key))
+    duplicated = _duplicates_in_order(typed, key)
+    if duplicated is None:  # not in order: compare codes
+        duplicated = _shared(*_key_codes(typed, key))
     if not duplicated.any():
         return empty_findings()
     hits = typed.loc[duplicated]
