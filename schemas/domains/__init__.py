@@ -92,13 +92,6 @@ class DomainSpec:
         return schema
 
     @cached_property
-    def declared_unique(self) -> tuple[str, ...]:
-        """The columns the model declares unique together (its ``Config.unique``)."""
-        if self.schema.unique:
-            return tuple(self.schema.unique)
-        return tuple(n for n, c in self.schema.columns.items() if c.unique)
-
-    @cached_property
     def column_kinds(self) -> dict[str, ColumnKind]:
         """Logical type of every column: string, integer, float, boolean or datetime."""
         kinds: dict[str, ColumnKind] = {}

@@ -29,7 +29,6 @@ from trialdata.validation.schema_check import ABSENT_COLUMNS, check_keys, check_
 
 __all__ = [
     "PROTOCOL_FILE",
-    "check_typed_tables",
     "load_upload_protocol",
     "validate_folder",
     "validate_tables",
@@ -198,38 +197,6 @@ def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     return combined
 
 
-def _table_checks(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
-    """Check one typed table (text in Arrow strings) against its schema and key."""
-    return findings_frame([check_schema(typed, spec), check_keys(typed, spec)])
-
-
-def check_typed_tables(
-    protocol: Protocol, tables: dict[str, pd.DataFrame]
-) -> pd.DataFrame:
-    """Run the schema, key and cross-domain checks on typed tables.
-
-    Parameters
-    ----------
-    protocol : schemas.protocol.Protocol
-        The trial's protocol.
-    tables : dict of str to pandas.DataFrame
-        Typed domain tables with every schema column and the source columns.
-
-    Returns
-    -------
-    pandas.DataFrame
-        SC-* and rule findings.
-    """
-
-    def check_table(name: str) -> pd.DataFrame:
-        spec = get_domain(name)
-        return _table_checks(normalise_text_columns(tables[name], spec), spec)
-
-    names = list(tables)
-    per_table = map_in_threads(check_table, names, cost=lambda n: len(tables[n]))
-    return findings_frame([*per_table, run_rules(RuleContext(protocol, tables))])
-
-
 @dataclass(frozen=True)
 class _CheckedDomain:
     """One domain table parsed and checked on its own (before the rules)."""
@@ -244,7 +211,10 @@ def _check_domain(name: str, raw: pd.DataFrame) -> _CheckedDomain:
     spec = get_domain(name)
     typed, unparsed = parse_table(raw, spec)
     typed = _with_all_columns(typed, spec)
-    checks = _table_checks(normalise_text_columns(typed, spec), spec)
+    text_normalised = normalise_text_columns(typed, spec)  # e.g. imputation flags
+    checks = findings_frame(
+        [check_schema(text_normalised, spec), check_keys(text_normalised, spec)]
+    )
     checked = _not_reported_again(checks, unparsed)
     return _CheckedDomain(typed, unparsed, checked)
 

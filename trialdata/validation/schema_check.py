@@ -109,10 +109,10 @@ def _certainly_passes(typed: pd.DataFrame, schema: pa.DataFrameSchema) -> bool:
         values = typed[name]
         if not column.nullable and values.isna().any():
             return False
+        present = values.dropna() if values.hasnans else values
         for check in column.checks:
             if check.element_wise or check.groupby is not None or not check.ignore_na:
                 return False
-            present = values.dropna() if values.hasnans else values
             try:
                 passed = check._check_fn(present, **check._check_kwargs)
             except Exception:  # pandera runs it again and reports what it raises
@@ -314,8 +314,8 @@ def _duplicates_in_order(data: pd.DataFrame, key: list[str]) -> np.ndarray | Non
     Returns
     -------
     numpy.ndarray of bool or None
-        Which rows share their key; None when a key value is missing or the first
-        key column taken is not in order (the caller then compares codes).
+        Which rows share their key; None when no key column without missing
+        values is in order (the caller then compares codes).
     """
     columns = {name: _comparable(data[name]) for name in key}
     tied = np.ones(max(len(data) - 1, 0), dtype=bool)  # row i and i + 1 so far equal
