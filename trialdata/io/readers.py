@@ -15,6 +15,7 @@ import csv
 import hashlib
 import io
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -124,9 +125,9 @@ def _finish(
     renamed = [c for c in data.columns if "\x00" in str(c)]
     if renamed:
         data = data.drop(columns=renamed)
-    objects = [c for c in data.columns if data[c].dtype == object]
-    if objects:
-        data = data.astype(dict.fromkeys(objects, TEXT_DTYPE))
+    objects = [c for c, dtype in data.dtypes.items() if dtype == np.dtype(object)]
+    if len(objects):
+        data = data.astype(dict.fromkeys(objects, TEXT_DTYPE), copy=False)
     data.index = pd.RangeIndex(len(data))
     data[ROW_COLUMN] = rows.astype("int64", copy=False)
     return RawTable(
@@ -135,14 +136,18 @@ def _finish(
 
 
 def _read_csv(source: SourceFile) -> RawTable:
-    raw = source.path.read_bytes()
+    raw = _read_file(source)
     digest = hashlib.sha256(raw).hexdigest()
-    if not raw or raw.isspace():
+    head = raw.slice(0, min(raw.size, _HEAD_BYTES)).to_pybytes()
+    if not head or (head.isspace() and raw.to_pybytes().isspace()):
         _unreadable(source, "file is empty")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    end_of_header = raw.find(b"\n")
-    header_bytes = raw if end_of_header < 0 else raw[:end_of_header]
+    if head.startswith(b"\xef\xbb\xbf"):
+        raw, head = raw.slice(3), head[3:]
+    end_of_header = head.find(b"\n")
+    if end_of_header < 0 and raw.size > len(head):  # a header longer than the head
+        head = raw.to_pybytes()
+        end_of_header = head.find(b"\n")
+    header_bytes = head if end_of_header < 0 else head[:end_of_header]
     header_line = _decode(source, header_bytes, raw).rstrip("\r")
     delimiter = max(_DELIMITERS, key=header_line.count)
     if header_line.count(delimiter) == 0:
@@ -151,14 +156,15 @@ def _read_csv(source: SourceFile) -> RawTable:
     if not any(h.strip() for h in header):
         _unreadable(source, "the first line (header) is empty", row=1)
     columns, duplicated = _dedupe_header([h.strip() for h in header])
-    quoted = b'"' in raw
-    # Values can only span lines inside quotes; without quotes Arrow parses blocks in
-    # parallel, and keeping blank lines as rows (of nulls) lets record i be line i + 2
-    # when no row is entirely null, without scanning the file for line breaks.
-    rows = None
-    if not quoted:
-        table = _read_table(raw, columns, source, delimiter, quoted, keep_blank=True)
-        rows = _lines_without_blank_rows(table)
+    quoted = _contains_byte(raw, ord('"'))
+    # Keeping blank lines as rows (of nulls) lets record i be line i + 2 when no row
+    # is entirely null and no value spans lines, without looking for where lines
+    # start. Values can only span lines inside quotes: a quoted file must also have
+    # one line per record.
+    table = _read_table(raw, columns, source, delimiter, quoted, keep_blank=True)
+    rows = _lines_without_blank_rows(table)
+    if rows is not None and quoted and _line_count(raw) != table.num_rows + 1:
+        rows = None
     if rows is None:
         table = _read_table(raw, columns, source, delimiter, quoted, keep_blank=False)
         rows = _csv_line_numbers(raw, table.num_rows, delimiter)
@@ -166,8 +172,51 @@ def _read_csv(source: SourceFile) -> RawTable:
     return _finish(source, data, rows, duplicated, delimiter, digest)
 
 
+#: Bytes looked at first, for the header line and for an empty file.
+_HEAD_BYTES = 1 << 16
+#: Files from this size are parsed on Arrow's thread pool, smaller ones on the calling
+#: thread: the pool is shared, and a small file queued behind a big one waits for it.
+_POOLED_FROM_BYTES = 16 << 20
+#: Bytes compared at a time when searching a file for one byte value.
+_SCAN_BYTES = 1 << 20
+
+
+def _read_file(source: SourceFile) -> pa.Buffer:
+    """Read a whole file into Arrow's memory pool.
+
+    The pool keeps memory it has had for the next read, where a bytes object of
+    each file would take fresh pages from the system every time.
+    """
+    with pa.OSFile(str(source.path)) as handle:
+        return handle.read_buffer()
+
+
+def _line_count(raw: pa.Buffer) -> int:
+    """Return the number of lines: line breaks, plus an unterminated last line."""
+    breaks = sum(int(np.count_nonzero(m)) for m in _byte_matches(raw, ord("\n")))
+    unterminated = raw.size > 0 and raw.slice(raw.size - 1).to_pybytes() != b"\n"
+    return breaks + int(unterminated)
+
+
+def _contains_byte(raw: pa.Buffer, value: int) -> bool:
+    """Return whether any byte of ``raw`` equals ``value``."""
+    return any(matches.any() for matches in _byte_matches(raw, value))
+
+
+def _byte_matches(raw: pa.Buffer, value: int) -> Iterator[np.ndarray]:
+    """Yield, slice by slice, which bytes of ``raw`` equal ``value``.
+
+    The slices are compared into one reused array, not one the size of the file.
+    """
+    view = np.frombuffer(raw, dtype=np.uint8)
+    equal = np.empty(min(len(view), _SCAN_BYTES), dtype=bool)
+    for start in range(0, len(view), _SCAN_BYTES):
+        part = view[start : start + _SCAN_BYTES]
+        yield np.equal(part, value, out=equal[: len(part)])
+
+
 def _read_table(
-    raw: bytes,
+    raw: pa.Buffer,
     columns: list[str],
     source: SourceFile,
     delimiter: str,
@@ -177,7 +226,11 @@ def _read_table(
 ) -> pa.Table:
     """Read CSV bytes with Arrow, typed when every value converts, else as text."""
     options = {
-        "read_options": pacsv.ReadOptions(column_names=columns, skip_rows=1),
+        "read_options": pacsv.ReadOptions(
+            column_names=columns,
+            skip_rows=1,
+            use_threads=raw.size >= _POOLED_FROM_BYTES,
+        ),
         "parse_options": pacsv.ParseOptions(
             delimiter=delimiter,
             newlines_in_values=quoted,
@@ -190,7 +243,7 @@ def _read_table(
     try:
         return pacsv.read_csv(
             pa.BufferReader(raw),
-            convert_options=_convert_options({c: pa.string() for c in columns}),
+            convert_options=_convert_options({c: _TEXT for c in columns}),
             **options,
         )
     except pa.ArrowInvalid as error:
@@ -215,15 +268,18 @@ def _lines_without_blank_rows(table: pa.Table) -> np.ndarray | None:
     return np.arange(2, table.num_rows + 2, dtype="int64")
 
 
+#: Arrow type text is read as: pandas keeps Arrow strings with 64-bit offsets, so
+#: reading them so spares a conversion of every text column.
+_TEXT = pa.large_string()
 _ARROW_TYPES = {
     "integer": pa.int64(),
     "float": pa.float64(),
     "boolean": pa.bool_(),
     "datetime": pa.timestamp("ns"),
-    "string": pa.string(),
+    "string": _TEXT,
 }
 _ARROW_TO_PANDAS = {
-    pa.string(): TEXT_DTYPE,
+    _TEXT: TEXT_DTYPE,
     pa.int64(): pd.Int64Dtype(),
     pa.bool_(): pd.BooleanDtype(),
 }
@@ -260,7 +316,7 @@ def _convert_options(column_types: dict[str, pa.DataType]) -> pacsv.ConvertOptio
 
 
 def _read_typed_csv(
-    raw: bytes, columns: list[str], domain: str | None, options: dict[str, object]
+    raw: pa.Buffer, columns: list[str], domain: str | None, options: dict[str, object]
 ) -> pa.Table | None:
     """Read a clean domain file with its columns parsed by Arrow, or return None.
 
@@ -289,11 +345,15 @@ def _read_typed_csv(
     return table
 
 
-def _decode(source: SourceFile, part: bytes, whole: bytes) -> str:
+def _decode(
+    source: SourceFile, part: bytes | pa.Buffer, whole: bytes | pa.Buffer
+) -> str:
     """Decode UTF-8 text, refusing the file with the line of the first bad byte."""
     try:
-        return part.decode("utf-8")
+        return bytes(part).decode("utf-8")
     except UnicodeDecodeError as error:
+        if isinstance(whole, pa.Buffer):
+            whole = whole.to_pybytes()
         line = whole[: error.start].count(b"\n") + 1
         _unreadable(
             source,
@@ -303,7 +363,7 @@ def _decode(source: SourceFile, part: bytes, whole: bytes) -> str:
         )
 
 
-def _csv_line_numbers(raw: bytes, n_records: int, delimiter: str) -> np.ndarray:
+def _csv_line_numbers(raw: pa.Buffer, n_records: int, delimiter: str) -> np.ndarray:
     """Return the 1-based line of each record, accounting for blank lines.
 
     The fast path assumes one record per non-blank line; when quoted values span lines
@@ -322,7 +382,7 @@ def _csv_line_numbers(raw: bytes, n_records: int, delimiter: str) -> np.ndarray:
     if len(nonblank) - 1 == n_records:
         return nonblank[1:]
     reader = csv.reader(
-        io.StringIO(raw.decode("utf-8"), newline=""), delimiter=delimiter
+        io.StringIO(raw.to_pybytes().decode("utf-8"), newline=""), delimiter=delimiter
     )
     record_starts = []
     previous_end = 0
@@ -375,9 +435,25 @@ def _read_excel(source: SourceFile) -> RawTable:
     width = len(header)
     records = [(texts[i] + [None] * width)[:width] for i in body]
     columns, duplicated = _dedupe_header(header)
-    data = pd.DataFrame(records, columns=columns, dtype=object)
+    data = _text_frame(columns, records)
     rows = np.asarray([first_row + i for i in body], dtype="int64")
     return _finish(source, data, rows, duplicated)
+
+
+def _text_frame(columns: list[str], records: list[list[str | None]]) -> pd.DataFrame:
+    """Build a table of Arrow text from rows of text (None where missing).
+
+    Each column goes to Arrow in one call; a table of Python objects converted
+    with ``astype`` takes several times longer.
+    """
+    values = list(zip(*records, strict=True)) if records else [() for _ in columns]
+    return pd.DataFrame(
+        {
+            name: pd.arrays.ArrowStringArray(pa.array(list(column), type=_TEXT))
+            for name, column in zip(columns, values, strict=True)
+        },
+        index=pd.RangeIndex(len(records)),
+    )
 
 
 def _typed_frame_as_text(source: SourceFile, data: pd.DataFrame) -> RawTable:

@@ -26,6 +26,7 @@ __all__ = [
     "RuleContext",
     "factorize",
     "flag_rows",
+    "has_missing",
     "is_in",
     "lookup",
     "map_values",
@@ -196,6 +197,38 @@ def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
         return pd.factorize(values, use_na_sentinel=True)
     codes, distinct = pd.factorize(values.iloc[starts], use_na_sentinel=True)
     return np.repeat(codes, np.diff(starts, append=len(values))), distinct
+
+
+def has_missing(values: pd.Series) -> bool:
+    """Return whether a column has a missing value, without a mask where it can.
+
+    ``Series.hasnans`` builds a mask of the whole column. Arrow text knows its
+    null count; a float column's sum is NaN or infinite when any value is NaN (an
+    infinite sum is looked at closer); the minimum of a datetime64 column is NaT
+    when any value is. Other columns use ``hasnans``.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        A column.
+
+    Returns
+    -------
+    bool
+        Whether any value is missing.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return bool(pa.array(values.array).null_count)
+    if isinstance(dtype, np.dtype) and len(values):
+        array = values.to_numpy(copy=False)
+        if dtype.kind == "f":
+            with np.errstate(over="ignore", invalid="ignore"):  # inf: look closer
+                if np.isfinite(np.add.reduce(array)):
+                    return False
+        if dtype.kind == "M":
+            return bool(np.isnat(array.min()))
+    return bool(values.hasnans)
 
 
 def _run_starts(values: pd.Series) -> np.ndarray | None:

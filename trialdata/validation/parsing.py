@@ -65,8 +65,8 @@ def parse_table(
         RD-008 (unparseable) and RD-011 (partial date imputed) findings.
     """
     typed = normalise_text_columns(raw, spec)
-    if typed is raw:
-        typed = raw.copy()  # parsed columns replace text ones below
+    if typed is raw:  # parsed columns replace text ones below, in the copy only
+        typed = raw.copy(deep=False)
     problems = []
     for column, kind in spec.column_kinds.items():
         if column not in raw.columns or kind == "string" or is_parsed(raw[column]):
@@ -133,14 +133,15 @@ def normalise_text_columns(data: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame
         A copy with text columns as ``string[pyarrow]``, or ``data`` itself when
         they already are.
     """
+    dtypes = data.dtypes
     convert = [
         column
         for column, kind in spec.column_kinds.items()
-        if kind == "string" and column in data and data[column].dtype != TEXT_DTYPE
+        if kind == "string" and column in dtypes and dtypes[column] != TEXT_DTYPE
     ]
     if not convert:
         return data
-    result = data.copy()
+    result = data.copy(deep=False)  # converted columns are replaced, not changed
     for column in convert:
         values = result[column]
         text = values.astype(object).where(values.isna(), values.astype(str))

@@ -125,7 +125,11 @@ def _read_domain_file(source: SourceFile, spec: DomainSpec) -> _ReadFile:
             )
         )
     data = raw.data
-    data[SOURCE_FILE] = source.name
+    # one category rather than a million references to one str
+    data[SOURCE_FILE] = pd.Categorical.from_codes(
+        np.zeros(len(data), dtype=np.int8),  # type: ignore[arg-type]  # array-like
+        categories=pd.Index([source.name]),
+    )
     columns = [c for c in data.columns if not str(c).startswith("_source_")]
     refused = find_identifier_columns(columns)
     for column in refused:
@@ -186,13 +190,10 @@ def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
         "datetime": "datetime64[ns]",
         "string": "string[pyarrow]",
     }
-    extra = pd.DataFrame(
-        {
-            c: pd.Series(index=typed.index, dtype=dtypes[spec.column_kinds[c]])
-            for c in missing
-        }
-    )
-    combined = pd.concat([typed, extra], axis=1)
+    combined = typed.copy(deep=False)  # the table's own columns are not copied
+    for column in missing:
+        dtype = dtypes[spec.column_kinds[column]]
+        combined[column] = pd.Series(index=typed.index, dtype=dtype)
     combined.attrs[ABSENT_COLUMNS] = tuple(missing)
     return combined
 

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import pandera.backends.pandas.builtin_checks  # noqa: F401 - the checks' functions
 import pandera.pandas as pa
+import polars as pl
 import pyarrow
-import pyarrow.compute as pc
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrors
 
@@ -32,7 +31,12 @@ from trialdata.findings import (
     empty_findings,
     findings_frame,
 )
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW, factorize
+from trialdata.validation.context import (
+    SOURCE_FILE,
+    SOURCE_ROW,
+    factorize,
+    has_missing,
+)
 
 __all__ = ["ABSENT_COLUMNS", "check_keys", "check_schema"]
 
@@ -107,25 +111,33 @@ def _certainly_passes(typed: pd.DataFrame, schema: pa.DataFrameSchema) -> bool:
         if name not in typed:  # absent: reported as RD-002, not by pandera
             continue
         values = typed[name]
-        if not column.nullable and values.isna().any():
-            return False
-        present = values.dropna() if values.hasnans else values
+        if has_missing(values):
+            if not column.nullable:
+                return False
+            values = values.dropna()
         for check in column.checks:
             if check.element_wise or check.groupby is not None or not check.ignore_na:
                 return False
             try:
-                passed = check._check_fn(present, **check._check_kwargs)
+                passed = check._check_fn(values, **check._check_kwargs)
             except Exception:  # pandera runs it again and reports what it raises
                 return False
             if isinstance(passed, pd.Series):
-                passed = (
-                    pd.api.types.is_bool_dtype(passed.dtype)
-                    and not passed.hasnans
-                    and bool(passed.all())
-                )
+                passed = _all_true(passed)
             if passed is not True and passed is not np.True_:
                 return False
     return True
+
+
+def _all_true(passed: pd.Series) -> bool:
+    """Return whether a check's result is boolean and true on every row."""
+    if passed.dtype == bool:  # NumPy booleans: never missing
+        return bool(passed.to_numpy().all())
+    return (
+        pd.api.types.is_bool_dtype(passed.dtype)
+        and not passed.hasnans
+        and bool(passed.all())
+    )
 
 
 def _rule_and_message(
@@ -223,10 +235,11 @@ def _type_matches(domain: str, column: str, actual: object) -> bool:
 def _wrong_types(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     """One SC-TYPE finding per column whose type is not the model's."""
     rows = []
+    dtypes = typed.dtypes
     for name, column in spec.schema.columns.items():
-        if name not in typed or column.dtype is None:
+        if name not in dtypes or column.dtype is None:
             continue
-        actual = typed[name].dtype
+        actual = dtypes[name]
         if not _type_matches(spec.name, name, actual):
             rows.append((name, f"column has type {actual}, expected {column.dtype}"))
     if not rows:
@@ -299,73 +312,62 @@ def _shared(codes: np.ndarray, complete: np.ndarray, size: int) -> np.ndarray:
     return complete & (counts[codes] > 1)
 
 
-def _duplicates_in_order(data: pd.DataFrame, key: list[str]) -> np.ndarray | None:
-    """Return the rows sharing their key with another row, using the rows' order.
+def _shared_keys(data: pd.DataFrame, key: list[str]) -> np.ndarray:
+    """Return which rows share their complete key with another row.
 
-    Site exports are usually sorted (by subject, then date, ...). When the rows are
-    in order of some key columns, rows with equal values in them are neighbours, and
-    comparing each row with the next replaces hashing a million keys. The columns
-    are taken greedily: one qualifies when it does not decrease between rows tied on
-    the columns taken so far (a qualifying column keeps qualifying as the ties shrink,
-    so the greedy choice misses no order that exists). The key columns left over
-    (e.g. lab tests listed in panel order within a date) are compared as codes
-    within each run of tied rows.
+    Every row's key is hashed (Polars, without the GIL and without a temporary the
+    size of the table per column); only rows whose hash repeats can share a key, and
+    only they are compared exactly, as codes (:func:`_key_codes`). A hash that two
+    different keys happen to share costs an exact comparison, never a finding.
+    Columns Polars cannot take (mixed objects in a hand-built table) are compared
+    as codes throughout.
 
     Returns
     -------
-    numpy.ndarray of bool or None
-        Which rows share their key; None when no key column without missing
-        values is in order (the caller then compares codes).
+    numpy.ndarray of bool
+        One value per row.
     """
-    columns = {name: _comparable(data[name]) for name in key}
-    tied = np.ones(max(len(data) - 1, 0), dtype=bool)  # row i and i + 1 so far equal
-    remaining = list(key)
-    while remaining and tied.any():
-        qualifying = next(
-            (
-                name
-                for name in remaining
-                if (values := columns[name]) is not None
-                and (_pairwise(pc.less_equal, values) | ~tied).all()
-            ),
-            None,
+    hashes = _row_hashes(data, key)
+    if hashes is None:
+        return _shared(*_key_codes(data, key))
+    complete = np.ones(len(data), dtype=bool)
+    for name in key:
+        if has_missing(data[name]):
+            complete &= data[name].notna().to_numpy()
+    shared = np.zeros(len(data), dtype=bool)
+    candidates = np.flatnonzero(complete & _repeated(hashes, complete))
+    if len(candidates):
+        shared[candidates] = _shared(*_key_codes(data.iloc[candidates], key))
+    return shared
+
+
+def _row_hashes(data: pd.DataFrame, key: list[str]) -> np.ndarray | None:
+    """Return a 64-bit hash of each row's key values, or None if Polars cannot."""
+    try:
+        frame = pl.DataFrame(
+            [_polars_column(data[name]).alias(str(i)) for i, name in enumerate(key)]
         )
-        if qualifying is None:
-            break
-        tied &= _pairwise(pc.equal, columns[qualifying])
-        remaining.remove(qualifying)
-    if len(remaining) == len(key):
+        return frame.hash_rows().to_numpy()
+    except (pl.exceptions.PolarsError, pyarrow.ArrowException, TypeError, ValueError):
         return None
-    if not remaining or not tied.any():
-        shared = np.zeros(len(data), dtype=bool)
-        shared[:-1] |= tied
-        shared[1:] |= tied
-        return shared
-    runs = np.concatenate(([0], np.cumsum(~tied)))  # one number per run of ties
-    codes, complete, size = _key_codes(data, remaining)
-    if (int(runs[-1]) + 1) * size >= 1 << 62:
-        return None
-    return _shared(runs * size + codes, complete, (int(runs[-1]) + 1) * size)
 
 
-def _comparable(values: pd.Series) -> pyarrow.Array | pyarrow.ChunkedArray | None:
-    """Return a key column as Arrow values to compare, or None if any is missing."""
-    if values.hasnans:
-        return None
-    if values.dtype.kind == "M" or pd.api.types.is_integer_dtype(values):
-        return pyarrow.array(values.to_numpy(dtype="int64"))
+def _polars_column(values: pd.Series) -> pl.Series:
+    """Return a column as a Polars series: Arrow text and dates without a detour."""
     if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        return pyarrow.array(values.array)
-    return None
+        return pl.Series(pyarrow.array(values.array))
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        return pl.Series(values.to_numpy())
+    return pl.from_pandas(values)
 
 
-def _pairwise(
-    compare: Callable[[object, object], pyarrow.Array],
-    values: pyarrow.Array | pyarrow.ChunkedArray,
-) -> np.ndarray:
-    """Compare each value with the next one; one bool per adjacent pair."""
-    result = compare(values[:-1], values[1:])
-    return np.asarray(result.to_numpy(zero_copy_only=False), dtype=bool)
+def _repeated(hashes: np.ndarray, complete: np.ndarray) -> np.ndarray:
+    """Return which rows have a hash that another complete row also has."""
+    ordered = np.sort(hashes if complete.all() else hashes[complete])
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return np.zeros(len(hashes), dtype=bool)
+    return np.isin(hashes, repeated)
 
 
 def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
@@ -389,9 +391,7 @@ def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     key = [c for c in spec.key if c in typed.columns]
     if len(key) != len(spec.key) or typed.empty:
         return empty_findings()
-    duplicated = _duplicates_in_order(typed, key)
-    if duplicated is None:  # not in order: compare codes
-        duplicated = _shared(*_key_codes(typed, key))
+    duplicated = _shared_keys(typed, key)
     if not duplicated.any():
         return empty_findings()
     hits = typed.loc[duplicated]

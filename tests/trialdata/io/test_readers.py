@@ -71,6 +71,40 @@ def test_csv_without_quotes_keeps_line_numbers_and_skips_only_blank_lines(
     assert table.data["_source_row"].tolist() == lines
 
 
+@pytest.mark.parametrize(
+    ("text", "sites", "lines"),
+    [
+        ('id,site\nA1,"S,1"\nA2,S2\n', ["S,1", "S2"], [2, 3]),
+        ('id,site\nA1,"S,1"\nA2,S2', ["S,1", "S2"], [2, 3]),
+        ('id,site\r\nA1,"S,1"\r\nA2,S2\r\n', ["S,1", "S2"], [2, 3]),
+        ('id,site\nA1,"S\n1"\nA2,S2\n', ["S\n1", "S2"], [2, 4]),
+        ('id,site\r\nA1,"S\r\n1"\r\nA2,S2\r\n', ["S\r\n1", "S2"], [2, 4]),
+        ('id,site\nA1,"S,1"\n\nA2,S2\n', ["S,1", "S2"], [2, 4]),
+        ('id,site\nA1,"say ""hi"""\nA2,S2\n', ['say "hi"', "S2"], [2, 3]),
+        ('id,site\nA1,"two\nlines"\n\nA2,"S,2"', ["two\nlines", "S,2"], [2, 5]),
+    ],
+    ids=[
+        "one-line-per-record",
+        "no-final-newline",
+        "crlf",
+        "value-spans-lines",
+        "crlf-value-spans-lines",
+        "blank-line",
+        "escaped-quotes",
+        "spans-lines-and-blank-line",
+    ],
+)
+def test_csv_with_quotes_numbers_lines_whether_or_not_values_span_them(
+    tmp_path: Path, text: str, sites: list[str], lines: list[int]
+) -> None:
+    # a quoted file takes the fast path only when it has one line per record
+    path = tmp_path / "subjects.csv"
+    path.write_bytes(text.encode())
+    table = read_raw(_source(path))
+    assert _values(table.data["site"]) == sites
+    assert table.data["_source_row"].tolist() == lines
+
+
 def test_csv_records_its_sha256_as_read(tmp_path: Path) -> None:
     path = tmp_path / "subjects.csv"
     path.write_bytes(b"\xef\xbb\xbfid,site\nA1,S1\n")

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
-from trialdata.validation.context import flag_rows, is_in, lookup, map_values
+from trialdata.validation.context import (
+    flag_rows,
+    has_missing,
+    is_in,
+    lookup,
+    map_values,
+)
 
 
 def test_lookup_matches_keys_first_row_wins_and_missing_stays_missing() -> None:
@@ -69,3 +77,27 @@ def test_is_in_equals_series_isin_and_missing_is_never_in() -> None:
     assert is_in(values, []).tolist() == [False] * 4
     assert is_in(pd.Series([1, 2, 3]), [3, 1]).tolist() == [True, False, True]
     assert is_in(pd.Series([1.0, 2.0]), [1]).tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pd.Series(["a", None, "b"], dtype="string[pyarrow]"),
+        pd.Series(["a", "b"], dtype="string[pyarrow]"),
+        pd.Series([1.0, np.nan]),
+        pd.Series([1.0, 2.5]),
+        pd.Series([1e308, 1e308]),  # the sum overflows: not a missing value
+        pd.Series([np.inf, -np.inf]),
+        pd.Series([], dtype="float64"),
+        pd.Series(pd.to_datetime(["2024-01-01", None])),
+        pd.Series(pd.to_datetime(["2024-01-01", "2024-01-02"])),
+        pd.Series(pd.to_datetime(["2024-01-01", None]).tz_localize("UTC")),
+        pd.Series([1, None], dtype="Int64"),
+        pd.Series([1, 2], dtype="int64"),
+        pd.Series([True, None], dtype="boolean"),
+        pd.Series(["a", None], dtype=object),
+    ],
+    ids=lambda v: f"{v.dtype}-{list(v)}",
+)
+def test_has_missing_equals_hasnans(values: pd.Series) -> None:
+    assert has_missing(values) == values.hasnans

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -146,61 +147,72 @@ def test_a_table_is_accepted_without_pandera_only_when_pandera_finds_nothing(
     pd.testing.assert_frame_equal(check_schema(typed, spec), by_pandera)
 
 
-@settings(max_examples=80, deadline=None)
-@given(
-    rows=st.lists(
-        st.tuples(
-            st.sampled_from(["S-1", "S-2", "S-10", "S-3"]),
-            st.sampled_from([1, 2, 3]),
-            st.sampled_from(["2024-01-01", "2024-01-02", "2023-12-31"]),
-        ),
-        max_size=25,
+_KEY_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["S-1", "S-2", "S-10", "S-3", None]),
+        st.sampled_from([1, 2, 3, None]),
+        st.sampled_from(["2024-01-01", "2024-01-02", "2023-12-31", None]),
     ),
-    order=st.permutations(["subject_id", "admin_seq", "admin_date"]),
-    missing=st.booleans(),
+    max_size=25,
 )
-def test_keys_of_sorted_rows_are_compared_with_the_next_row_and_agree(
-    rows: list[tuple[str, int, str]], order: list[str], missing: bool
-) -> None:
-    # site exports come sorted, in any order of the key columns: neighbours are
-    # compared (a missing value leaves its column to codes within runs); unsorted
-    # keys fall back to codes; all agree with pandas
+
+
+def _key_table(rows: list[tuple[str | None, int | None, str | None]]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["subject_id", "admin_seq", "admin_date"])
-    table = table.sort_values(order, kind="stable").reset_index(drop=True)
     table["subject_id"] = table["subject_id"].astype("string[pyarrow]")
     table["admin_seq"] = table["admin_seq"].astype("Int64")
     table["admin_date"] = pd.to_datetime(table["admin_date"])
-    if missing and len(table):
-        table.loc[len(table) // 2, "admin_seq"] = pd.NA
-    key = ["subject_id", "admin_seq", "admin_date"]
+    return table
+
+
+def _pandas_duplicated(table: pd.DataFrame, key: list[str]) -> list[bool]:
     complete = table.loc[table[key].notna().all(axis=1), key]
     expected = pd.Series(False, index=table.index)
     expected[complete.index] = complete.duplicated(keep=False)
-    in_order = schema_check._duplicates_in_order(table, key)
-    if not missing and len(table) > 1:
-        assert in_order is not None  # sorted: the order is used
-    if in_order is not None:
-        assert in_order.tolist() == expected.tolist()
-    # the domain's own key is (subject_id, admin_seq): in order or not, by the sort
+    return expected.tolist()
+
+
+@pytest.mark.parametrize(
+    "hashes",
+    ["polars", "all-equal", "none"],
+    ids=["hashed", "every-hash-collides", "not-hashable"],
+)
+@settings(max_examples=60, deadline=None)
+@given(rows=_KEY_ROWS, order=st.permutations(["subject_id", "admin_seq", "admin_date"]))
+def test_rows_sharing_a_key_are_exactly_those_pandas_finds_duplicated(
+    hashes: str,
+    rows: list[tuple[str | None, int | None, str | None]],
+    order: list[str],
+) -> None:
+    # in any row order, with missing values; hashes only pick the rows compared
+    # exactly, so colliding hashes, or none at all, give the same answer
+    table = _key_table(rows).sort_values(order, kind="stable").reset_index(drop=True)
+    key = ["subject_id", "admin_seq", "admin_date"]
+    replaced = {
+        "polars": schema_check._row_hashes,
+        "all-equal": lambda data, key: np.zeros(len(data), dtype=np.uint64),
+        "none": lambda data, key: None,
+    }[hashes]
+    with patch.object(schema_check, "_row_hashes", replaced):
+        shared = schema_check._shared_keys(table, key)
+    assert shared.tolist() == _pandas_duplicated(table, key)
     table["_source_file"] = "administrations.csv"
     table["_source_row"] = range(2, len(table) + 2)
     own = ["subject_id", "admin_seq"]
-    complete = table.loc[table[own].notna().all(axis=1), own]
+    duplicated = np.asarray(_pandas_duplicated(table, own))
     findings = check_keys(table, get_domain("administrations"))
-    assert sorted(findings["row"]) == sorted(
-        table.loc[complete[complete.duplicated(keep=False)].index, "_source_row"]
-    )
+    assert sorted(findings["row"]) == sorted(table.loc[duplicated, "_source_row"])
 
 
-def test_unsorted_keys_fall_back_to_codes() -> None:
+def test_a_key_column_polars_cannot_take_is_compared_as_codes() -> None:
     table = pd.DataFrame(
         {
-            "subject_id": pd.array(["S-2", "S-1", "S-2"], dtype="string[pyarrow]"),
+            "subject_id": pd.Series(["S-2", 1, "S-2"], dtype=object),
             "admin_seq": pd.array([1, 2, 1], dtype="Int64"),
+            "_source_file": "administrations.csv",
+            "_source_row": [2, 3, 4],
         }
     )
-    assert schema_check._duplicates_in_order(table, ["subject_id", "admin_seq"]) is None
-    table["_source_file"] = "administrations.csv"
-    table["_source_row"] = [2, 3, 4]
+    assert schema_check._row_hashes(table, ["subject_id", "admin_seq"]) is None
     findings = check_keys(table, get_domain("administrations"))
     assert findings["row"].tolist() == [2, 4]
