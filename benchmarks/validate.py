@@ -7,7 +7,7 @@ unscheduled laboratory and immunomonitoring draws that those two tables hold at 
 (read with source lines, parse types, pandera schemas, keys, cross-domain rules).
 Target: (b) ≤ 3 × (a). Both are the median of ``--repeat`` runs.
 
-Run: ``python benchmarks/validate.py [--rows 1000000] [--subjects 1000] [--repeat 3]``
+Run: ``python benchmarks/validate.py [--rows 1000000] [--subjects 1000] [--repeat 5]``
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--subjects", type=int, default=1_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
