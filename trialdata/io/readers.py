@@ -51,20 +51,39 @@ class RawTable:
     data : pandas.DataFrame
         One column per file column (text, or already typed; see the module notes)
         plus ``_source_row``.
-    sha256 : str
-        SHA-256 of the file's bytes, as read.
     duplicated_columns : list of str
         Column names that appear more than once in the header (only the first copy is
         kept in ``data``).
     delimiter : str or None
         The CSV delimiter found, None for other formats.
+    content : pyarrow.Buffer or None
+        The bytes read, kept until they are hashed (CSV files).
+    digest : str or None
+        The SHA-256 once taken (at once for formats read from the path).
     """
 
     source: SourceFile
     data: pd.DataFrame
-    sha256: str
     duplicated_columns: list[str] = field(default_factory=list)
     delimiter: str | None = None
+    content: pa.Buffer | None = field(default=None, repr=False)
+    digest: str | None = field(default=None, repr=False)
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the file's bytes, as read.
+
+        A CSV file is hashed from the bytes its table was read from, when first asked
+        for (the caller may do it on a core that would otherwise wait); the bytes are
+        then released.
+        """
+        if self.digest is None:
+            if self.content is None:
+                self.digest = sha256_of(self.source.path)
+            else:
+                self.digest = hashlib.sha256(self.content).hexdigest()
+            self.content = None
+        return self.digest
 
 
 def read_raw(source: SourceFile) -> RawTable:
@@ -119,7 +138,7 @@ def _finish(
     rows: np.ndarray,
     duplicated: list[str],
     delimiter: str | None = None,
-    sha256: str | None = None,
+    content: pa.Buffer | None = None,
 ) -> RawTable:
     """Keep the first copy of each column, make text columns Arrow text, add rows."""
     renamed = [c for c in data.columns if "\x00" in str(c)]
@@ -130,14 +149,12 @@ def _finish(
         data = data.astype(dict.fromkeys(objects, TEXT_DTYPE), copy=False)
     data.index = pd.RangeIndex(len(data))
     data[ROW_COLUMN] = rows.astype("int64", copy=False)
-    return RawTable(
-        source, data, sha256 or sha256_of(source.path), duplicated, delimiter
-    )
+    digest = None if content is not None else sha256_of(source.path)
+    return RawTable(source, data, duplicated, delimiter, content, digest)
 
 
 def _read_csv(source: SourceFile) -> RawTable:
-    raw = _read_file(source)
-    digest = hashlib.sha256(raw).hexdigest()
+    raw = content = _read_file(source)
     head = raw.slice(0, min(raw.size, _HEAD_BYTES)).to_pybytes()
     if not head or (head.isspace() and raw.to_pybytes().isspace()):
         _unreadable(source, "file is empty")
@@ -169,7 +186,7 @@ def _read_csv(source: SourceFile) -> RawTable:
         table = _read_table(raw, columns, source, delimiter, quoted, keep_blank=False)
         rows = _csv_line_numbers(raw, table.num_rows, delimiter)
     data = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
-    return _finish(source, data, rows, duplicated, delimiter, digest)
+    return _finish(source, data, rows, duplicated, delimiter, content)
 
 
 #: Bytes looked at first, for the header line and for an empty file.

@@ -1,10 +1,12 @@
 """Run the independent per-file and per-table steps of validation on a few threads.
 
 Reading a file, parsing its columns and checking its schema and keys do not depend on
-any other table. Most of their time is spent in Arrow's readers and compute kernels,
-NumPy and hashlib, which release the GIL, so on a machine with several cores two
-tables are processed at once. Results come back in the order of the inputs, whatever
-order the work finished in, so findings stay in a fixed order.
+any other table. Much of their time is spent in Arrow's readers and compute kernels,
+Polars, NumPy and hashlib, which release the GIL, so on a machine with several cores two
+tables are processed at once, and the keys and file hashes are worked out while the
+calling thread runs the cross-domain rules, which hold the GIL
+(:func:`map_in_threads_while`). Results come back in the order of the inputs,
+whatever order the work finished in, so findings stay in a fixed order.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-__all__ = ["WORKERS", "map_in_threads"]
+__all__ = ["WORKERS", "map_in_threads", "map_in_threads_while"]
 
 #: Threads used; one per core, at most four.
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Other = TypeVar("Other")
 
 
 def map_in_threads(
@@ -46,11 +49,49 @@ def map_in_threads(
         ``function(item)`` for every item, in the order of ``items``. If calls
         raise, the exception of the earliest item is raised here.
     """
-    if WORKERS < 2 or len(items) < 2:
+    if len(items) < 2:
         return [function(item) for item in items]
+    return map_in_threads_while(function, items, lambda: None, cost)[0]
+
+
+def map_in_threads_while(
+    function: Callable[[Item], Result],
+    items: Sequence[Item],
+    meanwhile: Callable[[], Other],
+    cost: Callable[[Item], float] | None = None,
+) -> tuple[list[Result], Other]:
+    """Apply ``function`` to every item on worker threads while this thread runs.
+
+    The calling thread runs ``meanwhile`` once the items are handed out, so work
+    that holds the GIL (``meanwhile``) overlaps work that mostly does not (the
+    items).
+
+    Parameters
+    ----------
+    function : callable
+        Called once per item; it must not change shared state.
+    items : sequence
+        The inputs.
+    meanwhile : callable
+        Run on the calling thread; it must not change what ``function`` reads.
+    cost : callable, optional
+        Expected cost of an item; costly items start first.
+
+    Returns
+    -------
+    results : list
+        ``function(item)`` for every item, in the order of ``items``.
+    other : object
+        What ``meanwhile`` returned. If it raises, its exception is raised once the
+        items are done; otherwise the exception of the earliest failing item is.
+    """
+    if WORKERS < 2 or not items:
+        other = meanwhile()
+        return [function(item) for item in items], other
     order = list(range(len(items)))
     if cost is not None:
         order.sort(key=lambda i: -cost(items[i]))
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         futures = {i: pool.submit(function, items[i]) for i in order}
-        return [futures[i].result() for i in range(len(items))]
+        other = meanwhile()
+        return [futures[i].result() for i in range(len(items))], other

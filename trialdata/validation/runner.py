@@ -16,7 +16,7 @@ from trialdata.findings import Finding, Severity, findings_frame
 from trialdata.io.files import SourceFile, discover_upload, sha256_of
 from trialdata.io.identifiers import find_identifier_columns
 from trialdata.io.readers import read_raw, typed_columns_as_text
-from trialdata.validation._threads import map_in_threads
+from trialdata.validation._threads import map_in_threads, map_in_threads_while
 from trialdata.validation.context import SOURCE_FILE, RuleContext
 from trialdata.validation.parsing import (
     is_parsed,
@@ -82,15 +82,18 @@ def load_upload_protocol(folder: Path) -> Protocol:
         raise InputError(str(error).split(":", 1)[1].strip(), file=str(path)) from None
 
 
+#: The SHA-256 of a file read, taken when called (see ``RawTable.sha256``).
+Digest = Callable[[], str]
+
 #: A file read: its raw table (None when unreadable), SHA-256 and file findings.
-_ReadFile = tuple[pd.DataFrame | None, str, list[Finding]]
+_ReadFile = tuple[pd.DataFrame | None, Digest, list[Finding]]
 
 
 def _read_domain_file(source: SourceFile, spec: DomainSpec) -> _ReadFile:
     """Read one domain file to a raw table.
 
-    Returns the table (None when the file cannot be read), the file's SHA-256 and
-    the file-level findings.
+    Returns the table (None when the file cannot be read), the file's SHA-256 (to
+    be taken later, from the bytes read) and the file-level findings.
     """
     notes: list[Finding] = []
     try:
@@ -101,7 +104,8 @@ def _read_domain_file(source: SourceFile, spec: DomainSpec) -> _ReadFile:
                 source, spec.name, "RD-001", Severity.ERROR, error.reason, row=error.row
             )
         )
-        return None, sha256_of(source.path), notes
+        digest = sha256_of(source.path)
+        return None, lambda: digest, notes
     if raw.delimiter not in (None, ","):
         shown = {"\t": "tab"}.get(raw.delimiter, repr(raw.delimiter))
         notes.append(
@@ -170,7 +174,7 @@ def _read_domain_file(source: SourceFile, spec: DomainSpec) -> _ReadFile:
             )
     if refused or unknown:
         data = data.drop(columns=refused + unknown)
-    return data, raw.sha256, notes
+    return data, lambda: raw.sha256, notes
 
 
 def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
@@ -199,25 +203,38 @@ def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
 
 
 @dataclass(frozen=True)
-class _CheckedDomain:
-    """One domain table parsed and checked on its own (before the rules)."""
+class _ParsedDomain:
+    """One domain table parsed and schema-checked on its own (before its keys)."""
 
+    name: str
     typed: pd.DataFrame
+    text_normalised: pd.DataFrame  # what the schema and keys are checked on
     unparsed: pd.DataFrame  # RD-008 / RD-011
-    checked: pd.DataFrame  # SC-*, none on a value already reported as unparsed
+    schema: pd.DataFrame  # SC-* but SC-KEY
 
 
-def _check_domain(name: str, raw: pd.DataFrame) -> _CheckedDomain:
-    """Parse a raw domain table to its types and check its schema and keys."""
+def _parse_domain(name: str, raw: pd.DataFrame) -> _ParsedDomain:
+    """Parse a raw domain table to its types and check its schema."""
     spec = get_domain(name)
     typed, unparsed = parse_table(raw, spec)
     typed = _with_all_columns(typed, spec)
     text_normalised = normalise_text_columns(typed, spec)  # e.g. imputation flags
-    checks = findings_frame(
-        [check_schema(text_normalised, spec), check_keys(text_normalised, spec)]
-    )
-    checked = _not_reported_again(checks, unparsed)
-    return _CheckedDomain(typed, unparsed, checked)
+    schema = check_schema(text_normalised, spec)
+    return _ParsedDomain(name, typed, text_normalised, unparsed, schema)
+
+
+def _checked(
+    domain: _ParsedDomain, digests: list[Digest]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Check a parsed domain's keys and hash its files.
+
+    Returns the domain's SC-* findings (none on a value already reported as
+    unparsed) and its files' SHA-256. Both are mostly work without the GIL (Polars,
+    NumPy, hashlib), done while the rules run.
+    """
+    keys = check_keys(domain.text_normalised, get_domain(domain.name))
+    checks = findings_frame([domain.schema, keys])
+    return _not_reported_again(checks, domain.unparsed), [d() for d in digests]
 
 
 def _not_reported_again(checked: pd.DataFrame, unparsed: pd.DataFrame) -> pd.DataFrame:
@@ -230,14 +247,31 @@ def _not_reported_again(checked: pd.DataFrame, unparsed: pd.DataFrame) -> pd.Dat
 
 
 def _with_rules(
-    protocol: Protocol, domains: dict[str, _CheckedDomain]
-) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Run the cross-domain rules on checked domains; return tables and findings."""
-    tables = {name: domain.typed for name, domain in domains.items()}
-    unparsed = findings_frame([domain.unparsed for domain in domains.values()])
-    rules = _not_reported_again(run_rules(RuleContext(protocol, tables)), unparsed)
-    checked = [domain.checked for domain in domains.values()]
-    return tables, findings_frame([unparsed, *checked, rules])
+    protocol: Protocol,
+    domains: list[_ParsedDomain],
+    digests: dict[str, list[Digest]] | None = None,
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict[str, list[str]]]:
+    """Run the cross-domain rules while the keys are checked and files hashed.
+
+    Returns the typed tables, every finding of the parsed domains (RD-008/RD-011,
+    SC-*, rules) and the SHA-256 of each domain's files (``digests``).
+    """
+    files = digests or {}
+    tables = {domain.name: domain.typed for domain in domains}
+    unparsed = findings_frame([domain.unparsed for domain in domains])
+
+    def rules() -> pd.DataFrame:
+        return _not_reported_again(run_rules(RuleContext(protocol, tables)), unparsed)
+
+    checked, rule_findings = map_in_threads_while(
+        lambda domain: _checked(domain, files.get(domain.name, [])),
+        domains,
+        rules,
+        cost=lambda domain: len(domain.typed),
+    )
+    findings = findings_frame([unparsed, *(c for c, _ in checked), rule_findings])
+    hashes = {d.name: sha for d, (_, sha) in zip(domains, checked, strict=True)}
+    return tables, findings, hashes
 
 
 def validate_tables(
@@ -261,13 +295,13 @@ def validate_tables(
         reported once (RD-008): no schema or rule finding is added on the same file,
         row and column.
     """
-    names = list(raw_tables)
-    checked = map_in_threads(
-        lambda name: _check_domain(name, raw_tables[name]),
-        names,
+    parsed = map_in_threads(
+        lambda name: _parse_domain(name, raw_tables[name]),
+        list(raw_tables),
         cost=lambda name: len(raw_tables[name]),
     )
-    return _with_rules(protocol, dict(zip(names, checked, strict=True)))
+    tables, findings, _ = _with_rules(protocol, parsed)
+    return tables, findings
 
 
 def _as_text(data: pd.DataFrame) -> pd.DataFrame:
@@ -372,7 +406,7 @@ def validate_folder(
     protocol = load_upload_protocol(folder)
     by_domain, notes = _domain_files(folder, protocol)
 
-    def read_and_check(name: str) -> tuple[list[_ReadFile], _CheckedDomain | None]:
+    def read_and_parse(name: str) -> tuple[list[_ReadFile], _ParsedDomain | None]:
         spec = get_domain(name)
         reads = []
         for source in by_domain[name]:
@@ -385,26 +419,30 @@ def validate_folder(
             raw = pd.concat([_as_text(part) for part in parts], ignore_index=True)
         else:
             raw = parts[0]
-        return reads, _check_domain(name, raw)
+        return reads, _parse_domain(name, raw)
 
     names = list(by_domain)
     results = map_in_threads(
-        read_and_check,
+        read_and_parse,
         names,
         cost=lambda name: sum(f.path.stat().st_size for f in by_domain[name]),
     )
+    domains: list[_ParsedDomain] = []
+    digests: dict[str, list[Digest]] = {}
+    for name, (reads, parsed) in zip(names, results, strict=True):
+        notes += _file_notes(by_domain[name], reads)
+        if parsed is not None:
+            domains.append(parsed)
+            digests[name] = [digest for _, digest, _ in reads]
+    say("checking keys and cross-domain rules")
+    tables, findings, hashes = _with_rules(protocol, domains, digests)
     records: list[FileRecord] = []
-    domains: dict[str, _CheckedDomain] = {}
-    for name, (reads, checked) in zip(names, results, strict=True):
-        files = by_domain[name]
-        notes += _file_notes(files, reads)
+    for name, (reads, _) in zip(names, results, strict=True):
+        shas = hashes.get(name) or [digest() for _, digest, _ in reads]
+        files = zip(by_domain[name], reads, shas, strict=True)
         records += [
-            FileRecord(source.path, name, digest, 0 if data is None else len(data))
-            for source, (data, digest, _) in zip(files, reads, strict=True)
+            FileRecord(source.path, name, sha, 0 if data is None else len(data))
+            for source, (data, _, _), sha in files
         ]
-        if checked is not None:
-            domains[name] = checked
-    say("checking cross-domain rules")
-    tables, findings = _with_rules(protocol, domains)
     all_findings = findings_frame([findings_frame(notes), findings])
     return ValidationReport(folder, protocol, tables, all_findings, records)

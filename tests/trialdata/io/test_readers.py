@@ -106,11 +106,15 @@ def test_csv_with_quotes_numbers_lines_whether_or_not_values_span_them(
 
 
 def test_csv_records_its_sha256_as_read(tmp_path: Path) -> None:
+    # the hash is of the bytes read, BOM included, even if the file changes later
     path = tmp_path / "subjects.csv"
     path.write_bytes(b"\xef\xbb\xbfid,site\nA1,S1\n")
-    assert (
-        read_raw(_source(path)).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
-    )
+    expected = hashlib.sha256(path.read_bytes()).hexdigest()
+    table = read_raw(_source(path))
+    path.write_bytes(b"id,site\nA2,S2\n")
+    assert table.sha256 == expected
+    assert table.content is None  # the bytes are released once hashed
+    assert table.sha256 == expected
 
 
 def test_csv_empty_cells_are_missing_not_empty_strings(tmp_path: Path) -> None:

@@ -1,0 +1,83 @@
+"""Work spread over threads comes back in input order, whatever finishes first."""
+
+from __future__ import annotations
+
+import threading
+import time
+from unittest.mock import patch
+
+import pytest
+
+from trialdata.validation import _threads
+from trialdata.validation._threads import map_in_threads, map_in_threads_while
+
+
+def _slow_for_small(item: int) -> int:
+    time.sleep(0.002 * (5 - item))  # the first items finish last
+    return item * item
+
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_results_come_back_in_input_order(workers: int) -> None:
+    items = [0, 1, 2, 3, 4]
+    with patch.object(_threads, "WORKERS", workers):
+        assert map_in_threads(_slow_for_small, items, cost=lambda i: i) == [
+            0,
+            1,
+            4,
+            9,
+            16,
+        ]
+        results, other = map_in_threads_while(_slow_for_small, items, lambda: "rules")
+    assert results == [0, 1, 4, 9, 16]
+    assert other == "rules"
+
+
+def test_meanwhile_runs_on_the_calling_thread_while_items_run_on_others() -> None:
+    seen: dict[str, set[str]] = {"items": set()}
+
+    def item_thread(item: int) -> int:
+        seen["items"].add(threading.current_thread().name)
+        return item
+
+    with patch.object(_threads, "WORKERS", 2):
+        _, caller = map_in_threads_while(
+            item_thread, [1, 2, 3], lambda: threading.current_thread().name
+        )
+    assert caller == threading.current_thread().name
+    assert caller not in seen["items"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_earliest_failing_item_is_raised(workers: int) -> None:
+    def fail_on_odd(item: int) -> int:
+        if item % 2:
+            raise ValueError(f"item {item}")
+        return item
+
+    with (
+        patch.object(_threads, "WORKERS", workers),
+        pytest.raises(ValueError, match="item 1"),
+    ):
+        map_in_threads_while(fail_on_odd, [0, 1, 2, 3], lambda: None)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_failure_meanwhile_is_raised_after_the_items_finish(workers: int) -> None:
+    finished: list[int] = []
+
+    def record(item: int) -> int:
+        time.sleep(0.01)
+        finished.append(item)
+        return item
+
+    def fail() -> None:
+        raise RuntimeError("rules failed")
+
+    with (
+        patch.object(_threads, "WORKERS", workers),
+        pytest.raises(RuntimeError, match="rules failed"),
+    ):
+        map_in_threads_while(record, [1, 2, 3], fail)
+    if workers > 1:  # the pool is waited for before the error leaves
+        assert sorted(finished) == [1, 2, 3]
