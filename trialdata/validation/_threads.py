@@ -51,7 +51,7 @@ def map_in_threads(
     """
     if len(items) < 2:
         return [function(item) for item in items]
-    return map_in_threads_while(function, items, lambda: None, cost)[0]
+    return _map(function, items, lambda: None, cost, WORKERS)[0]
 
 
 def map_in_threads_while(
@@ -64,7 +64,8 @@ def map_in_threads_while(
 
     The calling thread runs ``meanwhile`` once the items are handed out, so work
     that holds the GIL (``meanwhile``) overlaps work that mostly does not (the
-    items).
+    items). The items get one thread fewer than :data:`WORKERS`: the calling thread
+    keeps a core to itself.
 
     Parameters
     ----------
@@ -85,13 +86,24 @@ def map_in_threads_while(
         What ``meanwhile`` returned. If it raises, its exception is raised once the
         items are done; otherwise the exception of the earliest failing item is.
     """
-    if WORKERS < 2 or not items:
+    return _map(function, items, meanwhile, cost, WORKERS - 1)
+
+
+def _map(
+    function: Callable[[Item], Result],
+    items: Sequence[Item],
+    meanwhile: Callable[[], Other],
+    cost: Callable[[Item], float] | None,
+    workers: int,
+) -> tuple[list[Result], Other]:
+    """Map ``function`` over the items on ``workers`` threads, running ``meanwhile``."""
+    if workers < 1 or WORKERS < 2 or not items:
         other = meanwhile()
         return [function(item) for item in items], other
     order = list(range(len(items)))
     if cost is not None:
         order.sort(key=lambda i: -cost(items[i]))
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {i: pool.submit(function, items[i]) for i in order}
         other = meanwhile()
         return [futures[i].result() for i in range(len(items))], other

@@ -23,6 +23,7 @@ __all__ = [
     "SOURCE_FILE",
     "SOURCE_ROW",
     "Codes",
+    "Derived",
     "RuleContext",
     "factorize",
     "flag_rows",
@@ -262,37 +263,19 @@ def _all_strings(values: pd.Series, distinct: pd.Index | np.ndarray) -> bool:
     return pd.api.types.infer_dtype(distinct, skipna=True) in ("string", "empty")
 
 
-@dataclass(frozen=True)
-class RuleContext:
-    """The protocol and the typed domain tables of one upload.
+class Derived:
+    """Values derived from tables, each computed once per table object and key.
 
     Work that several rules repeat on the same big table (factorising its
-    ``subject_id``, reading its dates as days) is done once per context and kept,
-    keyed by the table object, so that it is never reused for another table.
-
-    Attributes
-    ----------
-    protocol : schemas.protocol.Protocol
-        The trial's protocol.
-    tables : Mapping[str, pandas.DataFrame]
-        Domain name to typed table. Every table has the domain's columns that were
-        present in the file, parsed to their types (unparseable values are missing and
-        already reported), plus :data:`SOURCE_FILE` and :data:`SOURCE_ROW`.
+    ``subject_id``, reading its dates as days) is done once and kept, keyed by the
+    table object, so that it is never reused for another table. A worker thread can
+    fill a store for the table it has just parsed (see
+    :func:`trialdata.validation.rules.prepare`); the stores of all tables are then
+    merged into the :class:`RuleContext`.
     """
 
-    protocol: Protocol
-    tables: Mapping[str, pd.DataFrame]
-    _kept: dict[tuple[Hashable, ...], tuple[pd.DataFrame, Any]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-
-    def table(self, name: str) -> pd.DataFrame | None:
-        """Return a domain table, or None when the upload has none."""
-        return self.tables.get(name)
-
-    def has(self, *names: str) -> bool:
-        """Return whether every named domain table is present."""
-        return all(name in self.tables for name in names)
+    def __init__(self) -> None:
+        self._kept: dict[tuple[Hashable, ...], tuple[pd.DataFrame, Any]] = {}
 
     def derived(self, data: pd.DataFrame, key: Hashable, compute: Callable[[], T]) -> T:
         """Return ``compute()``, computed once per table object and key.
@@ -322,6 +305,56 @@ class RuleContext:
     def codes(self, data: pd.DataFrame, column: str) -> Codes:
         """Return the :class:`Codes` of a column of ``data``, computed once."""
         return self.derived(data, ("codes", column), lambda: Codes.of(data[column]))
+
+    def known_codes(self, data: pd.DataFrame, column: str) -> Codes | None:
+        """Return the :class:`Codes` of a column of ``data`` if already computed."""
+        kept = self._kept.get((id(data), ("codes", column)))
+        return kept[1] if kept is not None and kept[0] is data else None
+
+    def update(self, other: Derived) -> None:
+        """Keep every value ``other`` keeps (its value wins for a shared slot)."""
+        self._kept.update(other._kept)
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """The protocol and the typed domain tables of one upload.
+
+    Attributes
+    ----------
+    protocol : schemas.protocol.Protocol
+        The trial's protocol.
+    tables : Mapping[str, pandas.DataFrame]
+        Domain name to typed table. Every table has the domain's columns that were
+        present in the file, parsed to their types (unparseable values are missing and
+        already reported), plus :data:`SOURCE_FILE` and :data:`SOURCE_ROW`.
+    kept : Derived, optional
+        Values derived from the tables (see :class:`Derived`), possibly computed
+        beforehand; rules add what they derive.
+    """
+
+    protocol: Protocol
+    tables: Mapping[str, pd.DataFrame]
+    kept: Derived = field(default_factory=Derived, repr=False, compare=False)
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """Return a domain table, or None when the upload has none."""
+        return self.tables.get(name)
+
+    def has(self, *names: str) -> bool:
+        """Return whether every named domain table is present."""
+        return all(name in self.tables for name in names)
+
+    def derived(self, data: pd.DataFrame, key: Hashable, compute: Callable[[], T]) -> T:
+        """Return ``compute()``, computed once per table object and key.
+
+        See :meth:`Derived.derived`.
+        """
+        return self.kept.derived(data, key, compute)
+
+    def codes(self, data: pd.DataFrame, column: str) -> Codes:
+        """Return the :class:`Codes` of a column of ``data``, computed once."""
+        return self.kept.codes(data, column)
 
 
 def flag_rows(

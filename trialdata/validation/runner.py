@@ -17,7 +17,7 @@ from trialdata.io.files import SourceFile, discover_upload, sha256_of
 from trialdata.io.identifiers import find_identifier_columns
 from trialdata.io.readers import read_raw, typed_columns_as_text
 from trialdata.validation._threads import map_in_threads, map_in_threads_while
-from trialdata.validation.context import SOURCE_FILE, RuleContext
+from trialdata.validation.context import SOURCE_FILE, Derived, RuleContext
 from trialdata.validation.parsing import (
     is_parsed,
     normalise_text_columns,
@@ -25,6 +25,7 @@ from trialdata.validation.parsing import (
 )
 from trialdata.validation.report import FileRecord, ValidationReport
 from trialdata.validation.rules import run_rules
+from trialdata.validation.rules.prepare import prepare
 from trialdata.validation.schema_check import ABSENT_COLUMNS, check_keys, check_schema
 
 __all__ = [
@@ -211,16 +212,18 @@ class _ParsedDomain:
     text_normalised: pd.DataFrame  # what the schema and keys are checked on
     unparsed: pd.DataFrame  # RD-008 / RD-011
     schema: pd.DataFrame  # SC-* but SC-KEY
+    kept: Derived  # what the rules will derive from ``typed``, done beforehand
 
 
 def _parse_domain(name: str, raw: pd.DataFrame) -> _ParsedDomain:
-    """Parse a raw domain table to its types and check its schema."""
+    """Parse a raw domain table to its types, check its schema, prepare the rules."""
     spec = get_domain(name)
     typed, unparsed = parse_table(raw, spec)
     typed = _with_all_columns(typed, spec)
+    kept = prepare(name, typed)
     text_normalised = normalise_text_columns(typed, spec)  # e.g. imputation flags
-    schema = check_schema(text_normalised, spec)
-    return _ParsedDomain(name, typed, text_normalised, unparsed, schema)
+    schema = check_schema(text_normalised, spec, kept)
+    return _ParsedDomain(name, typed, text_normalised, unparsed, schema, kept)
 
 
 def _checked(
@@ -232,7 +235,7 @@ def _checked(
     unparsed) and its files' SHA-256. Both are mostly work without the GIL (Polars,
     NumPy, hashlib), done while the rules run.
     """
-    keys = check_keys(domain.text_normalised, get_domain(domain.name))
+    keys = check_keys(domain.text_normalised, get_domain(domain.name), domain.kept)
     checks = findings_frame([domain.schema, keys])
     return _not_reported_again(checks, domain.unparsed), [d() for d in digests]
 
@@ -260,8 +263,13 @@ def _with_rules(
     tables = {domain.name: domain.typed for domain in domains}
     unparsed = findings_frame([domain.unparsed for domain in domains])
 
+    kept = Derived()
+    for domain in domains:
+        kept.update(domain.kept)
+
     def rules() -> pd.DataFrame:
-        return _not_reported_again(run_rules(RuleContext(protocol, tables)), unparsed)
+        context = RuleContext(protocol, tables, kept)
+        return _not_reported_again(run_rules(context), unparsed)
 
     checked, rule_findings = map_in_threads_while(
         lambda domain: _checked(domain, files.get(domain.name, [])),

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import functools
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pandera.backends.pandas.builtin_checks  # noqa: F401 - the checks' functions
 import pandera.pandas as pa
-import polars as pl
-import pyarrow
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrors
 
@@ -34,6 +34,7 @@ from trialdata.findings import (
 from trialdata.validation.context import (
     SOURCE_FILE,
     SOURCE_ROW,
+    Derived,
     factorize,
     has_missing,
 )
@@ -66,7 +67,9 @@ _RANGE_CHECKS = frozenset(
 _SKIPPED_CHECKS = frozenset({"column_in_dataframe"})
 
 
-def check_schema(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+def check_schema(
+    typed: pd.DataFrame, spec: DomainSpec, kept: Derived | None = None
+) -> pd.DataFrame:
     """Validate a typed table against its domain model.
 
     Parameters
@@ -76,6 +79,10 @@ def check_schema(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
         from it are reported elsewhere (RD-002) and skipped here.
     spec : schemas.domains.DomainSpec
         The table's domain.
+    kept : trialdata.validation.context.Derived, optional
+        Values derived from ``typed`` beforehand (see
+        :func:`trialdata.validation.rules.prepare.prepare`): a column already
+        factorised has its value-by-value checks run on its distinct values.
 
     Returns
     -------
@@ -85,7 +92,7 @@ def check_schema(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     """
     schema = spec.value_schema  # without types (checked here) and keys (check_keys)
     wrong_types = _wrong_types(typed, spec)
-    if _certainly_passes(typed, schema):
+    if _certainly_passes(typed, schema, kept):
         return wrong_types
     try:
         schema.validate(typed, lazy=True, inplace=True)
@@ -95,15 +102,25 @@ def check_schema(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     return wrong_types
 
 
-def _certainly_passes(typed: pd.DataFrame, schema: pa.DataFrameSchema) -> bool:
+#: Checks that pass on a column exactly when they pass on each of its distinct values.
+_PER_VALUE_CHECKS = frozenset(
+    {"isin", "notin", "matches_pattern", "str_matches", "str_length"}
+)
+
+
+def _certainly_passes(
+    typed: pd.DataFrame, schema: pa.DataFrameSchema, kept: Derived | None = None
+) -> bool:
     """Whether every column check of the schema passes on every value.
 
     Each check's own function runs on the column, as pandera runs it, without
     pandera's bookkeeping around it (about a millisecond per check, which adds up to
-    most of the time on the many small tables of an upload). Anything short of a
-    plain pass (a failure, a missing value in a required column, a check of a kind
-    not handled here) answers False, and pandera then validates the table and
-    reports exactly as it always does: this only spares work on clean tables.
+    most of the time on the many small tables of an upload). A value-by-value check
+    of a text column already factorised (``kept``) runs on its distinct values only.
+    Anything short of a plain pass (a failure, a missing value in a required column,
+    a check of a kind not handled here) answers False, and pandera then validates
+    the table and reports exactly as it always does: this only spares work on clean
+    tables.
     """
     if schema.checks or schema.strict or schema.ordered or schema.index is not None:
         return False
@@ -111,15 +128,22 @@ def _certainly_passes(typed: pd.DataFrame, schema: pa.DataFrameSchema) -> bool:
         if name not in typed:  # absent: reported as RD-002, not by pandera
             continue
         values = typed[name]
-        if has_missing(values):
-            if not column.nullable:
-                return False
-            values = values.dropna()
+        missing = has_missing(values)
+        if missing and not column.nullable:
+            return False
+        codes = kept.known_codes(typed, name) if kept is not None else None
+        present = None
         for check in column.checks:
             if check.element_wise or check.groupby is not None or not check.ignore_na:
                 return False
+            if codes is not None and codes.textual and check.name in _PER_VALUE_CHECKS:
+                checked = codes.distinct  # every value but the missing, once
+            else:
+                if present is None:
+                    present = values.dropna() if missing else values
+                checked = present
             try:
-                passed = check._check_fn(values, **check._check_kwargs)
+                passed = _check_function(check)(checked, **check._check_kwargs)
             except Exception:  # pandera runs it again and reports what it raises
                 return False
             if isinstance(passed, pd.Series):
@@ -127,6 +151,19 @@ def _certainly_passes(typed: pd.DataFrame, schema: pa.DataFrameSchema) -> bool:
             if passed is not True and passed is not np.True_:
                 return False
     return True
+
+
+def _check_function(check: pa.Check) -> Callable[..., Any]:
+    """Return a check's function as pandera calls it.
+
+    A built-in check is looked up again by name, as ``Check.__call__`` does: the
+    dispatcher a check was built with may predate the registration of the pandas
+    implementations, and would raise on a Series until pandera had validated once.
+    """
+    name = getattr(check._check_fn, "__name__", None)
+    if name is not None and check.is_builtin_check(name):
+        return check.get_builtin_check_fn(name)
+    return check._check_fn
 
 
 def _all_true(passed: pd.Series) -> bool:
@@ -265,15 +302,31 @@ def _wrong_types(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
 _DENSE_SLOTS_PER_ROW = 2
 
 
+#: Codes of a key column: each row's code (-1 where missing) and the number of codes.
+_ColumnCodes = tuple[np.ndarray, int]
+_DAY_NS = 86_400 * 10**9
+
+
 def _key_codes(
-    data: pd.DataFrame, key: list[str]
+    data: pd.DataFrame, key: list[str], kept: Derived | None = None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Return one code per row, equal exactly when the key values are.
 
-    Each key column is factorised (by run when sorted, see
-    :func:`~trialdata.validation.context.factorize`) and the codes are combined
-    as digits of a mixed-radix number; the combination is re-factorised only when the
+    Each key column is turned into integer codes (:func:`_column_codes`), and the
+    codes are combined as digits of a mixed-radix number, the column with the fewest
+    runs of equal codes first. A table sorted by its key, as exports usually are, then
+    has increasing combined codes. The combination is re-factorised only when the
     next column could overflow 64 bits.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The table.
+    key : list of str
+        Its key columns.
+    kept : trialdata.validation.context.Derived, optional
+        Where text columns are factorised (and kept, e.g. shared with the rules);
+        by default each is factorised here.
 
     Returns
     -------
@@ -284,19 +337,77 @@ def _key_codes(
     size : int
         An upper bound of the codes.
     """
+    columns = [_column_codes(data, column, kept or Derived()) for column in key]
+    columns.sort(key=lambda column: _runs(column[0]))
     combined = np.zeros(len(data), dtype=np.int64)
     complete = np.ones(len(data), dtype=bool)
     size = 1
-    for column in key:
-        codes, uniques = factorize(data[column])
+    for codes, count in columns:
         complete &= codes >= 0
-        radix = len(uniques) + 1
+        radix = count + 1
         if size * radix >= 1 << 62:
             combined = pd.factorize(combined)[0].astype(np.int64)
             size = int(combined.max()) + 1
-        combined = combined * radix + (codes + 1)
+        combined *= radix
+        combined += codes
+        combined += 1
         size *= radix
     return combined, complete, size
+
+
+def _column_codes(data: pd.DataFrame, column: str, kept: Derived) -> _ColumnCodes:
+    """Return integer codes of a key column, equal exactly when its values are.
+
+    Text is factorised (``kept.codes``). Dates that are whole days and integers with
+    a narrow range are coded by their own value, so that their codes keep the
+    values' order; anything else is factorised.
+    """
+    values = data[column]
+    if pd.api.types.is_string_dtype(values) or values.dtype == object:
+        found = kept.codes(data, column)
+        return found.codes, len(found.distinct)
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
+        numbers = values.to_numpy().view(np.int64)
+        present = ~np.isnat(values.to_numpy())
+        by_value = _by_value(numbers, present, _DAY_NS)
+    elif pd.api.types.is_integer_dtype(values):
+        present = values.notna().to_numpy()
+        numbers = values.to_numpy(dtype=np.int64, na_value=0)
+        by_value = _by_value(numbers, present, 1)
+    else:
+        by_value = None
+    if by_value is not None:
+        return by_value
+    codes, uniques = factorize(values)
+    return np.asarray(codes, dtype=np.int64), len(uniques)
+
+
+def _by_value(
+    numbers: np.ndarray, present: np.ndarray, unit: int
+) -> _ColumnCodes | None:
+    """Return ``(number - lowest) // unit`` as codes, or None when not whole or wide.
+
+    Codes by value keep the values' order; they are used when every present number
+    is a whole multiple of ``unit`` (e.g. a date without a time) and their range is
+    no wider than the table is long.
+    """
+    if not present.any():
+        return np.full(len(numbers), -1, dtype=np.int64), 0
+    if not present.all():
+        numbers = np.where(present, numbers, numbers[present][0])
+    lowest, highest = int(numbers.min()), int(numbers.max())
+    if highest - lowest >= 1 << 62 or (highest - lowest) // unit >= len(numbers):
+        return None
+    if unit > 1 and (numbers % unit).any():
+        return None
+    codes = (numbers - lowest) // unit
+    codes[~present] = -1
+    return codes, (highest - lowest) // unit + 1
+
+
+def _runs(codes: np.ndarray) -> int:
+    """Return the number of runs of equal codes."""
+    return int(np.count_nonzero(codes[1:] != codes[:-1])) + 1
 
 
 def _shared(codes: np.ndarray, complete: np.ndarray, size: int) -> np.ndarray:
@@ -312,65 +423,30 @@ def _shared(codes: np.ndarray, complete: np.ndarray, size: int) -> np.ndarray:
     return complete & (counts[codes] > 1)
 
 
-def _shared_keys(data: pd.DataFrame, key: list[str]) -> np.ndarray:
+def _shared_keys(
+    data: pd.DataFrame, key: list[str], kept: Derived | None = None
+) -> np.ndarray:
     """Return which rows share their complete key with another row.
 
-    Every row's key is hashed (Polars, without the GIL and without a temporary the
-    size of the table per column); only rows whose hash repeats can share a key, and
-    only they are compared exactly, as codes (:func:`_key_codes`). A hash that two
-    different keys happen to share costs an exact comparison, never a finding.
-    Columns Polars cannot take (mixed objects in a hand-built table) are compared
-    as codes throughout.
+    The key is coded exactly (:func:`_key_codes`). When the complete rows' codes
+    increase strictly, as in a table sorted by its key, no two rows share one and
+    nothing is counted; otherwise rows are counted per code (:func:`_shared`).
 
     Returns
     -------
     numpy.ndarray of bool
         One value per row.
     """
-    hashes = _row_hashes(data, key)
-    if hashes is None:
-        return _shared(*_key_codes(data, key))
-    complete = np.ones(len(data), dtype=bool)
-    for name in key:
-        if has_missing(data[name]):
-            complete &= data[name].notna().to_numpy()
-    shared = np.zeros(len(data), dtype=bool)
-    candidates = np.flatnonzero(complete & _repeated(hashes, complete))
-    if len(candidates):
-        shared[candidates] = _shared(*_key_codes(data.iloc[candidates], key))
-    return shared
+    codes, complete, size = _key_codes(data, key, kept)
+    compared = codes if complete.all() else codes[complete]
+    if bool(np.all(compared[1:] > compared[:-1])):
+        return np.zeros(len(data), dtype=bool)
+    return _shared(codes, complete, size)
 
 
-def _row_hashes(data: pd.DataFrame, key: list[str]) -> np.ndarray | None:
-    """Return a 64-bit hash of each row's key values, or None if Polars cannot."""
-    try:
-        frame = pl.DataFrame(
-            [_polars_column(data[name]).alias(str(i)) for i, name in enumerate(key)]
-        )
-        return frame.hash_rows().to_numpy()
-    except (pl.exceptions.PolarsError, pyarrow.ArrowException, TypeError, ValueError):
-        return None
-
-
-def _polars_column(values: pd.Series) -> pl.Series:
-    """Return a column as a Polars series: Arrow text and dates without a detour."""
-    if isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow":
-        return pl.Series(pyarrow.array(values.array))
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
-        return pl.Series(values.to_numpy())
-    return pl.from_pandas(values)
-
-
-def _repeated(hashes: np.ndarray, complete: np.ndarray) -> np.ndarray:
-    """Return which rows have a hash that another complete row also has."""
-    ordered = np.sort(hashes if complete.all() else hashes[complete])
-    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-    if not len(repeated):
-        return np.zeros(len(hashes), dtype=bool)
-    return np.isin(hashes, repeated)
-
-
-def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
+def check_keys(
+    typed: pd.DataFrame, spec: DomainSpec, kept: Derived | None = None
+) -> pd.DataFrame:
     """Report every row whose key is shared with another row (SC-KEY).
 
     Rows with a missing key value are not compared (the missing value is reported by
@@ -382,6 +458,10 @@ def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
         A typed domain table.
     spec : schemas.domains.DomainSpec
         The table's domain; ``spec.key`` names the key columns.
+    kept : trialdata.validation.context.Derived, optional
+        Values derived from ``typed`` beforehand (see
+        :func:`trialdata.validation.rules.prepare.prepare`): its text key columns'
+        codes are used, and kept, there.
 
     Returns
     -------
@@ -391,7 +471,7 @@ def check_keys(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     key = [c for c in spec.key if c in typed.columns]
     if len(key) != len(spec.key) or typed.empty:
         return empty_findings()
-    duplicated = _shared_keys(typed, key)
+    duplicated = _shared_keys(typed, key, kept)
     if not duplicated.any():
         return empty_findings()
     hits = typed.loc[duplicated]

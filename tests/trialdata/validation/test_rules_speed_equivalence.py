@@ -15,7 +15,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal, assert_series_equal
 
-from trialdata.validation.context import Codes, RuleContext, is_in, map_values
+from trialdata.validation.context import (
+    Codes,
+    Derived,
+    RuleContext,
+    is_in,
+    map_values,
+)
 from trialdata.validation.rules import run_rules
 from trialdata.validation.rules._frames import (
     day,
@@ -26,6 +32,7 @@ from trialdata.validation.rules._frames import (
     stripped,
 )
 from trialdata.validation.rules.catalogue import EXAMPLES
+from trialdata.validation.rules.prepare import prepare
 from trialdata.validation.rules.testing import clean_context, clean_records
 
 ARROW = "string[pyarrow]"
@@ -155,3 +162,22 @@ def test_a_reused_context_gives_the_findings_of_a_fresh_one() -> None:
         run_rules(ctx), run_rules(RuleContext(ctx.protocol, dict(ctx.tables)))
     )
     assert len(run_rules(ctx)) > len(first)
+
+
+def test_rules_given_prepared_values_find_what_they_find_without() -> None:
+    # codes, day numbers and first doses worked out as each table is parsed
+    # (rules.prepare) give the findings the rules get computing them themselves
+    records = clean_records()
+    for change in EXAMPLES.values():  # most rules fire
+        change(records)
+    ctx = clean_context(records)
+    kept = Derived()
+    for name, table in ctx.tables.items():
+        kept.update(prepare(name, table))
+    labs, admin = ctx.tables["labs"], ctx.tables["administrations"]
+    assert kept.known_codes(labs, "subject_id") is not None
+    assert kept.known_codes(labs, "test_code") is not None  # a key column
+    assert kept.derived(admin, "first_dose_dates", lambda: None) is not None
+    prepared = run_rules(RuleContext(ctx.protocol, ctx.tables, kept))
+    assert len(set(prepared["rule"])) > 20
+    assert_frame_equal(prepared, run_rules(RuleContext(ctx.protocol, ctx.tables)))

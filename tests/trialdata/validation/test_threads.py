@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from unittest.mock import patch
 
 import pytest
@@ -46,6 +47,26 @@ def test_meanwhile_runs_on_the_calling_thread_while_items_run_on_others() -> Non
         )
     assert caller == threading.current_thread().name
     assert caller not in seen["items"]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_items_leave_a_core_to_the_calling_thread_while_it_works(workers: int) -> None:
+    # the caller's work (the rules) holds the GIL on a core of its own
+    names: dict[str, set[str]] = {"map": set(), "while": set()}
+
+    def record(into: str) -> Callable[[int], int]:
+        def item(value: int) -> int:
+            time.sleep(0.005)
+            names[into].add(threading.current_thread().name)
+            return value
+
+        return item
+
+    with patch.object(_threads, "WORKERS", workers):
+        map_in_threads(record("map"), list(range(12)))
+        map_in_threads_while(record("while"), list(range(12)), lambda: None)
+    assert len(names["map"]) == workers
+    assert len(names["while"]) == workers - 1
 
 
 @pytest.mark.parametrize("workers", [1, 2])

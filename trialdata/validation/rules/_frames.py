@@ -17,7 +17,7 @@ from analyses.dosing import first_given_doses
 from schemas.checks import matches_pattern
 from schemas.domains._fields import IDENTIFIER_PATTERN
 from trialdata.findings import Severity, empty_findings
-from trialdata.validation.context import RuleContext, flag_rows, lookup
+from trialdata.validation.context import Derived, RuleContext, flag_rows, lookup
 from trialdata.validation.schema_check import ABSENT_COLUMNS
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "day_numbers",
     "dosed_subjects",
     "first_dose_dates",
+    "first_dose_dates_of",
     "has_columns",
     "is_false",
     "is_true",
@@ -122,7 +123,7 @@ def day_numbers(values: pd.Series) -> np.ndarray:
     return numbers
 
 
-def row_days(ctx: RuleContext, data: pd.DataFrame, column: str) -> np.ndarray:
+def row_days(ctx: RuleContext | Derived, data: pd.DataFrame, column: str) -> np.ndarray:
     """Return :func:`day_numbers` of a date column, computed once per context."""
     return ctx.derived(data, ("days", column), lambda: day_numbers(data[column]))
 
@@ -282,6 +283,24 @@ def first_dose_dates(ctx: RuleContext) -> pd.Series:
     if not has_columns(admin, "subject_id", "admin_date", "given"):
         return pd.Series(dtype="datetime64[ns]")
     assert admin is not None
+    return first_dose_dates_of(ctx, admin)
+
+
+def first_dose_dates_of(ctx: RuleContext | Derived, admin: pd.DataFrame) -> pd.Series:
+    """Return :func:`first_dose_dates` of an administrations table, computed once.
+
+    Parameters
+    ----------
+    ctx : RuleContext or Derived
+        Where the dates are kept.
+    admin : pandas.DataFrame
+        An administrations table with ``subject_id``, ``admin_date`` and ``given``.
+
+    Returns
+    -------
+    pandas.Series
+        As :func:`first_dose_dates` (shared: callers must not modify it).
+    """
     return ctx.derived(admin, "first_dose_dates", lambda: _first_dose_dates(admin))
 
 

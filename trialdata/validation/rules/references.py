@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from schemas.domains import DOMAINS
 from schemas.terms import AdministrationRoute
 from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext
 from trialdata.validation.rules import rule
+from trialdata.validation.rules._domains import SUBJECT_DOMAINS
 from trialdata.validation.rules._frames import (
     MessageBuilder,
     column_text,
@@ -33,11 +33,6 @@ __all__ = [
 ]
 
 ERROR = Severity.ERROR
-
-#: Domains whose rows belong to a subject, other than ``subjects`` itself.
-SUBJECT_DOMAINS: tuple[str, ...] = tuple(
-    spec.name for spec in DOMAINS if spec.has_subject and spec.name != "subjects"
-)
 
 
 def _unknown(

@@ -13,6 +13,7 @@ import pandas as pd
 from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext, is_in, map_values
 from trialdata.validation.rules import rule
+from trialdata.validation.rules._domains import DATED_COLUMNS, VISIT_DATES
 from trialdata.validation.rules._frames import (
     at_hits,
     day,
@@ -38,22 +39,6 @@ __all__ = [
 ]
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
-
-#: The date of each subject-level record, by domain.
-DATED_COLUMNS: dict[str, str] = {
-    "administrations": "admin_date",
-    "adverse_events": "onset_date",
-    "labs": "lab_date",
-    "mri": "scan_date",
-    "biobank_samples": "collection_time",
-    "immunomonitoring": "collection_date",
-    "disease_assessments": "assessment_date",
-}
-
-#: Domains with a visit column, and the date that places the visit.
-VISIT_DATES: dict[str, str] = {
-    name: column for name, column in DATED_COLUMNS.items() if name != "adverse_events"
-}
 
 
 def _dated(
