@@ -43,7 +43,7 @@ T = TypeVar("T")
 #: Columns from this length are factorised by run when their values come in runs...
 _RUNS_FROM = 65_536
 #: ... of this many rows on average, judged on a probe of this many first rows.
-_RUN_LENGTH = 16
+_RUN_LENGTH = 8
 _RUN_PROBE = 4_096
 
 
@@ -512,16 +512,17 @@ def is_in(values: pd.Series, allowed: Iterable[object]) -> pd.Series:
     pandas.Series of bool
         Aligned on ``values``.
     """
-    if isinstance(allowed, pd.Series | pd.Index):  # no Python loop over its values
-        reference = pd.Index(allowed.dropna().unique())
-    else:
-        reference = pd.Index(pd.Series(list(allowed), dtype=object).dropna().unique())
+    if not isinstance(allowed, pd.Series | pd.Index):  # else no Python loop over it
+        allowed = pd.Series(list(allowed), dtype=object)
     if not _is_text(values):
-        return values.isin(reference) & values.notna()
-    if len(reference) == 0 or len(values) == 0:
+        return values.isin(pd.Index(allowed.dropna().unique())) & values.notna()
+    if len(allowed) == 0 or len(values) == 0:
         return pd.Series(False, index=values.index)
-    _, found = _positions(values, reference)
-    return pd.Series(found, index=values.index) & values.notna()
+    # Arrow's set lookup takes repeated and missing reference values as they are
+    # (missing values are masked below): no distinct values to work out first
+    found = pc.is_in(_arrow_text(values), value_set=_arrow_text(allowed))
+    found = pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+    return pd.Series(found & values.notna().to_numpy(), index=values.index)
 
 
 def lookup(keys: pd.Series, table: pd.DataFrame, key: str, column: str) -> pd.Series:

@@ -178,6 +178,29 @@ def test_rules_given_prepared_values_find_what_they_find_without() -> None:
     assert kept.known_codes(labs, "subject_id") is not None
     assert kept.known_codes(labs, "test_code") is not None  # a key column
     assert kept.derived(admin, "first_dose_dates", lambda: None) is not None
+    subjects = ctx.tables["subjects"]
+    assert (
+        kept.derived(subjects, ("subject_days", "consent_date"), lambda: None)
+        is not None
+    )
     prepared = run_rules(RuleContext(ctx.protocol, ctx.tables, kept))
     assert len(set(prepared["rule"])) > 20
     assert_frame_equal(prepared, run_rules(RuleContext(ctx.protocol, ctx.tables)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    values=keys, allowed=keys, container=st.sampled_from(["series", "index", "list"])
+)
+def test_is_in_equals_series_isin_with_repeated_and_missing_references(
+    values: list[str | None], allowed: list[str | None], container: str
+) -> None:
+    # Arrow's set lookup on the references as they are: repeats and gaps included
+    column = _column(values, ARROW)
+    reference = {
+        "series": pd.Series(allowed, dtype=ARROW),
+        "index": pd.Index(allowed, dtype=object),
+        "list": list(allowed),
+    }[container]
+    expected = column.isin([a for a in allowed if a is not None]) & column.notna()
+    assert_series_equal(is_in(column, reference), expected.astype(bool))

@@ -35,6 +35,7 @@ __all__ = [
     "report",
     "row_days",
     "stripped",
+    "subject_days",
     "subject_fact",
     "text",
     "valid_identifier",
@@ -126,6 +127,35 @@ def day_numbers(values: pd.Series) -> np.ndarray:
 def row_days(ctx: RuleContext | Derived, data: pd.DataFrame, column: str) -> np.ndarray:
     """Return :func:`day_numbers` of a date column, computed once per context."""
     return ctx.derived(data, ("days", column), lambda: day_numbers(data[column]))
+
+
+def subject_days(
+    ctx: RuleContext | Derived, data: pd.DataFrame, column: str
+) -> pd.Series:
+    """Return each subject's calendar day in a date column, computed once per table.
+
+    Parameters
+    ----------
+    ctx : RuleContext or Derived
+        Where the days are kept.
+    data : pandas.DataFrame
+        A subject-level table (e.g. ``subjects``) with ``subject_id`` and ``column``.
+    column : str
+        A date column, e.g. ``consent_date``.
+
+    Returns
+    -------
+    pandas.Series
+        :func:`day` of the subject's first row, indexed by subject id; subjects
+        without a date are left out (shared: callers must not modify it).
+    """
+
+    def compute() -> pd.Series:
+        subject = data["subject_id"]
+        first = (subject.notna() & ~subject.duplicated()).to_numpy()
+        return day(data[column][first].set_axis(subject[first])).dropna()
+
+    return ctx.derived(data, ("subject_days", column), compute)
 
 
 def keyed_days(

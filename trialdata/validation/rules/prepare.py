@@ -24,9 +24,10 @@ from trialdata.validation.rules._frames import (
     first_dose_dates_of,
     has_columns,
     row_days,
+    subject_days,
 )
 
-__all__ = ["PREPARED_CODES", "PREPARED_DAYS", "prepare"]
+__all__ = ["PREPARED_CODES", "PREPARED_DAYS", "PREPARED_SUBJECT_DAYS", "prepare"]
 
 #: Columns the rules factorise, by domain (see ``RuleContext.codes``): every
 #: record's subject (XD-001 and the per-subject dates), visits (XD-011, XD-021) and
@@ -41,6 +42,13 @@ for _name, _references in {
     "administrations": ("lot_id",),
 }.items():
     PREPARED_CODES[_name] = PREPARED_CODES.get(_name, ()) + _references
+
+#: Per-subject dates the rules compare records with, by domain (``subject_days``):
+#: consent (XD-002), withdrawal (XD-003) and death (XD-010).
+PREPARED_SUBJECT_DAYS: dict[str, tuple[str, ...]] = {
+    "subjects": ("consent_date", "withdrawal_date"),
+    "survival_status": ("death_date",),
+}
 
 #: Date columns the rules read as day numbers, by domain (see ``row_days``).
 PREPARED_DAYS: dict[str, tuple[str, ...]] = {
@@ -74,6 +82,9 @@ def prepare(name: str, data: pd.DataFrame) -> Derived:
     for column in PREPARED_DAYS.get(name, ()):
         if has_columns(data, column):
             row_days(kept, data, column)
+    for column in PREPARED_SUBJECT_DAYS.get(name, ()):
+        if has_columns(data, "subject_id", column):
+            subject_days(kept, data, column)
     if name == "administrations" and has_columns(
         data, "subject_id", "admin_date", "given"
     ):

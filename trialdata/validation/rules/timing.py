@@ -24,6 +24,7 @@ from trialdata.validation.rules._frames import (
     keyed_days,
     report,
     row_days,
+    subject_days,
     text,
 )
 
@@ -60,9 +61,7 @@ def _subject_day(ctx: RuleContext, table: str, column: str) -> pd.Series:
     if not has_columns(data, "subject_id", column):
         return pd.Series(dtype="datetime64[ns]")
     assert data is not None
-    subject = data["subject_id"]
-    first = (subject.notna() & ~subject.duplicated()).to_numpy()
-    return day(data[column][first].set_axis(subject[first])).dropna()
+    return subject_days(ctx, data, column)
 
 
 def _dated_past(
