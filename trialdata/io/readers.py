@@ -86,13 +86,18 @@ class RawTable:
         return self.digest
 
 
-def read_raw(source: SourceFile) -> RawTable:
+def read_raw(source: SourceFile, *, threads: bool | None = None) -> RawTable:
     """Read one data file as text.
 
     Parameters
     ----------
     source : SourceFile
         The file.
+    threads : bool, optional
+        Whether Arrow parses a CSV file on its thread pool; by default it does for
+        files of 16 MB and more. The pool costs about a quarter more CPU, so when
+        files are read side by side (see ``validate_folder``) only a file that would
+        otherwise keep the others waiting is worth it.
 
     Returns
     -------
@@ -104,9 +109,10 @@ def read_raw(source: SourceFile) -> RawTable:
     UnreadableFileError
         When the file is empty, not UTF-8, not of its stated format, or has no header.
     """
-    readers = {"csv": _read_csv, "excel": _read_excel, "parquet": _read_parquet}
-    readers["xpt"] = _read_xpt
+    readers = {"excel": _read_excel, "parquet": _read_parquet, "xpt": _read_xpt}
     try:
+        if source.format == "csv":
+            return _read_csv(source, threads)
         return readers[source.format](source)
     except UnreadableFileError:
         raise
@@ -153,7 +159,7 @@ def _finish(
     return RawTable(source, data, duplicated, delimiter, content, digest)
 
 
-def _read_csv(source: SourceFile) -> RawTable:
+def _read_csv(source: SourceFile, threads: bool | None) -> RawTable:
     raw = content = _read_file(source)
     head = raw.slice(0, min(raw.size, _HEAD_BYTES)).to_pybytes()
     if not head or (head.isspace() and raw.to_pybytes().isspace()):
@@ -178,12 +184,16 @@ def _read_csv(source: SourceFile) -> RawTable:
     # is entirely null and no value spans lines, without looking for where lines
     # start. Values can only span lines inside quotes: a quoted file must also have
     # one line per record.
-    table = _read_table(raw, columns, source, delimiter, quoted, keep_blank=True)
+    table = _read_table(
+        raw, columns, source, delimiter, quoted, threads, keep_blank=True
+    )
     rows = _lines_without_blank_rows(table)
     if rows is not None and quoted and _line_count(raw) != table.num_rows + 1:
         rows = None
     if rows is None:
-        table = _read_table(raw, columns, source, delimiter, quoted, keep_blank=False)
+        table = _read_table(
+            raw, columns, source, delimiter, quoted, threads, keep_blank=False
+        )
         rows = _csv_line_numbers(raw, table.num_rows, delimiter)
     data = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
     return _finish(source, data, rows, duplicated, delimiter, content)
@@ -191,8 +201,9 @@ def _read_csv(source: SourceFile) -> RawTable:
 
 #: Bytes looked at first, for the header line and for an empty file.
 _HEAD_BYTES = 1 << 16
-#: Files from this size are parsed on Arrow's thread pool, smaller ones on the calling
-#: thread: the pool is shared, and a small file queued behind a big one waits for it.
+#: By default, files from this size are parsed on Arrow's thread pool, smaller ones on
+#: the calling thread: the pool is shared, and a small file queued behind a big one
+#: waits for it.
 _POOLED_FROM_BYTES = 16 << 20
 #: Bytes compared at a time when searching a file for one byte value.
 _SCAN_BYTES = 1 << 20
@@ -238,6 +249,7 @@ def _read_table(
     source: SourceFile,
     delimiter: str,
     quoted: bool,
+    threads: bool | None,
     *,
     keep_blank: bool,
 ) -> pa.Table:
@@ -246,7 +258,7 @@ def _read_table(
         "read_options": pacsv.ReadOptions(
             column_names=columns,
             skip_rows=1,
-            use_threads=raw.size >= _POOLED_FROM_BYTES,
+            use_threads=raw.size >= _POOLED_FROM_BYTES if threads is None else threads,
         ),
         "parse_options": pacsv.ParseOptions(
             delimiter=delimiter,

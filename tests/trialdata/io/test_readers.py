@@ -249,3 +249,20 @@ def test_identifier_columns_are_recognised_in_any_spelling() -> None:
         "initials",
         "MRN",
     ]
+
+
+@pytest.mark.parametrize("quoted", [False, True], ids=["plain", "quoted"])
+def test_a_csv_reads_the_same_on_arrow_threads_or_on_one(
+    tmp_path: Path, quoted: bool
+) -> None:
+    # several of Arrow's 1 MiB blocks, a blank line and (quoted) values with commas
+    site = '"S,{i}"' if quoted else "S{i}"
+    lines = [f"A{i},{site.format(i=i)}" for i in range(120_000)]
+    lines.insert(50_000, "")
+    path = tmp_path / "subjects.csv"
+    path.write_text("id,site\n" + "\n".join(lines) + "\n")
+    one = read_raw(_source(path), threads=False).data
+    pooled = read_raw(_source(path), threads=True).data
+    pd.testing.assert_frame_equal(pooled, one)
+    assert path.stat().st_size > 1 << 20  # more than one block
+    assert one["_source_row"].iloc[50_000] == 50_003  # the blank line is skipped

@@ -5,11 +5,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from unittest.mock import patch
 
 import pytest
 
-from trialdata.validation import _threads
+from trialdata.io.files import SourceFile
+from trialdata.validation import _threads, runner
 from trialdata.validation._threads import map_in_threads, map_in_threads_while
 
 
@@ -102,3 +104,20 @@ def test_a_failure_meanwhile_is_raised_after_the_items_finish(workers: int) -> N
         map_in_threads_while(record, [1, 2, 3], fail)
     if workers > 1:  # the pool is waited for before the error leaves
         assert sorted(finished) == [1, 2, 3]
+
+
+def test_only_a_file_bigger_than_a_cores_share_is_parsed_on_arrow_threads(
+    tmp_path: Path,
+) -> None:
+    # read side by side, the files keep the cores busy; Arrow's pool costs more CPU
+    sizes = {"labs": 34, "immunomonitoring": 27, "custody_events": 9}
+    files = []
+    for name, megabytes in sizes.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(b"x" * (megabytes << 10))
+        files.append(SourceFile(path, name, "csv"))
+    with patch.object(runner, "WORKERS", 2):
+        assert runner._parsed_on_arrow_threads(files) == set()
+        assert runner._parsed_on_arrow_threads(files[:1] + files[2:]) == {files[0].path}
+    with patch.object(runner, "WORKERS", 1):
+        assert runner._parsed_on_arrow_threads(files[:1]) == set()
