@@ -15,7 +15,7 @@ import csv
 import hashlib
 import io
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -109,10 +109,13 @@ def read_raw(source: SourceFile, *, threads: bool | None = None) -> RawTable:
     UnreadableFileError
         When the file is empty, not UTF-8, not of its stated format, or has no header.
     """
-    readers = {"excel": _read_excel, "parquet": _read_parquet, "xpt": _read_xpt}
+    readers: dict[str, Callable[[SourceFile], RawTable]] = {
+        "csv": lambda csv_source: _read_csv(csv_source, threads),
+        "excel": _read_excel,
+        "parquet": _read_parquet,
+        "xpt": _read_xpt,
+    }
     try:
-        if source.format == "csv":
-            return _read_csv(source, threads)
         return readers[source.format](source)
     except UnreadableFileError:
         raise

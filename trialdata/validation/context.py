@@ -306,10 +306,15 @@ class Derived:
         """Return the :class:`Codes` of a column of ``data``, computed once."""
         return self.derived(data, ("codes", column), lambda: Codes.of(data[column]))
 
+    def known(self, data: pd.DataFrame, key: Hashable) -> Any:
+        """Return the value kept for ``data`` and ``key``, or None if not computed."""
+        kept = self._kept.get((id(data), key))
+        return kept[1] if kept is not None and kept[0] is data else None
+
     def known_codes(self, data: pd.DataFrame, column: str) -> Codes | None:
         """Return the :class:`Codes` of a column of ``data`` if already computed."""
-        kept = self._kept.get((id(data), ("codes", column)))
-        return kept[1] if kept is not None and kept[0] is data else None
+        codes: Codes | None = self.known(data, ("codes", column))
+        return codes
 
     def update(self, other: Derived) -> None:
         """Keep every value ``other`` keeps (its value wins for a shared slot)."""

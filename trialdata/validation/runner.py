@@ -238,8 +238,8 @@ def _checked(
     """Check a parsed domain's keys and hash its files.
 
     Returns the domain's SC-* findings (none on a value already reported as
-    unparsed) and its files' SHA-256. Both are mostly work without the GIL (Polars,
-    NumPy, hashlib), done while the rules run.
+    unparsed) and its files' SHA-256. Both are mostly work without the GIL (NumPy,
+    hashlib), done while the rules run.
     """
     keys = check_keys(domain.text_normalised, get_domain(domain.name), domain.kept)
     checks = findings_frame([domain.schema, keys])
@@ -383,15 +383,14 @@ def _read_cost(source: SourceFile) -> float:
     return source.path.stat().st_size * _COST_PER_BYTE.get(source.format, 1)
 
 
-def _parsed_on_arrow_threads(files: list[SourceFile]) -> set[Path]:
-    """Return the files worth parsing on Arrow's thread pool.
+def _parsed_on_arrow_threads(costs: dict[Path, float]) -> set[Path]:
+    """Return the files worth parsing on Arrow's thread pool, given their read costs.
 
     Files are read side by side, one per core. Arrow's pool parses a file on every
     core but costs about a quarter more CPU (the benchmark's labs.csv: 0.25 s against
     0.20 s on one thread), so it is used only for a file that costs more than a
     core's share of the whole upload: one the other cores would otherwise wait for.
     """
-    costs = {source.path: _read_cost(source) for source in files}
     share = sum(costs.values()) / WORKERS
     return {path for path, cost in costs.items() if WORKERS > 1 and cost > share}
 
@@ -444,9 +443,8 @@ def validate_folder(
     protocol = load_upload_protocol(folder)
     by_domain, notes = _domain_files(folder, protocol)
 
-    threaded = _parsed_on_arrow_threads(
-        [f for files in by_domain.values() for f in files]
-    )
+    costs = {f.path: _read_cost(f) for files in by_domain.values() for f in files}
+    threaded = _parsed_on_arrow_threads(costs)
 
     def read_and_parse(name: str) -> tuple[list[_ReadFile], _ParsedDomain | None]:
         spec = get_domain(name)
@@ -467,7 +465,7 @@ def validate_folder(
     results = map_in_threads(
         read_and_parse,
         names,
-        cost=lambda name: sum(_read_cost(f) for f in by_domain[name]),
+        cost=lambda name: sum(costs[f.path] for f in by_domain[name]),
     )
     domains: list[_ParsedDomain] = []
     digests: dict[str, list[Digest]] = {}

@@ -367,8 +367,8 @@ def _column_codes(data: pd.DataFrame, column: str, kept: Derived) -> _ColumnCode
         found = kept.codes(data, column)
         return found.codes, len(found.distinct)
     if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
-        numbers = values.to_numpy().view(np.int64)
-        present = ~np.isnat(values.to_numpy())
+        moments = values.to_numpy()
+        numbers, present = moments.view(np.int64), ~np.isnat(moments)
         by_value = _by_value(numbers, present, _DAY_NS)
     elif pd.api.types.is_integer_dtype(values):
         present = values.notna().to_numpy()
@@ -394,7 +394,7 @@ def _by_value(
     if not present.any():
         return np.full(len(numbers), -1, dtype=np.int64), 0
     if not present.all():
-        numbers = np.where(present, numbers, numbers[present][0])
+        numbers = np.where(present, numbers, numbers[np.argmax(present)])
     lowest, highest = int(numbers.min()), int(numbers.max())
     if highest - lowest >= 1 << 62 or (highest - lowest) // unit >= len(numbers):
         return None

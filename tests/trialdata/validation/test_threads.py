@@ -116,8 +116,14 @@ def test_only_a_file_bigger_than_a_cores_share_is_parsed_on_arrow_threads(
         path = tmp_path / f"{name}.csv"
         path.write_bytes(b"x" * (megabytes << 10))
         files.append(SourceFile(path, name, "csv"))
+
+    def threaded(chosen: list[SourceFile]) -> set[Path]:
+        return runner._parsed_on_arrow_threads(
+            {f.path: runner._read_cost(f) for f in chosen}
+        )
+
     with patch.object(runner, "WORKERS", 2):
-        assert runner._parsed_on_arrow_threads(files) == set()
-        assert runner._parsed_on_arrow_threads(files[:1] + files[2:]) == {files[0].path}
+        assert threaded(files) == set()
+        assert threaded(files[:1] + files[2:]) == {files[0].path}
     with patch.object(runner, "WORKERS", 1):
-        assert runner._parsed_on_arrow_threads(files[:1]) == set()
+        assert threaded(files[:1]) == set()

@@ -29,19 +29,28 @@ from trialdata.validation.rules._frames import (
 
 __all__ = ["PREPARED_CODES", "PREPARED_DAYS", "PREPARED_SUBJECT_DAYS", "prepare"]
 
+#: References the sample and dosing rules look up, by domain.
+_REFERENCES: dict[str, tuple[str, ...]] = {
+    "custody_events": ("sample_id",),
+    "biobank_samples": ("parent_sample_id", "storage_position"),
+    "administrations": ("lot_id",),
+}
+
+
+def _factorised_columns(name: str) -> tuple[str, ...]:
+    """Return the columns of a domain that the rules factorise."""
+    subject = ("subject_id",) if name in SUBJECT_DOMAINS else ()
+    visit = ("visit",) if name in VISIT_DATES else ()
+    return subject + visit + _REFERENCES.get(name, ())
+
+
 #: Columns the rules factorise, by domain (see ``RuleContext.codes``): every
 #: record's subject (XD-001 and the per-subject dates), visits (XD-011, XD-021) and
 #: the references of the sample and dosing rules.
 PREPARED_CODES: dict[str, tuple[str, ...]] = {
-    name: ("subject_id", "visit") if name in VISIT_DATES else ("subject_id",)
-    for name in SUBJECT_DOMAINS
+    name: _factorised_columns(name)
+    for name in dict.fromkeys([*SUBJECT_DOMAINS, *_REFERENCES])
 }
-for _name, _references in {
-    "custody_events": ("sample_id",),
-    "biobank_samples": ("parent_sample_id", "storage_position"),
-    "administrations": ("lot_id",),
-}.items():
-    PREPARED_CODES[_name] = PREPARED_CODES.get(_name, ()) + _references
 
 #: Per-subject dates the rules compare records with, by domain (``subject_days``):
 #: consent (XD-002), withdrawal (XD-003) and death (XD-010).
