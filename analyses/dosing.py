@@ -59,27 +59,75 @@ def first_given_doses(administrations: pd.DataFrame) -> pd.DataFrame:
         dose, and ``uncertain`` (bool). Without an ``admin_seq`` column no first
         dose is uncertain.
     """
-    given = administrations.loc[given_mask(administrations)]
-    dates = given["admin_date"]
+    given = given_mask(administrations).to_numpy()
+    dates = administrations["admin_date"]
     if not pd.api.types.is_datetime64_any_dtype(dates):
         dates = pd.to_datetime(dates, errors="coerce")
-    carried = [c for c in _CARRIED if c in given.columns]
-    doses = given[["subject_id", *carried]].assign(first_dose_date=dates)
-    dated = doses.loc[dates.notna()]
-    order = ["subject_id", "first_dose_date"]
-    order += ["admin_seq"] if "admin_seq" in carried else []
-    first = (
-        dated.sort_values(order, kind="stable")
-        .drop_duplicates("subject_id")
-        .set_index("subject_id")[["first_dose_date", *carried]]
+    carried = [c for c in _CARRIED if c in administrations.columns]
+    dated = np.flatnonzero(given & dates.notna().to_numpy())
+    rows = _earliest_per_subject(administrations, dates, dated)
+    first = pd.DataFrame(
+        {
+            "first_dose_date": dates.array.take(rows),
+            **{c: administrations[c].array.take(rows) for c in carried},
+        },
+        index=pd.Index(administrations["subject_id"].array.take(rows)),
     )
+    first.index.name = "subject_id"
     first["uncertain"] = False
-    if "admin_seq" in given.columns and dates.isna().any():
-        seq = pd.to_numeric(given["admin_seq"], errors="coerce").astype(float)
-        by_subject = given["subject_id"]
-        dated_seq = seq.where(dates.notna()).groupby(by_subject).min()
+    undated = given & dates.isna().to_numpy()
+    if "admin_seq" in administrations.columns and undated.any():
+        seq = _sequence_numbers(administrations)[given]
+        by_subject = administrations["subject_id"][given]
+        dated_seq = seq.where(~undated[given]).groupby(by_subject).min()
         # an undated dose without a number could be any of them: it counts as -inf
-        undated_seq = seq.fillna(-np.inf).where(dates.isna()).groupby(by_subject).min()
+        undated_seq = (
+            seq.fillna(-np.inf).where(undated[given]).groupby(by_subject).min()
+        )
         uncertain = undated_seq.reindex(first.index) <= dated_seq.reindex(first.index)
         first["uncertain"] = uncertain.fillna(False).astype(bool).to_numpy()
     return first
+
+
+def _sequence_numbers(administrations: pd.DataFrame) -> pd.Series:
+    """Return ``admin_seq`` as floats, NaN where missing or not a number."""
+    return pd.to_numeric(administrations["admin_seq"], errors="coerce").astype(float)
+
+
+def _earliest_per_subject(
+    administrations: pd.DataFrame, dates: pd.Series, candidates: np.ndarray
+) -> np.ndarray:
+    """Return the position of each subject's earliest candidate dose.
+
+    Candidates are ordered by subject, date-time and ``admin_seq`` (missing numbers
+    last), keeping the table's order between equals, and the first of each subject
+    is taken: a stable ``sort_values`` and ``drop_duplicates("subject_id")``, in
+    NumPy. Subjects come out in sorted order, a missing subject id last.
+
+    Parameters
+    ----------
+    administrations : pandas.DataFrame
+        The administrations domain.
+    dates : pandas.Series
+        Its ``admin_date`` as date-times.
+    candidates : numpy.ndarray of int
+        Positions of the doses to choose from (given, dated).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Positions in ``administrations``, one per subject.
+    """
+    subject = administrations["subject_id"].take(candidates)
+    codes, distinct = pd.factorize(subject, sort=True)
+    codes = np.where(codes < 0, len(distinct), codes)  # a missing id sorts last
+    moments = dates.to_numpy(dtype="datetime64[ns]")[candidates].view(np.int64)
+    keys = [moments, codes]  # np.lexsort sorts by the last key first
+    if "admin_seq" in administrations.columns:
+        seq = _sequence_numbers(administrations).to_numpy()[candidates]
+        keys.insert(0, np.where(np.isnan(seq), np.inf, seq))
+    order = np.lexsort(keys)
+    ordered = codes[order]
+    heads = np.ones(len(order), dtype=bool)
+    heads[1:] = ordered[1:] != ordered[:-1]
+    return np.asarray(candidates[order[heads]], dtype=np.int64)

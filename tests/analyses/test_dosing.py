@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import trialdata as td
 from analyses.dose_finding.dose_level_table import derive_dlt_evaluability
@@ -120,3 +123,67 @@ def test_every_area_starts_from_the_same_first_dose(tmp_path: Path) -> None:
         by_rules.sort_index(), certain.sort_index(), check_names=False
     )
     assert subject not in by_rules.index
+
+
+def _first_by_pandas(administrations: pd.DataFrame) -> pd.DataFrame:
+    """The definition in plain pandas: a stable sort, then a subject's first row."""
+    given = administrations.loc[given_mask(administrations)]
+    dates = given["admin_date"]
+    carried = [c for c in ("admin_seq", "dose_level", "route") if c in given]
+    doses = given[["subject_id", *carried]].assign(first_dose_date=dates)
+    order = ["subject_id", "first_dose_date"] + ["admin_seq"] * ("admin_seq" in given)
+    first = (
+        doses.loc[dates.notna()]
+        .sort_values(order, kind="stable")
+        .drop_duplicates("subject_id")
+        .set_index("subject_id")[["first_dose_date", *carried]]
+    )
+    first["uncertain"] = False
+    if "admin_seq" in given and dates.isna().any():
+        seq = given["admin_seq"].astype(float)
+        dated_seq = seq.where(dates.notna()).groupby(given["subject_id"]).min()
+        undated_seq = (
+            seq.fillna(-np.inf).where(dates.isna()).groupby(given["subject_id"]).min()
+        )
+        uncertain = undated_seq.reindex(first.index) <= dated_seq.reindex(first.index)
+        first["uncertain"] = uncertain.fillna(False).astype(bool).to_numpy()
+    return first
+
+
+dose_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["S-2", "S-1", "S-10", None]),
+        st.sampled_from([1, 2, 3, None]),
+        st.sampled_from(["2024-01-05", "2024-01-05 09:30", "2024-01-01", None]),
+        st.sampled_from([True, False, None]),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=dose_rows,
+    subject_dtype=st.sampled_from(["string[pyarrow]", "object"]),
+    with_seq=st.booleans(),
+)
+def test_first_given_doses_equal_the_pandas_definition(
+    rows: list[tuple[object, ...]], subject_dtype: str, with_seq: bool
+) -> None:
+    # sorted subjects (a missing id last), ties kept in table order, missing
+    # sequence numbers last; dtypes of the carried columns kept
+    admin = pd.DataFrame(
+        {
+            "subject_id": pd.Series([r[0] for r in rows], dtype=subject_dtype),
+            "admin_seq": pd.Series([r[1] for r in rows], dtype="Int64"),
+            "admin_date": pd.to_datetime(
+                pd.Series([r[2] for r in rows], dtype=object), format="ISO8601"
+            ),
+            "given": pd.Series([r[3] for r in rows], dtype="boolean"),
+            "dose_level": pd.Series(range(len(rows)), dtype="Int64"),
+        },
+        index=np.arange(len(rows)) * 2 + 5,
+    )
+    if not with_seq:
+        admin = admin.drop(columns="admin_seq")
+    pd.testing.assert_frame_equal(first_given_doses(admin), _first_by_pandas(admin))

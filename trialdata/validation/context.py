@@ -7,8 +7,9 @@ every finding tied to its source file and line.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "Codes",
     "Derived",
     "RuleContext",
+    "Runs",
     "factorize",
     "flag_rows",
     "has_missing",
@@ -94,12 +96,19 @@ class Codes:
         textual = _all_strings(values, distinct)
         return cls(values, np.asarray(codes), pd.Series(distinct), textual)
 
+    @cached_property
+    def distinct_text(self) -> pa.Array:
+        """Return the distinct values as an Arrow string array (kept for lookups)."""
+        return _arrow_text(self.distinct)
+
     @property
     def present(self) -> np.ndarray:
         """Return which rows have a value (a bool array)."""
         return self.codes >= 0
 
-    def spread(self, per_value: np.ndarray, fill: Any) -> np.ndarray:
+    def spread(
+        self, per_value: np.ndarray, fill: Any, rows: np.ndarray | None = None
+    ) -> np.ndarray:
         """Return ``per_value[code]`` for each row, and ``fill`` where it is missing.
 
         Parameters
@@ -108,16 +117,20 @@ class Codes:
             One value per distinct value.
         fill : scalar
             The value of rows whose value is missing.
+        rows : numpy.ndarray of int, optional
+            Positions of the rows wanted (e.g. :attr:`Runs.starts`); every row by
+            default.
 
         Returns
         -------
         numpy.ndarray
-            One value per row.
+            One value per row wanted.
         """
+        codes = self.codes if rows is None else self.codes[rows]
         padded = np.append(per_value, fill)  # code -1 takes the last value: fill
         if (padded == fill).all():  # e.g. no value flagged: no need to look
-            return np.full(len(self.codes), fill, dtype=padded.dtype)
-        return padded.take(self.codes)
+            return np.full(len(codes), fill, dtype=padded.dtype)
+        return padded.take(codes)
 
     def is_in(self, allowed: Iterable[object], *, negate: bool = False) -> np.ndarray:
         """Return :func:`is_in` of the column as a bool array.
@@ -145,6 +158,7 @@ class Codes:
         mapping: pd.Series | Mapping[Any, Any],
         as_array: Callable[[pd.Series], np.ndarray],
         missing: Any,
+        rows: np.ndarray | None = None,
     ) -> np.ndarray:
         """Return ``as_array(map_values(column, mapping))``, per distinct value.
 
@@ -157,21 +171,101 @@ class Codes:
             missing value into ``missing``.
         missing : scalar
             The value of rows whose key is missing or unknown.
+        rows : numpy.ndarray of int, optional
+            Positions of the rows wanted; every row by default.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per row wanted.
+        """
+        if not self.textual:
+            values = self.values if rows is None else self.values.iloc[rows]
+            return as_array(map_values(values, mapping))
+        mapping = _first_per_key(mapping)
+        if len(mapping) and len(self.distinct):
+            positions, found = _positions(self.distinct_text, mapping.index)
+            per_value = np.where(found, as_array(mapping)[positions], missing)
+        else:
+            per_value = as_array(map_values(self.distinct, mapping))
+        return self.spread(per_value, missing, rows)
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Runs of consecutive rows alike in what a rule looks at.
+
+    A million lab rows come in runs of a subject's tests at one visit on one day:
+    a check of a row's date against the subject's consent, or of its visit's study
+    day, gives the same answer for every row of a run. Checking the first row of
+    each run and spreading the answers over the runs' rows (:meth:`spread`) gives
+    the row-by-row answers for a fraction of the cost.
+
+    Attributes
+    ----------
+    starts : numpy.ndarray of int64
+        Position of the first row of each run, increasing from 0.
+    n_rows : int
+        Number of rows.
+    """
+
+    starts: np.ndarray
+    n_rows: int
+
+    @classmethod
+    def each_row(cls, n_rows: int) -> Runs:
+        """Return runs of one row each."""
+        return cls(np.arange(n_rows, dtype=np.int64), n_rows)
+
+    @classmethod
+    def where_changed(cls, columns: Sequence[np.ndarray]) -> Runs:
+        """Return the runs of rows equal in every column (NaN is equal to nothing).
+
+        Parameters
+        ----------
+        columns : sequence of numpy.ndarray
+            Equally long arrays, e.g. factorised codes and day numbers.
+
+        Returns
+        -------
+        Runs
+            A new run starts at every row that differs from the row before in any
+            column.
+        """
+        n_rows = len(columns[0])
+        heads = np.zeros(n_rows, dtype=bool)
+        heads[:1] = True
+        for column in columns:
+            heads[1:] |= column[1:] != column[:-1]
+        return cls(np.flatnonzero(heads), n_rows)
+
+    @property
+    def heads(self) -> np.ndarray | None:
+        """Return :attr:`starts`, or None when every row is a run of its own."""
+        return None if len(self.starts) == self.n_rows else self.starts
+
+    def first(self, per_row: np.ndarray) -> np.ndarray:
+        """Return the value of each run's first row, from one value per row."""
+        return per_row if self.heads is None else per_row[self.starts]
+
+    def spread(self, per_run: np.ndarray) -> np.ndarray:
+        """Return each row's run's value, from one value per run.
+
+        Parameters
+        ----------
+        per_run : numpy.ndarray
+            One value per run, in the order of :attr:`starts`.
 
         Returns
         -------
         numpy.ndarray
             One value per row.
         """
-        if not self.textual:
-            return as_array(map_values(self.values, mapping))
-        mapping = _first_per_key(mapping)
-        if len(mapping) and len(self.distinct):
-            positions, found = _positions(self.distinct, mapping.index)
-            per_value = np.where(found, as_array(mapping)[positions], missing)
-        else:
-            per_value = as_array(map_values(self.distinct, mapping))
-        return self.spread(per_value, missing)
+        if self.heads is None:
+            return per_run
+        if per_run.dtype == bool and not per_run.any():  # e.g. nothing flagged
+            return np.zeros(self.n_rows, dtype=bool)
+        return np.repeat(per_run, np.diff(self.starts, append=self.n_rows))
 
 
 def factorize(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -448,9 +542,13 @@ def _arrow_text(values: pd.Series | pd.Index) -> pa.Array:
     return pa.array(values.array)
 
 
-def _positions(keys: pd.Series, reference: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+def _positions(
+    keys: pd.Series | pa.Array, reference: pd.Index
+) -> tuple[np.ndarray, np.ndarray]:
     """Return the position of each key in ``reference`` and whether it was found."""
-    positions = pc.index_in(_arrow_text(keys), value_set=_arrow_text(reference))
+    if not isinstance(keys, pa.Array):
+        keys = _arrow_text(keys)
+    positions = pc.index_in(keys, value_set=_arrow_text(reference))
     found = pc.is_valid(positions).to_numpy(zero_copy_only=False)
     return pc.fill_null(positions, 0).to_numpy(zero_copy_only=False), found
 

@@ -1,12 +1,14 @@
 """The rules' fast paths give what the plain pandas formulations give.
 
 Rules look values up once per distinct value (``Codes``), compare dates as day
-numbers and keep work per context; these tests hold each shortcut to the slower
+numbers, check runs of alike rows once (``Runs``) and keep work per context; these tests hold each shortcut to the slower
 formulation it replaces, on awkward inputs: missing and repeated keys, unknown
 keys, non-string identifiers, empty columns, dates before 1970 and NaT.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,13 +17,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal, assert_series_equal
 
+from trialdata.demo import write_trial
+from trialdata.validation import validate_folder
 from trialdata.validation.context import (
     Codes,
     Derived,
     RuleContext,
+    Runs,
     is_in,
     map_values,
 )
+from trialdata.validation.rules import _frames as frames
 from trialdata.validation.rules import run_rules
 from trialdata.validation.rules._frames import (
     day,
@@ -201,3 +207,77 @@ def test_is_in_equals_series_isin_with_repeated_and_missing_references(
     }[container]
     expected = column.isin([a for a in allowed if a is not None]) & column.notna()
     assert_series_equal(is_in(column, reference), expected.astype(bool))
+
+
+day_or_missing = st.one_of(st.none(), st.integers(19_700, 19_703))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from([-1, 0, 1, 2]), day_or_missing), max_size=40
+    ),
+    limits=st.lists(day_or_missing, min_size=3, max_size=3),
+)
+def test_checking_runs_of_alike_rows_equals_checking_every_row(
+    rows: list[tuple[int, int | None]], limits: list[int | None]
+) -> None:
+    # a check that depends only on what makes rows alike (here a subject code and a
+    # day, missing days included) gives the same answer once per run
+    codes = np.array([c for c, _ in rows], dtype=np.int64)
+    days = np.array([np.nan if d is None else d for _, d in rows], dtype=float)
+    per_code = np.array([np.nan if d is None else d for d in limits] + [np.nan])
+    runs = Runs.where_changed([codes, days])
+    assert runs.starts.tolist() == [
+        i
+        for i in range(len(rows))
+        if i == 0 or codes[i] != codes[i - 1] or days[i] != days[i - 1]
+    ]
+    expected = days < per_code[codes]
+    first_codes = runs.first(codes)
+    np.testing.assert_array_equal(
+        runs.spread(runs.first(days) < per_code[first_codes]), expected
+    )
+    np.testing.assert_array_equal(runs.spread(runs.first(days)), days)
+    single = Runs.each_row(len(rows))
+    assert single.heads is None
+    np.testing.assert_array_equal(single.spread(single.first(days)), days)
+
+
+def _scatter_dates(folder: Path) -> None:
+    """Move some lab and immunomonitoring rows to other days, visits or no date.
+
+    The demo's runs of a subject's tests on one day are broken mid-run, so rows
+    of one run differ in what the timing rules check.
+    """
+    rng = np.random.default_rng(5)
+    for name, column in (("labs", "lab_date"), ("immunomonitoring", "collection_date")):
+        path = folder / f"{name}.csv"
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        rows = rng.choice(len(table), size=len(table) // 15, replace=False)
+        moved = pd.to_datetime(table.loc[rows, column]) + pd.to_timedelta(
+            rng.choice([-400, -30, -9, 1, 5, 40, 900], size=len(rows)), unit="D"
+        )
+        table.loc[rows, column] = moved.dt.strftime("%Y-%m-%d")
+        table.loc[rows[::7], column] = ""
+        relabelled = rng.choice(len(table), size=len(table) // 40, replace=False)
+        table.loc[relabelled, "visit"] = table["visit"].iloc[-1]
+        table.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("archetype", ["tolDC-ms", "nk-aml"])
+def test_timing_rules_by_run_find_what_they_find_row_by_row(
+    archetype: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_trial(tmp_path, archetype, 8, 2, inject=True)
+    _scatter_dates(tmp_path)
+    monkeypatch.setattr(frames, "RUNS_FROM", 1 << 62)  # a run per row
+    row_by_row = validate_folder(tmp_path).findings
+    monkeypatch.setattr(frames, "RUNS_FROM", 0)  # runs on every table
+    report = validate_folder(tmp_path)
+    labs = report.tables["labs"]
+    assert frames.dated_runs(Derived(), labs, "lab_date").heads is not None
+    deaths = {"XD-010"} if archetype == "nk-aml" else set()  # tolDC: no deaths
+    timing = {"XD-002", "XD-003", "XD-011"} | deaths
+    assert timing <= set(row_by_row["rule"])
+    assert_frame_equal(report.findings, row_by_row)

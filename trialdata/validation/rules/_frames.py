@@ -17,12 +17,20 @@ from analyses.dosing import first_given_doses
 from schemas.checks import matches_pattern
 from schemas.domains._fields import IDENTIFIER_PATTERN
 from trialdata.findings import Severity, empty_findings
-from trialdata.validation.context import Derived, RuleContext, flag_rows, lookup
+from trialdata.validation.context import (
+    Derived,
+    RuleContext,
+    Runs,
+    flag_rows,
+    lookup,
+)
 from trialdata.validation.schema_check import ABSENT_COLUMNS
 
 __all__ = [
+    "RUNS_FROM",
     "at_hits",
     "column_text",
+    "dated_runs",
     "day",
     "day_numbers",
     "dosed_subjects",
@@ -159,7 +167,11 @@ def subject_days(
 
 
 def keyed_days(
-    ctx: RuleContext, data: pd.DataFrame, key: str, dates: pd.Series
+    ctx: RuleContext,
+    data: pd.DataFrame,
+    key: str,
+    dates: pd.Series,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Return the date of each row's key as a day number: ``dates[data[key]]``.
 
@@ -177,13 +189,58 @@ def keyed_days(
         Its key column, e.g. ``subject_id``.
     dates : pandas.Series
         Dates indexed by key.
+    rows : numpy.ndarray of int, optional
+        Positions of the rows wanted (e.g. ``dated_runs(...).starts``); every row by
+        default.
 
     Returns
     -------
     numpy.ndarray of float
-        :func:`day_numbers` per row; NaN where the key is missing or unknown.
+        :func:`day_numbers` per row wanted; NaN where the key is missing or unknown.
     """
-    return ctx.codes(data, key).lookup(dates, day_numbers, np.nan)
+    return ctx.codes(data, key).lookup(dates, day_numbers, np.nan, rows)
+
+
+#: Tables from this many rows are checked by run of alike rows (see ``dated_runs``);
+#: on shorter ones finding the runs costs about what it saves.
+RUNS_FROM = 65_536
+
+
+def dated_runs(ctx: RuleContext | Derived, data: pd.DataFrame, column: str) -> Runs:
+    """Return the runs of rows with one subject, visit and day, computed once.
+
+    What the timing rules ask of a record (is it dated before the subject's
+    consent, inside its visit's window?) depends only on its ``subject_id``,
+    ``visit`` and the calendar day in ``column``; they ask it once per run (see
+    :class:`~trialdata.validation.context.Runs`). A row without a date is a run of
+    its own.
+
+    Parameters
+    ----------
+    ctx : RuleContext or Derived
+        Where the runs are kept.
+    data : pandas.DataFrame
+        A typed domain table with ``subject_id`` and ``column``.
+    column : str
+        Its date column.
+
+    Returns
+    -------
+    Runs
+        One run per row on tables shorter than :data:`RUNS_FROM` rows, or whose
+        runs are mostly single rows.
+    """
+
+    def compute() -> Runs:
+        if len(data) < RUNS_FROM:
+            return Runs.each_row(len(data))
+        alike = [ctx.codes(data, "subject_id").codes, row_days(ctx, data, column)]
+        if has_columns(data, "visit"):
+            alike.append(ctx.codes(data, "visit").codes)
+        runs = Runs.where_changed(alike)
+        return runs if len(runs.starts) <= len(data) // 2 else Runs.each_row(len(data))
+
+    return ctx.derived(data, ("runs", column), compute)
 
 
 def valid_term(values: pd.Series, terms: type[StrEnum]) -> pd.Series:

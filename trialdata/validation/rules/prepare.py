@@ -3,7 +3,8 @@
 Rules factorise a table's identifiers and read its dates as day numbers (kept in a
 :class:`~trialdata.validation.context.Derived` store); the key check codes the key's
 text columns and the schema check matches identifier patterns on distinct values.
-On a million-row table that is most of their time. :func:`prepare` factorises each
+On a million-row table that is most of their time, as is finding the runs of rows
+the timing rules check once per run (``dated_runs``). :func:`prepare` factorises each
 such column once, on the worker thread that has just parsed the table, while other
 files are still being read; the checks and rules then share it. What is not prepared
 is computed when asked for, so these lists decide speed only, never a finding.
@@ -21,6 +22,7 @@ from trialdata.validation.rules._domains import (
     VISIT_DATES,
 )
 from trialdata.validation.rules._frames import (
+    dated_runs,
     first_dose_dates_of,
     has_columns,
     row_days,
@@ -91,6 +93,8 @@ def prepare(name: str, data: pd.DataFrame) -> Derived:
     for column in PREPARED_DAYS.get(name, ()):
         if has_columns(data, column):
             row_days(kept, data, column)
+            if has_columns(data, "subject_id"):
+                dated_runs(kept, data, column)  # the timing rules' runs
     for column in PREPARED_SUBJECT_DAYS.get(name, ()):
         if has_columns(data, "subject_id", column):
             subject_days(kept, data, column)

@@ -7,15 +7,18 @@ on the day of consent, withdrawal or death is not "before" or "after" it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext, is_in, map_values
+from trialdata.validation.context import RuleContext, Runs, is_in, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._domains import DATED_COLUMNS, VISIT_DATES
 from trialdata.validation.rules._frames import (
     at_hits,
+    dated_runs,
     day,
     dosed_subjects,
     first_dose_dates,
@@ -100,12 +103,13 @@ def _dated_past(
     word = "after" if after else "before"
     frames = []
     for name, data, column in _dated(ctx, columns):
-        when = row_days(ctx, data, column)
-        limit = keyed_days(ctx, data, "subject_id", limits)
+        runs = dated_runs(ctx, data, column)
+        when = runs.first(row_days(ctx, data, column))
+        limit = keyed_days(ctx, data, "subject_id", limits, runs.heads)
         frames.append(
             report(
                 data,
-                when > limit if after else when < limit,
+                runs.spread(when > limit if after else when < limit),
                 domain=name,
                 rule=rule,
                 severity=ERROR,
@@ -155,8 +159,10 @@ def check_nothing_after_withdrawal(ctx: RuleContext) -> pd.DataFrame:
         dosing = name == "administrations"
         if dosing and not has_columns(data, "given"):
             continue
-        after = row_days(ctx, data, column) > keyed_days(
-            ctx, data, "subject_id", withdrawn
+        runs = dated_runs(ctx, data, column)
+        after = runs.spread(
+            runs.first(row_days(ctx, data, column))
+            > keyed_days(ctx, data, "subject_id", withdrawn, runs.heads)
         )
         if dosing:
             after &= is_true(data["given"]).to_numpy()
@@ -267,45 +273,73 @@ def check_visit_windows(ctx: RuleContext) -> pd.DataFrame:
     for name, data, column in _dated(ctx, VISIT_DATES):
         if not has_columns(data, "visit"):
             continue
-        study_day = row_days(ctx, data, column) - keyed_days(
-            ctx, data, "subject_id", first
+        runs = dated_runs(ctx, data, column)  # study days per run of alike rows
+        study_day = runs.first(row_days(ctx, data, column)) - keyed_days(
+            ctx, data, "subject_id", first, runs.heads
         )
-        low, high = (_visit_day(ctx, data, days) for days in (earliest, latest))
+        low, high = (_visit_day(ctx, data, days, runs) for days in (earliest, latest))
         frames.append(
             report(
                 data,
-                (study_day < low) | (study_day > high),
+                runs.spread((study_day < low) | (study_day > high)),
                 domain=name,
                 rule="XD-011",
                 severity=WARNING,
                 column=column,
-                message=lambda h, d=data, sd=study_day, lo=low, hi=high, c=column: (
-                    "visit "
-                    + text(h["visit"])
-                    + " on "
-                    + text(h[c])
-                    + " is study day "
-                    + text(at_hits(sd, d, h).astype("Int64"))
-                    + ", outside its window (day "
-                    + text(h["visit"].map(target).astype("Int64"))
-                    + ", allowed "
-                    + text(at_hits(lo, d, h).astype("Int64"))
-                    + " to "
-                    + text(at_hits(hi, d, h).astype("Int64"))
-                    + ")"
+                message=_window_message(
+                    data, column, runs, (study_day, low, high), target
                 ),
             )
         )
     return findings_frame(frames)
 
 
-def _visit_day(ctx: RuleContext, data: pd.DataFrame, days: pd.Series) -> np.ndarray:
-    """Return ``days[visit]`` for each row: a study day by visit name, NaN if none."""
-    return ctx.codes(data, "visit").lookup(days, _as_float, np.nan)
+def _window_message(
+    data: pd.DataFrame,
+    column: str,
+    runs: Runs,
+    days: tuple[np.ndarray, np.ndarray, np.ndarray],
+    target: dict[str, int],
+) -> Callable[[pd.DataFrame], pd.Series]:
+    """Return the XD-011 message builder of a table.
+
+    ``days`` are the study day, first and last allowed day of each run.
+    """
+
+    def message(h: pd.DataFrame) -> pd.Series:
+        study_day, low, high = (
+            text(at_hits(runs.spread(d), data, h).astype("Int64")) for d in days
+        )
+        return (
+            "visit "
+            + text(h["visit"])
+            + " on "
+            + text(h[column])
+            + " is study day "
+            + study_day
+            + ", outside its window (day "
+            + text(h["visit"].map(target).astype("Int64"))
+            + ", allowed "
+            + low
+            + " to "
+            + high
+            + ")"
+        )
+
+    return message
+
+
+def _visit_day(
+    ctx: RuleContext, data: pd.DataFrame, days: pd.Series, runs: Runs
+) -> np.ndarray:
+    """Return ``days[visit]`` for each run: a study day by visit name, NaN if none."""
+    return ctx.codes(data, "visit").lookup(days, _as_float, np.nan, runs.heads)
 
 
 def _as_float(values: pd.Series) -> np.ndarray:
     """Return numbers as a float array, NaN where missing."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":
+        return values.to_numpy(dtype=float)  # no missing value but NaN
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
