@@ -12,7 +12,12 @@ import pyarrow
 import pyarrow.compute as pc
 from pandera.extensions import register_check_method
 
-__all__ = ["PATTERN_DESCRIPTIONS", "describe_pattern", "matches_pattern"]
+__all__ = [
+    "PATTERN_DESCRIPTIONS",
+    "describe_pattern",
+    "failing_values",
+    "matches_pattern",
+]
 
 #: Plain-language descriptions of the patterns the domain models use.
 PATTERN_DESCRIPTIONS: dict[str, str] = {
@@ -59,9 +64,7 @@ def matches_pattern(series: pd.Series, *, pattern: str) -> pd.Series:
         Aligned on ``series``.
     """
     values = pyarrow.array(series.astype(pd.StringDtype("pyarrow")).array)
-    distinct = pc.unique(values).drop_null()
-    matched = pc.match_substring_regex(distinct, f"^(?:{pattern})$")
-    failing = distinct.filter(pc.invert(matched))
+    failing = failing_values(pc.unique(values).drop_null(), pattern)
     if len(failing) == 0:
         return pd.Series(True, index=series.index)
     passed = pc.invert(pc.is_in(values, value_set=failing))
@@ -69,3 +72,22 @@ def matches_pattern(series: pd.Series, *, pattern: str) -> pd.Series:
 
 
 _ = pa  # pandera.pandas must be imported before registering pandas checks
+
+
+def failing_values(distinct: pyarrow.Array, pattern: str) -> pyarrow.Array:
+    """Return the values that do not fully match a regular expression.
+
+    Parameters
+    ----------
+    distinct : pyarrow.Array
+        Distinct text values, none missing (each is matched once).
+    pattern : str
+        Regular expression (RE2 syntax) the whole value must match.
+
+    Returns
+    -------
+    pyarrow.Array
+        The values that fail, in their order.
+    """
+    matched = pc.match_substring_regex(distinct, f"^(?:{pattern})$")
+    return distinct.filter(pc.invert(matched))

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from pandas.core.arrays.masked import BaseMaskedArray
 
 from schemas.protocol import Protocol
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
@@ -298,9 +299,10 @@ def has_missing(values: pd.Series) -> bool:
     """Return whether a column has a missing value, without a mask where it can.
 
     ``Series.hasnans`` builds a mask of the whole column. Arrow text knows its
-    null count; a float column's sum is NaN or infinite when any value is NaN (an
-    infinite sum is looked at closer); the minimum of a datetime64 column is NaT
-    when any value is. Other columns use ``hasnans``.
+    null count and a nullable (masked) column its mask; a float column's sum is NaN
+    or infinite when any value is NaN (an infinite sum is looked at closer); the
+    minimum of a datetime64 column is NaT when any value is. Other columns use
+    ``hasnans``.
 
     Parameters
     ----------
@@ -315,6 +317,8 @@ def has_missing(values: pd.Series) -> bool:
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         return bool(pa.array(values.array).null_count)
+    if isinstance(values.array, BaseMaskedArray):  # Int64, Float64, boolean
+        return bool(values.array._mask.any())
     if isinstance(dtype, np.dtype) and len(values):
         array = values.to_numpy(copy=False)
         if dtype.kind == "f":

@@ -20,10 +20,11 @@ import numpy as np
 import pandas as pd
 import pandera.backends.pandas.builtin_checks  # noqa: F401 - the checks' functions
 import pandera.pandas as pa
+from pandas.core.arrays.masked import BaseMaskedArray
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrors
 
-from schemas.checks import describe_pattern
+from schemas.checks import describe_pattern, failing_values
 from schemas.domains import DomainSpec, get_domain
 from trialdata.findings import (
     FINDING_COLUMNS,
@@ -136,6 +137,17 @@ def _certainly_passes(
         for check in column.checks:
             if check.element_wise or check.groupby is not None or not check.ignore_na:
                 return False
+            held = _range_holds(values, check)
+            if held is not None:  # decided on the column's lowest and highest
+                if not held:
+                    return False
+                continue
+            if codes is not None and codes.textual and check.name == "matches_pattern":
+                pattern = check.statistics["pattern"]
+                failing = failing_values(codes.distinct_text, pattern)
+                if len(failing):
+                    return False
+                continue  # each distinct value matched once, as Arrow text
             if codes is not None and codes.textual and check.name in _PER_VALUE_CHECKS:
                 checked = codes.distinct  # every value but the missing, once
             else:
@@ -151,6 +163,49 @@ def _certainly_passes(
             if passed is not True and passed is not np.True_:
                 return False
     return True
+
+
+def _present_numbers(values: pd.Series) -> np.ndarray | None:
+    """Return a numeric column's present values as an array (None if not numeric)."""
+    array = values.array
+    if isinstance(array, BaseMaskedArray):  # Int64, Float64
+        if array.dtype.kind not in "iuf":
+            return None
+        return array._data[~array._mask] if array._mask.any() else array._data
+    if not isinstance(values.dtype, np.dtype) or values.dtype.kind not in "iuf":
+        return None
+    numbers = values.to_numpy()
+    return numbers[~np.isnan(numbers)] if values.dtype.kind == "f" else numbers
+
+
+def _range_holds(values: pd.Series, check: pa.Check) -> bool | None:
+    """Return whether a range check passes on every present number of a column.
+
+    A bound holds for every value when it holds for the lowest (or highest) one: one
+    reduction instead of a comparison per row, a mask and its test. Returns None for
+    any other check or column, which is then checked as pandera would.
+    """
+    if check.name not in _RANGE_CHECKS:
+        return None
+    numbers = _present_numbers(values)
+    if numbers is None:
+        return None
+    if not len(numbers):
+        return True
+    kwargs = check._check_kwargs
+    low, high = numbers.min(), numbers.max()
+    if check.name == "in_range":
+        lowest, highest = kwargs["min_value"], kwargs["max_value"]
+        above = low >= lowest if kwargs["include_min"] else low > lowest
+        below = high <= highest if kwargs["include_max"] else high < highest
+        return bool(above and below)
+    holds = {
+        "greater_than": lambda: low > kwargs["min_value"],
+        "greater_than_or_equal_to": lambda: low >= kwargs["min_value"],
+        "less_than": lambda: high < kwargs["max_value"],
+        "less_than_or_equal_to": lambda: high <= kwargs["max_value"],
+    }[check.name]
+    return bool(holds())
 
 
 def _check_function(check: pa.Check) -> Callable[..., Any]:

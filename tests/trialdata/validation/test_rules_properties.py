@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import pairwise
 
+import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trialdata.validation.rules.biobank import _previous_event
 from trialdata.validation.rules.testing import (
     findings_set,
     make_context,
@@ -125,3 +128,31 @@ def test_xd002_matches_reference(labs: list[tuple]) -> None:
     }
     ctx = make_context(subjects=subjects, labs=typed_table("labs", records))
     assert findings_set(run_rule("XD-002", ctx)) == expected
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([-1, 0, 1, 2]), st.sampled_from([1, 2, 3, None])),
+        max_size=15,
+    ),
+    st.booleans(),
+)
+def test_previous_custody_event_equals_a_stable_sort(
+    events: list[tuple[int, int | None]], presorted: bool
+) -> None:
+    # a table already in sample and sequence order skips the sort; either way each
+    # event's previous one is that of a stable sort (missing numbers last)
+    if presorted:
+        events = sorted(events, key=lambda e: (e[0], e[1] is None, e[1] or 0))
+    sample = np.array([s for s, _ in events], dtype=np.int64)
+    seq = pd.Series([q for _, q in events], dtype="Int64")
+    order = sorted(
+        range(len(events)),
+        key=lambda i: (events[i][0], events[i][1] is None, events[i][1] or 0),
+    )
+    expected = np.full(len(events), -1)
+    for before, after in pairwise(order):
+        if events[before][0] == events[after][0] >= 0:
+            expected[after] = before
+    np.testing.assert_array_equal(_previous_event(sample, seq), expected)

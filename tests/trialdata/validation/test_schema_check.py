@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pandera import pandas as pa
 from pandera.errors import SchemaErrors
 
 from schemas.domains import get_domain
@@ -275,3 +276,41 @@ print(schema_check._certainly_passes(typed, spec.value_schema))
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert ran.stdout.strip() == "True"
+
+
+_RANGE_CHECKS = [
+    pa.Check.ge(0),
+    pa.Check.gt(0),
+    pa.Check.le(5),
+    pa.Check.lt(5),
+    pa.Check.in_range(0, 5),
+    pa.Check.in_range(0, 5, include_min=False, include_max=False),
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    numbers=st.lists(
+        st.one_of(
+            st.none(),
+            st.sampled_from([-1.5, 0, 0.5, 5, 7, np.inf, -np.inf, np.nan]),
+        ),
+        max_size=10,
+    ),
+    dtype=st.sampled_from(["float64", "Float64", "Int64", "int64"]),
+    check=st.sampled_from(_RANGE_CHECKS),
+)
+def test_a_range_check_is_decided_on_the_lowest_and_highest_as_row_by_row(
+    numbers: list[float | None], dtype: str, check: pa.Check
+) -> None:
+    # missing values (None, NaN) are left out, as pandera leaves them out
+    if dtype in ("Int64", "int64"):
+        numbers = [n for n in numbers if n is None or (np.isfinite(n) and n == int(n))]
+        if dtype == "int64":
+            numbers = [n for n in numbers if n is not None]
+    values = pd.Series(numbers, dtype=object).astype(dtype)
+    present = values.dropna()
+    by_row = schema_check._check_function(check)(present, **check._check_kwargs)
+    held = schema_check._range_holds(values, check)
+    assert held is not None  # numeric columns are decided without a row mask
+    assert held == bool(by_row.all())

@@ -203,16 +203,30 @@ def _previous_event(sample: np.ndarray, seq: pd.Series) -> np.ndarray:
         Position of the previous event; -1 for a sample's first event and for events
         without a sample.
     """
-    order = np.lexsort(
-        (
-            seq.to_numpy(dtype="int64", na_value=0),
-            seq.isna().to_numpy(),
-            sample,
-        )
-    )
+    numbers = seq.to_numpy(dtype="int64", na_value=0)
+    unnumbered = seq.isna().to_numpy()
+    if _in_order(sample, numbers) and not unnumbered.any():
+        order = np.arange(len(sample))  # as exported: by sample, then sequence
+    else:
+        order = np.lexsort((numbers, unnumbered, sample))
     same = np.zeros(len(order), dtype=bool)
     same[1:] = sample[order[1:]] == sample[order[:-1]]
     same &= sample[order] >= 0
     previous = np.full(len(sample), -1, dtype=np.intp)
     previous[order[same]] = order[np.flatnonzero(same) - 1]
     return previous
+
+
+def _in_order(sample: np.ndarray, numbers: np.ndarray) -> bool:
+    """Return whether rows are sorted by sample code, then number (no code missing).
+
+    A stable sort would then leave them where they are.
+    """
+    if len(sample) < 2:
+        return True
+    step = np.diff(sample)
+    return bool(
+        sample[0] >= 0
+        and (step >= 0).all()
+        and (numbers[1:] >= numbers[:-1])[step == 0].all()
+    )
