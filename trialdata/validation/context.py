@@ -318,7 +318,7 @@ def has_missing(values: pd.Series) -> bool:
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         return bool(pa.array(values.array).null_count)
     if isinstance(values.array, BaseMaskedArray):  # Int64, Float64, boolean
-        return bool(values.array._mask.any())
+        return bool(values.array.isna().any())
     if isinstance(dtype, np.dtype) and len(values):
         array = values.to_numpy(copy=False)
         if dtype.kind == "f":

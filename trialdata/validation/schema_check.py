@@ -169,9 +169,12 @@ def _present_numbers(values: pd.Series) -> np.ndarray | None:
     """Return a numeric column's present values as an array (None if not numeric)."""
     array = values.array
     if isinstance(array, BaseMaskedArray):  # Int64, Float64
-        if array.dtype.kind not in "iuf":
+        kind = array.dtype.kind
+        if kind not in "iuf":
             return None
-        return array._data[~array._mask] if array._mask.any() else array._data
+        missing = array.isna()
+        present = array[~missing] if missing.any() else array
+        return present.to_numpy(dtype=np.dtype(f"{kind}8"))  # no missing value left
     if not isinstance(values.dtype, np.dtype) or values.dtype.kind not in "iuf":
         return None
     numbers = values.to_numpy()
