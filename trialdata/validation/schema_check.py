@@ -117,7 +117,9 @@ def _certainly_passes(
     Each check's own function runs on the column, as pandera runs it, without
     pandera's bookkeeping around it (about a millisecond per check, which adds up to
     most of the time on the many small tables of an upload). A value-by-value check
-    of a text column already factorised (``kept``) runs on its distinct values only.
+    of a text column already factorised (``kept``) runs on its distinct values only
+    (an identifier pattern on their Arrow text), and a range check on a numeric
+    column is decided on its lowest and highest value (:func:`_range_holds`).
     Anything short of a plain pass (a failure, a missing value in a required column,
     a check of a kind not handled here) answers False, and pandera then validates
     the table and reports exactly as it always does: this only spares work on clean
