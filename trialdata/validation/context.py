@@ -204,19 +204,20 @@ class Runs:
 
     Attributes
     ----------
-    starts : numpy.ndarray of int64
-        Position of the first row of each run, increasing from 0.
+    starts : numpy.ndarray of int64, or None
+        Position of the first row of each run, increasing from 0; None when every
+        row is a run of its own (nothing to gather or spread).
     n_rows : int
         Number of rows.
     """
 
-    starts: np.ndarray
+    starts: np.ndarray | None
     n_rows: int
 
     @classmethod
     def each_row(cls, n_rows: int) -> Runs:
         """Return runs of one row each."""
-        return cls(np.arange(n_rows, dtype=np.int64), n_rows)
+        return cls(None, n_rows)
 
     @classmethod
     def where_changed(cls, columns: Sequence[np.ndarray]) -> Runs:
@@ -241,13 +242,13 @@ class Runs:
         return cls(np.flatnonzero(heads), n_rows)
 
     @property
-    def heads(self) -> np.ndarray | None:
-        """Return :attr:`starts`, or None when every row is a run of its own."""
-        return None if len(self.starts) == self.n_rows else self.starts
+    def count(self) -> int:
+        """Return the number of runs."""
+        return self.n_rows if self.starts is None else len(self.starts)
 
     def first(self, per_row: np.ndarray) -> np.ndarray:
         """Return the value of each run's first row, from one value per row."""
-        return per_row if self.heads is None else per_row[self.starts]
+        return per_row if self.starts is None else per_row[self.starts]
 
     def spread(self, per_run: np.ndarray) -> np.ndarray:
         """Return each row's run's value, from one value per run.
@@ -262,7 +263,7 @@ class Runs:
         numpy.ndarray
             One value per row.
         """
-        if self.heads is None:
+        if self.starts is None:
             return per_run
         if per_run.dtype == bool and not per_run.any():  # e.g. nothing flagged
             return np.zeros(self.n_rows, dtype=bool)

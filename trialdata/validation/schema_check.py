@@ -12,6 +12,7 @@ key.
 from __future__ import annotations
 
 import functools
+import operator
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -144,13 +145,12 @@ def _certainly_passes(
                 if not held:
                     return False
                 continue
-            if codes is not None and codes.textual and check.name == "matches_pattern":
-                pattern = check.statistics["pattern"]
-                failing = failing_values(codes.distinct_text, pattern)
-                if len(failing):
-                    return False
-                continue  # each distinct value matched once, as Arrow text
             if codes is not None and codes.textual and check.name in _PER_VALUE_CHECKS:
+                if check.name == "matches_pattern":  # on the kept Arrow text
+                    pattern = check.statistics["pattern"]
+                    if len(failing_values(codes.distinct_text, pattern)):
+                        return False
+                    continue
                 checked = codes.distinct  # every value but the missing, once
             else:
                 if present is None:
@@ -183,6 +183,15 @@ def _present_numbers(values: pd.Series) -> np.ndarray | None:
     return numbers[~np.isnan(numbers)] if values.dtype.kind == "f" else numbers
 
 
+#: Each one-sided range check: how a value compares with the bound, and the bound.
+_BOUNDS: dict[str, tuple[Callable[[Any, Any], Any], str]] = {
+    "greater_than": (operator.gt, "min_value"),
+    "greater_than_or_equal_to": (operator.ge, "min_value"),
+    "less_than": (operator.lt, "max_value"),
+    "less_than_or_equal_to": (operator.le, "max_value"),
+}
+
+
 def _range_holds(values: pd.Series, check: pa.Check) -> bool | None:
     """Return whether a range check passes on every present number of a column.
 
@@ -198,19 +207,15 @@ def _range_holds(values: pd.Series, check: pa.Check) -> bool | None:
     if not len(numbers):
         return True
     kwargs = check._check_kwargs
-    low, high = numbers.min(), numbers.max()
     if check.name == "in_range":
-        lowest, highest = kwargs["min_value"], kwargs["max_value"]
-        above = low >= lowest if kwargs["include_min"] else low > lowest
-        below = high <= highest if kwargs["include_max"] else high < highest
-        return bool(above and below)
-    holds = {
-        "greater_than": lambda: low > kwargs["min_value"],
-        "greater_than_or_equal_to": lambda: low >= kwargs["min_value"],
-        "less_than": lambda: high < kwargs["max_value"],
-        "less_than_or_equal_to": lambda: high <= kwargs["max_value"],
-    }[check.name]
-    return bool(holds())
+        bounds = [
+            (operator.ge if kwargs["include_min"] else operator.gt, "min_value"),
+            (operator.le if kwargs["include_max"] else operator.lt, "max_value"),
+        ]
+    else:
+        bounds = [_BOUNDS[check.name]]
+    extremes = {"min_value": numbers.min(), "max_value": numbers.max()}
+    return all(bool(holds(extremes[bound], kwargs[bound])) for holds, bound in bounds)
 
 
 def _check_function(check: pa.Check) -> Callable[..., Any]:

@@ -240,7 +240,7 @@ def test_checking_runs_of_alike_rows_equals_checking_every_row(
     )
     np.testing.assert_array_equal(runs.spread(runs.first(days)), days)
     single = Runs.each_row(len(rows))
-    assert single.heads is None
+    assert single.starts is None
     np.testing.assert_array_equal(single.spread(single.first(days)), days)
 
 
@@ -276,7 +276,7 @@ def test_timing_rules_by_run_find_what_they_find_row_by_row(
     monkeypatch.setattr(frames, "RUNS_FROM", 0)  # runs on every table
     report = validate_folder(tmp_path)
     labs = report.tables["labs"]
-    assert frames.dated_runs(Derived(), labs, "lab_date").heads is not None
+    assert frames.dated_runs(Derived(), labs, "lab_date").starts is not None
     deaths = {"XD-010"} if archetype == "nk-aml" else set()  # tolDC: no deaths
     timing = {"XD-002", "XD-003", "XD-011"} | deaths
     assert timing <= set(row_by_row["rule"])

@@ -238,7 +238,7 @@ def dated_runs(ctx: RuleContext | Derived, data: pd.DataFrame, column: str) -> R
         if has_columns(data, "visit"):
             alike.append(ctx.codes(data, "visit").codes)
         runs = Runs.where_changed(alike)
-        return runs if len(runs.starts) <= len(data) // 2 else Runs.each_row(len(data))
+        return runs if runs.count <= len(data) // 2 else Runs.each_row(len(data))
 
     return ctx.derived(data, ("runs", column), compute)
 

@@ -67,6 +67,30 @@ def _subject_day(ctx: RuleContext, table: str, column: str) -> pd.Series:
     return subject_days(ctx, data, column)
 
 
+def _days_by_run(
+    ctx: RuleContext, data: pd.DataFrame, column: str, per_subject: pd.Series
+) -> tuple[Runs, np.ndarray, np.ndarray]:
+    """Return a dated table's runs of alike rows, and two day numbers per run.
+
+    The timing rules compare a record's calendar day in ``column`` with a day of
+    its subject (consent, withdrawal, death, first dose); both depend only on what
+    makes the rows of a run alike (:func:`dated_runs`), so they are read once per
+    run and the answers spread over the rows.
+
+    Returns
+    -------
+    runs : Runs
+        The runs of ``data``.
+    when : numpy.ndarray of float
+        Each run's day in ``column``.
+    limit : numpy.ndarray of float
+        Each run's subject's day in ``per_subject`` (NaN when it has none).
+    """
+    runs = dated_runs(ctx, data, column)
+    when = runs.first(row_days(ctx, data, column))
+    return runs, when, keyed_days(ctx, data, "subject_id", per_subject, runs.starts)
+
+
 def _dated_past(
     ctx: RuleContext,
     columns: dict[str, str],
@@ -103,9 +127,7 @@ def _dated_past(
     word = "after" if after else "before"
     frames = []
     for name, data, column in _dated(ctx, columns):
-        runs = dated_runs(ctx, data, column)
-        when = runs.first(row_days(ctx, data, column))
-        limit = keyed_days(ctx, data, "subject_id", limits, runs.heads)
+        runs, when, limit = _days_by_run(ctx, data, column, limits)
         frames.append(
             report(
                 data,
@@ -159,11 +181,8 @@ def check_nothing_after_withdrawal(ctx: RuleContext) -> pd.DataFrame:
         dosing = name == "administrations"
         if dosing and not has_columns(data, "given"):
             continue
-        runs = dated_runs(ctx, data, column)
-        after = runs.spread(
-            runs.first(row_days(ctx, data, column))
-            > keyed_days(ctx, data, "subject_id", withdrawn, runs.heads)
-        )
+        runs, when, limit = _days_by_run(ctx, data, column, withdrawn)
+        after = runs.spread(when > limit)
         if dosing:
             after &= is_true(data["given"]).to_numpy()
         what = "dose given" if dosing else "sample collected"
@@ -273,10 +292,8 @@ def check_visit_windows(ctx: RuleContext) -> pd.DataFrame:
     for name, data, column in _dated(ctx, VISIT_DATES):
         if not has_columns(data, "visit"):
             continue
-        runs = dated_runs(ctx, data, column)  # study days per run of alike rows
-        study_day = runs.first(row_days(ctx, data, column)) - keyed_days(
-            ctx, data, "subject_id", first, runs.heads
-        )
+        runs, when, first_dose = _days_by_run(ctx, data, column, first)
+        study_day = when - first_dose
         low, high = (_visit_day(ctx, data, days, runs) for days in (earliest, latest))
         frames.append(
             report(
@@ -333,7 +350,7 @@ def _visit_day(
     ctx: RuleContext, data: pd.DataFrame, days: pd.Series, runs: Runs
 ) -> np.ndarray:
     """Return ``days[visit]`` for each run: a study day by visit name, NaN if none."""
-    return ctx.codes(data, "visit").lookup(days, _as_float, np.nan, runs.heads)
+    return ctx.codes(data, "visit").lookup(days, _as_float, np.nan, runs.starts)
 
 
 def _as_float(values: pd.Series) -> np.ndarray:
