@@ -184,7 +184,9 @@ class Codes:
             values = self.values if rows is None else self.values.iloc[rows]
             return as_array(map_values(values, mapping))
         mapping = _first_per_key(mapping)
-        if len(mapping) and len(self.distinct):
+        if not len(mapping):  # nothing to find (e.g. no subject died): all missing
+            per_value = np.full(len(self.distinct), missing)
+        elif len(self.distinct):
             positions, found = _positions(self.distinct_text, mapping.index)
             per_value = np.where(found, as_array(mapping)[positions], missing)
         else:
@@ -589,8 +591,9 @@ def map_values(keys: pd.Series, mapping: pd.Series | Mapping[Any, Any]) -> pd.Se
     mapping = _first_per_key(mapping)
     if not _is_text(keys):
         return keys.map(mapping)
-    if len(mapping) == 0 or len(keys) == 0:
-        return pd.Series(pd.NA, index=keys.index, dtype=mapping.dtype)
+    if len(mapping) == 0 or len(keys) == 0:  # nothing found, as when no key matches
+        nowhere = np.full(len(keys), -1)
+        return pd.Series(mapping.array.take(nowhere, allow_fill=True), index=keys.index)
     index, found = _positions(keys, mapping.index)
     result = _where(mapping.iloc[index], found)
     result.index = keys.index

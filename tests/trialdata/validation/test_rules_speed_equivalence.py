@@ -32,9 +32,13 @@ from trialdata.validation.rules import run_rules
 from trialdata.validation.rules._frames import (
     day,
     day_numbers,
+    equal_to,
     is_false,
     is_true,
     keyed_days,
+    keyed_values,
+    not_equal,
+    one_of,
     stripped,
 )
 from trialdata.validation.rules.catalogue import EXAMPLES
@@ -114,6 +118,75 @@ def test_day_numbers_compare_as_calendar_days(later: bool) -> None:
     by_day = day(when).gt(day(limit)) if later else day(when).lt(day(limit))
     a, b = day_numbers(when), day_numbers(limit)
     np.testing.assert_array_equal(a > b if later else a < b, by_day.to_numpy())
+
+
+NAT = np.iinfo(np.int64).min
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.just(NAT), st.integers(-(2**62), 2**62)), max_size=40))
+def test_day_numbers_are_the_days_datetime64_floors_to(moments: list[int]) -> None:
+    # the years 1823 to 2116 (NumPy's own cast to days overflows near int64's ends)
+    # days before 1970 floor (to the day before), as datetime64[D] does: a
+    # truncating division would put 1969-12-31T23:00 on 1970-01-01
+    values = pd.Series(np.array(moments, dtype=np.int64).view("datetime64[ns]"))
+    days = values.to_numpy().astype("datetime64[D]")
+    expected = np.where(np.isnat(days), np.nan, days.view(np.int64).astype(float))
+    np.testing.assert_array_equal(day_numbers(values), expected)
+
+
+def test_day_numbers_of_zoned_times_are_their_own_calendar_days() -> None:
+    values = pd.Series(pd.to_datetime(["2024-01-01 23:30", None, "1969-12-31 05:00"]))
+    zoned = values.dt.tz_localize("Europe/Amsterdam")
+    np.testing.assert_array_equal(day_numbers(zoned), [19723.0, np.nan, -1.0])
+
+
+texts = st.lists(st.sampled_from(["A", "B", " A", "", None]), max_size=20)
+
+
+@settings(max_examples=80, deadline=None)
+@given(texts, texts, st.sampled_from([ARROW, "object", "string"]))
+def test_text_masks_equal_the_pandas_comparisons(
+    left: list, right: list, dtype: str
+) -> None:
+    values = _column(left, dtype)
+    expected = values.eq("A").fillna(False).astype(bool).to_numpy()
+    np.testing.assert_array_equal(equal_to(values, "A"), expected)
+    for allowed in (["A", ""], pd.Series(["B", None]), []):
+        expected = (values.isin(allowed) & values.notna()).to_numpy()
+        np.testing.assert_array_equal(one_of(values, allowed), expected)
+    other = _column((right + [None] * len(left))[: len(left)], dtype)
+    for a, b in ((values, other), (values, other.astype(object))):
+        expected = (a.ne(b) & a.notna() & b.notna()).to_numpy(dtype=bool)
+        np.testing.assert_array_equal(not_equal(a, b), expected)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    keys,
+    st.lists(
+        st.tuples(st.sampled_from(["S-1", "S-2", "S-4", None]), st.integers(0, 9))
+    ),
+    st.sampled_from([ARROW, "object", "string"]),
+    st.sampled_from(["Int64", ARROW, "float64"]),
+)
+def test_keyed_values_equal_map_values(
+    values: list, entries: list[tuple], dtype: str, kind: str
+) -> None:
+    data = pd.DataFrame({"subject_id": _column(values, dtype)})
+    index = pd.Index([k for k, _ in entries], dtype=object)
+    mapping = pd.Series([v for _, v in entries], index=index).astype(kind)
+    ctx = RuleContext(clean_context().protocol, {"labs": data})
+    expected = map_values(data["subject_id"], mapping)
+    found = keyed_values(ctx, data, "subject_id", mapping)
+    assert_series_equal(found, expected, check_names=False)
+
+
+def test_codes_lookup_in_an_empty_mapping_finds_nothing() -> None:
+    codes = Codes.of(pd.Series(["S-1", None, "S-2"], dtype=ARROW))
+    for empty, missing in ((pd.Series(dtype="datetime64[ns]"), np.nan), ({}, False)):
+        found = codes.lookup(empty, lambda v: v.to_numpy(), missing)
+        np.testing.assert_array_equal(found, np.full(3, missing))
 
 
 def test_keyed_days_equal_mapped_days_and_stay_with_their_table() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from schemas.terms import Aesi, GradingScale, Outcome
@@ -9,11 +10,14 @@ from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
-    day,
+    equal_to,
     has_columns,
     is_false,
     is_true,
+    numbers,
+    one_of,
     report,
+    row_days,
     text,
     valid_term,
 )
@@ -63,7 +67,7 @@ def _criteria(ctx: RuleContext) -> list[str]:
     return [c for c in SERIOUSNESS_CRITERIA if has_columns(ctx.tables[AE], c)]
 
 
-def _criterion_flags(ctx: RuleContext) -> pd.DataFrame | None:
+def _criterion_flags(ctx: RuleContext) -> dict[str, np.ndarray] | None:
     """Return which seriousness criteria are Y, for the checks against ``serious``.
 
     Parameters
@@ -73,18 +77,21 @@ def _criterion_flags(ctx: RuleContext) -> pd.DataFrame | None:
 
     Returns
     -------
-    pandas.DataFrame or None
-        One boolean column per criterion column present (missing is false), aligned
-        on the adverse events; None when no criterion column or ``serious`` is
-        present, so that AE-002 and AE-003 have nothing to check.
+    dict of str to numpy.ndarray, or None
+        One bool array per criterion column present (missing is false), in schema
+        order; None when no criterion column or ``serious`` is present, so that
+        AE-002 and AE-003 have nothing to check.
     """
     events = ctx.tables[AE]
     criteria = _criteria(ctx)
     if not criteria or not has_columns(events, "serious"):
         return None
-    flags = pd.concat([is_true(events[c]) for c in criteria], axis=1)
-    flags.columns = pd.Index(criteria)
-    return flags
+    return {c: is_true(events[c]).to_numpy() for c in criteria}
+
+
+def _any_criterion(flags: dict[str, np.ndarray]) -> np.ndarray:
+    """Return which adverse events have at least one seriousness criterion = Y."""
+    return np.logical_or.reduce(list(flags.values()))
 
 
 @rule(
@@ -98,9 +105,12 @@ def check_onset_before_resolution(ctx: RuleContext) -> pd.DataFrame:
     events = ctx.tables[AE]
     if not has_columns(events, "onset_date", "resolution_date"):
         return findings_frame([])
+    onset, resolution = (
+        row_days(ctx, events, c) for c in ("onset_date", "resolution_date")
+    )
     return report(
         events,
-        day(events["onset_date"]).gt(day(events["resolution_date"])),
+        onset > resolution,  # by calendar day; a missing date is never later
         domain=AE,
         rule="AE-001",
         severity=ERROR,
@@ -128,10 +138,10 @@ def check_serious_has_criterion(ctx: RuleContext) -> pd.DataFrame:
     flags = _criterion_flags(ctx)
     if flags is None:
         return findings_frame([])
-    criteria = list(flags.columns)
+    criteria = list(flags)
     return report(
         events,
-        is_true(events["serious"]) & ~flags.any(axis=1),
+        is_true(events["serious"]).to_numpy() & ~_any_criterion(flags),
         domain=AE,
         rule="AE-002",
         severity=ERROR,
@@ -159,14 +169,14 @@ def check_criterion_without_serious(ctx: RuleContext) -> pd.DataFrame:
         return findings_frame([])
 
     def message(h: pd.DataFrame) -> pd.Series:
-        hit = flags.loc[h.index]
-        named = hit.apply(lambda col: col.map({True: col.name + ", ", False: ""}))
-        listed = named.sum(axis=1).str.rstrip(", ")
-        return _ae_label(h) + " has serious = N but " + listed + " = Y"
+        rows = events.index.get_indexer(h.index)
+        listed = [", ".join(c for c, yes in flags.items() if yes[r]) for r in rows]
+        named = pd.Series(listed, index=h.index, dtype="object")
+        return _ae_label(h) + " has serious = N but " + named + " = Y"
 
     return report(
         events,
-        is_false(events["serious"]) & flags.any(axis=1),
+        is_false(events["serious"]).to_numpy() & _any_criterion(flags),
         domain=AE,
         rule="AE-003",
         severity=ERROR,
@@ -186,12 +196,10 @@ def check_fatal_outcome(ctx: RuleContext) -> pd.DataFrame:
     events = ctx.tables[AE]
     if not has_columns(events, "outcome", "grade"):
         return findings_frame([])
-    outcome, grade = events["outcome"], events["grade"]
-    known = valid_term(outcome, Outcome) & grade.between(1, 5).fillna(False).astype(
-        bool
-    )
-    fatal = outcome.eq(Outcome.FATAL.value)
-    grade5 = grade.eq(5).fillna(False).astype(bool)
+    outcome, grade = events["outcome"], numbers(events["grade"])
+    known = valid_term(outcome, Outcome) & (grade >= 1) & (grade <= 5)
+    fatal = equal_to(outcome, Outcome.FATAL.value)
+    grade5 = grade == 5
     return report(
         events,
         known & (fatal != grade5),
@@ -223,10 +231,10 @@ def check_grading_scale(ctx: RuleContext) -> pd.DataFrame:
     if not has_columns(events, "grading_scale", "aesi"):
         return findings_frame([])
     scale, aesi = events["grading_scale"], events["aesi"]
-    aesi_known = aesi.isna() | valid_term(aesi, Aesi)
-    misfit = pd.Series(False, index=events.index)
+    aesi_known = aesi.isna().to_numpy() | valid_term(aesi, Aesi)
+    misfit = np.zeros(len(events), dtype=bool)
     for name, fits in SCALE_AESI.items():
-        misfit |= scale.eq(name) & ~aesi.isin(fits)
+        misfit |= equal_to(scale, name) & ~one_of(aesi, list(fits))
     return report(
         events,
         misfit & aesi_known,

@@ -10,12 +10,18 @@ from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext, lookup, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._frames import (
+    at_hits,
     column_text,
     day,
     day_numbers,
+    equal_to,
     has_columns,
     is_false,
     is_true,
+    keyed_values,
+    not_equal,
+    numbers,
+    one_of,
     report,
     row_days,
     stripped,
@@ -60,12 +66,22 @@ def _admin_label(h: pd.DataFrame) -> pd.Series:
 
 
 def _cohort_fact(ctx: RuleContext, admin: pd.DataFrame, column: str) -> pd.Series:
-    """Return a column of each administration's subject's cohort."""
-    cohorts = ctx.tables["cohorts"]
-    cohort_id = subject_fact(ctx, admin["subject_id"], "cohort_id")
+    """Return a column of each administration's subject's cohort.
+
+    The cohort's value is looked up once per subject, then once per distinct
+    subject of the administrations (:func:`keyed_values`).
+    """
+    cohorts, subjects = ctx.tables["cohorts"], ctx.table("subjects")
     if not has_columns(cohorts, "cohort_id", column):
         return pd.Series(pd.NA, index=admin.index, dtype="object")
-    return lookup(cohort_id, cohorts, "cohort_id", column)
+    if not has_columns(subjects, "subject_id", "cohort_id"):
+        cohort_id = subject_fact(ctx, admin["subject_id"], "cohort_id")
+        return lookup(cohort_id, cohorts, "cohort_id", column)
+    assert subjects is not None
+    per_subject = lookup(subjects["cohort_id"], cohorts, "cohort_id", column)
+    return keyed_values(
+        ctx, admin, "subject_id", per_subject.set_axis(subjects["subject_id"])
+    )
 
 
 @rule(
@@ -80,12 +96,14 @@ def check_dose_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
     admin = ctx.tables[ADMIN]
     if not has_columns(admin, "subject_id", "given", "dose_level"):
         return findings_frame([])
-    planned = pd.to_numeric(_cohort_fact(ctx, admin, "dose_level"), errors="coerce")
+    planned = numbers(
+        pd.to_numeric(_cohort_fact(ctx, admin, "dose_level"), errors="coerce")
+    )
     # A cohort at a level the protocol lacks is reported once, by XD-015.
-    planned = planned.where(planned.isin([d.level for d in ctx.protocol.dose_levels]))
-    given_level = pd.to_numeric(admin["dose_level"], errors="coerce")
-    mask = is_true(admin["given"]) & planned.notna() & given_level.notna()
-    mask &= given_level.ne(planned).fillna(False).astype(bool)
+    planned[~np.isin(planned, [d.level for d in ctx.protocol.dose_levels])] = np.nan
+    given_level = numbers(pd.to_numeric(admin["dose_level"], errors="coerce"))
+    mask = is_true(admin["given"]).to_numpy() & (given_level != planned)
+    mask &= ~np.isnan(planned) & ~np.isnan(given_level)
     return report(
         admin,
         mask,
@@ -99,7 +117,7 @@ def check_dose_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
             + " given but subject "
             + text(h["subject_id"])
             + " is in a cohort at dose level "
-            + text(planned.loc[h.index].astype("Int64"))
+            + text(at_hits(planned, admin, h).astype("Int64"))
         ),
     )
 
@@ -119,13 +137,13 @@ def check_route_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
     allowed = [str(r) for r in ctx.protocol.routes]
     route = admin["route"]
     planned = _cohort_fact(ctx, admin, "route")
-    base = is_true(admin["given"]) & valid_term(route, AdministrationRoute)
-    off_protocol = base & ~route.isin(allowed)
+    base = is_true(admin["given"]).to_numpy() & valid_term(route, AdministrationRoute)
+    off_protocol = base & ~one_of(route, allowed)
     off_cohort = (
         base
         & ~off_protocol
-        & planned.isin(allowed)  # other cohort routes are reported by XD-016
-        & route.ne(planned).fillna(False).astype(bool)
+        & one_of(planned, allowed)  # other cohort routes are reported by XD-016
+        & not_equal(route, planned)
     )
 
     def message(h: pd.DataFrame) -> pd.Series:
@@ -142,7 +160,7 @@ def check_route_matches_cohort(ctx: RuleContext) -> pd.DataFrame:
             + text(h["route"])
             + f" is not allowed by the protocol (allowed: {', '.join(allowed)})"
         )
-        return protocol_text.where(off_protocol.loc[h.index], cohort_text)
+        return protocol_text.where(at_hits(off_protocol, admin, h), cohort_text)
 
     return report(
         admin,
@@ -166,20 +184,23 @@ def check_dose_matches_protocol(ctx: RuleContext) -> pd.DataFrame:
     admin = ctx.tables[ADMIN]
     if not has_columns(admin, "given", "dose_level"):
         return findings_frame([])
-    levels = {d.level: d for d in ctx.protocol.dose_levels}
-    level = pd.to_numeric(admin["dose_level"], errors="coerce")
-    amount = level.map({k: d.amount for k, d in levels.items()})
-    unit = level.map({k: d.unit for k, d in levels.items()})
-    base = is_true(admin["given"]) & level.isin(list(levels))
+    levels = ctx.protocol.dose_levels
+    level = numbers(pd.to_numeric(admin["dose_level"], errors="coerce"))
+    known = pd.Index([float(d.level) for d in levels])
+    at = known.get_indexer(pd.Index(level))  # each dose's level's position, or -1
+    amount = pd.Series(
+        np.append([d.amount for d in levels], np.nan)[at], index=admin.index
+    )
+    unit = pd.Series(
+        pd.array([d.unit for d in levels], dtype="string").take(at, allow_fill=True),
+        index=admin.index,
+    )
+    base = is_true(admin["given"]).to_numpy() & (at >= 0)
     frames = []
     if has_columns(admin, "dose_amount"):
-        given_amount = pd.to_numeric(admin["dose_amount"], errors="coerce")
-        close = np.isclose(
-            given_amount.to_numpy(dtype=float, na_value=np.nan),
-            amount.to_numpy(dtype=float, na_value=np.nan),
-            rtol=1e-6,
-        )
-        mask = base & given_amount.notna() & ~pd.Series(close, index=admin.index)
+        given_amount = numbers(pd.to_numeric(admin["dose_amount"], errors="coerce"))
+        close = np.isclose(given_amount, amount.to_numpy(), rtol=1e-6)
+        mask = base & ~np.isnan(given_amount) & ~close
         frames.append(
             report(
                 admin,
@@ -203,7 +224,7 @@ def check_dose_matches_protocol(ctx: RuleContext) -> pd.DataFrame:
         )
     if has_columns(admin, "dose_unit"):
         given_unit = stripped(ctx, admin, "dose_unit")
-        mask = base & given_unit.notna() & given_unit.ne(unit).fillna(True).astype(bool)
+        mask = base & not_equal(given_unit, unit)  # a level's unit is never missing
         frames.append(
             report(
                 admin,
@@ -300,9 +321,8 @@ def _by_lot(lots: pd.DataFrame, column: str) -> pd.Series:
 
 def _unreleased(status: pd.Series) -> np.ndarray:
     """Return which release statuses are valid terms other than RELEASED."""
-    valid = valid_term(status.astype("object"), ReleaseStatus)
-    other = status.ne(ReleaseStatus.RELEASED.value).fillna(False).astype(bool)
-    return (valid & other).to_numpy(dtype=bool)
+    released = equal_to(status, ReleaseStatus.RELEASED.value)
+    return valid_term(status, ReleaseStatus) & ~released
 
 
 @rule(

@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext, Runs, is_in, map_values
+from trialdata.validation.context import RuleContext, Runs, map_values
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._domains import DATED_COLUMNS, VISIT_DATES
 from trialdata.validation.rules._frames import (
     at_hits,
     dated_runs,
-    day,
     dosed_subjects,
     first_dose_dates,
     has_columns,
@@ -234,18 +233,19 @@ def check_dlt_window(ctx: RuleContext) -> pd.DataFrame:
     if not has_columns(events, "subject_id", "dlt", "onset_date"):
         return findings_frame([])
     window = ctx.protocol.dlt_window_days
-    first = map_values(events["subject_id"], first_dose_dates(ctx))
-    onset = day(events["onset_date"])
-    dlt = is_true(events["dlt"]) & onset.notna()
+    first = keyed_days(ctx, events, "subject_id", first_dose_dates(ctx))
+    onset = row_days(ctx, events, "onset_date")
+    dlt = is_true(events["dlt"]).to_numpy() & ~np.isnan(onset)
+    subject = ctx.codes(events, "subject_id")
     subjects = ctx.table("subjects")
     known = (
-        is_in(events["subject_id"], subjects["subject_id"])
+        subject.is_in(subjects["subject_id"])
         if has_columns(subjects, "subject_id") and subjects is not None
-        else pd.Series(True, index=events.index)
+        else np.ones(len(events), dtype=bool)
     )  # an unknown subject is reported once, by XD-001
-    undosed = dlt & known & ~is_in(events["subject_id"], dosed_subjects(ctx))
-    offset = (onset - first).dt.days
-    outside = dlt & first.notna() & (offset.lt(0) | offset.gt(window))
+    undosed = dlt & known & ~subject.is_in(dosed_subjects(ctx))
+    offset = onset - first  # whole days; NaN without a first dose
+    outside = dlt & ((offset < 0) | (offset > window))
 
     def message(h: pd.DataFrame) -> pd.Series:
         no_dose = (
@@ -256,10 +256,10 @@ def check_dlt_window(ctx: RuleContext) -> pd.DataFrame:
             + text(h["onset_date"])
             + " is outside the DLT window (day 0 to "
             + f"{window} after the first dose on "
-            + text(first.loc[h.index])
+            + text(map_values(h["subject_id"], first_dose_dates(ctx)))
             + ")"
         )
-        return no_dose.where(undosed.loc[h.index], late)
+        return no_dose.where(at_hits(undosed, events, h), late)
 
     return report(
         events,
@@ -286,15 +286,18 @@ def check_visit_windows(ctx: RuleContext) -> pd.DataFrame:
         return findings_frame([])
     first = first_dose_dates(ctx)
     target = {name: v.day for name, v in schedule.items()}
-    earliest = pd.Series({n: v.day - v.window_before for n, v in schedule.items()})
-    latest = pd.Series({n: v.day + v.window_after for n, v in schedule.items()})
+    # each visit's first and last allowed study day; the row past the last visit is
+    # for an unscheduled visit, which has no window
+    earliest = np.array([v.day - v.window_before for v in schedule.values()] + [np.nan])
+    latest = np.array([v.day + v.window_after for v in schedule.values()] + [np.nan])
     frames = []
     for name, data, column in _dated(ctx, VISIT_DATES):
         if not has_columns(data, "visit"):
             continue
         runs, when, first_dose = _days_by_run(ctx, data, column, first)
         study_day = when - first_dose
-        low, high = (_visit_day(ctx, data, days, runs) for days in (earliest, latest))
+        visit = _visit_number(ctx, data, list(schedule), runs)
+        low, high = earliest[visit], latest[visit]
         frames.append(
             report(
                 data,
@@ -346,11 +349,21 @@ def _window_message(
     return message
 
 
-def _visit_day(
-    ctx: RuleContext, data: pd.DataFrame, days: pd.Series, runs: Runs
+def _visit_number(
+    ctx: RuleContext, data: pd.DataFrame, names: list[str], runs: Runs
 ) -> np.ndarray:
-    """Return ``days[visit]`` for each run: a study day by visit name, NaN if none."""
-    return ctx.codes(data, "visit").lookup(days, _as_float, np.nan, runs.starts)
+    """Return each run's visit's position in ``names`` (``len(names)`` if not one)."""
+    visits = ctx.codes(data, "visit")
+    number = {name: i for i, name in enumerate(names)}
+    if visits.textual:  # a few distinct names: matched as Python text, once each
+        per_visit = [number.get(v, len(names)) for v in visits.distinct.tolist()]
+        return visits.spread(
+            np.array(per_visit, dtype=np.intp), len(names), runs.starts
+        )
+    found = visits.lookup(
+        pd.Series(number, dtype=float), _as_float, np.nan, runs.starts
+    )
+    return np.where(np.isnan(found), len(names), found).astype(np.intp)
 
 
 def _as_float(values: pd.Series) -> np.ndarray:
@@ -378,7 +391,10 @@ def check_visit_known(ctx: RuleContext) -> pd.DataFrame:
             continue
         assert data is not None
         visits = ctx.codes(data, "visit")
-        unlisted = ~visits.distinct.isin(names).to_numpy(dtype=bool)
+        listed = set(names)  # a few distinct names: looked up once each
+        unlisted = np.array(
+            [v not in listed for v in visits.distinct.tolist()], dtype=bool
+        )
         frames.append(
             report(
                 data,
