@@ -3,10 +3,10 @@
 Reading a file, parsing its columns and checking its schema and keys do not depend on
 any other table. Much of their time is spent in Arrow's readers and compute kernels,
 NumPy and hashlib, which release the GIL, so on a machine with several cores two
-tables are processed at once, and the keys and file hashes are worked out while the
-calling thread runs the cross-domain rules, which hold the GIL
-(:func:`map_in_threads_while`). Results come back in the order of the inputs,
-whatever order the work finished in, so findings stay in a fixed order.
+tables are processed at once, and the files are hashed while the calling thread runs
+the cross-domain rules, which hold the GIL (:func:`map_in_threads_while`). Results
+come back in the order of the inputs, whatever order the work finished in, so
+findings stay in a fixed order.
 """
 
 from __future__ import annotations

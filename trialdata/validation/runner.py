@@ -211,39 +211,30 @@ def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class _ParsedDomain:
-    """One domain table parsed and schema-checked on its own (before its keys)."""
+    """One domain table parsed and checked on its own: its schema and its keys."""
 
     name: str
     typed: pd.DataFrame
-    text_normalised: pd.DataFrame  # what the schema and keys are checked on
     unparsed: pd.DataFrame  # RD-008 / RD-011
-    schema: pd.DataFrame  # SC-* but SC-KEY
+    checked: pd.DataFrame  # SC-*, none on a value already reported as unparsed
     kept: Derived  # what the rules will derive from ``typed``, done beforehand
 
 
 def _parse_domain(name: str, raw: pd.DataFrame) -> _ParsedDomain:
-    """Parse a raw domain table to its types, check its schema, prepare the rules."""
+    """Parse a raw domain table to its types, check its schema and keys.
+
+    The work the rules will ask of the table is done here too (``prepare``), on
+    the thread that parsed it, while other files are still being read.
+    """
     spec = get_domain(name)
     typed, unparsed = parse_table(raw, spec)
     typed = _with_all_columns(typed, spec)
     kept = prepare(name, typed)
     text_normalised = normalise_text_columns(typed, spec)  # e.g. imputation flags
     schema = check_schema(text_normalised, spec, kept)
-    return _ParsedDomain(name, typed, text_normalised, unparsed, schema, kept)
-
-
-def _checked(
-    domain: _ParsedDomain, digests: list[Digest]
-) -> tuple[pd.DataFrame, list[str]]:
-    """Check a parsed domain's keys and hash its files.
-
-    Returns the domain's SC-* findings (none on a value already reported as
-    unparsed) and its files' SHA-256. Both are mostly work without the GIL (NumPy,
-    hashlib), done while the rules run.
-    """
-    keys = check_keys(domain.text_normalised, get_domain(domain.name), domain.kept)
-    checks = findings_frame([domain.schema, keys])
-    return _not_reported_again(checks, domain.unparsed), [d() for d in digests]
+    keys = check_keys(text_normalised, spec, kept)
+    checked = _not_reported_again(findings_frame([schema, keys]), unparsed)
+    return _ParsedDomain(name, typed, unparsed, checked, kept)
 
 
 def _not_reported_again(checked: pd.DataFrame, unparsed: pd.DataFrame) -> pd.DataFrame:
@@ -260,7 +251,7 @@ def _with_rules(
     domains: list[_ParsedDomain],
     digests: dict[str, list[Digest]] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame, dict[str, list[str]]]:
-    """Run the cross-domain rules while the keys are checked and files hashed.
+    """Run the cross-domain rules while the files are hashed.
 
     Returns the typed tables, every finding of the parsed domains (RD-008/RD-011,
     SC-*, rules) and the SHA-256 of each domain's files (``digests``).
@@ -277,14 +268,15 @@ def _with_rules(
         context = RuleContext(protocol, tables, kept)
         return _not_reported_again(run_rules(context), unparsed)
 
-    checked, rule_findings = map_in_threads_while(
-        lambda domain: _checked(domain, files.get(domain.name, [])),
+    shas, rule_findings = map_in_threads_while(  # hashlib lets go of the GIL
+        lambda domain: [digest() for digest in files.get(domain.name, [])],
         domains,
         rules,
         cost=lambda domain: len(domain.typed),
     )
-    findings = findings_frame([unparsed, *(c for c, _ in checked), rule_findings])
-    hashes = {d.name: sha for d, (_, sha) in zip(domains, checked, strict=True)}
+    checked = [domain.checked for domain in domains]
+    findings = findings_frame([unparsed, *checked, rule_findings])
+    hashes = {domain.name: sha for domain, sha in zip(domains, shas, strict=True)}
     return tables, findings, hashes
 
 
