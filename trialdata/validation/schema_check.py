@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 import pandera.backends.pandas.builtin_checks  # noqa: F401 - the checks' functions
 import pandera.pandas as pa
+import pyarrow
+import pyarrow.compute as pc
 from pandas.core.arrays.masked import BaseMaskedArray
 from pandera.engines import pandas_engine
 from pandera.errors import SchemaErrors
@@ -141,7 +143,9 @@ def _certainly_passes(
             if check.element_wise or check.groupby is not None or not check.ignore_na:
                 return False
             held = _range_holds(values, check)
-            if held is not None:  # decided on the column's lowest and highest
+            if held is None and codes is None:
+                held = _terms_hold(values, check)
+            if held is not None:  # decided on the column's range or in Arrow
                 if not held:
                     return False
                 continue
@@ -165,6 +169,27 @@ def _certainly_passes(
             if passed is not True and passed is not np.True_:
                 return False
     return True
+
+
+def _terms_hold(values: pd.Series, check: pa.Check) -> bool | None:
+    """Return whether every present value of Arrow text is an allowed term.
+
+    An ``isin`` check of text terms on an Arrow text column is matched by Arrow
+    over the whole column, missing values passing (as pandera checks only the
+    present ones): no copy without the missing values, no pandas result to build.
+    None for any other check or column.
+    """
+    dtype = values.dtype
+    if check.name != "isin" or not (
+        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    ):
+        return None
+    allowed = list(check._check_kwargs["allowed_values"])
+    if not all(isinstance(term, str) for term in allowed):
+        return None
+    text = pyarrow.array(values.array)
+    found = pc.is_in(text, value_set=pyarrow.array(allowed, text.type))
+    return int(pc.sum(found).as_py() or 0) + text.null_count == len(text)
 
 
 def _present_numbers(values: pd.Series) -> np.ndarray | None:
