@@ -209,9 +209,9 @@ _HEAD_BYTES = 1 << 16
 #: waits for it.
 _POOLED_FROM_BYTES = 16 << 20
 #: Bytes compared at a time when searching a file for one byte value. Each slice is
-#: one NumPy call, which lets go of the GIL and must take it back: while another
-#: thread runs Python, taking it back can wait for that thread's switch interval
-#: (5 ms), so slices are few (a 34 MB file: 1 MB slices cost 25 ms more, measured).
+#: one NumPy call, which lets go of the GIL and must take it back, waiting while
+#: another thread runs Python; so slices are few (in alternating runs on the
+#: benchmark upload, 1 MB slices were 5 to 40 ms slower).
 _SCAN_BYTES = 8 << 20
 
 

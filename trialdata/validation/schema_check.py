@@ -121,8 +121,9 @@ def _certainly_passes(
     pandera's bookkeeping around it (about a millisecond per check, which adds up to
     most of the time on the many small tables of an upload). A value-by-value check
     of a text column already factorised (``kept``) runs on its distinct values only
-    (an identifier pattern on their Arrow text), and a range check on a numeric
-    column is decided on its lowest and highest value (:func:`_range_holds`).
+    (an identifier pattern on their Arrow text), a term check on other Arrow text
+    is decided by Arrow over the column (:func:`_terms_hold`), and a range check on
+    a numeric column on its lowest and highest value (:func:`_range_holds`).
     Anything short of a plain pass (a failure, a missing value in a required column,
     a check of a kind not handled here) answers False, and pandera then validates
     the table and reports exactly as it always does: this only spares work on clean

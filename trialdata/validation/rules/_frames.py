@@ -138,12 +138,12 @@ def day_numbers(values: pd.Series) -> np.ndarray:
     moments = values.to_numpy(dtype="datetime64[ns]").view(np.int64)
     # whole days, floored as datetime64[D] floors them, straight into the float
     # result: one array the size of the table rather than three
-    numbers = np.empty(len(moments))
-    np.floor_divide(moments, _NS_PER_DAY, out=numbers, casting="unsafe")
+    days = np.empty(len(moments))
+    np.floor_divide(moments, _NS_PER_DAY, out=days, casting="unsafe")
     missing = moments == _NAT
     if missing.any():
-        numbers[missing] = np.nan
-    return numbers
+        days[missing] = np.nan
+    return days
 
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -276,7 +276,7 @@ def valid_term(values: pd.Series, terms: type[StrEnum]) -> np.ndarray:
 # few microseconds.
 
 
-def _arrow_text(values: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+def _arrow_backed_text(values: pd.Series) -> pa.Array | pa.ChunkedArray | None:
     """Return a column's Arrow text, or None when it is not Arrow-backed text."""
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
@@ -291,7 +291,7 @@ def _filled(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def equal_to(values: pd.Series, value: str | float) -> np.ndarray:
     """Return which values equal ``value``, as ``values.eq(value)`` (missing: false)."""
-    text = _arrow_text(values)
+    text = _arrow_backed_text(values)
     if text is not None and isinstance(value, str):
         return _filled(pc.equal(text, pa.scalar(value, text.type)))
     return values.eq(value).to_numpy(dtype=bool, na_value=False)
@@ -299,7 +299,7 @@ def equal_to(values: pd.Series, value: str | float) -> np.ndarray:
 
 def not_equal(left: pd.Series, right: pd.Series) -> np.ndarray:
     """Return where two aligned columns both have a value and differ (``ne``)."""
-    texts = _arrow_text(left), _arrow_text(right)
+    texts = _arrow_backed_text(left), _arrow_backed_text(right)
     if texts[0] is not None and texts[1] is not None:
         return _filled(pc.not_equal(*texts))
     differs = left.ne(right) & left.notna() & right.notna()
