@@ -323,12 +323,9 @@ def keyed_values(
 
     Parameters
     ----------
-    ctx : RuleContext
-        The upload.
-    data : pandas.DataFrame
-        A typed domain table.
-    key : str
-        Its key column, e.g. ``subject_id``.
+    ctx, data, key
+        As for :func:`keyed_days`: the upload, a typed domain table and its key
+        column.
     mapping : pandas.Series
         Values indexed by key (the first wins where a key repeats).
 
