@@ -64,8 +64,13 @@ def first_given_doses(administrations: pd.DataFrame) -> pd.DataFrame:
     if not pd.api.types.is_datetime64_any_dtype(dates):
         dates = pd.to_datetime(dates, errors="coerce")
     carried = [c for c in _CARRIED if c in administrations.columns]
+    seq = (
+        _sequence_numbers(administrations)
+        if "admin_seq" in administrations.columns
+        else None
+    )
     dated = np.flatnonzero(given & dates.notna().to_numpy())
-    rows = _earliest_per_subject(administrations, dates, dated)
+    rows = _earliest_per_subject(administrations["subject_id"], dates, seq, dated)
     first = pd.DataFrame(
         {
             "first_dose_date": dates.array.take(rows),
@@ -76,13 +81,13 @@ def first_given_doses(administrations: pd.DataFrame) -> pd.DataFrame:
     first.index.name = "subject_id"
     first["uncertain"] = False
     undated = given & dates.isna().to_numpy()
-    if "admin_seq" in administrations.columns and undated.any():
-        seq = _sequence_numbers(administrations)[given]
+    if seq is not None and undated.any():
+        given_seq = seq[given]
         by_subject = administrations["subject_id"][given]
-        dated_seq = seq.where(~undated[given]).groupby(by_subject).min()
+        dated_seq = given_seq.where(~undated[given]).groupby(by_subject).min()
         # an undated dose without a number could be any of them: it counts as -inf
         undated_seq = (
-            seq.fillna(-np.inf).where(undated[given]).groupby(by_subject).min()
+            given_seq.fillna(-np.inf).where(undated[given]).groupby(by_subject).min()
         )
         uncertain = undated_seq.reindex(first.index) <= dated_seq.reindex(first.index)
         first["uncertain"] = uncertain.fillna(False).astype(bool).to_numpy()
@@ -95,7 +100,10 @@ def _sequence_numbers(administrations: pd.DataFrame) -> pd.Series:
 
 
 def _earliest_per_subject(
-    administrations: pd.DataFrame, dates: pd.Series, candidates: np.ndarray
+    subject_ids: pd.Series,
+    dates: pd.Series,
+    seq: pd.Series | None,
+    candidates: np.ndarray,
 ) -> np.ndarray:
     """Return the position of each subject's earliest candidate dose.
 
@@ -106,26 +114,29 @@ def _earliest_per_subject(
 
     Parameters
     ----------
-    administrations : pandas.DataFrame
-        The administrations domain.
+    subject_ids : pandas.Series
+        The administrations' ``subject_id``.
     dates : pandas.Series
-        Its ``admin_date`` as date-times.
+        Their ``admin_date`` as date-times.
+    seq : pandas.Series or None
+        Their ``admin_seq`` as floats (:func:`_sequence_numbers`); None without
+        the column.
     candidates : numpy.ndarray of int
         Positions of the doses to choose from (given, dated).
 
     Returns
     -------
     numpy.ndarray of int
-        Positions in ``administrations``, one per subject.
+        Positions among the administrations, one per subject.
     """
-    subject = administrations["subject_id"].take(candidates)
+    subject = subject_ids.take(candidates)
     codes, distinct = pd.factorize(subject, sort=True)
     codes = np.where(codes < 0, len(distinct), codes)  # a missing id sorts last
     moments = dates.to_numpy(dtype="datetime64[ns]")[candidates].view(np.int64)
     keys = [moments, codes]  # np.lexsort sorts by the last key first
-    if "admin_seq" in administrations.columns:
-        seq = _sequence_numbers(administrations).to_numpy()[candidates]
-        keys.insert(0, np.where(np.isnan(seq), np.inf, seq))
+    if seq is not None:
+        numbered = seq.to_numpy()[candidates]
+        keys.insert(0, np.where(np.isnan(numbered), np.inf, numbered))
     order = np.lexsort(keys)
     ordered = codes[order]
     heads = np.ones(len(order), dtype=bool)
