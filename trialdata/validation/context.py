@@ -28,6 +28,7 @@ __all__ = [
     "Derived",
     "RuleContext",
     "Runs",
+    "arrow_backed_text",
     "factorize",
     "flag_rows",
     "has_missing",
@@ -184,13 +185,11 @@ class Codes:
             values = self.values if rows is None else self.values.iloc[rows]
             return as_array(map_values(values, mapping))
         mapping = _first_per_key(mapping)
-        if not len(mapping):  # nothing to find (e.g. no subject died): all missing
-            per_value = np.full(len(self.distinct), missing)
-        elif len(self.distinct):
+        if len(mapping) and len(self.distinct):
             positions, found = _positions(self.distinct_text, mapping.index)
             per_value = np.where(found, as_array(mapping)[positions], missing)
-        else:
-            per_value = as_array(map_values(self.distinct, mapping))
+        else:  # nothing to find (e.g. no subject died), or no value: all missing
+            per_value = np.full(len(self.distinct), missing)
         return self.spread(per_value, missing, rows)
 
 
@@ -318,8 +317,9 @@ def has_missing(values: pd.Series) -> bool:
         Whether any value is missing.
     """
     dtype = values.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        return bool(pa.array(values.array).null_count)
+    text = arrow_backed_text(values)
+    if text is not None:
+        return bool(text.null_count)
     if isinstance(values.array, BaseMaskedArray):  # Int64, Float64, boolean
         return bool(values.array.isna().any())
     if isinstance(dtype, np.dtype) and len(values):
@@ -331,6 +331,25 @@ def has_missing(values: pd.Series) -> bool:
         if dtype.kind == "M":
             return bool(np.isnat(array.min()))
     return bool(values.hasnans)
+
+
+def arrow_backed_text(values: pd.Series) -> pa.Array | pa.ChunkedArray | None:
+    """Return a column's own Arrow text, or None when it is not Arrow-backed text.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        A column.
+
+    Returns
+    -------
+    pyarrow.ChunkedArray or None
+        The column's chunks (no copy), for Arrow's kernels to work on directly.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return pa.array(values.array)
+    return None
 
 
 def _run_starts(values: pd.Series) -> np.ndarray | None:

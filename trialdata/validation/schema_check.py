@@ -39,6 +39,7 @@ from trialdata.validation.context import (
     SOURCE_FILE,
     SOURCE_ROW,
     Derived,
+    arrow_backed_text,
     factorize,
     has_missing,
 )
@@ -180,15 +181,12 @@ def _terms_hold(values: pd.Series, check: pa.Check) -> bool | None:
     present ones): no copy without the missing values, no pandas result to build.
     None for any other check or column.
     """
-    dtype = values.dtype
-    if check.name != "isin" or not (
-        isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
-    ):
+    text = arrow_backed_text(values)
+    if check.name != "isin" or text is None:
         return None
     allowed = list(check._check_kwargs["allowed_values"])
     if not all(isinstance(term, str) for term in allowed):
         return None
-    text = pyarrow.array(values.array)
     found = pc.is_in(text, value_set=pyarrow.array(allowed, text.type))
     return int(pc.sum(found).as_py() or 0) + text.null_count == len(text)
 

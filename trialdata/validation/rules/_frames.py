@@ -23,6 +23,7 @@ from trialdata.validation.context import (
     Derived,
     RuleContext,
     Runs,
+    arrow_backed_text,
     flag_rows,
     is_in,
     lookup,
@@ -276,14 +277,6 @@ def valid_term(values: pd.Series, terms: type[StrEnum]) -> np.ndarray:
 # few microseconds.
 
 
-def _arrow_backed_text(values: pd.Series) -> pa.Array | pa.ChunkedArray | None:
-    """Return a column's Arrow text, or None when it is not Arrow-backed text."""
-    dtype = values.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        return pa.array(values.array)  # the column's own chunks: no copy
-    return None
-
-
 def _filled(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Return an Arrow boolean result as a bool array, null as false."""
     return pc.fill_null(mask, False).to_numpy(zero_copy_only=False)
@@ -291,7 +284,7 @@ def _filled(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def equal_to(values: pd.Series, value: str | float) -> np.ndarray:
     """Return which values equal ``value``, as ``values.eq(value)`` (missing: false)."""
-    text = _arrow_backed_text(values)
+    text = arrow_backed_text(values)
     if text is not None and isinstance(value, str):
         return _filled(pc.equal(text, pa.scalar(value, text.type)))
     return values.eq(value).to_numpy(dtype=bool, na_value=False)
@@ -299,7 +292,7 @@ def equal_to(values: pd.Series, value: str | float) -> np.ndarray:
 
 def not_equal(left: pd.Series, right: pd.Series) -> np.ndarray:
     """Return where two aligned columns both have a value and differ (``ne``)."""
-    texts = _arrow_backed_text(left), _arrow_backed_text(right)
+    texts = arrow_backed_text(left), arrow_backed_text(right)
     if texts[0] is not None and texts[1] is not None:
         return _filled(pc.not_equal(*texts))
     differs = left.ne(right) & left.notna() & right.notna()
@@ -313,6 +306,8 @@ def one_of(values: pd.Series, allowed: Iterable[object]) -> np.ndarray:
 
 def numbers(values: pd.Series) -> np.ndarray:
     """Return a numeric column as a float array, NaN where missing."""
+    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":
+        return values.to_numpy(dtype=float)  # no missing value but NaN
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
@@ -336,7 +331,7 @@ def keyed_values(
         missing or unknown.
     """
     codes = ctx.codes(data, key)
-    if not codes.textual or not len(mapping):
+    if not codes.textual:
         return map_values(data[key], mapping)
     where = pd.Series(np.arange(len(mapping)), index=mapping.index)
     positions = codes.lookup(where, np.asarray, -1)  # the first of a repeated key

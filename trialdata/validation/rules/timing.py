@@ -24,6 +24,7 @@ from trialdata.validation.rules._frames import (
     has_columns,
     is_true,
     keyed_days,
+    numbers,
     report,
     row_days,
     subject_days,
@@ -360,17 +361,8 @@ def _visit_number(
         return visits.spread(
             np.array(per_visit, dtype=np.intp), len(names), runs.starts
         )
-    found = visits.lookup(
-        pd.Series(number, dtype=float), _as_float, np.nan, runs.starts
-    )
+    found = visits.lookup(pd.Series(number, dtype=float), numbers, np.nan, runs.starts)
     return np.where(np.isnan(found), len(names), found).astype(np.intp)
-
-
-def _as_float(values: pd.Series) -> np.ndarray:
-    """Return numbers as a float array, NaN where missing."""
-    if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iuf":
-        return values.to_numpy(dtype=float)  # no missing value but NaN
-    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 @rule(
