@@ -22,6 +22,7 @@ from schemas.protocol import Protocol
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
 
 __all__ = [
+    "NS_PER_DAY",
     "SOURCE_FILE",
     "SOURCE_ROW",
     "Codes",
@@ -41,6 +42,8 @@ __all__ = [
 SOURCE_FILE = "_source_file"
 #: Column holding the 1-based source line of each row (the header is line 1).
 SOURCE_ROW = "_source_row"
+#: Nanoseconds in a day: a datetime64[ns] value's unit, to whole days.
+NS_PER_DAY = 86_400 * 10**9
 
 T = TypeVar("T")
 
@@ -336,15 +339,7 @@ def has_missing(values: pd.Series) -> bool:
 def arrow_backed_text(values: pd.Series) -> pa.Array | pa.ChunkedArray | None:
     """Return a column's own Arrow text, or None when it is not Arrow-backed text.
 
-    Parameters
-    ----------
-    values : pandas.Series
-        A column.
-
-    Returns
-    -------
-    pyarrow.ChunkedArray or None
-        The column's chunks (no copy), for Arrow's kernels to work on directly.
+    The column's chunks come back without a copy, for Arrow's kernels to work on.
     """
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":

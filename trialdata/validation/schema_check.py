@@ -36,6 +36,7 @@ from trialdata.findings import (
     findings_frame,
 )
 from trialdata.validation.context import (
+    NS_PER_DAY,
     SOURCE_FILE,
     SOURCE_ROW,
     Derived,
@@ -393,7 +394,6 @@ _DENSE_SLOTS_PER_ROW = 2
 
 #: Codes of a key column: each row's code (-1 where missing) and the number of codes.
 _ColumnCodes = tuple[np.ndarray, int]
-_DAY_NS = 86_400 * 10**9
 
 
 def _key_codes(
@@ -458,7 +458,7 @@ def _column_codes(data: pd.DataFrame, column: str, kept: Derived) -> _ColumnCode
     if isinstance(values.dtype, np.dtype) and values.dtype.kind == "M":
         moments = values.to_numpy()
         numbers, present = moments.view(np.int64), ~np.isnat(moments)
-        by_value = _by_value(numbers, present, _DAY_NS)
+        by_value = _by_value(numbers, present, NS_PER_DAY)
     elif pd.api.types.is_integer_dtype(values):
         present = values.notna().to_numpy()
         numbers = values.to_numpy(dtype=np.int64, na_value=0)

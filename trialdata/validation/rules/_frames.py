@@ -20,6 +20,7 @@ from schemas.checks import matches_pattern
 from schemas.domains._fields import IDENTIFIER_PATTERN
 from trialdata.findings import Severity, empty_findings
 from trialdata.validation.context import (
+    NS_PER_DAY,
     Derived,
     RuleContext,
     Runs,
@@ -140,14 +141,13 @@ def day_numbers(values: pd.Series) -> np.ndarray:
     # whole days, floored as datetime64[D] floors them, straight into the float
     # result: one array the size of the table rather than three
     days = np.empty(len(moments))
-    np.floor_divide(moments, _NS_PER_DAY, out=days, casting="unsafe")
+    np.floor_divide(moments, NS_PER_DAY, out=days, casting="unsafe")
     missing = moments == _NAT
     if missing.any():
         days[missing] = np.nan
     return days
 
 
-_NS_PER_DAY = 86_400 * 10**9
 _NAT = np.iinfo(np.int64).min  # NaT as int64
 
 
