@@ -14,9 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from schemas.terms import AdministrationRoute, DesignMethod
+from schemas.terms import Aesi, AdministrationRoute, DesignMethod, Indication
 
 __all__ = [
+    "ENDPOINTS_BY_INDICATION",
+    "AESI_BY_INDICATION",
     "Design",
     "DoseLevel",
     "Protocol",
@@ -80,9 +82,27 @@ class Design(_Strict):
     elimination_cutoff: float = Field(default=0.95, gt=0.5, lt=1)
     #: 3+3 only: whether the design de-escalates to confirm the MTD with 6 subjects.
     allow_deescalation: bool = True
+    #: How escalation runs when the protocol allows several routes: one escalation
+    #: over all routes ("pooled") or one per route ("route"). ``max_subjects`` is per
+    #: escalation.
+    escalation_by: Literal["pooled", "route"] = "pooled"
+    #: Cohorts (``cohort_id``) that expand a dose level once the escalation chose it;
+    #: their subjects count in safety, never in the design's step rules.
+    expansion_cohorts: tuple[str, ...] = ()
+    #: Cohorts that backfill a dose level already cleared; counted like expansion.
+    backfill_cohorts: tuple[str, ...] = ()
+    #: Whether expansion and backfill subjects count in the final MTD estimate (the
+    #: isotonic or model estimate once the escalation is complete).
+    expansion_in_mtd: bool = True
 
     @model_validator(mode="after")
     def _skeleton_for_crm(self) -> Design:
+        both = set(self.expansion_cohorts) & set(self.backfill_cohorts)
+        if both:
+            raise ValueError(
+                f"cohort(s) {', '.join(sorted(both))} listed as both expansion and "
+                "backfill"
+            )
         if self.method == DesignMethod.CRM and not self.skeleton:
             raise ValueError("design.skeleton is required for a CRM design")
         if self.skeleton and list(self.skeleton) != sorted(self.skeleton):
@@ -132,10 +152,38 @@ class Site(_Strict):
     country: str | None = None
 
 
+#: Time-to-event endpoints an indication calls for when the protocol lists none.
+ENDPOINTS_BY_INDICATION: dict[Indication, tuple[str, ...]] = {
+    Indication.AML: ("PFS", "OS"),
+    Indication.MS: (),
+    Indication.OTHER: (),
+}
+
+#: AE of special interest categories an indication calls for when the protocol lists
+#: none (allogeneic NK cells: cytokine release, neurotoxicity, GvHD, infusion reactions).
+AESI_BY_INDICATION: dict[Indication, tuple[Aesi, ...]] = {
+    Indication.AML: (Aesi.CRS, Aesi.ICANS, Aesi.GVHD, Aesi.INFUSION_REACTION),
+    Indication.MS: (),
+    Indication.OTHER: (),
+}
+
+#: Demo archetypes and the indication they imply when a protocol names none.
+_ARCHETYPE_INDICATION = {"nk-aml": "AML", "tolDC-ms": "MS"}
+
+Endpoint = Literal["PFS", "OS", "RFS", "DOR"]
+
+
 class Protocol(_Strict):
     """A trial's protocol, as far as the data must agree with it."""
 
     trial: TrialInfo
+    #: The disease treated; selects the endpoints and AESI categories reported.
+    #: Without it, the archetype decides (nk-aml: AML, tolDC-ms: MS), else OTHER.
+    indication: Indication = Indication.OTHER
+    #: Time-to-event endpoints analysed; default: those of the indication.
+    endpoints: tuple[Endpoint, ...] | None = None
+    #: AESI categories reported with a grade table; default: the indication's.
+    aesi_categories: tuple[Aesi, ...] | None = None
     design: Design
     dose_levels: tuple[DoseLevel, ...] = Field(min_length=1)
     routes: tuple[AdministrationRoute, ...] = Field(min_length=1)
@@ -150,6 +198,50 @@ class Protocol(_Strict):
         "administrations",
         "adverse_events",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _indication_from_archetype(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and "indication" not in data:
+            trial = data.get("trial")
+            archetype = trial.get("archetype") if isinstance(trial, Mapping) else None
+            if archetype in _ARCHETYPE_INDICATION:
+                return {**data, "indication": _ARCHETYPE_INDICATION[archetype]}
+        return data
+
+    @property
+    def analysis_endpoints(self) -> tuple[str, ...]:
+        """Time-to-event endpoints to analyse: declared, or the indication's."""
+        if self.endpoints is not None:
+            return tuple(self.endpoints)
+        return ENDPOINTS_BY_INDICATION[self.indication]
+
+    @property
+    def reported_aesi(self) -> tuple[str, ...]:
+        """AESI categories to report: declared, or the indication's."""
+        chosen = self.aesi_categories
+        if chosen is None:
+            chosen = AESI_BY_INDICATION[self.indication]
+        return tuple(str(c) for c in chosen)
+
+    def cohort_role(self, cohort_id: str) -> str:
+        """Return ``"escalation"``, ``"expansion"`` or ``"backfill"`` for a cohort.
+
+        Parameters
+        ----------
+        cohort_id : str
+            Cohort identifier.
+
+        Returns
+        -------
+        str
+            The cohort's role in the design.
+        """
+        if cohort_id in self.design.expansion_cohorts:
+            return "expansion"
+        if cohort_id in self.design.backfill_cohorts:
+            return "backfill"
+        return "escalation"
 
     @model_validator(mode="after")
     def _consistent(self) -> Protocol:

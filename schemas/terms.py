@@ -19,6 +19,7 @@ __all__ = [
     "CustodyEventType",
     "DesignMethod",
     "GradingScale",
+    "Indication",
     "MriPipeline",
     "Outcome",
     "Relatedness",
@@ -73,6 +74,14 @@ class DesignMethod(StrEnum):
     CRM = "CRM"
     MTPI2 = "mTPI-2"
     I3PLUS3 = "i3+3"
+
+
+class Indication(StrEnum):
+    """Disease the trial treats; it selects the endpoints and AESI categories."""
+
+    AML = "AML"  # acute myeloid leukaemia: response, relapse, PFS and OS
+    MS = "MS"  # multiple sclerosis: relapses, EDSS and MRI, no oncology endpoint
+    OTHER = "OTHER"  # endpoints and AESI categories only as the protocol declares
 
 
 class GradingScale(StrEnum):

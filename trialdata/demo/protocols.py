@@ -101,11 +101,13 @@ def protocol_data(archetype: str, n_subjects: int) -> dict[str, Any]:
                 "archetype": archetype,
                 "sponsor": "trialdata demo",
             },
+            "indication": "MS",
             "design": {
                 "method": "BOIN",
                 "target_dlt_rate": 0.3,
                 "cohort_size": 3,
                 "max_subjects": max(n_subjects, 18),
+                "escalation_by": "route",
             },
             "dose_levels": [
                 {"level": i + 1, "amount": amount, "unit": "10^6 cells", "label": label}
@@ -140,6 +142,7 @@ def protocol_data(archetype: str, n_subjects: int) -> dict[str, Any]:
                 "archetype": archetype,
                 "sponsor": "trialdata demo",
             },
+            "indication": "AML",
             "design": {
                 "method": "3+3",
                 "target_dlt_rate": 0.3,
