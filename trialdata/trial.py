@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -19,6 +19,9 @@ from trialdata.findings import Severity
 from trialdata.validation import validate_folder
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
 from trialdata.validation.runner import validate_tables
+
+if TYPE_CHECKING:
+    from analyses.datasets import AnalysisData
 
 __all__ = ["Trial", "TrialDataWarning"]
 
@@ -55,6 +58,9 @@ class Trial:
     tables: Mapping[str, pd.DataFrame]
     findings: pd.DataFrame = field(repr=False)
     source: str = ""
+    _derived: dict[tuple[Any, ...], Any] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def load(cls, folder: str | Path, *, on_error: OnError = "warn") -> Trial:
@@ -232,6 +238,60 @@ class Trial:
             shown = "; ".join(problems[:5])
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
             raise InputError(f"{purpose} cannot be computed: {shown}{more}")
+
+    def analysis_data(self, cutoff: object = None, **rules: Any) -> AnalysisData:
+        """Return the trial's analysis datasets at a cut-off, derived once.
+
+        Every output of the trial reads these datasets (ADSL, ADAE, ADEX, ADTTE):
+        the ``escalation`` command, the safety report and any script, so that they
+        state the same numbers. The result is kept: asking again with the same
+        cut-off and rules returns the same object.
+
+        Parameters
+        ----------
+        cutoff : str, date or pandas.Timestamp, optional
+            Data cut-off (inclusive); default the latest date recorded in the data.
+        **rules
+            Derivation rules of :func:`analyses.datasets.derive_analysis_data`
+            (``dlt_window_days``, ``actual_dose_rule``, ``evaluable_rule``,
+            ``followup_rule``, ``teae_worsening``, ``missing_onset``,
+            ``assessment_schedule``).
+
+        Returns
+        -------
+        analyses.datasets.AnalysisData
+            The datasets with their rules (``.describe_rules()``) and provenance.
+
+        Raises
+        ------
+        trialdata.errors.InputError
+            When a domain the datasets need is unreadable or missing, or the
+            cut-off is not a date.
+        """
+        from analyses.datasets import derive_analysis_data, normalise_cutoff
+
+        self.require_domains(
+            ("subjects", "cohorts", "administrations", "adverse_events"),
+            "the analysis datasets",
+            present=("subjects", "cohorts", "administrations"),
+        )
+        try:
+            day = None if cutoff is None else normalise_cutoff(cutoff)
+        except ValueError as error:
+            raise InputError(f"cutoff: {error}") from None
+        key = (day, tuple(sorted((k, repr(v)) for k, v in rules.items())))
+        cached = self._derived.get(key)
+        if cached is None:
+            tables = {name: self.table(name) for name in self.tables}
+            tables.setdefault("adverse_events", self.table("adverse_events"))
+            try:
+                cached = derive_analysis_data(
+                    self.protocol, tables, cutoff=day, **rules
+                )
+            except ValueError as error:
+                raise InputError(f"analysis datasets of {self.source}: {error}") from None
+            self._derived[key] = cached
+        return cached  # type: ignore[no-any-return]
 
     @property
     def has_errors(self) -> bool:

@@ -108,6 +108,35 @@ class EscalationGroup:
         """Subjects with a DLT per dose level (the design's ``y``)."""
         return self.table["dlt"].to_numpy(np.int64)
 
+    def describe(self) -> str:
+        """Return where the escalation stands in one paragraph (CLI and report).
+
+        Returns
+        -------
+        str
+            Status, the design's decision, the MTD when complete, and notes.
+        """
+        dec = self.decision
+        if self.status == "not started":
+            start = "" if dec is None else f" at dose level {dec.current_dose}"
+            text = f"Not started: no subject treated yet; start{start}."
+        elif self.status == "undecidable" or dec is None:
+            text = f"Decision: none; {self.mtd_reason}."
+        else:
+            nxt = "none (stop)" if dec.next_dose is None else f"DL{dec.next_dose}"
+            text = (
+                f"Decision ({dec.design}): {dec.action} from DL{dec.current_dose}; "
+                f"next cohort: {nxt}. {dec.reason}"
+            )
+            if self.status == "complete":
+                mtd = "none" if self.mtd is None else f"DL{self.mtd}"
+                text += f" Escalation complete; MTD: {mtd} ({self.mtd_reason})."
+            else:
+                text += " Escalation ongoing; MTD not yet stated."
+        if self.note:
+            text += f" Note: {self.note}"
+        return text
+
     def to_dict(self) -> dict[str, Any]:
         """Return the group as plain data (JSON-ready).
 

@@ -108,6 +108,7 @@ def tabulate_dlt(
     *,
     evaluable_flag: str | None = None,
     window_days: int | None = None,
+    dlt_flag: str = "dlt",
     population_flag: str = "safety",
     confidence: float = 0.95,
     digits: int = 1,
@@ -131,6 +132,10 @@ def tabulate_dlt(
     window_days : int, optional
         DLT window: only DLT events with onset within this many days of the first dose
         (day 1 to day ``window_days``) count. By default the investigator's flag alone.
+    dlt_flag : str, default "dlt"
+        Boolean column of ``data`` marking DLT events; the analysis datasets' ADAE
+        has ``dlt_in_window`` (the investigator's flag within the DLT window), which
+        makes ``window_days`` unnecessary.
     population_flag : str, default "safety"
         Column of ``subjects`` defining the treated subjects.
     confidence : float, default 0.95
@@ -155,14 +160,17 @@ def tabulate_dlt(
         pop["evaluable"] = (
             pop["subject_id"].map(subj[evaluable_flag]).astype("boolean").fillna(False)
         ).astype(bool)
-    dlt = data.loc[data["dlt"].astype("boolean").fillna(False).astype(bool)].copy()
+    flagged = data[dlt_flag].astype("boolean").fillna(False).astype(bool)
+    dlt = data.loc[flagged].copy()
     first = subject_day(dlt["subject_id"], subjects, "first_dose_date")
     dlt["onset_day"] = (
         pd.to_datetime(dlt["onset_date"]).dt.normalize() - first
     ).dt.days + 1
     if window_days is not None:
         dlt = dlt.loc[dlt["onset_day"].between(1, window_days)]
-    dlt = dlt.merge(pop, on="subject_id", how="inner")
+    # the subject's group comes from ``subjects`` (ADAE rows may carry their own)
+    shared = [c for c in pop.columns if c != "subject_id" and c in dlt.columns]
+    dlt = dlt.drop(columns=shared).merge(pop, on="subject_id", how="inner")
     counted = dlt.loc[dlt["evaluable"]]
     treated = pop.groupby("group").size().reindex(groups, fill_value=0)
     evaluable = (
@@ -209,6 +217,7 @@ def tabulate_dlt(
         "by": by,
         "evaluable_flag": evaluable_flag,
         "window_days": window_days,
+        "dlt_flag": dlt_flag,
         "population_flag": population_flag,
         "confidence": confidence,
         "digits": digits,
@@ -222,7 +231,11 @@ def tabulate_dlt(
             else "all treated."
         )
         + " Rate = subjects with a DLT / DLT-evaluable subjects.",
-        "DLT: adverse events flagged as dose-limiting by the safety review"
+        (
+            "DLT: adverse events flagged as dose-limiting by the safety review"
+            if dlt_flag == "dlt"
+            else f"DLT: adverse events with {dlt_flag} = true"
+        )
         + (
             f", onset within days 1-{window_days} after the first dose."
             if window_days

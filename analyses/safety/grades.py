@@ -7,6 +7,7 @@ appears in one grade column only, the highest grade of their events in that row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -254,6 +255,8 @@ def tabulate_aesi_by_max_grade(
     data: pd.DataFrame,
     subjects: pd.DataFrame,
     by: str | None = None,
+    *,
+    categories: Sequence[str] | None = None,
     **kwargs: Any,
 ) -> MaxGradeTable:
     """Tabulate AEs of special interest (CRS, ICANS, GvHD, infusion reaction) by grade.
@@ -269,6 +272,8 @@ def tabulate_aesi_by_max_grade(
         Subjects with the population flag and ``by``.
     by : str, optional
         Column of ``subjects`` splitting the table.
+    categories : sequence of str, optional
+        AESI categories to count (e.g. those the protocol declares); default all.
     **kwargs
         Any other keyword of :func:`tabulate_teae_by_max_grade`.
 
@@ -283,6 +288,8 @@ def tabulate_aesi_by_max_grade(
         subjects,
         by,
         levels=("aesi",),
-        where=data["aesi"].notna(),
+        where=data["aesi"].notna()
+        if categories is None
+        else data["aesi"].isin(list(categories)).fillna(False).astype(bool),
         **kwargs,
     )

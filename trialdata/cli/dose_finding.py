@@ -41,7 +41,6 @@ import sys
 import tomllib
 import warnings
 from collections.abc import Mapping
-from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -52,6 +51,7 @@ from trialdata.cli._errors import fail
 from trialdata.errors import InputError, TrialDataError
 
 if TYPE_CHECKING:
+    from analyses.datasets import AnalysisData
     from analyses.dose_finding import DoseFindingDesign
 
 __all__ = ["SimulationSpec", "parse_simulation_spec", "register"]
@@ -451,41 +451,29 @@ def simulate(
 
 def escalation(
     folder: Annotated[Path, typer.Argument(help="Trial folder with protocol.toml.")],
-    data_cutoff: Annotated[
+    cutoff: Annotated[
         str | None,
         typer.Option(
-            "--data-cutoff",
-            help="Follow-up ends here (ISO date); default: each subject's last record.",
+            "--cutoff",
+            help="Data cut-off (ISO date, inclusive); default: the latest date in the "
+            "data. Records after it are excluded.",
         ),
     ] = None,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.TEXT,
 ) -> None:
-    """Print the dose-level table, the design's decision and its reasoning."""
+    """Print the dose-level table, the design's decision and, once complete, the MTD."""
     from trialdata.trial import Trial, TrialDataWarning
 
     try:
-        cutoff = None
-        if data_cutoff is not None:
-            try:
-                cutoff = date.fromisoformat(data_cutoff)
-            except ValueError:
-                raise InputError(
-                    f"--data-cutoff: not an ISO date: {data_cutoff!r}"
-                ) from None
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", TrialDataWarning)
             trial = Trial.load(folder)
         for warning in caught:
             if issubclass(warning.category, TrialDataWarning):
                 print(f"trialdata: warning: {warning.message}", file=sys.stderr)
-        if isinstance(trial, Trial):
-            trial.require_domains(
-                ("subjects", "cohorts", "administrations", "adverse_events"),
-                "the escalation decision",
-            )
-        report = escalation_report(trial.protocol, trial.tables, data_cutoff=cutoff)
+        report = escalation_report(trial.analysis_data(cutoff))
     except TrialDataError as error:
         raise fail(str(error)) from None
     if output_format == OutputFormat.JSON:
@@ -494,20 +482,16 @@ def escalation(
         sys.stdout.write(report["text"])
 
 
-def escalation_report(
-    protocol: Any, tables: Mapping[str, Any], *, data_cutoff: date | None = None
-) -> dict[str, Any]:
+_ESCALATION_BY = {"route": "one per route", "pooled": "all routes pooled"}
+
+
+def escalation_report(data: AnalysisData) -> dict[str, Any]:
     """Compose the escalation report of a trial (the pure part of ``escalation``).
 
     Parameters
     ----------
-    protocol : schemas.protocol.Protocol
-        The trial's protocol.
-    tables : Mapping
-        Domain name -> DataFrame; needs subjects, cohorts, administrations and
-        adverse_events.
-    data_cutoff : date, optional
-        End of follow-up for subjects still on study.
+    data : analyses.datasets.AnalysisData
+        The trial's analysis datasets (``Trial.analysis_data``).
 
     Returns
     -------
@@ -516,124 +500,43 @@ def escalation_report(
     """
     import pandas as pd
 
-    from analyses.dose_finding import (
-        derive_contact_dates,
-        design_from_protocol,
-        tabulate_dose_levels,
-    )
-
-    missing = [
-        d
-        for d in ("subjects", "cohorts", "administrations", "adverse_events")
-        if d not in tables
-    ]
-    if missing:
-        raise InputError(f"missing domain table(s): {', '.join(missing)}")
-    contacts, deaths = derive_contact_dates(tables)
-    dlt = tabulate_dose_levels(
-        tables["subjects"],
-        tables["cohorts"],
-        tables["administrations"],
-        tables["adverse_events"],
-        protocol,
-        data_cutoff=data_cutoff,
-        last_contact=contacts,
-        off_study=deaths,
-    )
-    design = design_from_protocol(protocol)
+    protocol = data.protocol
+    summary = data.escalation()
     lines = [
-        f"Trial {protocol.trial.id}: {design.name}, target DLT rate "
-        f"{protocol.design.target_dlt_rate:g}, "
-        f"DLT window {protocol.dlt_window_days} days",
+        f"Trial {protocol.trial.id}: {summary.design}, target DLT rate "
+        f"{protocol.design.target_dlt_rate:g}, DLT window "
+        f"{data.rules['dlt_window']}",
+        f"Escalation: {_ESCALATION_BY[summary.escalation_by]}; data cut-off"
+        f" {data.cutoff.date().isoformat()} ({data.cutoff_source}).",
         "",
     ]
-    with pd.option_context("display.width", 200):
-        lines.extend(dlt.table.to_string(index=False).splitlines())
-    lines.append("")
-    decisions = []
-    for route in dlt.routes:
-        r = None if route == "all" else route
-        n, y = dlt.counts(r)
-        current, last_dlts, _ = dlt.current(r)
-        label = "" if r is None else f"[{r}] "
-        if current is None:
-            text = f"{label}No subject treated yet: start at dose {design.start_dose}."
-            decisions.append(
-                {"route": route, "action": "start", "next_dose": design.start_dose}
-            )
-        else:
-            dec = design.decide(n, y, current, last_cohort_dlts=last_dlts)
-            pending = dlt.subjects[
-                dlt.subjects["treated"]
-                & ~dlt.subjects["evaluable"]
-                & ~dlt.subjects["withdrawn_in_window"]
-            ]
-            if r is not None:
-                pending = pending[pending["route"] == r]
-            text = f"{label}Decision: {dec}"
-            if len(pending):
-                text += (
-                    f" Note: {len(pending)} treated subject(s) still within the DLT "
-                    "window and not yet evaluable."
-                )
-            decisions.append(
-                {
-                    "route": route,
-                    "action": dec.action,
-                    "current_dose": dec.current_dose,
-                    "next_dose": dec.next_dose,
-                    "mtd": dec.mtd,
-                    "reason": dec.reason,
-                    "pending": len(pending),
-                }
-            )
-        lines.append(text)
-        if n.sum() > 0:
-            estimates = _estimates(design, n, y)
+    for group in summary.groups:
+        label = "" if group.name == "pooled" else f"[{group.name}] "
+        if group.name != "pooled":
+            lines.append(f"Escalation {group.name}")
+        with pd.option_context("display.width", 200):
+            lines.extend(group.table.to_string(index=False).splitlines())
+        lines.append(f"{label}{group.describe()}")
+        if group.estimates is not None:
             lines.append(f"{label}Estimated DLT rate per dose level:")
             lines.extend(
-                "  " + ln for ln in estimates.to_string(index=False).splitlines()
+                "  " + ln
+                for ln in group.estimates.round(3).to_string(index=False).splitlines()
             )
-            decisions[-1]["estimates"] = [
-                {k: (None if pd.isna(v) else v) for k, v in rec.items()}
-                for rec in estimates.to_dict(orient="records")
-            ]
-    lines.append("")
-    lines.append(f"Provenance: {dlt.provenance.describe()}")
+        lines.append("")
+    lines.append("Derivation rules:")
+    lines.extend(f"  {line}" for line in data.describe_rules())
+    lines.append(f"Provenance: {summary.provenance.describe()}")
     return {
         "text": "\n".join(lines) + "\n",
         "json": {
             "trial": protocol.trial.id,
-            "design": design.parameters(),
-            "dose_levels": dlt.table.to_dict(orient="records"),
-            "decisions": decisions,
-            "provenance": dlt.provenance.to_dict(),
+            "cutoff": data.cutoff.date().isoformat(),
+            "rules": data.rules,
+            **summary.to_dict(),
+            "provenance": summary.provenance.to_dict(),
         },
     }
-
-
-def _estimates(design: DoseFindingDesign, n: Any, y: Any) -> Any:
-    """Per-dose estimates for the report: isotonic (interval designs), model (CRM)."""
-    est = design.select_mtd(n, y).estimates
-    keep = [
-        c
-        for c in (
-            "dose",
-            "n",
-            "dlt",
-            "phat",
-            "lower",
-            "upper",
-            "p_overdose",
-            "ptox",
-            "ptox_lower",
-            "ptox_upper",
-            "p_exceeds_target",
-            "rate",
-        )
-        if c in est
-    ]
-    return est[keep].round(3)
 
 
 def register(app: typer.Typer) -> None:

@@ -48,7 +48,7 @@ def __getattr__(name: str) -> Any:
 
 
 #: File extensions the writers produce.
-FORMATS: tuple[str, ...] = ("html", "pdf", "rtf", "docx", "xlsx")
+FORMATS: tuple[str, ...] = ("html", "pdf", "rtf", "docx", "xlsx", "json")
 
 
 def _renderer(fmt: str) -> Callable[[Report], str | bytes]:
@@ -56,6 +56,10 @@ def _renderer(fmt: str) -> Callable[[Report], str | bytes]:
         from trialdata.reports.html import render_html
 
         return render_html
+    if fmt == "json":
+        from trialdata.reports.json_twin import render_json
+
+        return render_json
     if fmt == "pdf":
         from trialdata.reports.pdf import render_pdf
 

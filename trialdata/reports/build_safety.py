@@ -17,12 +17,11 @@ import numpy as np
 import pandas as pd
 
 from analyses._results import AnalysisResult, package_version
-from analyses.dose_finding import Decision, design_from_protocol
+from analyses.datasets import AnalysisData
+from analyses.dose_finding.escalation import EscalationSummary
 from analyses.safety import (
     SafetyResult,
-    derive_dlt_evaluable,
     derive_lab_baseline,
-    derive_teae,
     summarize_deaths,
     summarize_demographics,
     summarize_exposure,
@@ -53,14 +52,9 @@ from trialdata.reports.model import (
     Section,
     Table,
 )
-from trialdata.reports.prepare import (
-    apply_cutoff,
-    derive_report_subjects,
-    latest_date,
-)
 from trialdata.trial import Trial
 
-__all__ = ["build_safety_report", "escalation_decision"]
+__all__ = ["build_safety_report"]
 
 #: AE of special interest categories reported with a grade table, in order.
 AESI_CATEGORIES = ("CRS", "ICANS", "GVHD", "INFUSION REACTION")
@@ -68,45 +62,6 @@ AESI_CATEGORIES = ("CRS", "ICANS", "GVHD", "INFUSION REACTION")
 
 def _own(note: str) -> str:
     return f"Computed by trialdata.reports.report_summaries ({note})."
-
-
-def escalation_decision(
-    protocol: Protocol, treated: pd.DataFrame
-) -> tuple[Decision, pd.DataFrame]:
-    """Apply the protocol's design to the DLT data so far.
-
-    Parameters
-    ----------
-    protocol : schemas.protocol.Protocol
-        The protocol.
-    treated : pandas.DataFrame
-        DLT-evaluable subjects: ``dose_level``, ``dlt`` (bool), ``first_dose_date``.
-
-    Returns
-    -------
-    tuple of (Decision, pandas.DataFrame)
-        The decision and the per-dose-level counts it used (``dose_level``, ``n``,
-        ``y``).
-    """
-    n_doses = len(protocol.dose_levels)
-    levels = np.arange(1, n_doses + 1)
-    level = treated["dose_level"].astype(int)
-    n = level.value_counts().reindex(levels, fill_value=0)
-    y = level[treated["dlt"].astype(bool)].value_counts().reindex(levels, fill_value=0)
-    ordered = treated.sort_values("first_dose_date", kind="mergesort")
-    current = int(ordered["dose_level"].iloc[-1])
-    last = ordered.loc[ordered["dose_level"] == current].tail(
-        protocol.design.cohort_size
-    )
-    design = design_from_protocol(protocol)
-    decision = design.decide(
-        n.to_numpy(),
-        y.to_numpy(),
-        current,
-        last_cohort_dlts=int(last["dlt"].astype(bool).sum()),
-    )
-    counts = pd.DataFrame({"dose_level": levels, "n": n.to_numpy(), "y": y.to_numpy()})
-    return decision, counts
 
 
 #: Titles of the subjects columns (the schema's data dictionary), for row labels.
@@ -121,6 +76,7 @@ def _safety_table(
     result: SafetyResult, ctx: _Context, label: str = "", title: str | None = None
 ) -> Table:
     """Format an analyses.safety result: its display frame, footnotes and source."""
+    ctx.record(title or result.title, result)
     frame = result.display()
     if "variable" in frame.columns:  # data-dictionary titles, e.g. "Weight (kg)"
         variable = frame["variable"].replace(_SUBJECT_TITLES)
@@ -167,36 +123,32 @@ def _result_table(
 
 
 class _Context:
-    """Everything the section builders share."""
+    """Everything the section builders share: the trial's analysis datasets."""
 
-    def __init__(self, trial: Trial, cutoff: pd.Timestamp) -> None:
-        self.protocol = trial.protocol
-        raw = {name: trial.table(name) for name in trial.tables}
-        self.tables = apply_cutoff(raw, cutoff)
-        self.cutoff = cutoff
-        self.subjects = derive_report_subjects(self.protocol, self.tables)
-        safe = self.subjects.loc[self.subjects["safety"].astype(bool)].copy()
-        safe["group"] = safe["group"].cat.remove_unused_categories()
-        safe["last_contact_date"] = safe["last_contact"]
-        ae = self.tables.get("adverse_events")
-        if ae is None:
-            ae = trial.table("adverse_events")
-        self.safety = derive_dlt_evaluable(
-            safe.reset_index(drop=True),
-            ae,
-            window_days=self.protocol.dlt_window_days,
-        )
-        self.ae = derive_teae(ae, self.safety) if len(self.safety) else ae
-        self.teae = (
-            self.ae.loc[self.ae["teae"].astype(bool)] if "teae" in self.ae else self.ae
-        )
+    def __init__(self, data: AnalysisData) -> None:
+        self.data = data
+        self.protocol = data.protocol
+        self.tables = data.tables
+        self.cutoff = data.cutoff
+        self.subjects = data.adsl
+        self.safety = data.safety
+        self.ae = data.adae
+        self.teae = data.adae.loc[data.adae["teae"].astype(bool).to_numpy()]
+        self.escalation: EscalationSummary = data.escalation()
+        self.results: dict[str, object] = {}
         self.cutoff_note = (
-            f"Data cut-off {format_date(cutoff)}; records dated after it are excluded."
+            f"Data cut-off {format_date(data.cutoff)}; records dated after it are "
+            "excluded."
         )
         self.population_note = (
             "Safety population: enrolled subjects with at least one administration "
-            "given. Columns: actual dose level (highest given) and route."
+            "given. Columns: actual dose level "
+            f"({data.rules['actual_dose_level']}) and route."
         )
+
+    def record(self, key: str, result: object) -> None:
+        """Keep an analysis result under ``key`` for the report's JSON twin."""
+        self.results[key] = result
 
     def has(self, name: str) -> bool:
         table = self.tables.get(name)
@@ -235,16 +187,9 @@ def _exposure_section(ctx: _Context) -> Section:
     return Section("Exposure", (_safety_table(exposure, ctx),))
 
 
-def _subject_dlt(ctx: _Context) -> pd.Series:
-    dlt = ctx.teae["dlt"].astype("boolean").fillna(False).astype(bool)
-    return ctx.safety["subject_id"].isin(ctx.teae.loc[dlt, "subject_id"])
-
-
 def _escalation_section(ctx: _Context) -> Section:
     safety = ctx.safety
     blocks: list[Block] = []
-    has_dlt = _subject_dlt(ctx)
-    history = safety.assign(dlt=has_dlt.to_numpy())
     dose_labels = {
         d.level: f"DL{d.level} ({d.label or f'{d.amount:g} {d.unit}'})"
         for d in ctx.protocol.dose_levels
@@ -253,106 +198,94 @@ def _escalation_section(ctx: _Context) -> Section:
         Figure(
             "Dose-escalation history",
             plot_escalation_history(
-                history[
-                    ["subject_id", "first_dose_date", "dose_level", "route", "dlt"]
-                ],
+                safety[["subject_id", "first_dose_date", "dose_level", "route", "dlt"]],
                 dose_labels=dose_labels,
             ),
             "Each marker is one treated subject, in order of first administration, at "
-            "the highest dose level given; filled red markers had a DLT. "
-            + ctx.cutoff_note,
+            f"the actual dose level ({ctx.data.rules['actual_dose_level']}); filled "
+            "red markers had a DLT in the DLT window. " + ctx.cutoff_note,
         )
     )
     dlt = tabulate_dlt(
-        ctx.teae,
-        ctx.safety,
+        ctx.ae,
+        safety,
         "group",
         evaluable_flag="dlt_evaluable",
-        window_days=ctx.protocol.dlt_window_days,
+        dlt_flag="dlt_in_window",
     )
     blocks.append(
         _safety_table(
             dlt, ctx, title="Dose-limiting toxicities by dose level and route"
         )
     )
-    evaluable = ctx.safety["dlt_evaluable"].astype(bool).to_numpy()
-    blocks.extend(_decision_blocks(ctx, history.loc[evaluable]))
+    blocks.extend(_decision_blocks(ctx))
     blocks.append(_dlt_listing(ctx))
     return Section("Dose escalation and dose-limiting toxicities", tuple(blocks))
 
 
-def _decision_blocks(ctx: _Context, evaluable: pd.DataFrame) -> list[Block]:
-    protocol = ctx.protocol
-    n_levels = len(protocol.dose_levels)
-    usable = evaluable.loc[
-        evaluable["dose_level"].between(1, n_levels)
-        & evaluable["first_dose_date"].notna()
-    ]
-    if usable.empty:
-        return [
+def _decision_blocks(ctx: _Context) -> list[Block]:
+    summary = ctx.escalation
+    ctx.record("escalation", summary)
+    blocks: list[Block] = []
+    pooled = summary.escalation_by == "pooled"
+    for group in summary.groups:
+        where = "" if pooled else f" ({group.name})"
+        blocks.append(
             Paragraph(
-                "Design decision: no DLT-evaluable subject yet, so the "
-                f"{protocol.design.method} design has no decision to report."
+                f"Design decision{where}, {summary.design} with target DLT rate "
+                f"{ctx.protocol.design.target_dlt_rate:g}: {group.describe()}"
             )
-        ]
-    try:
-        decision, counts = escalation_decision(protocol, usable)
-    except ValueError as error:
-        return [
-            Paragraph(
-                f"Design decision: the {protocol.design.method} design could not be "
-                f"applied to these data ({error})."
+        )
+        t = group.table
+        frame = pd.DataFrame(
+            {
+                "Dose level": [f"DL{v}" for v in t["dose_level"]],
+                "Escalation: treated": t["treated"].astype(str),
+                "DLT-evaluable": t["evaluable"].astype(str),
+                "With a DLT": t["dlt"].astype(str),
+                "Pending": t["pending"].astype(str),
+                "Expansion/backfill: treated": t["expansion_treated"].astype(str),
+                "Expansion/backfill: with a DLT": t["expansion_dlt"].astype(str),
+            }
+        )
+        scope = "all routes pooled" if pooled else f"route {group.name}"
+        blocks.append(
+            Table(
+                f"DLT data used for the design decision ({scope})",
+                frame,
+                (
+                    "Escalation cohorts feed the design's step rules; expansion and "
+                    "backfill subjects are shown beside them"
+                    + (
+                        " and count in the final MTD estimate."
+                        if ctx.protocol.design.expansion_in_mtd
+                        else "."
+                    ),
+                    f"DLT window: {ctx.data.rules['dlt_window']}; DLT-evaluable: "
+                    f"{ctx.data.rules['dlt_evaluable']}.",
+                    ctx.cutoff_note,
+                    "Source: analyses.dose_finding.summarize_escalation.",
+                ),
             )
-        ]
-    frame = pd.DataFrame(
-        {
-            "Dose level": [f"DL{v}" for v in counts["dose_level"]],
-            "DLT-evaluable subjects": counts["n"].astype(str),
-            "Subjects with a DLT": counts["y"].astype(str),
-        }
-    )
-    nxt = "none (stop)" if decision.next_dose is None else f"DL{decision.next_dose}"
-    mtd = "not selected" if decision.mtd is None else f"DL{decision.mtd}"
-    text = (
-        f"Current design decision ({decision.design}, target DLT rate "
-        f"{protocol.design.target_dlt_rate:g}): {decision.action} from "
-        f"DL{decision.current_dose}; next cohort: {nxt}; MTD: {mtd}. "
-        f"{decision.reason}"
-    )
-    return [
-        Paragraph(text),
-        Table(
-            "DLT data used for the design decision (all routes pooled)",
-            frame,
-            (
-                "Counts of DLT-evaluable subjects by highest dose level given.",
-                f"Source: analyses.dose_finding ({decision.provenance.analysis}).",
-            ),
-        ),
-    ]
+        )
+    return blocks
 
 
-def _ae_listing(ae: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
-    group = subjects.set_index("subject_id")["group"].astype(str)
-    first = subjects.set_index("subject_id")["first_dose_date"]
+def _ae_listing(ae: pd.DataFrame) -> pd.DataFrame:
+    """List ADAE rows: study day and group come from the analysis datasets."""
     ordered = ae.sort_values(["subject_id", "onset_date", "ae_seq"], kind="mergesort")
-    day = (
-        pd.to_datetime(ordered["onset_date"]).dt.normalize()
-        - pd.to_datetime(ordered["subject_id"].map(first)).dt.normalize()
-    ).dt.days
-    day = day.where(day < 0, day + 1)
     yes_no = {True: "Y", False: "N"}
     return pd.DataFrame(
         {
             "Subject": ordered["subject_id"],
-            "Dose level and route": ordered["subject_id"].map(group).fillna(""),
+            "Dose level and route": ordered["group"].astype(str).replace("nan", ""),
             "AE": ordered["ae_seq"].astype(str),
             "Reported term": ordered["term"],
             "Preferred term": ordered["preferred_term"],
             "SOC": ordered["soc"],
             "Onset (study day)": [
                 f"{format_date(d)} ({'' if pd.isna(s) else int(s)})"
-                for d, s in zip(ordered["onset_date"], day, strict=True)
+                for d, s in zip(ordered["onset_date"], ordered["study_day"], strict=True)
             ],
             "Grade": ordered["grade"].astype(str).replace("<NA>", ""),
             "Serious": ordered["serious"].astype("boolean").map(yes_no).fillna(""),
@@ -363,8 +296,8 @@ def _ae_listing(ae: pd.DataFrame, subjects: pd.DataFrame) -> pd.DataFrame:
 
 
 def _dlt_listing(ctx: _Context) -> Table:
-    dlt = ctx.teae["dlt"].astype("boolean").fillna(False).astype(bool)
-    frame = _ae_listing(ctx.teae.loc[dlt], ctx.safety)
+    dlt = ctx.ae["dlt_in_window"].astype(bool).to_numpy()
+    frame = _ae_listing(ctx.ae.loc[dlt])
     return Table(
         "Listing of dose-limiting toxicities",
         frame,
@@ -396,8 +329,20 @@ def _ae_section(ctx: _Context) -> Section:
     return Section("Adverse events", tuple(blocks))
 
 
-def _aesi_section(ctx: _Context) -> Section:
-    result = tabulate_aesi_by_max_grade(ctx.ae, ctx.safety, "group")
+def _aesi_section(ctx: _Context) -> Section | None:
+    """AESI by maximum grade: the protocol's categories and any recorded one."""
+    declared = list(ctx.protocol.reported_aesi)
+    recorded = ctx.teae["aesi"].dropna().astype(str).unique().tolist()
+    categories = declared + sorted(c for c in recorded if c not in declared)
+    if not categories:
+        return None
+    result = tabulate_aesi_by_max_grade(
+        ctx.ae,
+        ctx.safety,
+        "group",
+        categories=categories,
+    )
+    named = ", ".join(categories)
     return Section(
         "Adverse events of special interest",
         (
@@ -405,19 +350,20 @@ def _aesi_section(ctx: _Context) -> Section:
                 result,
                 ctx,
                 "AESI category",
-                title="Adverse events of special interest (CRS, ICANS, GvHD, infusion "
-                "reactions) by maximum grade",
+                title=f"Adverse events of special interest ({named}) by maximum grade",
+            ),
+            Paragraph(
+                "Categories: those the protocol declares for its indication "
+                f"({ctx.protocol.indication}: {', '.join(declared) or 'none'}) and "
+                "any other category recorded."
             ),
         ),
     )
 
 
-def _lab_section(ctx: _Context) -> Section:
+def _lab_section(ctx: _Context) -> Section | None:
     if not ctx.has("labs"):
-        return Section(
-            "Laboratory shifts",
-            (Paragraph("The trial has no laboratory data up to the data cut-off."),),
-        )
+        return None
     labs = derive_lab_baseline(ctx.tables["labs"], ctx.safety)
     shift = tabulate_range_shift(
         labs, ctx.safety, "group", post_baseline="most_extreme"
@@ -484,30 +430,25 @@ def _death_section(ctx: _Context) -> Section:
 
 
 def _efficacy_section(ctx: _Context) -> Section | None:
-    if not (ctx.has("survival_status") and ctx.has("disease_assessments")):
-        return None
+    """Kaplan-Meier of the protocol's time-to-event endpoints (none: no section)."""
     from analyses.survival import estimate_kaplan_meier
-    from analyses.survival.derive import derive_adtte
 
-    adtte = derive_adtte(
-        ctx.tables["subjects"],
-        ctx.tables["administrations"],
-        ctx.tables["disease_assessments"],
-        ctx.tables["survival_status"],
-        parameters=("PFS", "OS"),
-        assessment_schedule=None,
-        data_cutoff=ctx.cutoff,
-    )
-    group = ctx.safety.set_index("subject_id")["group"]
-    adtte = adtte.assign(group=adtte["subject_id"].map(group).astype(str))
-    adtte = adtte.loc[adtte["subject_id"].isin(group.index) & adtte["AVAL"].notna()]
+    adtte = ctx.data.adtte
+    adtte = adtte.loc[adtte["safety"].astype(bool) & adtte["AVAL"].notna()]
+    adtte = adtte.assign(group=adtte["group"].astype(str))
     blocks: list[Block] = []
-    names = {"PFS": "Progression-free survival", "OS": "Overall survival"}
-    for param in ("PFS", "OS"):
+    names = {
+        "PFS": "Progression-free survival",
+        "OS": "Overall survival",
+        "RFS": "Relapse-free survival",
+        "DOR": "Duration of response",
+    }
+    for param in ctx.protocol.analysis_endpoints:
         data = adtte.loc[adtte["PARAMCD"] == param]
         if data.empty:
             continue
         km = estimate_kaplan_meier(data, by="group")
+        ctx.record(f"km_{param}", km)
         top = float(data["AVAL"].max())
         step = _nice_step(top)
         times = list(np.arange(0, top + step, step))
@@ -517,7 +458,8 @@ def _efficacy_section(ctx: _Context) -> Section | None:
                 f"{names[param]}: Kaplan-Meier estimate by dose level and route",
                 plot_kaplan_meier(km.tables, at_risk, title=names[param], times=times),
                 "Time origin: first administration; tick marks: censored times; "
-                "derive_adtte defaults, missed-assessment rule not applied. "
+                "derive_adtte defaults, missed-assessment schedule "
+                f"{ctx.data.rules['assessment_schedule']}. "
                 + ctx.cutoff_note
                 + f" Source: analyses.survival ({km.provenance.analysis}).",
             )
@@ -678,13 +620,13 @@ def _appendix(ctx: _Context) -> list[Section]:
                 ),
                 Table(
                     "Listing of serious treatment-emergent adverse events",
-                    _ae_listing(ctx.teae.loc[serious], ctx.safety),
+                    _ae_listing(ctx.teae.loc[serious]),
                     ("Study day 1 = day of the first administration.", ctx.cutoff_note),
                     listing=True,
                 ),
                 Table(
                     "Listing of all adverse events",
-                    _ae_listing(ctx.ae, ctx.subjects).assign(
+                    _ae_listing(ctx.ae).assign(
                         TEAE=ctx.ae.sort_values(
                             ["subject_id", "onset_date", "ae_seq"], kind="mergesort"
                         )["teae"]
@@ -750,21 +692,11 @@ def build_safety_report(
     ValueError
         When the trial has no subjects or no date to take the cut-off from.
     """
-    trial.require_domains(
-        ("subjects", "cohorts", "administrations", "adverse_events"),
-        "the safety report",
-        present=("cohorts", "administrations"),
-    )
-    tables = {name: trial.table(name) for name in trial.tables}
-    if "subjects" not in tables or tables["subjects"].empty:
+    if not len(trial.table("subjects")):
         raise ValueError("the trial has no subjects; nothing to report")
-    if data_cutoff is None:
-        cutoff = latest_date(tables)
-        if cutoff is None:
-            raise ValueError("the trial has no dates; pass data_cutoff explicitly")
-    else:
-        cutoff = pd.Timestamp(data_cutoff).normalize()
-    ctx = _Context(trial, cutoff)
+    data = trial.analysis_data(data_cutoff)
+    cutoff = data.cutoff
+    ctx = _Context(data)
     info = trial.protocol.trial
     when = generated_utc or datetime.now(UTC)
     provenance = ReportProvenance(
@@ -785,11 +717,15 @@ def build_safety_report(
             _exposure_section(ctx),
             _escalation_section(ctx),
             _ae_section(ctx),
-            _aesi_section(ctx),
-            _lab_section(ctx),
-            _death_section(ctx),
         ]
-        for optional in (_efficacy_section, _immuno_section, _mri_section):
+        for optional in (
+            _aesi_section,
+            _lab_section,
+            _death_section,
+            _efficacy_section,
+            _immuno_section,
+            _mri_section,
+        ):
             section = optional(ctx)
             if section is not None:
                 sections.append(section)
@@ -805,4 +741,6 @@ def build_safety_report(
         title=f"{info.id}: safety report for the Data Monitoring Committee",
         provenance=provenance,
         sections=tuple(sections),
+        results=dict(ctx.results),
+        rules=dict(data.rules),
     )

@@ -7,8 +7,9 @@ lay it out. Table cells are strings, so every writer shows exactly the same text
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -201,12 +202,20 @@ class Report:
         Body sections followed by appendix sections.
     confidentiality : str
         Line printed in every page header.
+    results : Mapping of str to object
+        The analysis results behind the report's numbers, by key (``escalation``,
+        ``dlt``, ``teae_overview``, ``km_OS``, ...): what the JSON twin writes, so
+        that tests compare numbers, never scraped text.
+    rules : Mapping of str to object
+        The derivation rules of the analysis datasets the report was built from.
     """
 
     title: str
     provenance: ReportProvenance
     sections: tuple[Section, ...] = field(default_factory=tuple)
     confidentiality: str = "Confidential: for the Data Monitoring Committee"
+    results: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    rules: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def tables(self) -> list[Table]:
         """Return every table of the report in order.
