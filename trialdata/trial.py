@@ -289,9 +289,11 @@ class Trial:
                     self.protocol, tables, cutoff=day, **rules
                 )
             except ValueError as error:
-                raise InputError(f"analysis datasets of {self.source}: {error}") from None
+                raise InputError(
+                    f"analysis datasets of {self.source}: {error}"
+                ) from None
             self._derived[key] = cached
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     @property
     def has_errors(self) -> bool:

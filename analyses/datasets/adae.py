@@ -37,8 +37,9 @@ SUBJECT_COLUMNS = (
 def attach_subject_columns(
     data: pd.DataFrame, adsl: pd.DataFrame, columns: Sequence[str] = SUBJECT_COLUMNS
 ) -> pd.DataFrame:
-    """Return ``data`` with its subjects' ADSL columns (records of unknown subjects
-    get missing values and ``safety`` false).
+    """Return ``data`` with its subjects' ADSL columns.
+
+    Records of subjects ADSL does not have get missing values and ``safety`` false.
 
     Parameters
     ----------

@@ -110,10 +110,18 @@ def _survival_columns(
             if cause is not None
             else pd.Series(pd.NA, index=subjects.index, dtype="string")
         )
-    else:
-        out["death_date"] = _empty_dates(subjects.index)
+    else:  # no survival status: the subjects table's own death columns (SDTM DM)
+        out["death_date"] = (
+            _days(subjects["death_date"])
+            if "death_date" in subjects.columns
+            else _empty_dates(subjects.index)
+        )
         out["last_known_alive_date"] = _empty_dates(subjects.index)
-        out["death_cause"] = pd.Series(pd.NA, index=subjects.index, dtype="string")
+        out["death_cause"] = (
+            subjects["death_cause"].astype("string")
+            if "death_cause" in subjects.columns
+            else pd.Series(pd.NA, index=subjects.index, dtype="string")
+        )
     out.loc[out["death_date"].isna(), "death_cause"] = pd.NA
     return out
 
@@ -212,9 +220,9 @@ def derive_adsl(
         pd.array(ids.map(actual).to_numpy(), dtype="Int64"), index=index
     )
     dose_level = dose_level.fillna(out["planned_dose_level"])
-    out["dose_level"] = dose_level.where(treated, pd.NA).astype("Int64")
+    out["dose_level"] = dose_level.mask(~treated).astype("Int64")
     route = ids.map(first["route"]).astype("string").fillna(out["planned_route"])
-    out["route"] = route.where(treated, pd.NA).astype("string")
+    out["route"] = route.mask(~treated).astype("string")
     shown_level = out["dose_level"].fillna(out["planned_dose_level"])
     shown_route = out["route"].fillna(out["planned_route"])
     if protocol.design.escalation_by == "route":

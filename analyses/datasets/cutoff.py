@@ -13,8 +13,8 @@ import pandas as pd
 
 __all__ = [
     "CUTOFF_RULE",
-    "DATE_COLUMNS",
     "DATED_COLUMNS",
+    "DATE_COLUMNS",
     "apply_cutoff",
     "last_contact_dates",
     "latest_date",
@@ -150,7 +150,7 @@ def apply_cutoff(
         if column is not None and column in data.columns:
             dates = _as_dates(data[column])
             data = data.loc[(dates.isna() | (dates < end)).to_numpy()]
-        for late in ("withdrawal_date", "resolution_date"):
+        for late in ("withdrawal_date", "resolution_date", "death_date"):
             if late in data.columns:
                 dates = _as_dates(data[late])
                 data[late] = dates.where(dates < end)

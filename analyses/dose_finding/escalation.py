@@ -1,4 +1,4 @@
-"""Where the escalation stands: counts, the design's decision and, once complete, the MTD.
+"""Where an escalation stands: counts, the decision and, once complete, the MTD.
 
 Reads the subject-level analysis dataset (ADSL, :func:`analyses.datasets.derive_adsl`):
 who was treated, at which dose level, in which escalation (one per route or pooled, as

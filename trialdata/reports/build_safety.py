@@ -35,7 +35,6 @@ from analyses.safety import (
     tabulate_teae_leading_to_discontinuation,
 )
 from schemas.domains import get_domain
-from schemas.protocol import Protocol
 from trialdata.reports import report_summaries as rs
 from trialdata.reports.figures import plot_escalation_history, plot_kaplan_meier
 from trialdata.reports.formatting import (
@@ -285,7 +284,9 @@ def _ae_listing(ae: pd.DataFrame) -> pd.DataFrame:
             "SOC": ordered["soc"],
             "Onset (study day)": [
                 f"{format_date(d)} ({'' if pd.isna(s) else int(s)})"
-                for d, s in zip(ordered["onset_date"], ordered["study_day"], strict=True)
+                for d, s in zip(
+                    ordered["onset_date"], ordered["study_day"], strict=True
+                )
             ],
             "Grade": ordered["grade"].astype(str).replace("<NA>", ""),
             "Serious": ordered["serious"].astype("boolean").map(yes_no).fillna(""),

@@ -96,9 +96,7 @@ def report_data(report: Report) -> dict[str, Any]:
                     }
                 )
             elif isinstance(block, Figure):
-                items.append(
-                    {"kind": "figure", "number": number, "title": block.title}
-                )
+                items.append({"kind": "figure", "number": number, "title": block.title})
             elif isinstance(block, Paragraph):
                 items.append({"kind": "paragraph", "text": block.text})
         sections.append(

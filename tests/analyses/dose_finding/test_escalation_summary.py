@@ -36,7 +36,8 @@ def _protocol(method: str, cutoff: float = 0.95, **design: object):
 def _adsl(rows: list[tuple[str, str, int, str, bool]], **extra: object) -> pd.DataFrame:
     """ADSL rows: subject, cohort, dose level, first dose, DLT (all evaluable)."""
     frame = pd.DataFrame(
-        rows, columns=["subject_id", "cohort_id", "dose_level", "first_dose_date", "dlt"]
+        rows,
+        columns=["subject_id", "cohort_id", "dose_level", "first_dose_date", "dlt"],
     )
     frame["first_dose_date"] = pd.to_datetime(frame["first_dose_date"])
     frame["dose_level"] = frame["dose_level"].astype("Int64")

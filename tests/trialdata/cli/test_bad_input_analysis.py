@@ -139,7 +139,7 @@ def test_escalation_missing_dlt_column_is_refused(nk: Path, tmp_path: Path) -> N
     r = run("escalation", str(trial))
     assert r.exit_code == 2
     assert "adverse_events.csv, column 'dlt'" in r.output
-    assert "the escalation decision cannot be computed" in r.output
+    assert "the analysis datasets cannot be computed" in r.output
 
 
 def test_escalation_warning_is_one_line(

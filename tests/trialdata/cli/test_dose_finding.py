@@ -8,7 +8,7 @@ import json
 import sys
 import warnings
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -134,39 +134,6 @@ def test_simulate_missing_file(app: typer.Typer, tmp_path: Path) -> None:
     assert "cannot read file" in r.stderr
 
 
-def test_escalation_command(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Trial.load is replaced by the seven-subject trial of test_dose_level_table:
-    dose 2 has 1 DLT in 2 evaluable subjects, one subject pending; BOIN de-escalates."""
-    from schemas.protocol import parse_protocol
-
-    sys.path.insert(0, str(ROOT / "tests" / "analyses" / "dose_finding"))
-    try:
-        conftest = importlib.import_module("conftest")
-    finally:
-        sys.path.pop(0)
-    protocol = parse_protocol(conftest.protocol_data(["INTRADERMAL"]))
-    tables = conftest.trial_tables.__wrapped__()
-    trial_mod = importlib.import_module("trialdata.trial")
-    monkeypatch.setattr(
-        trial_mod.Trial,
-        "load",
-        classmethod(
-            lambda cls, folder: SimpleNamespace(protocol=protocol, tables=tables)
-        ),
-    )
-    r = run(app, "escalation", "some-folder")
-    assert r.exit_code == 0, r.output
-    assert "de-escalate from dose level 2" in r.stdout
-    assert "1 treated subject(s) still within the DLT window" in r.stdout
-    r = run(app, "escalation", "some-folder", "--format", "json")
-    out = json.loads(r.stdout)
-    assert out["decisions"][0]["next_dose"] == 1
-    level2 = next(d for d in out["dose_levels"] if d["dose_level"] == 2)
-    assert (level2["treated"], level2["evaluable"], level2["dlt"]) == (3, 2, 1)
-    r = run(app, "escalation", "some-folder", "--data-cutoff", "2026-13-01")
-    assert r.exit_code == 2 and "--data-cutoff" in r.stderr
-
-
 UPLOAD = {
     "protocol.toml": (
         "dlt_window_days = 28\n"
@@ -240,37 +207,71 @@ UPLOAD = {
 }
 
 
+def _escalation_json(app: typer.Typer, folder: Path, *options: str) -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = run(app, "escalation", str(folder), "--format", "json", *options)
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
 def test_escalation_end_to_end(app: typer.Typer, tmp_path: Path) -> None:
-    """A real upload folder through Trial.load: the seven-subject trial of
-    test_dose_level_table as CSV files (same hand-computed counts)."""
+    """A seven-subject upload through Trial.load, counted by hand.
+
+    Cut-off: the latest date in the data, 2026-03-20 (S04's AE resolution). DLT
+    window: study days 1-28, i.e. onset 0-27 days after the first given dose.
+    DL1: S01 (first dose 01-01) followed to the cut-off, evaluable; S02 (01-05) DLT
+    on day 16; S03 (01-08) withdrawn 01-20 before its window ended (02-04): not
+    evaluable -> treated 3, evaluable 2, DLT 1.
+    DL2: S04 (02-01; S04's first row was not given) rash on day 43, outside; S05
+    (02-03) CRS on 03-03 = day 29, outside; S06 (02-10) window ends 03-09 <= cut-off
+    -> treated 3, evaluable 3, DLT 0. BOIN at DL2 with 0/3: escalate to DL3.
+    """
     for name, text in UPLOAD.items():
         (tmp_path / name).write_text(text)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = run(app, "escalation", str(tmp_path), "--format", "json")
-    assert r.exit_code == 0, r.output
-    out = json.loads(r.stdout)
-    rows = {d["dose_level"]: d for d in out["dose_levels"]}
+    out = _escalation_json(app, tmp_path)
+    assert out["cutoff"] == "2026-03-20"
+    group = out["escalations"][0]
+    assert group["escalation_group"] == "pooled"
+    rows = {d["dose_level"]: d for d in group["dose_levels"]}
     assert [
         (rows[k]["treated"], rows[k]["evaluable"], rows[k]["dlt"]) for k in (1, 2, 3)
-    ] == [
-        (3, 2, 1),
-        (3, 2, 1),
-        (0, 0, 0),
-    ]
-    assert out["decisions"][0]["action"] == "de-escalate"
-    assert out["decisions"][0]["next_dose"] == 1
-    assert out["decisions"][0]["pending"] == 1
-    # BOIN estimates: 1/2 at doses 1 and 2, phat = (1 + 0.05) / (2 + 0.1) = 0.5 each
-    est = {e["dose"]: e for e in out["decisions"][0]["estimates"]}
-    assert est[1]["phat"] == est[2]["phat"] == 0.5
-    assert est[3]["phat"] is None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        r = run(app, "escalation", str(tmp_path), "--data-cutoff", "2026-03-20")
-    assert r.exit_code == 0
-    # with the cutoff S06 completes its window: dose 2 has 1/3, BOIN stays
-    assert "stay from dose level 2" in r.stdout
+    ] == [(3, 2, 1), (3, 3, 0), (0, 0, 0)]
+    assert rows[1]["not_evaluable"] == 1
+    assert (group["action"], group["current_dose"], group["next_dose"]) == (
+        "escalate",
+        2,
+        3,
+    )
+    assert group["status"] == "ongoing" and group["mtd"] is None
+    # BOIN estimates (isotonic): 1/2 at dose 1, 0/3 at dose 2 pooled to 1/5 each
+    est = {e["dose"]: e for e in group["estimates"]} if group["estimates"] else {}
+    assert est == {}  # no final estimate while the escalation is ongoing
+
+    # cut-off 2026-03-01: S04 (window end 02-28) evaluable; S05 (03-02) and S06
+    # (03-09) still in their windows: DL2 treated 3, evaluable 1, pending 2
+    out = _escalation_json(app, tmp_path, "--cutoff", "2026-03-01")
+    assert out["cutoff"] == "2026-03-01"
+    group = out["escalations"][0]
+    rows = {d["dose_level"]: d for d in group["dose_levels"]}
+    assert (rows[2]["treated"], rows[2]["evaluable"], rows[2]["pending"]) == (3, 1, 2)
+    assert "2 treated subject(s) still within the DLT window" in group["note"]
+
+    # an onset exactly on the window's last day counts; one day later does not
+    shifted = UPLOAD["adverse_events.csv"].replace("2026-03-03", "2026-03-02")
+    (tmp_path / "adverse_events.csv").write_text(shifted)
+    group = _escalation_json(app, tmp_path)["escalations"][0]
+    assert {d["dose_level"]: d["dlt"] for d in group["dose_levels"]}[2] == 1
+
+
+def test_escalation_cutoff_option_named_as_in_report(
+    app: typer.Typer, tmp_path: Path
+) -> None:
+    for name, text in UPLOAD.items():
+        (tmp_path / name).write_text(text)
+    r = run(app, "escalation", str(tmp_path), "--cutoff", "2026-13-01")
+    assert r.exit_code == 2 and "cutoff" in r.stderr
+    assert "Traceback" not in r.output
 
 
 def test_escalation_missing_folder(app: typer.Typer, tmp_path: Path) -> None:
