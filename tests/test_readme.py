@@ -39,3 +39,16 @@ def test_readme_script_runs_on_the_demo_trial(
     assert "Empty DataFrame" in out  # no findings on the clean demo
     km = namespace["km"]
     assert km.provenance.parameters["conf_type"] == "log-log"  # type: ignore[attr-defined]
+    # the script prints what the CLI prints for the same folder
+    from typer.testing import CliRunner
+
+    from trialdata.cli import app
+
+    cli = CliRunner().invoke(app, ["escalation", "demo-trial"])
+    assert cli.exit_code == 0, cli.output
+    escalation = namespace["escalation"]
+    for group in escalation.groups:  # type: ignore[attr-defined]
+        sentence = group.describe()
+        assert sentence in out and sentence in cli.stdout
+    for rule in namespace["data"].describe_rules():  # type: ignore[attr-defined]
+        assert rule in out and rule in cli.stdout

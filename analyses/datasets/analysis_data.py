@@ -33,12 +33,20 @@ from analyses.safety.teae import MissingOnsetRule
 from schemas.protocol import Protocol
 
 if TYPE_CHECKING:
+    from analyses.dose_finding.adherence import DesignAdherence
     from analyses.dose_finding.escalation import EscalationSummary
 
 __all__ = ["AnalysisData", "derive_analysis_data"]
 
 #: Domains every analysis dataset needs.
 REQUIRED_DOMAINS = ("subjects", "cohorts", "administrations", "adverse_events")
+#: Domains whose content hashes the provenance records (those the datasets derive
+#: from; the trial's content hash covers every table).
+PROVENANCE_DOMAINS = (
+    *REQUIRED_DOMAINS,
+    "disease_assessments",
+    "survival_status",
+)
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,19 @@ class AnalysisData:
         from analyses.dose_finding.escalation import summarize_escalation
 
         return summarize_escalation(self.adsl, self.protocol)
+
+    def adherence(self) -> DesignAdherence:
+        """Rebuild the escalation from dosing dates and check it against the design.
+
+        Returns
+        -------
+        analyses.dose_finding.DesignAdherence
+            One row per cohort; every dose assignment the design did not allow at
+            that time is a deviation.
+        """
+        from analyses.dose_finding.adherence import review_design_adherence
+
+        return review_design_adherence(self.adsl, self.protocol)
 
 
 def derive_analysis_data(
@@ -235,5 +256,11 @@ def derive_analysis_data(
         adae=adae,
         adex=adex,
         adtte=adtte,
-        provenance=make_provenance("derive_analysis_data", inputs=tables, **rules),
+        provenance=make_provenance(
+            "derive_analysis_data",
+            inputs={
+                name: tables[name] for name in PROVENANCE_DOMAINS if name in tables
+            },
+            **rules,
+        ),
     )

@@ -524,6 +524,18 @@ def escalation_report(data: AnalysisData) -> dict[str, Any]:
                 for ln in group.estimates.round(3).to_string(index=False).splitlines()
             )
         lines.append("")
+    adherence = data.adherence()
+    deviations = adherence.deviations
+    lines.append(
+        f"Design adherence: {adherence.n_deviations} cohort(s) dosed as the design "
+        "did not allow" + (":" if len(deviations) else ".")
+    )
+    lines.extend(
+        f"  [{rec['escalation_group']}] {rec['cohort_id']} at DL{rec['dose_level']}: "
+        f"{rec['reason']}"
+        for rec in deviations.to_dict(orient="records")
+    )
+    lines.append("")
     lines.append("Derivation rules:")
     lines.extend(f"  {line}" for line in data.describe_rules())
     lines.append(f"Provenance: {summary.provenance.describe()}")
@@ -534,6 +546,7 @@ def escalation_report(data: AnalysisData) -> dict[str, Any]:
             "cutoff": data.cutoff.date().isoformat(),
             "rules": data.rules,
             **summary.to_dict(),
+            "adherence": adherence.to_dict(),
             "provenance": summary.provenance.to_dict(),
         },
     }

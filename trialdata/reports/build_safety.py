@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import UTC, datetime
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -196,7 +197,8 @@ def _escalation_section(ctx: _Context) -> Section:
     blocks.append(
         Figure(
             "Dose-escalation history",
-            plot_escalation_history(
+            partial(
+                plot_escalation_history,
                 safety[["subject_id", "first_dose_date", "dose_level", "route", "dlt"]],
                 dose_labels=dose_labels,
             ),
@@ -218,6 +220,7 @@ def _escalation_section(ctx: _Context) -> Section:
         )
     )
     blocks.extend(_decision_blocks(ctx))
+    blocks.extend(_adherence_blocks(ctx))
     blocks.append(_dlt_listing(ctx))
     return Section("Dose escalation and dose-limiting toxicities", tuple(blocks))
 
@@ -268,6 +271,50 @@ def _decision_blocks(ctx: _Context) -> list[Block]:
             )
         )
     return blocks
+
+
+def _adherence_blocks(ctx: _Context) -> list[Block]:
+    review = ctx.data.adherence()
+    ctx.record("adherence", review)
+    n = review.n_deviations
+    text = (
+        f"Design adherence: the escalation rebuilt from the dosing dates has {n} "
+        f"cohort{'s' if n != 1 else ''} dosed as the {review.design} design did not "
+        "allow at the time."
+    )
+    if review.sequence.empty:
+        return [Paragraph(text)]
+    seq = review.summary()
+    frame = pd.DataFrame(
+        {
+            "Escalation": seq["escalation_group"].astype(str),
+            "Cohort": seq["cohort_id"].astype(str),
+            "Role": seq["cohort_role"].astype(str),
+            "First dose": seq["first_dose_date"].astype(str),
+            "Subjects": seq["n_subjects"].astype(str),
+            "Dose level": [f"DL{v}" for v in seq["dose_level"]],
+            "Allowed": [
+                "" if pd.isna(v) else f"DL{int(v)}" for v in seq["allowed_dose"]
+            ],
+            "Deviation": seq["deviation"].map({True: "Yes", False: "No"}),
+            "Reason": seq["reason"].fillna("").astype(str),
+        }
+    )
+    return [
+        Paragraph(text),
+        Table(
+            "Design adherence: cohorts in dosing order",
+            frame,
+            (
+                "Allowed: the dose level the design's rule gave on the data known at "
+                "the cohort's first dose (DLTs by then; subjects whose window had "
+                "ended); a cohort started while an earlier subject was still in the "
+                "DLT window is a deviation.",
+                ctx.cutoff_note,
+                "Source: analyses.dose_finding.review_design_adherence.",
+            ),
+        ),
+    ]
 
 
 def _ae_listing(ae: pd.DataFrame) -> pd.DataFrame:
@@ -457,7 +504,13 @@ def _efficacy_section(ctx: _Context) -> Section | None:
         blocks.append(
             Figure(
                 f"{names[param]}: Kaplan-Meier estimate by dose level and route",
-                plot_kaplan_meier(km.tables, at_risk, title=names[param], times=times),
+                partial(
+                    plot_kaplan_meier,
+                    km.tables,
+                    at_risk,
+                    title=names[param],
+                    times=times,
+                ),
                 "Time origin: first administration; tick marks: censored times; "
                 "derive_adtte defaults, missed-assessment schedule "
                 f"{ctx.data.rules['assessment_schedule']}. "

@@ -7,8 +7,9 @@ lay it out. Table cells are strings, so every writer shows exactly the same text
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -86,14 +87,15 @@ class Table:
 
 @dataclass(frozen=True)
 class Figure:
-    """A figure as PNG bytes.
+    """A figure: PNG bytes, or a function drawing them when a writer needs them.
 
     Attributes
     ----------
     title : str
         Figure title, numbered by the writer.
-    png : bytes
-        The image.
+    image : bytes or callable
+        The PNG, or a function returning it; drawn once, on first use, so that
+        outputs without images (the JSON twin, the workbook) never draw it.
     caption : str
         Text printed under the figure.
     width_inches : float
@@ -101,9 +103,14 @@ class Figure:
     """
 
     title: str
-    png: bytes
+    image: bytes | Callable[[], bytes] = field(repr=False)
     caption: str = ""
     width_inches: float = 9.0
+
+    @cached_property
+    def png(self) -> bytes:
+        """The image as PNG bytes (drawn on first use)."""
+        return self.image if isinstance(self.image, bytes) else self.image()
 
 
 Block = Paragraph | Table | Figure

@@ -1,0 +1,282 @@
+"""One trial, one answer: the CLI, the report's JSON twin and the API agree exactly.
+
+Sixty generated trials (both archetypes, 6 to 60 subjects, several seeds, random
+cut-offs, expansion cohorts, per-route and pooled escalation, with and without a
+design deviation). For each, every number that appears in more than one output is
+compared: the ``escalation --format json`` output of the CLI, the JSON twin written by
+``report safety --output x.json`` and ``trial.analysis_data(cutoff)`` with the
+analyses called on it. Nothing is scraped from HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import trialdata as td
+from analyses.survival import estimate_kaplan_meier
+from trialdata.cli import app
+from trialdata.demo import write_trial
+
+
+@dataclass(frozen=True)
+class Case:
+    """One generated trial and how its outputs are asked for."""
+
+    archetype: str
+    n_subjects: int
+    seed: int
+    cutoff_fraction: float | None  # None: the default cut-off (latest date)
+    escalation_by: str | None = None  # override the protocol's
+    deviation: bool = False  # dose one escalation cohort a level too high
+
+    @property
+    def name(self) -> str:
+        parts = [self.archetype, f"n{self.n_subjects}", f"s{self.seed}"]
+        parts.append("latest" if self.cutoff_fraction is None else "cut")
+        if self.escalation_by:
+            parts.append(self.escalation_by)
+        if self.deviation:
+            parts.append("deviation")
+        return "-".join(parts)
+
+
+def _cases() -> list[Case]:
+    rng = np.random.default_rng(20261207)
+    sizes = [6, 9, 12, 15, 18, 24, 30, 40, 50, 60]
+    cases = []
+    for i in range(60):
+        archetype = "nk-aml" if i % 2 == 0 else "tolDC-ms"
+        n = sizes[(i // 2) % len(sizes)]
+        fraction = None if i % 5 == 0 else float(rng.uniform(0.3, 1.0))
+        override = None
+        if archetype == "tolDC-ms" and i % 4 == 1:
+            override = "pooled"
+        cases.append(
+            Case(
+                archetype,
+                n,
+                seed=100 + i,
+                cutoff_fraction=fraction,
+                escalation_by=override,
+                deviation=(i % 6 == 3) and n >= 9,
+            )
+        )
+    return cases
+
+
+CASES = _cases()
+
+
+def _set_escalation_by(folder: Path, value: str) -> None:
+    path = folder / "protocol.toml"
+    text = path.read_text()
+    if "escalation_by" in text:
+        lines = [
+            f'escalation_by = "{value}"' if ln.startswith("escalation_by") else ln
+            for ln in text.splitlines()
+        ]
+        text = "\n".join(lines) + "\n"
+    else:
+        text = text.replace("[design]\n", f'[design]\nescalation_by = "{value}"\n')
+    path.write_text(text)
+
+
+def _dose_second_cohort_higher(folder: Path) -> str | None:
+    """Move the second escalation cohort up one dose level (a design deviation)."""
+    cohorts = pd.read_csv(folder / "cohorts.csv", dtype=str, keep_default_na=False)
+    subjects = pd.read_csv(folder / "subjects.csv", dtype=str, keep_default_na=False)
+    admin = pd.read_csv(
+        folder / "administrations.csv", dtype=str, keep_default_na=False
+    )
+    first = (
+        admin.loc[admin["admin_date"] != ""]
+        .merge(subjects[["subject_id", "cohort_id"]], on="subject_id")
+        .groupby("cohort_id")["admin_date"]
+        .min()
+        .sort_values()
+    )
+    protocol = td.schemas.protocol.load_protocol(folder / "protocol.toml")
+    top = len(protocol.dose_levels)
+    for cohort_id in first.index[1:]:
+        level = int(
+            cohorts.loc[cohorts["cohort_id"] == cohort_id, "dose_level"].iloc[0]
+        )
+        if level < top and protocol.cohort_role(cohort_id) == "escalation":
+            break
+    else:
+        return None
+    new = level + 1
+    amount = protocol.dose_level(new).amount
+    cohorts.loc[cohorts["cohort_id"] == cohort_id, "dose_level"] = str(new)
+    members = subjects.loc[subjects["cohort_id"] == cohort_id, "subject_id"]
+    dosed = admin["subject_id"].isin(members) & (admin["dose_level"] != "")
+    admin.loc[dosed, "dose_level"] = str(new)
+    admin.loc[dosed, "dose_amount"] = f"{amount:g}"
+    cohorts.to_csv(folder / "cohorts.csv", index=False)
+    admin.to_csv(folder / "administrations.csv", index=False)
+    return cohort_id
+
+
+def _cutoff(trial: td.Trial, fraction: float | None) -> str | None:
+    if fraction is None:
+        return None
+    first = pd.to_datetime(trial.table("administrations")["admin_date"]).min()
+    last = trial.analysis_data().cutoff
+    day = first + (last - first) * fraction
+    return str(pd.Timestamp(day).date())
+
+
+def _invoke(*args: str) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _long(frame: list[dict[str, Any]], stat: str) -> dict[str, float]:
+    return {rec["group"]: rec["value"] for rec in frame if rec["stat"] == stat}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("agreement")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_output_states_the_same_numbers(case: Case, workdir: Path) -> None:
+    folder = write_trial(
+        workdir / case.name, case.archetype, case.n_subjects, seed=case.seed
+    ).folder
+    if case.escalation_by:
+        _set_escalation_by(folder, case.escalation_by)
+    moved = _dose_second_cohort_higher(folder) if case.deviation else None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trial = td.Trial.load(folder)
+    assert not trial.has_errors, trial.findings
+    cutoff = _cutoff(trial, case.cutoff_fraction)
+    option = [] if cutoff is None else ["--cutoff", cutoff]
+
+    # the three outputs
+    api = trial.analysis_data(cutoff)
+    escalation = api.escalation()
+    adherence = api.adherence()
+    cli = json.loads(_invoke("escalation", str(folder), "--format", "json", *option))
+    twin_path = workdir / f"{case.name}.json"
+    _invoke("report", "safety", str(folder), *option, "--output", str(twin_path))
+    twin = json.loads(twin_path.read_text())
+    results = twin["results"]
+
+    # the cut-off and the rules behind every number
+    day = api.cutoff.date().isoformat()
+    assert cli["cutoff"] == twin["provenance"]["Data cut-off"] == day
+    assert cli["rules"] == twin["rules"] == _plain(api.rules)
+
+    # escalation: counts per dose level, decision, status and MTD
+    expected = _plain(escalation.to_dict())
+    assert cli["escalations"] == results["escalation"]["data"]["escalations"]
+    assert cli["escalations"] == expected["escalations"]
+    for group in escalation.groups:
+        if group.status == "complete":  # the MTD is stated once complete
+            assert "MTD" in group.describe() and group.mtd_reason
+
+    # design adherence
+    assert (
+        cli["adherence"] == results["adherence"]["data"] == _plain(adherence.to_dict())
+    )
+    if moved is not None:
+        assert adherence.n_deviations >= 1
+        flagged = adherence.deviations["cohort_id"].tolist()
+        assert moved in flagged or any(
+            api.adsl.loc[api.adsl["cohort_id"] == moved, "first_dose_date"].isna()
+        )
+
+    # DLT table (report) = ADSL (API) = escalation table (CLI), per group
+    adsl = api.safety
+    dlt = results["Dose-limiting toxicities by dose level and route"]["frame"]
+    by_group = adsl.groupby("group", observed=True)
+    assert _long(dlt, "treated") == {str(g): float(len(rows)) for g, rows in by_group}
+    assert _long(dlt, "evaluable") == {
+        str(g): float(rows["dlt_evaluable"].sum()) for g, rows in by_group
+    }
+    assert _long(dlt, "with_dlt") == {
+        str(g): float((rows["dlt_evaluable"] & rows["dlt"]).sum())
+        for g, rows in by_group
+    }
+    totals: Counter[tuple[int, str]] = Counter()
+    dlts: Counter[tuple[int, str]] = Counter()
+    for group in cli["escalations"]:
+        for row in group["dose_levels"]:
+            key = (row["dose_level"], group["escalation_group"])
+            totals[key] += row["treated"] + row["expansion_treated"]
+            dlts[key] += row["dlt"] + row["expansion_dlt"]
+    per_level = adsl.assign(
+        key=list(
+            zip(adsl["dose_level"].astype(int), adsl["escalation_group"], strict=True)
+        )
+    )
+    assert {k: v for k, v in totals.items() if v} == dict(
+        Counter(per_level["key"].tolist())
+    )
+    assert {k: v for k, v in dlts.items() if v} == dict(
+        Counter(per_level.loc[per_level["dlt_evaluable"] & per_level["dlt"], "key"])
+    )
+    listing = next(
+        b
+        for s in twin["sections"]
+        for b in s["blocks"]
+        if b.get("title") == "Listing of dose-limiting toxicities"
+    )
+    assert len({row["Subject"] for row in listing["rows"]}) == int(adsl["dlt"].sum())
+    assert len(listing["rows"]) == sum(_long(dlt, "dlt_events").values())
+
+    # denominators of the AE overview = treated per group
+    overview = results["Overview of treatment-emergent adverse events"]["frame"]
+    n_rows = {
+        rec["group"]: rec["value"]
+        for rec in overview
+        if rec["stat"] == "N" and rec["category"] == "Any TEAE"
+    }
+    assert {g: v for g, v in n_rows.items() if g != "Total"} == _long(dlt, "treated")
+    assert n_rows["Total"] == float(len(adsl))
+
+    # deaths in the safety population
+    n_dead = int(adsl["death_date"].notna().sum())
+    deaths = next(s for s in twin["sections"] if s["title"] == "Deaths")
+    assert deaths["blocks"][0]["text"].startswith(
+        f"{n_dead} death{'s' if n_dead != 1 else ''} in the safety population"
+    )
+
+    # time to event: the protocol's endpoints only, and the same medians
+    endpoints = set(api.protocol.analysis_endpoints)
+    shown = {key.removeprefix("km_") for key in results if key.startswith("km_")}
+    assert shown <= endpoints
+    if case.archetype == "tolDC-ms":
+        assert not shown and not any(s["title"] == "Efficacy" for s in twin["sections"])
+    adtte = api.adtte.loc[api.adtte["safety"] & api.adtte["AVAL"].notna()]
+    for param in shown:
+        data = adtte.loc[adtte["PARAMCD"] == param].assign(
+            group=lambda d: d["group"].astype(str)
+        )
+        km = estimate_kaplan_meier(data, by="group")
+        assert results[f"km_{param}"]["median"] == _plain(
+            [
+                {k: (None if pd.isna(v) else v) for k, v in rec.items()}
+                for rec in km.median().to_dict(orient="records")
+            ]
+        )
