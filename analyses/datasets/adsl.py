@@ -262,7 +262,6 @@ def derive_adsl(
     completed = treated & (out["followup_end"] >= out["dlt_window_end"])
     out["completed_window"] = completed.fillna(False).astype(bool)
     left_early = off_study.notna() & (off_study < out["dlt_window_end"])
-    out["withdrawn_in_window"] = (treated & ~out["dlt"] & left_early).astype(bool)
     if evaluable_rule == "dlt_or_complete_window":
         evaluable = treated & (out["dlt"] | out["completed_window"])
     elif evaluable_rule == "all_treated":
@@ -270,6 +269,8 @@ def derive_adsl(
     else:
         raise ValueError(f"unknown evaluable_rule {evaluable_rule!r}")
     out["dlt_evaluable"] = evaluable.astype(bool)
+    # left before the window ended without a DLT, and so not evaluable
+    out["withdrawn_in_window"] = (treated & ~evaluable & left_early).astype(bool)
     out["dlt_pending"] = (
         treated & ~out["dlt_evaluable"] & ~out["withdrawn_in_window"]
     ).astype(bool)

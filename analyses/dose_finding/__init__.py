@@ -3,7 +3,9 @@
 Designs share one interface (:class:`DoseFindingDesign`): ``decide(n, y, current)``
 returns a :class:`Decision` (escalate / stay / de-escalate / stop, next dose, reason),
 ``select_mtd(n, y)`` the final :class:`MTDSelection`, and ``simulate`` runs many trials
-at once for :func:`simulate_oc`. Dose levels are 1-based everywhere.
+at once for :func:`simulate_oc`. Dose levels are 1-based everywhere. A trial's
+escalation is summarised from its subject-level analysis dataset (ADSL, see
+:mod:`analyses.datasets`) by :func:`summarize_escalation`.
 
 >>> boin = BOIN(target=0.3, n_doses=5)
 >>> boin.decide(n=[3, 3, 0, 0, 0], y=[0, 1, 0, 0, 0], current=2).action
@@ -11,14 +13,14 @@ at once for :func:`simulate_oc`. Dose levels are 1-based everywhere.
 """
 
 from analyses.dose_finding._base import Decision, DoseFindingDesign, SimulatedTrials
+from analyses.dose_finding.adherence import DesignAdherence, review_design_adherence
 from analyses.dose_finding.boin import BOIN, boin_boundaries
 from analyses.dose_finding.crm import CRM, CRMFit, tite_weights
 from analyses.dose_finding.crm_model import getprior
-from analyses.dose_finding.dose_level_table import (
-    DoseLevelTable,
-    derive_contact_dates,
-    derive_dlt_evaluability,
-    tabulate_dose_levels,
+from analyses.dose_finding.escalation import (
+    EscalationGroup,
+    EscalationSummary,
+    summarize_escalation,
 )
 from analyses.dose_finding.from_protocol import design_from_protocol
 from analyses.dose_finding.i3plus3 import I3Plus3
@@ -60,9 +62,11 @@ __all__ = [
     "CRMFit",
     "Decision",
     "DecisionTable",
+    "DesignAdherence",
     "DoseFindingDesign",
-    "DoseLevelTable",
     "DoseTransitionPathways",
+    "EscalationGroup",
+    "EscalationSummary",
     "ExactOC",
     "I3Plus3",
     "IntervalDesign",
@@ -72,8 +76,6 @@ __all__ = [
     "SimulatedTrials",
     "ThreePlusThree",
     "boin_boundaries",
-    "derive_contact_dates",
-    "derive_dlt_evaluability",
     "design_from_protocol",
     "dose_transition_pathways",
     "elimination_boundary",
@@ -84,8 +86,9 @@ __all__ = [
     "plot_dose_pathways",
     "plot_selection",
     "prob_escalate_3plus3",
+    "review_design_adherence",
     "simulate_oc",
-    "tabulate_dose_levels",
+    "summarize_escalation",
     "tite_weights",
     "true_mtd",
 ]

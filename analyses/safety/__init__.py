@@ -17,7 +17,7 @@ from analyses.safety.aesi import (
 )
 from analyses.safety.deaths import DeathsTable, summarize_deaths
 from analyses.safety.demographics import DemographicsTable, summarize_demographics
-from analyses.safety.dlt import DltTable, derive_dlt_evaluable, tabulate_dlt
+from analyses.safety.dlt import DltTable, tabulate_dlt
 from analyses.safety.exposure import ExposureSummary, summarize_exposure
 from analyses.safety.grades import (
     MaxGradeTable,
@@ -96,7 +96,6 @@ __all__ = [
     "derive_combined_group",
     "derive_crs_grade",
     "derive_ctcae_grade",
-    "derive_dlt_evaluable",
     "derive_dose_groups",
     "derive_icans_grade",
     "derive_imputed_onset",

@@ -2,7 +2,9 @@
 
 Per dose level: subjects treated (safety population), subjects DLT-evaluable, subjects
 with at least one DLT, the DLT rate among the evaluable and its Clopper-Pearson
-interval.
+interval. The DLT window and DLT-evaluability are derived once, in the analysis
+datasets (:mod:`analyses.datasets`: ADAE ``dlt_in_window``, ADSL ``dlt_evaluable``);
+this table counts the flags it is given.
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from analyses.safety._shared import (
 from analyses.safety.population import population_rules
 from analyses.safety.stats import RoundingRule, clopper_pearson, round_value
 
-__all__ = ["DltTable", "derive_dlt_evaluable", "tabulate_dlt"]
+__all__ = ["DltTable", "tabulate_dlt"]
+
+#: Footnote of the DLT definition, by DLT flag column.
+_DLT_FLAG_NOTES = {
+    "dlt": "DLT: adverse events flagged as dose-limiting by the safety review.",
+    "dlt_in_window": (
+        "DLT: adverse events flagged as dose-limiting by the safety review with onset "
+        "in the DLT window (dlt_in_window = true)."
+    ),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,7 +118,6 @@ def tabulate_dlt(
     by: str = "actual_dose_level",
     *,
     evaluable_flag: str | None = None,
-    window_days: int | None = None,
     dlt_flag: str = "dlt",
     population_flag: str = "safety",
     confidence: float = 0.95,
@@ -127,15 +137,14 @@ def tabulate_dlt(
     by : str, default "actual_dose_level"
         Dose-level column (actual by default: a DLT belongs to the dose received).
     evaluable_flag : str, optional
-        Boolean column of ``subjects`` marking DLT-evaluable subjects (e.g. completed
-        the DLT window or had a DLT). By default every treated subject is evaluable.
-    window_days : int, optional
-        DLT window: only DLT events with onset within this many days of the first dose
-        (day 1 to day ``window_days``) count. By default the investigator's flag alone.
+        Boolean column of ``subjects`` marking DLT-evaluable subjects (ADSL's
+        ``dlt_evaluable``: a DLT in the window or followed to its last day). By
+        default every treated subject is evaluable.
     dlt_flag : str, default "dlt"
-        Boolean column of ``data`` marking DLT events; the analysis datasets' ADAE
-        has ``dlt_in_window`` (the investigator's flag within the DLT window), which
-        makes ``window_days`` unnecessary.
+        Boolean column of ``data`` marking the DLT events to count: ``"dlt"`` is the
+        investigator's flag alone; ADAE's ``dlt_in_window`` (the flag with onset in
+        the DLT window, :func:`analyses.datasets.derive_adae`) is the one the DLT
+        window applies to.
     population_flag : str, default "safety"
         Column of ``subjects`` defining the treated subjects.
     confidence : float, default 0.95
@@ -166,8 +175,6 @@ def tabulate_dlt(
     dlt["onset_day"] = (
         pd.to_datetime(dlt["onset_date"]).dt.normalize() - first
     ).dt.days + 1
-    if window_days is not None:
-        dlt = dlt.loc[dlt["onset_day"].between(1, window_days)]
     # the subject's group comes from ``subjects`` (ADAE rows may carry their own)
     shared = [c for c in pop.columns if c != "subject_id" and c in dlt.columns]
     dlt = dlt.drop(columns=shared).merge(pop, on="subject_id", how="inner")
@@ -216,7 +223,6 @@ def tabulate_dlt(
         "population_rules": population_rules(subjects),
         "by": by,
         "evaluable_flag": evaluable_flag,
-        "window_days": window_days,
         "dlt_flag": dlt_flag,
         "population_flag": population_flag,
         "confidence": confidence,
@@ -231,16 +237,7 @@ def tabulate_dlt(
             else "all treated."
         )
         + " Rate = subjects with a DLT / DLT-evaluable subjects.",
-        (
-            "DLT: adverse events flagged as dose-limiting by the safety review"
-            if dlt_flag == "dlt"
-            else f"DLT: adverse events with {dlt_flag} = true"
-        )
-        + (
-            f", onset within days 1-{window_days} after the first dose."
-            if window_days
-            else "."
-        )
+        _DLT_FLAG_NOTES.get(dlt_flag, f"DLT: adverse events with {dlt_flag} = true.")
         + f" {round(100 * confidence)}% CI: exact (Clopper-Pearson).",
         rounding_note(rounding, digits),
         *population_rules_notes(subjects),
@@ -259,51 +256,3 @@ def tabulate_dlt(
         digits=digits,
         rounding=rounding,
     )
-
-
-def derive_dlt_evaluable(
-    data: pd.DataFrame,
-    adverse_events: pd.DataFrame,
-    *,
-    window_days: int,
-    last_contact: str = "last_contact_date",
-) -> pd.DataFrame:
-    """Flag DLT-evaluable subjects: a DLT in the window, or followed through the window.
-
-    The usual phase-1 rule: a treated subject is evaluable when they had a DLT with
-    onset within the DLT window (days 1 to ``window_days``, day 1 = first dose), or when
-    their last contact is on or after the last day of the window. Subjects who left
-    earlier without a DLT are replaced in the cohort and do not count.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Subjects with ``first_dose_date`` and ``last_contact`` (e.g. the last visit or
-        the survival status's last-known-alive date).
-    adverse_events : pandas.DataFrame
-        Adverse events with ``subject_id``, ``dlt`` and ``onset_date``.
-    window_days : int
-        DLT window in days (the protocol's ``dlt_window_days``).
-    last_contact : str, default "last_contact_date"
-        Column of ``data`` with the last date the subject was assessed.
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy of ``data`` with ``dlt_in_window`` and ``dlt_evaluable`` (bool).
-    """
-    out = data.copy()
-    first = pd.to_datetime(out["first_dose_date"]).dt.normalize()
-    dlt = adverse_events.loc[
-        adverse_events["dlt"].astype("boolean").fillna(False).astype(bool)
-    ]
-    dlt_first = subject_day(dlt["subject_id"], out, "first_dose_date")
-    day = (pd.to_datetime(dlt["onset_date"]).dt.normalize() - dlt_first).dt.days + 1
-    in_window = set(dlt.loc[day.between(1, window_days), "subject_id"])
-    out["dlt_in_window"] = out["subject_id"].isin(in_window)
-    seen = pd.to_datetime(out[last_contact]).dt.normalize()
-    completed = (seen - first).dt.days + 1 >= window_days
-    out["dlt_evaluable"] = (
-        first.notna() & (out["dlt_in_window"] | completed.fillna(False))
-    ).astype(bool)
-    return out

@@ -1,8 +1,8 @@
 """The one definition of a subject's first given dose, and that every area uses it.
 
 Hand cases pin the definition (``analyses.dosing``); on a demo trial with an undated
-dose injected, the safety population, dose finding, immunomonitoring study days and
-the validation rules are checked to start from the same dose.
+dose injected, the safety population, ADSL (dose finding, the report), immunomonitoring
+study days and the validation rules are checked to start from the same dose.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import trialdata as td
-from analyses.dose_finding.dose_level_table import derive_dlt_evaluability
+from analyses.datasets import derive_adsl, latest_date
 from analyses.dosing import first_given_doses, given_mask
 from analyses.immunomonitoring.groups import derive_first_dose
 from analyses.safety.population import derive_safety_population
@@ -102,21 +102,18 @@ def test_every_area_starts_from_the_same_first_dose(tmp_path: Path) -> None:
     pd.testing.assert_series_equal(
         derive_first_dose(admin), expected["first_dose_date"], check_names=False
     )
-    table = derive_dlt_evaluability(
-        trial.table("subjects"),
-        trial.table("cohorts"),
-        admin,
-        trial.table("adverse_events"),
-        trial.protocol,
-    ).set_index("subject_id")
-    treated = table.loc[table["treated"], "first_dose_date"]
-    pd.testing.assert_series_equal(
-        treated.sort_index(),
-        expected["first_dose_date"].sort_index(),
-        check_names=False,
-    )
     tables = {name: trial.table(name) for name in trial.tables}
     tables["administrations"] = admin
+    cutoff = latest_date(tables)
+    assert cutoff is not None
+    adsl = derive_adsl(tables, trial.protocol, cutoff=cutoff).set_index("subject_id")
+    treated = adsl.loc[adsl["safety"], "first_dose_date"]
+    pd.testing.assert_series_equal(
+        treated.sort_index(),
+        expected["first_dose_date"].dt.normalize().sort_index(),
+        check_names=False,
+    )
+    assert adsl.loc[subject, "first_dose_uncertain"]
     by_rules = first_dose_dates(RuleContext(trial.protocol, tables))
     certain = expected.loc[~expected["uncertain"], "first_dose_date"].dt.normalize()
     pd.testing.assert_series_equal(

@@ -4,9 +4,9 @@ Enrolment and disposition by group (enrolled, treated, not treated, withdrawn, d
 on study at the cut-off) and the listing of deaths with the study day of death and
 whether it fell in the DLT window. Each returns numbers only (integers, unrounded
 percentages, dates); the report formats them. Every function takes the subjects frame
-with a categorical ``group`` column (see
-:func:`trialdata.reports.prepare.derive_report_subjects`) and counts subjects, never
-rows, with the group's subjects as denominator.
+with a categorical ``group`` column (the subject-level analysis dataset, see
+:func:`analyses.datasets.derive_adsl`) and counts subjects, never rows, with the
+group's subjects as denominator.
 """
 
 from __future__ import annotations

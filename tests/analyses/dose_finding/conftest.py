@@ -48,7 +48,8 @@ def _d(s: str | None) -> Any:
 
 @pytest.fixture
 def trial_tables() -> dict[str, pd.DataFrame]:
-    """Seven subjects; the expected counts are worked out in test_dose_level_table."""
+    """Seven subjects; their ADSL and escalation counts are worked out by hand in
+    test_dose_level_table."""
     subjects = pd.DataFrame(
         {
             "subject_id": ["S01", "S02", "S03", "S04", "S05", "S06", "S07"],

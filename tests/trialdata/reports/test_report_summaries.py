@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analyses.datasets import apply_cutoff, latest_date
 from trialdata.reports import report_summaries as rs
 from trialdata.reports.formatting import format_n_pct, pivot_counts
-from trialdata.reports.prepare import apply_cutoff, latest_date
 
 T = pd.Timestamp
 
