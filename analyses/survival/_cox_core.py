@@ -14,10 +14,42 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Ties", "cox_loglik", "fit_cox"]
+__all__ = ["Ties", "cox_loglik", "fit_cox", "linear_predictor"]
 
 FloatArray = npt.NDArray[np.float64]
 Ties = Literal["efron", "breslow", "exact"]
+
+
+def linear_predictor(x: FloatArray, beta: FloatArray) -> FloatArray:
+    """Return ``x @ beta`` summed in a fixed order, without BLAS.
+
+    A BLAS matrix-vector product may sum ``x[i, j] * beta[j]`` in a different order,
+    or with fused multiply-adds, for different rows (the kernel depends on the CPU,
+    and the split of rows on the thread count), so two rows with identical
+    covariates can get predictors one ulp apart, and a pair R scores as tied is
+    counted as concordant or discordant. Here every row is
+    ``(((0 + x_i0 b_0) + x_i1 b_1) + ...)``, the column order of the reference BLAS
+    ``dgemv`` behind R's ``X %*% coef``, computed with element-wise numpy operations:
+    identical rows get bit-identical predictors, and a row's value depends neither
+    on the other rows, nor on their order, nor on the machine.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Matrix (n, p).
+    beta : numpy.ndarray
+        Vector (p,).
+
+    Returns
+    -------
+    numpy.ndarray
+        Vector (n,).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    eta = np.zeros(x.shape[0])
+    for j in range(x.shape[1]):
+        eta = eta + x[:, j] * float(beta[j])
+    return eta
 
 
 def _stratum_efron_breslow(
@@ -28,7 +60,7 @@ def _stratum_efron_breslow(
     ties: Ties,
 ) -> tuple[float, FloatArray, FloatArray]:
     p = x.shape[1]
-    eta = x @ beta
+    eta = linear_predictor(x, beta)
     r = np.exp(eta)
     ut, inv = np.unique(time, return_inverse=True)
     k = ut.size
@@ -74,7 +106,7 @@ def _stratum_exact(
 ) -> tuple[float, FloatArray, FloatArray]:
     """Exact (discrete) partial likelihood by the Gail-Lubin-Rubinstein recursion."""
     p = x.shape[1]
-    eta = x @ beta
+    eta = linear_predictor(x, beta)
     loglik = 0.0
     score = np.zeros(p)
     info = np.zeros((p, p))
@@ -234,7 +266,7 @@ def fit_cox(
     # R coxph.fit: a coefficient "may be infinite" when the one-step change it
     # implies is not negligible although the log-likelihood has converged
     eps = 1e-9
-    infs = np.abs(u @ cov)
+    infs = np.abs(linear_predictor(cov.T, u))  # u @ cov, compared with eps below
     flagged = (infs > eps) & (infs > np.sqrt(eps) * np.abs(beta))
     if flagged.any():
         problems.append(

@@ -18,28 +18,62 @@ import pandas as pd
 from scipy import stats
 
 from analyses._results import AnalysisResult, make_provenance
-from analyses.survival._cox_core import Ties, fit_cox
+from analyses.survival._cox_core import Ties, fit_cox, linear_predictor
 from analyses.survival._data import select_parameter
 from analyses.survival._warnings import ConvergenceWarning, SmallSampleWarning
 
 __all__ = ["CoxResult", "concordance", "estimate_cox"]
 
 
+#: Predictors closer than this times the largest |predictor| are tied (see
+#: :func:`risk_ranks`).
+RISK_TIE_RTOL = 1e-10
+
+
+def risk_ranks(risk: npt.NDArray[np.float64], tol: float) -> npt.NDArray[np.int64]:
+    """Dense ranks (0-based) of ``risk``, values closer than ``tol`` sharing a rank.
+
+    The distinct values are sorted and a new rank starts wherever the gap to the
+    previous distinct value exceeds ``tol``; with ``tol = 0`` these are the ranks of
+    R's ``match(risk, sort(unique(risk)))``. The ranks depend only on the values,
+    not on the order of the rows.
+
+    Parameters
+    ----------
+    risk : numpy.ndarray
+        Predictor values.
+    tol : float
+        Absolute tie tolerance (>= 0).
+
+    Returns
+    -------
+    numpy.ndarray of int
+        One rank per value.
+    """
+    uniq, inv = np.unique(risk, return_inverse=True)
+    if uniq.size == 0:
+        return inv.astype(np.int64)
+    # "not <=" so that a NaN (sorted last) starts a rank of its own
+    group = np.concatenate([[0], np.cumsum(~(np.diff(uniq) <= tol))])
+    return np.asarray(group[inv], dtype=np.int64)
+
+
 def _concordance_counts(
     time: npt.NDArray[np.float64],
     event: npt.NDArray[np.bool_],
-    risk: npt.NDArray[np.float64],
+    r_rank: npt.NDArray[np.int64],
 ) -> tuple[int, int, int]:
     """Concordant, discordant and risk-tied comparable pairs in O(n log n).
 
     Subject j is comparable with event i when t_j > t_i, or t_j = t_i and j is
     censored. With key_j = 2 rank(t_j) + censored_j and key_i = 2 rank(t_i), that is
-    key_j > key_i: subjects are added to a Fenwick tree over risk ranks in
-    decreasing key order, and each event queries those already added.
+    key_j > key_i: subjects are added to a Fenwick tree over risk ranks
+    (``r_rank``, from :func:`risk_ranks`) in decreasing key order, and each event
+    queries those already added.
     """
     t_rank = np.unique(time, return_inverse=True)[1]
     key = 2 * t_rank + (~event).astype(np.int64)
-    r_rank = np.unique(risk, return_inverse=True)[1] + 1  # 1-based for the tree
+    r_rank = np.unique(r_rank, return_inverse=True)[1] + 1  # 1-based, dense
     size = int(r_rank.max()) if r_rank.size else 0
     tree = [0] * (size + 1)
     order = np.argsort(-key, kind="stable")
@@ -79,6 +113,8 @@ def concordance(
     event: npt.NDArray[np.bool_],
     risk: npt.NDArray[np.float64],
     strata: npt.NDArray[np.int64] | None = None,
+    *,
+    rtol: float = RISK_TIE_RTOL,
 ) -> float:
     """Harrell's concordance as R ``survival::concordance`` for a Cox fit.
 
@@ -86,6 +122,15 @@ def concordance(
     at the same time count, the censored subject being the longer). It is
     concordant when the shorter time has the higher risk; ties in risk count 1/2;
     pairs with tied event times are not comparable. Pairs are formed within strata.
+
+    Ties in risk: R (``concordancefit``) ranks the predictor with
+    ``match(risk, sort(unique(risk)))``, i.e. exact equality, on a linear predictor
+    whose identical covariate rows are bit-identical (see
+    :func:`~analyses.survival._cox_core.linear_predictor`). Here values closer than
+    ``rtol * max(|risk|)`` are also tied, so a predictor that was computed by a BLAS
+    kernel (rows one ulp apart) or from covariates that differ by representation
+    error gives the same concordance on every machine; distinct predictors of real
+    data differ by far more.
 
     Parameters
     ----------
@@ -95,17 +140,24 @@ def concordance(
         Linear predictor (higher = shorter expected survival).
     strata : numpy.ndarray of int, optional
         Stratum per row.
+    rtol : float
+        Relative tie tolerance (default ``1e-10``; 0 gives R's exact comparison).
 
     Returns
     -------
     float
         (concordant + tied / 2) / (concordant + discordant + tied).
     """
+    risk = np.asarray(risk, dtype=np.float64)
+    if rtol < 0:
+        raise ValueError(f"rtol must be >= 0, got {rtol!r}")
+    scale = float(np.abs(risk).max()) if risk.size else 0.0
+    ranks = risk_ranks(risk, rtol * scale)
     codes = np.zeros(time.size, np.int64) if strata is None else strata
     conc = disc = tied = 0
     for s in np.unique(codes):
         m = codes == s
-        c, d, t = _concordance_counts(time[m], event[m], risk[m])
+        c, d, t = _concordance_counts(time[m], event[m], ranks[m])
         conc, disc, tied = conc + c, disc + d, tied + t
     total = conc + disc + tied
     return (conc + tied / 2) / total if total else float("nan")
@@ -424,7 +476,7 @@ def estimate_cox(
         df=len(beta),
         n=len(used),
         n_events=n_events,
-        concordance=concordance(t, ev, x @ beta, st),
+        concordance=concordance(t, ev, linear_predictor(x, beta), st),
         ties=ties,
         strata=tuple(strata_cols),
         few_events=few,
