@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -41,6 +42,18 @@ STATS: tuple[str, ...] = (
     "geo_mean_lower",
     "geo_mean_upper",
 )
+#: Statistics of the natural log of the variable: defined only where every value of a
+#: group is positive.
+LOG_STATS: tuple[str, ...] = (
+    "mean_log",
+    "sd_log",
+    "geo_mean",
+    "geo_mean_lower",
+    "geo_mean_upper",
+)
+#: Variables on a ratio scale (positive by nature), which have geometric statistics.
+#: A change or percent change from baseline can be zero or negative: it has none.
+RATIO_SCALE: tuple[str, ...] = ("value", "fold_change")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -60,6 +73,9 @@ class ImmunoSummaryResult(AnalysisResult):
         How results below the LLOQ entered.
     ci_level : float
         Confidence level of the geometric-mean interval.
+    footnotes : tuple of str
+        Definitions that change a number (here: when the geometric statistics are
+        missing, and why), to print under a table of the result.
     """
 
     table: pd.DataFrame
@@ -67,6 +83,7 @@ class ImmunoSummaryResult(AnalysisResult):
     variable: str
     lloq_rule: str
     ci_level: float
+    footnotes: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         """Return the long, unrounded frame (group columns, ``stat``, ``value``).
@@ -77,6 +94,12 @@ class ImmunoSummaryResult(AnalysisResult):
             One row per group and statistic.
         """
         return self.table.copy()
+
+    def _repr_html_(self) -> str:
+        notes = "".join(
+            f"<p><small>{html.escape(note)}</small></p>" for note in self.footnotes
+        )
+        return super()._repr_html_() + notes
 
 
 def _plain_stats(
@@ -99,13 +122,46 @@ def _plain_stats(
             "sd_log": lg.std(ddof=1),
         }
     )
-    n_log = lg.count().astype(float)
-    tcrit = stats.t.ppf(0.5 + ci_level / 2, n_log - 1)
-    half = tcrit * res["sd_log"] / np.sqrt(n_log)
+    # the log statistics are kept only where they cover all n values (see
+    # _geometric_undefined), so the interval has n - 1 degrees of freedom
+    n = res["n"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tcrit = stats.t.ppf(0.5 + ci_level / 2, n - 1)
+        half = tcrit * res["sd_log"] / np.sqrt(n)
     res["geo_mean"] = np.exp(res["mean_log"])
     res["geo_mean_lower"] = np.exp(res["mean_log"] - half)
     res["geo_mean_upper"] = np.exp(res["mean_log"] + half)
     return res
+
+
+def _geometric_undefined(grouped: DataFrameGroupBy, geometric: bool) -> np.ndarray:
+    """Return, per group, whether its geometric statistics are undefined.
+
+    They are undefined for every group of a variable that is not on a ratio scale,
+    and for a group with a zero or negative value: its log statistics would describe
+    fewer values than its n.
+    """
+    smallest = grouped["_x"].min().to_numpy(dtype=float)
+    if not geometric:
+        return np.ones(len(smallest), dtype=bool)
+    return ~(smallest > 0)
+
+
+def _geometric_note(variable: str, *, geometric: bool, censored: bool) -> str:
+    """Return the footnote saying on what the geometric statistics are computed."""
+    names = "mean_log, sd_log, geo_mean and its interval"
+    if not geometric:
+        return (
+            f"Geometric statistics ({names}) are not computed for {variable}: a "
+            "change from baseline can be zero or negative and has no logarithm; "
+            "summarise fold_change for a geometric summary of the change."
+        )
+    moments = " and, under lloq_rule 'censored', its mean and SD" if censored else ""
+    return (
+        f"Geometric statistics ({names}) are computed on the natural log of all n "
+        f"values of a group; a group with a zero or negative {variable} has none"
+        f"{moments} (missing)."
+    )
 
 
 def _tobit_stats(
@@ -161,6 +217,14 @@ def summarize_immunomonitoring(
     SD of the natural log, geometric mean with a ``ci_level`` confidence interval.
     Results of different analytes are never pooled: ``assay``, ``analyte`` and
     ``unit`` are always added to the group columns when present.
+
+    Every statistic describes the same n values. The log statistics (mean and SD of
+    the log, geometric mean and its interval) are therefore computed only for the
+    ratio-scale variables ``value`` and ``fold_change``, and are missing for a group
+    with a zero or negative value. A ``change`` or ``pct_change`` from baseline can
+    be zero or negative: its log statistics are missing for every group (summarise
+    ``fold_change`` for a geometric summary of the change). The result's
+    ``footnotes`` and the provenance parameter ``geometric_stats`` say so.
 
     Parameters
     ----------
@@ -224,14 +288,23 @@ def summarize_immunomonitoring(
     work["_x"] = x.to_numpy()
     work["_below"] = below.to_numpy()
     work = work.loc[work["_x"].notna()]
-    with np.errstate(divide="ignore", invalid="ignore"):
+    geometric = variable in RATIO_SCALE
+    censored = lloq_rule == "censored"
+    if geometric:
         work["_log"] = np.log(work["_x"].where(work["_x"] > 0))
+    else:  # a change can be zero or negative: no log scale
+        work["_log"] = np.nan
     grouped = work.groupby(cols, sort=False, dropna=False)
     res = _plain_stats(grouped, ci_level=ci_level, quantile_method=quantile_method)
-    if lloq_rule == "censored":
+    log_based = list(LOG_STATS)
+    if censored:
         tob = _tobit_stats(work, cols, ci_level=ci_level)
         for col in tob.columns:  # NaN where the censored fit is not estimable
             res[col] = tob[col].reindex(res.index).to_numpy()
+        log_based = list(tob.columns)  # the mean and SD come from the log fit too
+    # geometric statistics describe all n values of their group or are missing
+    res.loc[_geometric_undefined(grouped, geometric), log_based] = np.nan
+    note = _geometric_note(variable, geometric=geometric, censored=censored)
     long = _to_long(res, cols)
     prov = make_provenance(
         "summarize_immunomonitoring",
@@ -243,6 +316,11 @@ def summarize_immunomonitoring(
         ci_level=ci_level,
         quantile_method=quantile_method,
         upstream=derivation_rules(data) if variable != "value" else {},
+        geometric_stats=(
+            "all n values, missing for a group with a value <= 0"
+            if geometric
+            else f"not computed: {variable} can be <= 0"
+        ),
     )
     return ImmunoSummaryResult(
         provenance=prov,
@@ -251,4 +329,5 @@ def summarize_immunomonitoring(
         variable=variable,
         lloq_rule=lloq_rule,
         ci_level=ci_level,
+        footnotes=(note,),
     )

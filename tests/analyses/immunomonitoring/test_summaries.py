@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -185,3 +186,101 @@ def test_tobit_against_lifelines_lognormal_left_censoring() -> None:
     assert fit.mean == pytest.approx(ref.mu_, rel=1e-4)
     assert fit.sd == pytest.approx(ref.sigma_, rel=1e-4)
     assert fit.se_mean == pytest.approx(ref.summary.loc["mu_", "se(coef)"], rel=1e-4)
+
+
+def _changes(variable: str, values: list[float]) -> pd.DataFrame:
+    """Rows of derive_change_from_baseline's output: one dose level, one visit."""
+    return pd.DataFrame(
+        {
+            "subject_id": [f"S{i}" for i in range(len(values))],
+            "dose_level": 1,
+            "visit": "V5",
+            "assay": "FLOW CYTOMETRY",
+            "analyte": "Treg",
+            "unit": "%",
+            variable: values,
+            "below_lloq": False,
+            "lloq_rule": "lloq_half",
+        }
+    )
+
+
+@pytest.mark.parametrize("variable", ["change", "pct_change"])
+def test_change_has_no_geometric_statistics(
+    variable: Literal["change", "pct_change"],
+) -> None:
+    # Changes -2, 0, 3, 5: n 4, mean 6/4 = 1.5, deviations -3.5, -1.5, 1.5, 3.5 ->
+    # SD sqrt((12.25 + 2.25 + 2.25 + 12.25) / 3) = sqrt(29/3); median (0 + 3)/2.
+    # Only 3 and 5 have a logarithm: a geometric mean sqrt(15) beside n = 4 would
+    # describe two of the four subjects, so there is none.
+    res = summarize_immunomonitoring(
+        _changes(variable, [-2.0, 0.0, 3.0, 5.0]),
+        ("dose_level", "visit"),
+        variable=variable,
+    )
+    f = res.to_frame()
+    assert _stat(f, 1, "n") == 4
+    assert _stat(f, 1, "mean") == pytest.approx(1.5, rel=1e-12)
+    assert _stat(f, 1, "sd") == pytest.approx(math.sqrt(29 / 3), rel=1e-12)
+    assert _stat(f, 1, "median") == pytest.approx(1.5, rel=1e-12)
+    for stat in ("mean_log", "sd_log", "geo_mean", "geo_mean_lower", "geo_mean_upper"):
+        assert math.isnan(_stat(f, 1, stat)), stat
+    # the display frame and the stated parameters agree with the long frame
+    wide = res.summary()
+    assert wide["n"].tolist() == [4.0]
+    assert wide["geo_mean"].isna().all()
+    assert res.provenance.parameters["geometric_stats"] == (
+        f"not computed: {variable} can be <= 0"
+    )
+    assert len(res.footnotes) == 1
+    assert f"not computed for {variable}" in res.footnotes[0]
+    assert res.footnotes[0] in res._repr_html_()
+    # the same with all changes positive: a change still has no geometric statistics
+    positive = summarize_immunomonitoring(
+        _changes(variable, [1.0, 4.0]),
+        ("dose_level", "visit"),
+        variable=variable,
+    ).to_frame()
+    assert _stat(positive, 1, "n") == 2
+    assert math.isnan(_stat(positive, 1, "geo_mean"))
+
+
+def test_fold_change_has_geometric_statistics_of_all_n() -> None:
+    # fold changes 0.5, 2, 4, 1: geometric mean (0.5 * 2 * 4 * 1)^(1/4) = 4^(1/4)
+    # = sqrt(2); logs ln2 * (-1, 1, 2, 0): mean ln2 / 2, SD ln2 * sqrt(5/3)
+    # (deviations -1.5, 0.5, 1.5, -0.5 in units of ln2: (2.25+0.25+2.25+0.25)/3)
+    res = summarize_immunomonitoring(
+        _changes("fold_change", [0.5, 2.0, 4.0, 1.0]),
+        ("dose_level", "visit"),
+        variable="fold_change",
+    )
+    f = res.to_frame()
+    assert _stat(f, 1, "n") == 4
+    assert _stat(f, 1, "geo_mean") == pytest.approx(math.sqrt(2), rel=1e-12)
+    assert _stat(f, 1, "mean_log") == pytest.approx(math.log(2) / 2, rel=1e-12)
+    assert _stat(f, 1, "sd_log") == pytest.approx(
+        math.log(2) * math.sqrt(5 / 3), rel=1e-12
+    )
+    # t interval with n - 1 = 3 degrees of freedom: qt(0.975, 3) in R
+    half = 3.182446305284263 * math.log(2) * math.sqrt(5 / 3) / 2
+    assert _stat(f, 1, "geo_mean_lower") == pytest.approx(
+        math.sqrt(2) * math.exp(-half), rel=1e-9
+    )
+    assert res.provenance.parameters["geometric_stats"] == (
+        "all n values, missing for a group with a value <= 0"
+    )
+
+
+def test_value_group_with_zero_has_no_geometric_statistics() -> None:
+    # No LLOQ, so a result of 0 stays 0. Dose 1: 0, 2, 8 -> n 3, mean 10/3; the
+    # geometric mean of 2 and 8 (4) would describe 2 of the 3 results: missing.
+    # Dose 2: 2, 8 -> geometric mean 4 of its n = 2.
+    data = pd.concat([_rows([0.0, 2.0, 8.0], 1, "V1"), _rows([2.0, 8.0], 2, "V1")])
+    data["lloq"] = np.nan
+    f = summarize_immunomonitoring(data, ("dose_level", "visit")).to_frame()
+    assert _stat(f, 1, "n") == 3
+    assert _stat(f, 1, "mean") == pytest.approx(10 / 3, rel=1e-12)
+    assert math.isnan(_stat(f, 1, "geo_mean"))
+    assert math.isnan(_stat(f, 1, "sd_log"))
+    assert _stat(f, 2, "n") == 2
+    assert _stat(f, 2, "geo_mean") == pytest.approx(4.0, rel=1e-12)

@@ -54,6 +54,7 @@ EXAMPLES: dict[str, Callable[[Records], None]] = {
     ),
     "XD-011": _set("mri", 0, scan_date="2024-01-30"),
     "XD-021": _set("labs", 1, visit="WEEK2"),
+    "XD-022": _set("survival_status", 0, last_known_alive_date="2024-01-20"),
     "AE-001": _set("adverse_events", 0, resolution_date="2024-01-09"),
     "AE-002": _set("adverse_events", 1, ser_hospitalisation=False),
     "AE-003": _set("adverse_events", 0, ser_medically_important=True),

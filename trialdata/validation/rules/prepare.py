@@ -55,10 +55,11 @@ PREPARED_CODES: dict[str, tuple[str, ...]] = {
 }
 
 #: Per-subject dates the rules compare records with, by domain (``subject_days``):
-#: consent (XD-002), withdrawal (XD-003) and death (XD-010).
+#: consent (XD-002), withdrawal (XD-003), death (XD-010) and last known alive
+#: (XD-022).
 PREPARED_SUBJECT_DAYS: dict[str, tuple[str, ...]] = {
     "subjects": ("consent_date", "withdrawal_date"),
-    "survival_status": ("death_date",),
+    "survival_status": ("death_date", "last_known_alive_date"),
 }
 
 #: Date columns the rules read as day numbers, by domain (see ``row_days``).

@@ -1,8 +1,9 @@
 """Timing rules: consent, withdrawal, death, the DLT window and visit windows.
 
-Records fall between consent and withdrawal or death, DLTs inside the DLT window and
-visits inside their protocol windows. Dates are compared by calendar day: a record
-on the day of consent, withdrawal or death is not "before" or "after" it.
+Records fall between consent and withdrawal or death, not after the last date the
+subject is known to be alive, DLTs inside the DLT window and visits inside their
+protocol windows. Dates are compared by calendar day: a record on the day of
+consent, withdrawal or death is not "before" or "after" it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import numpy as np
 import pandas as pd
 
 from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext, Runs, map_values
+from trialdata.validation.context import (
+    SOURCE_FILE,
+    SOURCE_ROW,
+    RuleContext,
+    Runs,
+    map_values,
+)
 from trialdata.validation.rules import rule
 from trialdata.validation.rules._domains import DATED_COLUMNS, VISIT_DATES
 from trialdata.validation.rules._frames import (
@@ -35,6 +42,7 @@ __all__ = [
     "DATED_COLUMNS",
     "VISIT_DATES",
     "check_dlt_window",
+    "check_last_known_alive",
     "check_nothing_after_death",
     "check_nothing_after_withdrawal",
     "check_nothing_before_consent",
@@ -219,6 +227,160 @@ def check_nothing_after_death(ctx: RuleContext) -> pd.DataFrame:
     death = _subject_day(ctx, "survival_status", "death_date")
     columns = dict(DATED_COLUMNS, survival_status="last_known_alive_date")
     return _dated_past(ctx, columns, death, rule="XD-010", after=True, event="death")
+
+
+#: Domains whose records XD-003 checks after withdrawal (doses only when given).
+_WITHDRAWAL_CHECKED = ("administrations", "biobank_samples", "immunomonitoring")
+
+
+@rule(
+    "XD-022",
+    WARNING,
+    "A subject's last_known_alive_date (survival_status) is on or after every record "
+    "that shows the subject alive (a given dose, an adverse event's onset, a lab, an "
+    "MRI scan, a sample, an immunomonitoring result, a disease assessment); records "
+    "after death (XD-010) and doses or samples after withdrawal (XD-003) are left to "
+    "those rules.",
+    requires=("survival_status",),
+)
+def check_last_known_alive(ctx: RuleContext) -> pd.DataFrame:
+    """Flag last-known-alive dates that a later record shows to be stale (XD-022).
+
+    A record dated after ``last_known_alive_date`` shows the subject alive on a later
+    day, so the survival_status row is out of date (or the record's date is wrong).
+    One finding per subject, on the survival_status row, names the latest such
+    record and how many there are.
+    """
+    survival = ctx.tables["survival_status"]
+    if not has_columns(survival, "subject_id", "last_known_alive_date"):
+        return findings_frame([])
+    alive = subject_days(ctx, survival, "last_known_alive_date")
+    dated = [
+        found
+        for found in _dated(ctx, DATED_COLUMNS)
+        if found[0] != "administrations" or has_columns(found[1], "given")
+    ]
+    later = _records_after(ctx, alive, dated)
+    if later.empty:
+        return findings_frame([])
+    # the latest record of each subject (the first in domain and row order on ties)
+    ordered = later.sort_values("day", ascending=False, kind="stable")
+    latest = _describe(ordered.drop_duplicates("subject_id"), dated)
+    count = later.groupby("subject_id", sort=False).size()
+    subject = survival["subject_id"]
+    first = (subject.notna() & ~subject.duplicated()).to_numpy()
+    flagged = first & subject.isin(latest.index).to_numpy(dtype=bool)
+
+    def message(h: pd.DataFrame) -> pd.Series:
+        ids = h["subject_id"]
+        more = map_values(ids, count).astype("Int64")
+        how_many = (" (the latest of " + text(more) + " records after it)").where(
+            more > 1, ""
+        )
+        return (
+            "last_known_alive_date "
+            + text(h["last_known_alive_date"])
+            + " is before "
+            + text(map_values(ids, latest))
+            + ", which shows subject "
+            + text(ids)
+            + " alive later"
+            + how_many
+            + "; update last_known_alive_date or correct the record's date"
+        )
+
+    return report(
+        survival,
+        flagged,
+        domain="survival_status",
+        rule="XD-022",
+        severity=WARNING,
+        column="last_known_alive_date",
+        message=message,
+    )
+
+
+def _records_after(
+    ctx: RuleContext, alive: pd.Series, dated: list[tuple[str, pd.DataFrame, str]]
+) -> pd.DataFrame:
+    """Return the records dated after their subject's last known alive day.
+
+    Doses count only when given; records after the subject's death (XD-010) and
+    doses and samples after withdrawal (XD-003) are left out.
+
+    Parameters
+    ----------
+    ctx : RuleContext
+        The upload.
+    alive : pandas.Series
+        Last known alive day, indexed by subject id.
+    dated : list of (str, pandas.DataFrame, str)
+        The domains checked, their tables and date columns (see ``_dated``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record, in table and row order: ``subject_id``, ``day`` (day
+        number), ``table`` (position in ``dated``) and ``position`` (row position
+        in its table).
+    """
+    death = _subject_day(ctx, "survival_status", "death_date")
+    withdrawn = _subject_day(ctx, "subjects", "withdrawal_date")
+    frames = []
+    for table, (name, data, column) in enumerate(dated):
+        runs, when, limit = _days_by_run(ctx, data, column, alive)
+        after = when > limit
+        if not after.any():  # the usual case: nothing more to look up
+            continue
+        after &= ~(when > keyed_days(ctx, data, "subject_id", death, runs.starts))
+        if name in _WITHDRAWAL_CHECKED:
+            gone = keyed_days(ctx, data, "subject_id", withdrawn, runs.starts)
+            after &= ~(when > gone)
+        rows = runs.spread(after)
+        if name == "administrations":
+            rows &= is_true(data["given"]).to_numpy()
+        position = np.flatnonzero(rows)
+        if not len(position):
+            continue
+        frames.append(
+            pd.DataFrame(
+                {
+                    "subject_id": data["subject_id"].iloc[position].to_numpy(object),
+                    "day": row_days(ctx, data, column)[position],
+                    "table": table,
+                    "position": position,
+                }
+            )
+        )
+    if not frames:
+        return pd.DataFrame(columns=["subject_id", "day", "table", "position"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _describe(
+    records: pd.DataFrame, dated: list[tuple[str, pd.DataFrame, str]]
+) -> pd.Series:
+    """Return ``file row N (column value)`` of records, indexed by subject id."""
+    parts = []
+    for table, (_, data, column) in enumerate(dated):
+        part = records.loc[records["table"].to_numpy() == table]
+        if part.empty:
+            continue
+        rows = data.iloc[part["position"].to_numpy(dtype=np.intp)]
+        parts.append(
+            pd.Series(
+                (
+                    text(rows[SOURCE_FILE])
+                    + " row "
+                    + text(rows[SOURCE_ROW].astype("Int64"))
+                    + f" ({column} "
+                    + text(rows[column])
+                    + ")"
+                ).to_numpy(dtype=object),
+                index=part["subject_id"].to_numpy(),
+            )
+        )
+    return pd.concat(parts)
 
 
 @rule(
