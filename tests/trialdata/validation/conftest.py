@@ -20,6 +20,7 @@ method = "3+3"
 target_dlt_rate = 0.3
 cohort_size = 3
 max_subjects = 18
+escalation_by = "route"
 
 [[dose_levels]]
 level = 1
@@ -50,7 +51,7 @@ S-003,BDN,C2-IN,F,1990,2024-01-04,
     "cohorts.csv": """\
 cohort_id,dose_level,route
 C1-ID,1,INTRADERMAL
-C2-IN,2,INTRANODAL
+C2-IN,1,INTRANODAL
 """,
     "product_lots.csv": """\
 lot_id,manufacture_date,release_date,release_status,total_cells_1e6,viability_pct,purity_pct
@@ -62,7 +63,7 @@ L-003,2024-01-09,2024-01-10,RELEASED,120,94.0,91
 subject_id,admin_seq,admin_date,given,reason_not_given,dose_level,dose_amount,dose_unit,route,lot_id
 S-001,1,2024-01-10,Y,,1,5,10^6 cells per injection,INTRADERMAL,L-001
 S-002,1,2024-01-11,Y,,1,5,10^6 cells per injection,INTRADERMAL,L-002
-S-003,1,2024-01-12,Y,,2,10,10^6 cells per injection,INTRANODAL,L-003
+S-003,1,2024-01-12,Y,,1,5,10^6 cells per injection,INTRANODAL,L-003
 """,
     "adverse_events.csv": """\
 subject_id,ae_seq,term,preferred_term,soc,onset_date,resolution_date,grade,grading_scale,grading_version,serious,relatedness,outcome,action_taken,dlt,aesi

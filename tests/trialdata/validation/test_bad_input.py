@@ -68,7 +68,7 @@ def test_duplicated_column_rejects_the_file_but_keeps_its_rows(
 ) -> None:
     path = clean_upload / "cohorts.csv"
     path.write_text(
-        "cohort_id,dose_level,route,route\nC1-ID,1,INTRADERMAL,INTRANODAL\nC2-IN,2,INTRANODAL,INTRANODAL\n"
+        "cohort_id,dose_level,route,route\nC1-ID,1,INTRADERMAL,INTRANODAL\nC2-IN,1,INTRANODAL,INTRANODAL\n"
     )
     assert _found(clean_upload) == {("cohorts.csv", None, "route", "RD-004", "error")}
     report = validate_folder(clean_upload)
@@ -139,7 +139,7 @@ def test_missing_domain_file(clean_upload: Path) -> None:
 
 def test_missing_required_column(clean_upload: Path) -> None:
     path = clean_upload / "cohorts.csv"
-    path.write_text("cohort_id,dose_level\nC1-ID,1\nC2-IN,2\n")
+    path.write_text("cohort_id,dose_level\nC1-ID,1\nC2-IN,1\n")
     assert _found(clean_upload) == {("cohorts.csv", None, "route", "RD-002", "error")}
 
 

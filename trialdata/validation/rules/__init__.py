@@ -103,6 +103,7 @@ def _load_rule_modules() -> None:
     from trialdata.validation.rules import (  # noqa: F401
         adverse_events,
         biobank,
+        design,
         dosing,
         labs,
         references,

@@ -28,6 +28,23 @@ def _set(domain: str, row: int, **values: Any) -> Callable[[Records], None]:
     return change
 
 
+def _dose_cohort_at(
+    cohort: str, level: int, admin_rows: list[int]
+) -> Callable[[Records], None]:
+    """Move a cohort and its doses to another dose level (same amount per level)."""
+
+    def change(records: Records) -> None:
+        for row in records["cohorts"]:
+            if row["cohort_id"] == cohort:
+                row["dose_level"] = level
+        for index in admin_rows:
+            records["administrations"][index].update(
+                dose_level=level, dose_amount=5.0 * level
+            )
+
+    return change
+
+
 #: Rule id -> a change to :func:`~trialdata.validation.rules.testing.clean_records`
 #: that makes the rule fire.
 EXAMPLES: dict[str, Callable[[Records], None]] = {
@@ -55,6 +72,7 @@ EXAMPLES: dict[str, Callable[[Records], None]] = {
     "XD-011": _set("mri", 0, scan_date="2024-01-30"),
     "XD-021": _set("labs", 1, visit="WEEK2"),
     "XD-022": _set("survival_status", 0, last_known_alive_date="2024-01-20"),
+    "XD-023": _dose_cohort_at("C2", 2, [2]),
     "AE-001": _set("adverse_events", 0, resolution_date="2024-01-09"),
     "AE-002": _set("adverse_events", 1, ser_hospitalisation=False),
     "AE-003": _set("adverse_events", 0, ser_medically_important=True),

@@ -42,6 +42,7 @@ BASE_PROTOCOL: dict[str, Any] = {
         "target_dlt_rate": 0.3,
         "cohort_size": 3,
         "max_subjects": 12,
+        "escalation_by": "route",
     },
     "dose_levels": [
         {"level": 1, "amount": 5.0, "unit": "10^6 cells"},
@@ -234,7 +235,7 @@ def clean_records() -> dict[str, list[dict[str, Any]]]:
         ],
         "cohorts": [
             {"cohort_id": "C1", "dose_level": 1, "route": "INTRADERMAL"},
-            {"cohort_id": "C2", "dose_level": 2, "route": "INTRANODAL"},
+            {"cohort_id": "C2", "dose_level": 1, "route": "INTRANODAL"},
         ],
         "product_lots": [
             {
@@ -264,8 +265,8 @@ def clean_records() -> dict[str, list[dict[str, Any]]]:
         "administrations": [
             _dose("S-01", 1, "2024-01-10", 1),
             _dose("S-01", 2, "2024-01-24", 1),
-            _dose("S-02", 1, "2024-01-12", 2),
-            _dose("S-02", 2, None, 2),
+            _dose("S-02", 1, "2024-01-12", 1, route="INTRANODAL"),
+            _dose("S-02", 2, None, 1),
             _dose("S-03", 1, "2024-01-15", 1),
         ],
         "adverse_events": [
