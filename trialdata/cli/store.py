@@ -2,8 +2,9 @@
 
 Every command takes ``--store URL`` (any SQLAlchemy URL or a SQLite file; default
 ``./trialdata.sqlite``, or the ``TRIALDATA_STORE`` environment variable). Exit codes:
-0 clean, 1 rows quarantined (``ingest``) or a tampered audit trail (``audit verify``),
-2 usage error or unreadable input.
+0 clean, 1 rows quarantined or conflicts flagged (``ingest``), a freeze refused on the
+stored records' error findings (``freeze``) or a tampered audit trail
+(``audit verify``), 2 usage error or unreadable input.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ import typer
 
 from trialdata.cli._errors import fail
 from trialdata.errors import TrialDataError
+from trialdata.store.consistency import rule_summary
 from trialdata.store.engine import missing_sqlite_file, remove_sqlite_store
 from trialdata.store.queries import write_query_lists
+from trialdata.store.snapshots import FreezeRefusedError
 from trialdata.store.store import TrialStore
 from trialdata.validation import validate_folder
 
@@ -117,13 +120,21 @@ def ingest(
         f"quarantine; {result.n_findings} finding(s)"
     )
     print(f"audit head {result.audit_head}")
+    for line in result.quarantine_lines():
+        print(f"  {line}")
+    if result.n_flagged:
+        print(
+            f"  {result.n_flagged} conflict(s) with stored records flagged (left in "
+            "the store; `trialdata freeze` refuses until they are resolved)"
+        )
     errors = result.findings[result.findings["severity"] == "error"]
     for row in errors.head(20).to_dict("records"):
         where = str(row["file"])
         if not pd.isna(row["row"]):
             where += f" row {int(row['row'])}"
         column = "" if pd.isna(row["column"]) else f"{row['column']} "
-        print(f"  quarantined: {where}: {column}{row['rule']}: {row['message']}")
+        label = "flagged" if bool(row.get("flagged", False)) else "quarantined"
+        print(f"  {label}: {where}: {column}{row['rule']}: {row['message']}")
     if len(errors) > 20:
         print(f"  ... and {len(errors) - 20} more (see `trialdata queries`)")
     raise typer.Exit(result.exit_code)
@@ -167,16 +178,42 @@ def freeze(
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why the snapshot is taken.")
     ] = None,
+    allow_errors: Annotated[
+        bool,
+        typer.Option(
+            "--allow-errors",
+            help="Freeze even when the stored records have error findings; they are "
+            "recorded with the snapshot.",
+        ),
+    ] = False,
 ) -> None:
-    """Freeze the store's current content as a named, content-hashed snapshot."""
+    """Freeze the store's current content as a named, content-hashed snapshot.
+
+    The stored records are validated first. Exit 1, freezing nothing, while they have
+    error findings (listed by rule), unless --allow-errors records them with the
+    snapshot.
+    """
     who = _user(user)
-    with TrialStore.open(store, create=False) as opened:
-        snap = opened.freeze(label, user=who, reason=reason)
+    try:
+        with TrialStore.open(store, create=False) as opened:
+            snap = opened.freeze(
+                label, user=who, reason=reason, allow_errors=allow_errors
+            )
+    except FreezeRefusedError as refused:
+        print(f"trialdata: {refused}", file=sys.stderr, flush=True)
+        raise typer.Exit(1) from None
     rows = sum(snap.row_counts.values())
     print(
         f"snapshot {snap.label}: {rows} rows in {len(snap.row_counts)} tables, "
         f"through changeset {snap.through_cs}; sha256 {snap.content_sha256}"
     )
+    if len(snap.errors):
+        print(
+            f"recorded with the snapshot (--allow-errors): {len(snap.errors)} error "
+            "finding(s) of the stored records:"
+        )
+        for line in rule_summary(snap.errors):
+            print(f"  {line}")
 
 
 def export(

@@ -19,7 +19,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,12 @@ from trialdata.store.codec import (
     key_text,
     none_list,
     object_strings,
+)
+from trialdata.store.consistency import (
+    Consistency,
+    Pending,
+    StoredDomain,
+    check_upload,
 )
 from trialdata.store.engine import write_transaction
 from trialdata.store.queries import update_queries
@@ -99,7 +105,18 @@ class IngestResult:
     audit_head : str
         Hash at the head of the audit chain after this ingest.
     findings : pandas.DataFrame
-        The findings of this upload, with ``record_key``.
+        The findings of this upload, with ``record_key``, ``query_id`` and
+        ``flagged`` (true for a conflict left on a stored record, which is located
+        at that record's source file and row).
+    quarantine_summary : pandas.DataFrame
+        Why rows were quarantined: one row per domain and rule with the number of
+        quarantined rows the rule holds (``rows``; a row with two rules counts for
+        both), how many findings (``findings``) and the first one's ``column`` and
+        ``message``.
+    n_flagged : int
+        Conflicts with stored records that no row of this upload could be held
+        responsible for; they are findings of the upload (on the stored record)
+        and ``freeze`` refuses while they last.
     """
 
     submission_id: int
@@ -114,11 +131,36 @@ class IngestResult:
     n_findings: int
     audit_head: str
     findings: pd.DataFrame
+    quarantine_summary: pd.DataFrame = field(default_factory=lambda: _summary([]))
+    n_flagged: int = 0
 
     @property
     def exit_code(self) -> int:
-        """0 when every row was accepted, 1 when rows were quarantined."""
-        return 1 if self.n_quarantined else 0
+        """0 when every row was accepted, 1 when rows were quarantined or flagged."""
+        return 1 if self.n_quarantined or self.n_flagged else 0
+
+    def quarantine_lines(self) -> list[str]:
+        """Return one line per domain: rows quarantined, by rule, with an example.
+
+        Returns
+        -------
+        list of str
+            E.g. ``"subjects: 18 quarantined (RD-005: 18 - initials: column holds
+            direct identifiers ...)"``, domains in registry order.
+        """
+        lines = []
+        summary = self.quarantine_summary
+        for domain, group in summary.groupby("domain", sort=False):
+            n = int(group["quarantined"].iloc[0])
+            parts = []
+            for row in group.to_dict("records"):
+                example = "e.g. " if row["findings"] > 1 else ""
+                column = "" if pd.isna(row["column"]) else f"{row['column']}: "
+                parts.append(
+                    f"{row['rule']}: {row['rows']} - {example}{column}{row['message']}"
+                )
+            lines.append(f"{domain}: {n} quarantined ({'; '.join(parts)})")
+        return lines
 
 
 @dataclass
@@ -534,6 +576,127 @@ def _quarantine(
     return n_new, n_released
 
 
+_SUMMARY_COLUMNS = (
+    "domain",
+    "quarantined",
+    "rule",
+    "rows",
+    "findings",
+    "column",
+    "message",
+)
+
+
+def _summary(records: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame(records, columns=list(_SUMMARY_COLUMNS))
+
+
+def _quarantine_summary(uploads: list[_Upload], findings: pd.DataFrame) -> pd.DataFrame:
+    """Count the quarantined rows of each domain by the rules that hold them.
+
+    A row-level error holds its row; a file-level error (no row) holds every row of
+    its file. A row held by two rules counts for both.
+    """
+    errors = findings.loc[findings["severity"] == Severity.ERROR]
+    records: list[dict[str, object]] = []
+    for up in uploads:
+        bad = up.rejected
+        mine = errors.loc[errors["domain"] == up.spec.name]
+        if not bad.any() or mine.empty:
+            continue
+        held = pd.DataFrame(
+            {"file": up.files[bad].astype(str), "row": up.rows[bad].astype(np.int64)}
+        )
+        by_row = mine.loc[mine["row"].notna(), ["rule", "file", "row"]].astype(
+            {"file": str, "row": np.int64}
+        )
+        by_file = mine.loc[mine["row"].isna(), ["rule", "file"]].astype({"file": str})
+        pairs = pd.concat(
+            [
+                by_row.merge(held, on=["file", "row"]),
+                by_file.merge(held, on="file"),
+            ],
+            ignore_index=True,
+        ).drop_duplicates()
+        counts = pairs.groupby("rule", sort=False).size()
+        n_findings = mine.groupby("rule", sort=False).size()
+        first = mine.drop_duplicates("rule").set_index("rule")
+        for rule in mine["rule"].drop_duplicates():
+            if rule not in counts.index:
+                continue
+            records.append(
+                {
+                    "domain": up.spec.name,
+                    "quarantined": int(bad.sum()),
+                    "rule": str(rule),
+                    "rows": int(counts[rule]),
+                    "findings": int(n_findings[rule]),
+                    "column": first.loc[rule, "column"],
+                    "message": str(first.loc[rule, "message"]),
+                }
+            )
+    return _summary(records)
+
+
+def _against_store(
+    conn: sa.Connection,
+    report: ValidationReport,
+    uploads: list[_Upload],
+    plans: list[_Plan],
+    stored: dict[str, pd.DataFrame],
+) -> Consistency | None:
+    """Check the rows to be written against the stored trial; apply its verdict.
+
+    Rows that break a rule next to the stored records (or next to what is left of
+    the upload once its failing rows are quarantined) are marked rejected, and the
+    plans no longer create or change them. Returns None when nothing needed
+    checking: nothing is written, or the store is empty and no row was rejected
+    (the upload's own validation saw exactly what the store would hold).
+    """
+    written = [p.created | p.updated for p in plans]
+    if not any(w.any() for w in written):
+        return None
+    for spec in DOMAINS:
+        if spec.name not in stored:
+            stored[spec.name] = read_versions(conn, spec)
+    empty = all(not len(data) for data in stored.values())
+    if empty and not any(up.rejected.any() for up in uploads):
+        return None
+    pending = {
+        up.spec.name: Pending(
+            spec=up.spec,
+            text=up.text,
+            keys=up.keys,
+            files=up.files,
+            rows=up.rows,
+            subjects=up.subjects,
+            written=w,
+            replaces=np.where(plan.updated, plan.stored_pos, -1),
+            changed=plan.changed_fields,
+        )
+        for up, plan, w in zip(uploads, plans, written, strict=True)
+    }
+    records = {
+        spec.name: StoredDomain(spec, stored[spec.name])
+        for spec in DOMAINS
+        if len(stored[spec.name])
+    }
+    outcome = check_upload(report.protocol, records, pending)
+    for up, plan in zip(uploads, plans, strict=True):
+        extra = outcome.rejected.get(up.spec.name)
+        if extra is None or not extra.any():
+            continue
+        up.rejected |= extra
+        plan.created = plan.created & ~extra
+        plan.updated = plan.updated & ~extra
+        plan.changed_fields = {
+            name: mask & ~extra
+            for name, mask in plan.changed_fields.items()
+            if (mask & ~extra).any()
+        }
+    return outcome
+
+
 def _findings_with_keys(
     report: ValidationReport, uploads: list[_Upload]
 ) -> pd.DataFrame:
@@ -666,6 +829,7 @@ def ingest_report(
         ]
         if refusals:
             _refuse(site, refusals)
+        outcome = _against_store(conn, report, uploads, plans, stored)
         if reason is None:
             _need_reason(plans)
         submission = next_id(conn, SUBMISSIONS.c.id)
@@ -682,6 +846,15 @@ def ingest_report(
             conn, uploads, audit, site=site, submission=submission, changeset=changeset
         )
         findings = _findings_with_keys(report, uploads)
+        n_flagged = 0
+        if outcome is not None:
+            findings = pd.concat([findings, outcome.findings], ignore_index=True)
+        summary = _quarantine_summary(uploads, findings)
+        findings["flagged"] = False
+        if outcome is not None and len(outcome.flagged):
+            n_flagged = len(outcome.flagged)
+            flagged = outcome.flagged.assign(flagged=True)
+            findings = pd.concat([findings, flagged], ignore_index=True)
         touched = {up.spec.name for up in uploads} | {"upload", "protocol"}
         findings["query_id"] = update_queries(
             conn,
@@ -790,4 +963,6 @@ def ingest_report(
         n_findings=n_findings,
         audit_head=audit.head,
         findings=findings,
+        quarantine_summary=summary,
+        n_flagged=n_flagged,
     )

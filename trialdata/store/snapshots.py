@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import tomllib
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -20,21 +21,59 @@ import sqlalchemy as sa
 from schemas.domains import DOMAINS
 from schemas.protocol import Protocol, parse_protocol
 from trialdata.errors import StoreError
+from trialdata.findings import FINDING_COLUMNS, Severity
 from trialdata.store.audit import AuditWriter, next_changeset_id
 from trialdata.store.codec import json_objects, text_columns
+from trialdata.store.consistency import StoredDomain, rule_summary, validate_stored
 from trialdata.store.engine import write_transaction
 from trialdata.store.records import read_versions
-from trialdata.store.tables import SNAPSHOTS, SUBMISSIONS
+from trialdata.store.tables import AUDIT_LOG, CHANGESETS, SNAPSHOTS, SUBMISSIONS
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
 
 __all__ = [
+    "ERROR_COLUMNS",
+    "FreezeRefusedError",
     "Snapshot",
     "content_hash",
     "freeze",
     "list_snapshots",
     "read_snapshot",
     "read_tables",
+    "validate_store_tables",
 ]
+
+#: Columns of :attr:`Snapshot.errors` (and of each error recorded in the audit entry).
+ERROR_COLUMNS: tuple[str, ...] = (*FINDING_COLUMNS, "record_key", "submission_id")
+
+
+def _errors_frame(records: list[dict[str, object]]) -> pd.DataFrame:
+    frame = pd.DataFrame(records, columns=list(ERROR_COLUMNS))
+    for name in ("row", "submission_id"):
+        frame[name] = frame[name].astype("Int64")
+    return frame
+
+
+class FreezeRefusedError(StoreError):
+    """The stored trial has error findings; nothing was frozen.
+
+    Parameters
+    ----------
+    label : str
+        The snapshot asked for.
+    errors : pandas.DataFrame
+        The error findings (:data:`ERROR_COLUMNS`), located at the stored records.
+    """
+
+    def __init__(self, label: str, errors: pd.DataFrame) -> None:
+        self.label = label
+        self.errors = errors
+        lines = "\n".join(f"  {line}" for line in rule_summary(errors))
+        super().__init__(
+            f"snapshot {label!r} refused: the stored trial has {len(errors)} error "
+            "finding(s), so its analyses would not match a validated export; nothing "
+            "was frozen. Correct the records with an upload, or freeze with "
+            f"--allow-errors to record the findings with the snapshot:\n{lines}"
+        )
 
 
 @dataclass(frozen=True)
@@ -59,6 +98,9 @@ class Snapshot:
         UTC time of the freeze.
     user : str
         Who froze it.
+    errors : pandas.DataFrame
+        Error findings of the stored records that the freeze was told to record
+        (:data:`ERROR_COLUMNS`); empty when they validated without error.
     """
 
     label: str
@@ -69,12 +111,11 @@ class Snapshot:
     tables: dict[str, pd.DataFrame]
     created_at: str
     user: str
+    errors: pd.DataFrame = field(default_factory=lambda: _errors_frame([]))
 
     @property
     def protocol(self) -> Protocol:
         """The protocol, parsed and validated."""
-        import tomllib
-
         return parse_protocol(tomllib.loads(self.protocol_toml), source=self.label)
 
 
@@ -142,10 +183,65 @@ def _latest_protocol(conn: sa.Connection, through_cs: int) -> str:
     return str(text)
 
 
+def _by_rule(findings: pd.DataFrame, severity: Severity) -> dict[str, int]:
+    chosen = findings.loc[findings["severity"] == severity, "rule"]
+    return {str(k): int(v) for k, v in chosen.value_counts(sort=False).items()}
+
+
+def _error_records(errors: pd.DataFrame) -> list[dict[str, object]]:
+    """Return error findings as JSON-ready records (None for missing values)."""
+    return [
+        {
+            str(name): None
+            if pd.isna(value)
+            else int(value)
+            if name in ("row", "submission_id")
+            else str(value)
+            for name, value in record.items()
+        }
+        for record in errors[list(ERROR_COLUMNS)].to_dict("records")
+    ]
+
+
+def validate_store_tables(
+    tables: dict[str, pd.DataFrame], protocol: Protocol
+) -> pd.DataFrame:
+    """Validate stored domain tables (as from :func:`read_tables`) on their own.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        Domain name to stored records with ``_rid``, ``_key``, ``_submission_id``
+        and the source columns.
+    protocol : schemas.protocol.Protocol
+        The protocol to check them against.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every finding (:data:`ERROR_COLUMNS`), located at the stored records.
+    """
+    by_name = {spec.name: spec for spec in DOMAINS}
+    stored = {
+        name: StoredDomain(by_name[name], data)
+        for name, data in tables.items()
+        if len(data)
+    }
+    return validate_stored(protocol, stored)
+
+
 def freeze(
-    engine: sa.Engine, label: str, *, user: str, reason: str | None = None
+    engine: sa.Engine,
+    label: str,
+    *,
+    user: str,
+    reason: str | None = None,
+    allow_errors: bool = False,
 ) -> Snapshot:
     """Freeze the current content of the store under a label.
+
+    The stored records are validated first (the same schemas and rules as an upload
+    and an export); error findings refuse the freeze unless ``allow_errors``.
 
     Parameters
     ----------
@@ -157,6 +253,10 @@ def freeze(
         Who freezes it.
     reason : str, optional
         Why (e.g. "interim analysis cohort 2").
+    allow_errors : bool, optional
+        Freeze even when the stored records have error findings; the findings are
+        recorded in the snapshot's audit entry and returned as
+        :attr:`Snapshot.errors`.
 
     Returns
     -------
@@ -165,6 +265,9 @@ def freeze(
 
     Raises
     ------
+    FreezeRefusedError
+        When the stored records have error findings and ``allow_errors`` is false;
+        nothing is frozen.
     StoreError
         When the label is empty, holds control characters or is taken, or the store
         holds no submission.
@@ -186,24 +289,35 @@ def freeze(
         through = next_changeset_id(conn) - 1
         protocol_toml = _latest_protocol(conn, through)
         tables = read_tables(conn, through)
+        protocol = parse_protocol(tomllib.loads(protocol_toml), source=label)
+        findings = validate_store_tables(tables, protocol)
+        errors = findings.loc[findings["severity"] == Severity.ERROR].reset_index(
+            drop=True
+        )
+        if len(errors) and not allow_errors:
+            raise FreezeRefusedError(label, errors)
         digest = content_hash(tables)
         counts = {name: len(data) for name, data in tables.items()}
+        entry: dict[str, object] = {
+            "through_cs": through,
+            "content_sha256": digest,
+            "row_counts": counts,
+            "protocol_sha256": hashlib.sha256(
+                protocol_toml.encode("utf-8")
+            ).hexdigest(),
+            "validation": {
+                "errors": _by_rule(findings, Severity.ERROR),
+                "warnings": _by_rule(findings, Severity.WARNING),
+            },
+        }
+        if len(errors):
+            entry["errors_allowed"] = _error_records(errors)
         audit = AuditWriter.start(conn, kind="freeze", user=user, reason=reason)
         audit.add(
             "create",
             "snapshots",
             [label],
-            new=json.dumps(
-                {
-                    "through_cs": through,
-                    "content_sha256": digest,
-                    "row_counts": counts,
-                    "protocol_sha256": hashlib.sha256(
-                        protocol_toml.encode("utf-8")
-                    ).hexdigest(),
-                },
-                separators=(",", ":"),
-            ),
+            new=json.dumps(entry, separators=(",", ":"), ensure_ascii=False),
         )
         conn.execute(
             SNAPSHOTS.insert().values(
@@ -220,8 +334,37 @@ def freeze(
         )
         audit.close(conn)
     return Snapshot(
-        label, through, protocol_toml, digest, counts, tables, audit.at, user
+        label,
+        through,
+        protocol_toml,
+        digest,
+        counts,
+        tables,
+        audit.at,
+        user,
+        _errors_frame(_error_records(errors)),
     )
+
+
+def _recorded_errors(conn: sa.Connection, label: str, changeset: int) -> pd.DataFrame:
+    """Return the error findings a freeze recorded in its audit entry."""
+    span = conn.execute(
+        sa.select(CHANGESETS.c.first_seq, CHANGESETS.c.last_seq).where(
+            CHANGESETS.c.id == changeset
+        )
+    ).first()
+    if span is None or span.first_seq is None:
+        return _errors_frame([])
+    text = conn.execute(  # by sequence number: the log's key, not a scan
+        sa.select(AUDIT_LOG.c.new_value).where(
+            AUDIT_LOG.c.seq.between(span.first_seq, span.last_seq),
+            AUDIT_LOG.c.table_name == "snapshots",
+            AUDIT_LOG.c.action == "create",
+            AUDIT_LOG.c.record_key == label,
+        )
+    ).scalar()
+    entry = json.loads(text) if text else {}
+    return _errors_frame(list(entry.get("errors_allowed", [])))
 
 
 def read_snapshot(engine: sa.Engine, label: str) -> Snapshot:
@@ -253,6 +396,7 @@ def read_snapshot(engine: sa.Engine, label: str) -> Snapshot:
             listing = ", ".join(known) if known else "none"
             raise StoreError(f"no snapshot {label!r}; snapshots: {listing}")
         tables = read_tables(conn, int(row.through_cs))
+        errors = _recorded_errors(conn, label, int(row.changeset_id))
     digest = content_hash(tables)
     if digest != row.content_sha256:
         raise StoreError(
@@ -268,6 +412,7 @@ def read_snapshot(engine: sa.Engine, label: str) -> Snapshot:
         tables,
         str(row.created_at),
         str(row.user_name),
+        errors,
     )
 
 

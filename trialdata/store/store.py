@@ -116,7 +116,14 @@ class TrialStore:
         with self.engine.connect() as conn:
             return verify_audit(conn, expected_head=expected_head)
 
-    def freeze(self, label: str, *, user: str, reason: str | None = None) -> Snapshot:
+    def freeze(
+        self,
+        label: str,
+        *,
+        user: str,
+        reason: str | None = None,
+        allow_errors: bool = False,
+    ) -> Snapshot:
         """Freeze the current content under a label (see ``snapshots.freeze``).
 
         Parameters
@@ -127,13 +134,18 @@ class TrialStore:
             Who freezes.
         reason : str, optional
             Why.
+        allow_errors : bool, optional
+            Freeze even when the stored records have error findings, recording
+            them with the snapshot (otherwise ``FreezeRefusedError`` is raised).
 
         Returns
         -------
         Snapshot
             The snapshot.
         """
-        return freeze(self.engine, label, user=user, reason=reason)
+        return freeze(
+            self.engine, label, user=user, reason=reason, allow_errors=allow_errors
+        )
 
     def snapshot(self, label: str) -> Snapshot:
         """Read a snapshot, checking its content hash.

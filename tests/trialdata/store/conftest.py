@@ -29,7 +29,7 @@ id = "STORE-01"
 title = "Store test trial"
 protocol_version = "1.0"
 [design]
-method = "3+3"
+method = "BOIN"
 target_dlt_rate = 0.3
 cohort_size = 3
 max_subjects = 18
@@ -64,8 +64,10 @@ def site_frames(site: str) -> dict[str, pd.DataFrame]:
     """Valid domain tables of one site's upload."""
     ids = SUBJECTS[site]
     offset = 0 if site == "NIJ" else 7
+    # cohort C2 (DL2) starts after both C1 subjects completed the DLT window, as
+    # BOIN allows after 0/2 DLTs at DL1 (XD-023)
     first = [
-        pd.Timestamp("2025-02-03") + pd.Timedelta(days=offset + 14 * i)
+        pd.Timestamp("2025-02-03") + pd.Timedelta(days=offset + 35 * i)
         for i in range(2)
     ]
     subjects = pd.DataFrame(
