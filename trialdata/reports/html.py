@@ -68,6 +68,8 @@ figcaption b { font-size: 10pt; }
 nav ol { columns: 2; font-size: 9pt; }
 .confidential { font-size: 9pt; color: #7a0000; }
 .text-table { break-before: page; page-break-before: always; }
+/* a section already starts a page: its first table stays under its heading */
+h2 + .text-table { break-before: auto; page-break-before: auto; }
 .text-table p.caption { font-weight: bold; margin: 0 0 4px; }
 .text-table pre { font-family: "DejaVu Sans Mono", monospace; font-size: 7pt;
   line-height: 1.2; margin: 0; }
