@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analyses.safety._shared import with_population
 from analyses.safety.stats import (
     RiskDifferenceMethod,
     fisher_exact_p_many,
@@ -83,7 +84,7 @@ def count_events(
     # an event without a coded term still counts: it gets its own "UNCODED" row
     for level in levels:
         ev[level] = ev[level].astype("object").where(ev[level].notna(), UNCODED)
-    ev = ev.merge(population, on="subject_id", how="inner")
+    ev = with_population(ev, population)
     pop, ev, groups = _with_total(population, ev, total)
     denominators = pop.groupby("group").size().reindex(groups, fill_value=0)
     parts = []

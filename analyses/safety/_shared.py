@@ -33,6 +33,29 @@ __all__ = [
 ]
 
 
+def with_population(events: pd.DataFrame, population: pd.DataFrame) -> pd.DataFrame:
+    """Join each event to its subject's row of the population (inner join).
+
+    The subject's group and flags come from the population: event columns of the
+    same names (ADAE rows carry their subject's ``group``) are replaced, not kept
+    beside them with suffixes.
+
+    Parameters
+    ----------
+    events : pandas.DataFrame
+        Events with ``subject_id``.
+    population : pandas.DataFrame
+        One row per subject in the population, with ``subject_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The events of subjects in the population, with the population's columns.
+    """
+    shared = [c for c in population.columns if c != "subject_id" and c in events]
+    return events.drop(columns=shared).merge(population, on="subject_id", how="inner")
+
+
 def population_groups(
     subjects: pd.DataFrame, by: str | None, population_flag: str
 ) -> tuple[pd.DataFrame, list[str]]:

@@ -23,6 +23,7 @@ from analyses.safety._shared import (
     population_rules_notes,
     rounding_note,
     subject_day,
+    with_population,
 )
 from analyses.safety.population import population_rules
 from analyses.safety.stats import RoundingRule, clopper_pearson, round_value
@@ -176,8 +177,7 @@ def tabulate_dlt(
         pd.to_datetime(dlt["onset_date"]).dt.normalize() - first
     ).dt.days + 1
     # the subject's group comes from ``subjects`` (ADAE rows may carry their own)
-    shared = [c for c in pop.columns if c != "subject_id" and c in dlt.columns]
-    dlt = dlt.drop(columns=shared).merge(pop, on="subject_id", how="inner")
+    dlt = with_population(dlt, pop)
     counted = dlt.loc[dlt["evaluable"]]
     treated = pop.groupby("group").size().reindex(groups, fill_value=0)
     evaluable = (

@@ -25,6 +25,7 @@ from analyses.safety._shared import (
     population_rules_notes,
     rounding_note,
     sort_by_row,
+    with_population,
 )
 from analyses.safety.population import population_rules, select_population
 from analyses.safety.stats import RoundingRule
@@ -178,8 +179,8 @@ def tabulate_teae_by_max_grade(
     sort_by = known_group(sort_by, base)
     base = order_rows(base, levels, sort_by=sort_by, first_level="frequency")
     groups = [str(g) for g in base["group"].cat.categories]
-    ev = events.merge(
-        population.assign(group=population["group"].astype(str)), on="subject_id"
+    ev = with_population(
+        events, population.assign(group=population["group"].astype(str))
     )
     if total is not None and total not in set(population["group"].astype(str)):
         ev = pd.concat([ev, ev.assign(group=total)], ignore_index=True)

@@ -20,6 +20,7 @@ from analyses.safety._shared import (
     melt_stats,
     population_groups,
     subject_day,
+    with_population,
 )
 from analyses.safety.population import population_rules
 
@@ -129,7 +130,7 @@ def list_adverse_events(
     """
     keep = event_mask(data, teae_only=teae_only, where=where)
     pop, groups = population_groups(subjects, by, population_flag)
-    ev = data.loc[keep].merge(pop, on="subject_id", how="inner")
+    ev = with_population(data.loc[keep], pop)
     first = subject_day(ev["subject_id"], subjects, "first_dose_date")
     onset = pd.to_datetime(ev["onset_date"]).dt.normalize()
     ev["onset_day"] = (onset - first).dt.days

@@ -16,7 +16,12 @@ import pandas as pd
 
 from analyses._results import make_provenance
 from analyses.safety._base import SafetyResult
-from analyses.safety._shared import event_mask, population_groups, subject_day
+from analyses.safety._shared import (
+    event_mask,
+    population_groups,
+    subject_day,
+    with_population,
+)
 from analyses.safety.population import population_rules
 from analyses.safety.teae import describe_teae_rule
 
@@ -154,7 +159,7 @@ def summarize_time_to_onset(
     keep = event_mask(data, teae_only=teae_only, where=data[category].notna())
     ev = data.loc[keep].copy()
     pop, groups = population_groups(subjects, by, population_flag)
-    ev = ev.merge(pop, on="subject_id", how="inner")
+    ev = with_population(ev, pop)
     first = subject_day(ev["subject_id"], subjects, "first_dose_date")
     onset = pd.to_datetime(ev["onset_date"]).dt.normalize()
     ev["onset_day"] = (onset - first).dt.days + (1 if day_one else 0)
