@@ -217,6 +217,7 @@ class AnalysisResult(ABC):
             aggfunc="first",
             sort=False,
             dropna=False,
+            observed=True,  # categorical groups: only the combinations with results
         )
         wide.columns.name = None
         return wide.reset_index()

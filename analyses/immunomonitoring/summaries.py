@@ -169,7 +169,7 @@ def _tobit_stats(
 ) -> pd.DataFrame:
     zcrit = float(stats.norm.ppf(0.5 + ci_level / 2))
     rows = []
-    for key, part in frame.groupby(by, sort=False, dropna=False):
+    for key, part in frame.groupby(by, sort=False, dropna=False, observed=True):
         fit = estimate_censored_normal(part["_log"], part["_below"])
         mu, s, se = fit.mean, fit.sd, fit.se_mean
         mean = np.exp(mu + s**2 / 2)
@@ -294,7 +294,7 @@ def summarize_immunomonitoring(
         work["_log"] = np.log(work["_x"].where(work["_x"] > 0))
     else:  # a change can be zero or negative: no log scale
         work["_log"] = np.nan
-    grouped = work.groupby(cols, sort=False, dropna=False)
+    grouped = work.groupby(cols, sort=False, dropna=False, observed=True)
     res = _plain_stats(grouped, ci_level=ci_level, quantile_method=quantile_method)
     log_based = list(LOG_STATS)
     if censored:

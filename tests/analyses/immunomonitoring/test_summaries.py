@@ -284,3 +284,13 @@ def test_value_group_with_zero_has_no_geometric_statistics() -> None:
     assert math.isnan(_stat(f, 1, "sd_log"))
     assert _stat(f, 2, "n") == 2
     assert _stat(f, 2, "geo_mean") == pytest.approx(4.0, rel=1e-12)
+
+
+def test_categorical_groups_give_only_the_combinations_with_data() -> None:
+    # ADSL's group column is categorical: a group without results at a visit is no
+    # row of n = 0, and every row describes its own values
+    data = pd.concat([_rows([1.0, 3.0], 1, "V1"), _rows([5.0], 2, "V2")])
+    data["dose_level"] = pd.Categorical(data["dose_level"], categories=[1, 2, 3])
+    summary = summarize_immunomonitoring(data, ("dose_level", "visit")).summary()
+    assert len(summary) == 2
+    assert summary["n"].tolist() == [2, 1]
