@@ -210,17 +210,24 @@ class AnalysisResult(ABC):
         groups = [c for c in long.columns if c not in ("stat", "value")]
         if not groups:
             return long.set_index("stat")[["value"]].T.reset_index(drop=True)
-        wide = long.pivot_table(
-            index=groups,
+        # one row per group combination that has results (categorical groups give
+        # no empty combinations), in order of appearance; stats in their order
+        keyed = long.assign(
+            _row=long.groupby(groups, sort=False, dropna=False, observed=True).ngroup()
+        )
+        wide = keyed.pivot_table(
+            index="_row",
             columns="stat",
             values="value",
             aggfunc="first",
             sort=False,
             dropna=False,
-            observed=True,  # categorical groups: only the combinations with results
         )
+        wide = wide.reindex(columns=pd.unique(long["stat"]))
+        labels = keyed.drop_duplicates("_row").set_index("_row")[groups]
+        wide = labels.join(wide).sort_index()
         wide.columns.name = None
-        return wide.reset_index()
+        return wide.reset_index(drop=True)
 
     def _repr_html_(self) -> str:
         table = self.summary().to_html(
