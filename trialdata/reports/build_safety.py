@@ -136,10 +136,7 @@ class _Context:
         self.teae = data.adae.loc[data.adae["teae"].astype(bool).to_numpy()]
         self.escalation: EscalationSummary = data.escalation()
         self.results: dict[str, object] = {}
-        self.cutoff_note = (
-            f"Data cut-off {format_date(data.cutoff)}; records dated after it are "
-            "excluded."
-        )
+        self.cutoff_note = data.cutoff_note
         self.population_note = (
             "Safety population: enrolled subjects with at least one administration "
             "given. Columns: actual dose level "
