@@ -26,7 +26,12 @@ import pandas as pd
 
 from trialdata.demo.inject import Expected, InjectionError, inject_errors
 from trialdata.demo.nk_aml import generate_nk_aml
-from trialdata.demo.protocols import ARCHETYPES, protocol_data, protocol_toml
+from trialdata.demo.protocols import (
+    ARCHETYPES,
+    expansion_cohort_ids,
+    protocol_data,
+    protocol_toml,
+)
 from trialdata.demo.tol_dc_ms import generate_tol_dc_ms
 from trialdata.demo.writer import file_name, to_text, write_table
 from trialdata.io.files import DATA_SUFFIXES
@@ -76,6 +81,11 @@ def generate_trial(
 ) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """Generate a complete, clean demo trial in memory.
 
+    The trial follows its own design: cohorts are enrolled one after the other at the
+    dose level the design decides on the DLTs seen so far, and subjects beyond the
+    escalation join expansion cohorts, which the returned protocol lists
+    (:mod:`trialdata.demo.escalation`).
+
     Parameters
     ----------
     archetype : str
@@ -91,7 +101,8 @@ def generate_trial(
     Returns
     -------
     protocol : dict
-        Protocol content (as in ``protocol.toml``).
+        Protocol content (as in ``protocol.toml``), listing the expansion cohorts the
+        trial opened.
     tables : dict of str to pandas.DataFrame
         Domain name to typed table, in file order.
 
@@ -106,10 +117,12 @@ def generate_trial(
     n = ARCHETYPES[archetype] if n_subjects is None else int(n_subjects)
     if n < 1:
         raise ValueError(f"a demo trial needs at least 1 subject, got {n}")
-    protocol = protocol_data(archetype, n)
     rng = np.random.default_rng([seed, 0])
     generate = generate_tol_dc_ms if archetype == "tolDC-ms" else generate_nk_aml
-    return protocol, generate(protocol, n, rng, extra_draws=extra_draws)
+    tables = generate(protocol_data(archetype, n), n, rng, extra_draws=extra_draws)
+    opened = set(tables["cohorts"]["cohort_id"])
+    expansion = [c for c in expansion_cohort_ids(archetype) if c in opened]
+    return protocol_data(archetype, n, expansion_cohorts=expansion), tables
 
 
 def write_trial(

@@ -2,8 +2,9 @@
 
 The archetype modules (:mod:`trialdata.demo.nk_aml`, :mod:`trialdata.demo.tol_dc_ms`)
 decide what is drawn and in which order; these helpers only lay the values out as the
-domain tables. Helpers that draw from ``rng`` say so, and draw exactly what the
-archetypes drew before in the same order, so that a seed still gives the same trial.
+domain tables. Helpers that draw from ``rng`` say so; the order of the draws is part
+of what a seed reproduces. Cohorts, first doses and DLTs come from the enrolment
+(:func:`trialdata.demo.escalation.enrol`).
 """
 
 from __future__ import annotations
@@ -24,80 +25,20 @@ from trialdata.demo.common import (
     missing_text,
     visits_in,
 )
+from trialdata.demo.escalation import Enrolment
 from trialdata.demo.samples import Biobank, biobank
 
 __all__ = [
     "BloodDraws",
-    "assign_cohorts",
     "birth_years",
     "blood_draws",
-    "cohort_table",
     "last_visit_dates",
     "stack_lots",
+    "still_alive_after_records",
     "subjects_table",
     "survival_table",
     "trial_adverse_events",
 ]
-
-#: Subjects per cohort; later subjects all join the last cohort.
-COHORT_SIZE = 3
-
-#: Probability that a subject has a dose-limiting toxicity, in both archetypes.
-DLT_RATE = 0.04
-
-
-def assign_cohorts(n: int, n_cohorts: int) -> np.ndarray:
-    """Return each subject's cohort: three per cohort in order, the rest in the last.
-
-    Parameters
-    ----------
-    n : int
-        Number of subjects, in enrolment order.
-    n_cohorts : int
-        Number of cohorts.
-
-    Returns
-    -------
-    numpy.ndarray
-        Cohort index (0-based) of each subject.
-    """
-    return np.minimum(np.arange(n) // COHORT_SIZE, n_cohorts - 1)
-
-
-def cohort_table(
-    cohort: np.ndarray,
-    cohorts: Sequence[tuple[Any, ...]],
-    route: Any,
-    descriptions: Sequence[str],
-) -> pd.DataFrame:
-    """Return the cohorts domain table.
-
-    Parameters
-    ----------
-    cohort : numpy.ndarray
-        Each subject's cohort index (:func:`assign_cohorts`).
-    cohorts : sequence of tuple
-        The archetype's cohorts, each starting with cohort id and dose level.
-    route : str or sequence of str
-        Route of every cohort, or one per cohort.
-    descriptions : sequence of str
-        One description per cohort.
-
-    Returns
-    -------
-    pandas.DataFrame
-        The cohorts domain table, typed; at least three planned subjects per cohort.
-    """
-    planned = np.maximum(np.bincount(cohort, minlength=len(cohorts)), COHORT_SIZE)
-    return pd.DataFrame(
-        {
-            "cohort_id": [c[0] for c in cohorts],
-            "dose_level": pd.array([c[1] for c in cohorts], dtype="Int64"),
-            "route": route,
-            "planned_subjects": pd.array(planned, dtype="Int64"),
-            "description": list(descriptions),
-        }
-    )
 
 
 def birth_years(
@@ -223,18 +164,17 @@ def trial_adverse_events(
     timeline: pd.DataFrame,
     catalogue: Sequence[AeTerm],
     rng: np.random.Generator,
-    protocol: Mapping[str, Any],
-    cohort: np.ndarray,
+    enrolment: Enrolment,
     *,
     rate: float,
     action: str,
     dlt_term: AeTerm,
     fatal: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Return the adverse events, with one DLT certain in the highest cohort.
+    """Return the adverse events, with the DLTs the escalation's design saw.
 
-    Draws the subject of the certain DLT first, then the events
-    (:func:`trialdata.demo.common.adverse_events`).
+    Draws the events (:func:`trialdata.demo.common.adverse_events`); each subject
+    with a DLT in ``enrolment`` has one ``dlt_term`` event at its onset.
 
     Parameters
     ----------
@@ -244,10 +184,8 @@ def trial_adverse_events(
         Terms to draw from.
     rng : numpy.random.Generator
         Random source.
-    protocol : Mapping
-        The protocol data (its DLT window).
-    cohort : numpy.ndarray
-        Each subject's cohort index.
+    enrolment : Enrolment
+        The enrolment (:func:`trialdata.demo.escalation.enrol`): who had a DLT, when.
     rate : float
         Mean number of events per subject.
     action : str
@@ -262,18 +200,15 @@ def trial_adverse_events(
     pandas.DataFrame
         The adverse_events domain table, typed.
     """
-    certain = int(rng.choice(np.flatnonzero(cohort == cohort.max())))
     return adverse_events(
         timeline,
         catalogue,
         rng,
         rate=rate,
-        dlt_window=int(protocol["dlt_window_days"]),
         action=action,
         fatal=fatal,
         dlt_term=dlt_term,
-        dlt_rate=DLT_RATE,
-        dlt_subjects=[certain],
+        dlt_onset=enrolment.dlt_onset,
     )
 
 
@@ -368,6 +303,57 @@ def last_visit_dates(grid: pd.DataFrame, n: int) -> pd.Series:
         Last visit date, index ``range(n)``.
     """
     return grid.groupby("subject")["date"].max().reindex(range(n))
+
+
+#: The date of each record that shows its subject alive, by domain (doses only when
+#: given): the dates validation rule XD-022 compares with last_known_alive_date.
+ALIVE_ON: dict[str, str] = {
+    "administrations": "admin_date",
+    "adverse_events": "onset_date",
+    "labs": "lab_date",
+    "mri": "scan_date",
+    "biobank_samples": "collection_time",
+    "immunomonitoring": "collection_date",
+    "disease_assessments": "assessment_date",
+}
+
+
+def still_alive_after_records(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Return survival_status with no last-known-alive date before a later record.
+
+    A subject is known to be alive on the day of each of its records (a given dose,
+    an adverse event's onset, a lab, a scan, a sample, a result, an assessment), so
+    the last known alive date is at least the latest of them. Draws nothing.
+
+    Parameters
+    ----------
+    tables : Mapping of str to pandas.DataFrame
+        The domain tables, with ``survival_status``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of survival_status, ``last_known_alive_date`` raised where a record
+        is later.
+    """
+    survival = tables["survival_status"].copy()
+    dated = []
+    for domain, column in ALIVE_ON.items():
+        data = tables.get(domain)
+        if data is None or column not in data.columns:
+            continue
+        if domain == "administrations":
+            data = data[data["given"].fillna(False).astype(bool)]
+        days = pd.to_datetime(data[column]).dt.normalize()
+        dated.append(pd.DataFrame({"subject_id": data["subject_id"], "day": days}))
+    if not dated:
+        return survival
+    latest = pd.concat(dated).groupby("subject_id")["day"].max()
+    last_record = survival["subject_id"].map(latest)
+    known = pd.to_datetime(survival["last_known_alive_date"])
+    raised = known.where(~(last_record > known), last_record)
+    survival["last_known_alive_date"] = raised.astype(known.dtype)
+    return survival
 
 
 def survival_table(

@@ -118,16 +118,21 @@ def add_days(dates: pd.Series, days: Any) -> pd.Series:
     return pd.Series(dates.to_numpy() + offsets, index=dates.index)
 
 
-def make_timeline(ids: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+def make_timeline(
+    ids: np.ndarray, first_dose: pd.Series, rng: np.random.Generator
+) -> pd.DataFrame:
     """Return each subject's consent, screening and first-dose dates.
 
-    Consents are spread over 18 months; screening is 0-3 days after consent and the
-    first dose 14-28 days after consent, so screening falls 11-28 days before dosing.
+    The first doses come from the enrolment (:func:`trialdata.demo.escalation.enrol`);
+    consent is 14-28 days before the first dose and screening 0-3 days after consent,
+    so screening falls 11-28 days before dosing.
 
     Parameters
     ----------
     ids : numpy.ndarray
         Subject ids, in enrolment order.
+    first_dose : pandas.Series
+        Each subject's first dose date, index ``range(n)``.
     rng : numpy.random.Generator
         Random source.
 
@@ -138,14 +143,14 @@ def make_timeline(ids: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
         until an archetype sets them) and end (exclusive bound of visit dates).
     """
     n = len(ids)
-    start = np.sort(rng.integers(0, 540, n))
-    consent = add_days(pd.Series(STUDY_START, index=range(n)), start)
+    first = pd.Series(first_dose.to_numpy().astype("datetime64[ns]"), index=range(n))
+    consent = add_days(first, -rng.integers(14, 29, n))
     frame = pd.DataFrame(
         {
             "subject_id": ids,
             "consent": consent,
             "screening": add_days(consent, rng.integers(0, 4, n)),
-            "first_dose": add_days(consent, rng.integers(14, 29, n)),
+            "first_dose": first,
             "withdrawal": missing_dates(n),
             "death": missing_dates(n),
         }
@@ -323,17 +328,16 @@ def adverse_events(
     rng: np.random.Generator,
     *,
     rate: float,
-    dlt_window: int,
     action: str,
     fatal: pd.DataFrame | None = None,
     dlt_term: AeTerm | None = None,
-    dlt_rate: float = 0.0,
-    dlt_subjects: Sequence[int] = (),
+    dlt_onset: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Generate adverse events between each subject's first dose and ``end``.
 
-    A grade 3-4 event judged related with onset inside the DLT window is a DLT.
-    Serious events are hospitalisations; fatal events (``fatal``) are grade 5.
+    The DLTs are exactly the events of ``dlt_term`` at ``dlt_onset`` (those the
+    escalation's design saw); no catalogue event is flagged as a DLT. Serious events
+    are hospitalisations; fatal events (``fatal``) are grade 5.
 
     Parameters
     ----------
@@ -345,20 +349,17 @@ def adverse_events(
         Random source.
     rate : float
         Mean number of events per subject (Poisson).
-    dlt_window : int
-        DLT window in days after the first dose.
     action : str
         Action taken with the product for events that are not DLTs.
     fatal : pandas.DataFrame, optional
         Fatal events to add: columns subject (timeline row), term, preferred_term, soc
         and onset (date); they resolve (fatally) on the subject's death date.
     dlt_term : AeTerm, optional
-        The dose-limiting toxicity of the product: with probability ``dlt_rate`` a
-        subject has one, grade 3, probably related and serious, inside the DLT window.
-    dlt_rate : float, optional
-        Probability that a subject has a DLT.
-    dlt_subjects : sequence of int, optional
-        Timeline rows of subjects who have a DLT in any case.
+        The dose-limiting toxicity of the product: grade 3, probably related and
+        serious.
+    dlt_onset : numpy.ndarray, optional
+        Per timeline row, the onset of the subject's DLT (``dlt_term``) in days after
+        the first dose; negative for subjects without a DLT.
 
     Returns
     -------
@@ -399,7 +400,7 @@ def adverse_events(
     )
     resolution[ongoing] = pd.NaT
     serious = (grade >= 3) & (rng.random(n) < 0.6)
-    dlt = (grade >= 3) & related & (offset <= dlt_window)
+    dlt = np.zeros(n, dtype=bool)
     events = pd.DataFrame(
         {
             "subject": subject,
@@ -421,20 +422,12 @@ def adverse_events(
             "aesi": chosen["aesi"],
         }
     )
-    if dlt_term is not None:
-        chosen_dlt = rng.random(len(timeline)) < dlt_rate
-        chosen_dlt[np.asarray(dlt_subjects, dtype=int)] = True
-        who = np.flatnonzero(chosen_dlt)
+    if dlt_term is not None and dlt_onset is not None:
+        who = np.flatnonzero(np.asarray(dlt_onset) >= 0)
         first_dlt = timeline["first_dose"].to_numpy()[who]
-        room = (timeline["end"].to_numpy()[who] - first_dlt).astype("timedelta64[D]")
-        latest = np.minimum(room.astype(int) - 1, dlt_window)
-        who, first_dlt, latest = (
-            who[latest >= 1],
-            first_dlt[latest >= 1],
-            latest[latest >= 1],
-        )
-        day = rng.integers(1, latest + 1) if len(who) else np.zeros(0, int)
-        onset_dlt = first_dlt + day.astype("timedelta64[D]")
+        onset_dlt = first_dlt + np.asarray(dlt_onset)[who].astype("timedelta64[D]")
+        if (onset_dlt >= timeline["end"].to_numpy()[who]).any():
+            raise ValueError("a DLT is dated after the subject left the study")
         lasting = rng.integers(5, 15, len(who)).astype("timedelta64[D]")
         events = pd.concat(
             [

@@ -268,15 +268,48 @@ def dlt_outside_window(up: _Upload) -> None:
 
 
 def wrong_dose_level(up: _Upload) -> None:
-    """Record a dose at the next dose level, with that level's amount (XD-005)."""
+    """Record a dose at the level below the cohort's, with that amount (XD-005).
+
+    The escalation the design review (XD-023) rebuilds must not change, and it counts
+    a subject at the highest level given: so the dose is a later one (tolDC-ms), or
+    the infusion of an expansion subject, whose cohort may be dosed below the level
+    the escalation cleared. A trial without either (nk-aml with no subject beyond the
+    escalation) spoils the infusion of the last subject dosed: that subject is then
+    dosed at a level the design did not allow (XD-023 on the same row), and, being
+    the last, changes nothing the design decided later.
+    """
     admin = up.tables["administrations"]
     levels = dose_levels(up.protocol)
-    i = up.pick("administrations", admin["given"].fillna(False).astype(bool), "XD-005")
-    level = int(up.cell("administrations", i, "dose_level"))
-    wrong = level % len(levels) + 1
+    given = admin["given"].fillna(False).astype(bool)
+    level = pd.to_numeric(admin["dose_level"], errors="coerce")
+    subjects = up.tables["subjects"].set_index("subject_id")["cohort_id"]
+    expansion = (
+        admin["subject_id"]
+        .map(subjects)
+        .isin(up.protocol["design"].get("expansion_cohorts", []))
+    )
+    later = given & (level >= 2) & (admin["admin_seq"] >= 2)
+    expanded = given & (level >= 2) & expansion
+    deviation = not (later.any() or expanded.any())
+    if deviation:
+        dates = admin.loc[given, "admin_date"]
+        mask = admin.index == dates.index[dates.to_numpy() == dates.max()][-1]
+    else:
+        mask = later if later.any() else expanded
+    i = up.pick("administrations", mask, "XD-005")
+    dosed = int(up.cell("administrations", i, "dose_level"))
+    wrong = dosed - 1 if dosed >= 2 else dosed + 1
     up.put("administrations", i, "dose_level", str(wrong))
     up.put("administrations", i, "dose_amount", repr(float(levels[wrong]["amount"])))
     up.expect("XD-005", "administrations", i, "dose_level", f"dose level {wrong}")
+    if deviation:
+        up.expect(
+            "XD-023",
+            "administrations",
+            i,
+            "dose_level",
+            f"last subject dosed at dose level {wrong}, which the design did not allow",
+        )
 
 
 def onset_before_consent(up: _Upload) -> None:
@@ -498,6 +531,7 @@ INJECTIONS: dict[str, tuple[Injection, ...]] = {
     "nk-aml": (
         identifier_column,
         unknown_column,
+        wrong_dose_level,  # first: it may need the last infusion
         sample_after_withdrawal,
         record_after_death,
         lot_pending,
@@ -509,7 +543,6 @@ INJECTIONS: dict[str, tuple[Injection, ...]] = {
         unknown_subject,
         resolved_before_onset,
         dlt_outside_window,
-        wrong_dose_level,
         onset_before_consent,
         shared_position,
         lambda up: visit_out_of_window(up, "disease_assessments", "assessment_date"),

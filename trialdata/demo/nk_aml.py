@@ -2,7 +2,8 @@
 
 Modelled on the Dolstra et al. trial: patients in morphologic remission receive
 lymphodepleting chemotherapy and one intravenous infusion of allogeneic HSPC-derived
-NK cells at 3, 10 or 30 x 10^6 cells/kg (3+3). Release testing caps T cells at 10^4/kg.
+NK cells at 3, 10 or 30 x 10^6 cells/kg (a 3+3 escalation, then an expansion cohort;
+see :mod:`trialdata.demo.escalation`). Release testing caps T cells at 10^4/kg.
 Follow-up covers donor chimerism and NK persistence in blood, CD16 acquisition, MRD,
 relapse, new therapy and death. Subjects who relapse leave the visit schedule (their
 survival is still followed); some die, and no record is dated after a death.
@@ -16,12 +17,11 @@ import numpy as np
 import pandas as pd
 
 from trialdata.demo._archetype import (
-    assign_cohorts,
     birth_years,
     blood_draws,
-    cohort_table,
     last_visit_dates,
     stack_lots,
+    still_alive_after_records,
     subjects_table,
     survival_table,
     trial_adverse_events,
@@ -43,11 +43,17 @@ from trialdata.demo.common import (
     visits_in,
     with_end,
 )
-from trialdata.demo.protocols import NKAML_VISITS
+from trialdata.demo.escalation import Cohort, enrol
+from trialdata.demo.protocols import COHORT_PREFIXES, NKAML_VISITS
 
 __all__ = ["generate_nk_aml"]
 
-COHORTS = (("DL1", 1), ("DL2", 2), ("DL3", 3))
+#: True probability of a DLT at each dose level (3, 10, 30 x 10^6 cells/kg); besides,
+#: the first cohort at the top dose has one DLT.
+DLT_RATES = (0.0, 0.04, 0.08)
+
+#: Onset of a DLT, in days after the first dose.
+DLT_ONSET = (1, 10)
 LAB_VISITS = tuple(v["name"] for v in NKAML_VISITS)
 IMMUNO_VISITS = ("D1", "D3", "D8", "D14", "D28", "M2", "M3")
 ASSESSMENT_VISITS = ("SCREENING", "D28", "M3", "M6", "M9", "M12")
@@ -140,7 +146,8 @@ CATALOGUE = (
 )
 
 
-#: The dose-limiting toxicity seen now and then: grade 3 cytokine release syndrome.
+#: The dose-limiting toxicity seen now and then: grade 3 cytokine release syndrome,
+#: 1 to 10 days after the infusion.
 DLT = AeTerm(
     "Cytokine release syndrome with hypotension",
     "Cytokine release syndrome",
@@ -150,6 +157,7 @@ DLT = AeTerm(
     1.0,
     aesi="CRS",
     scale="ASTCT",
+    onset_days=DLT_ONSET,
 )
 
 
@@ -244,8 +252,16 @@ def generate_nk_aml(
         Domain name to typed table.
     """
     n = n_subjects
+    enrolment = enrol(
+        protocol,
+        n,
+        rng,
+        dlt_rates=DLT_RATES,
+        dlt_onset=DLT_ONSET,
+        prefixes=COHORT_PREFIXES["nk-aml"],
+    )
     ids = subject_ids("NK", n)
-    timeline = make_timeline(ids, rng)
+    timeline = make_timeline(ids, enrolment.first_dose, rng)
     course = _courses(n, rng)
     first = timeline["first_dose"]
     planned = visit_grid(timeline, NKAML_VISITS, rng)
@@ -281,13 +297,14 @@ def generate_nk_aml(
     ].reset_index(drop=True)
 
     levels = dose_levels(protocol)
-    cohort = assign_cohorts(n, len(COHORTS))
-    cohorts = cohort_table(
-        cohort,
-        COHORTS,
-        "INTRAVENOUS",
-        [f"{levels[c[1]]['amount']:g} x 10^6 NK cells/kg IV" for c in COHORTS],
-    )
+
+    def describe(c: Cohort) -> str:
+        dose = f"{levels[c.dose_level]['amount']:g} x 10^6 NK cells/kg IV"
+        if c.role == "expansion":
+            return f"Expansion at the selected dose: {dose}"
+        return f"Escalation cohort {c.number}: {dose}"
+
+    cohorts = enrolment.cohort_table(describe)
     age = rng.integers(60, 81, n)
     weight = np.round(rng.normal(76, 13, n).clip(45, 130), 1)
     sites = np.array([s["id"] for s in protocol["sites"]], dtype=object)
@@ -297,14 +314,14 @@ def generate_nk_aml(
         timeline,
         withdrawn,
         site_id=sites[rng.integers(0, len(sites), n)],
-        cohort_id=cohorts["cohort_id"].to_numpy()[cohort],
+        cohort_id=enrolment.cohort_id,
         sex=np.where(rng.random(n) < 0.55, "M", "F"),
         birth_year=birth_years(timeline, age, rng),
         age=age,
         weight_kg=weight,
         enrolment_date=add_days(first, -rng.integers(6, 10, n)),
     )
-    level = np.array([COHORTS[c][1] for c in cohort])
+    level = enrolment.level
     lots = _product_lots(timeline, level, weight, levels, rng)
     released = lots.loc[lots["release_status"] == "RELEASED", "lot_id"].to_numpy()
     administrations = pd.DataFrame(
@@ -336,8 +353,7 @@ def generate_nk_aml(
         timeline,
         CATALOGUE,
         rng,
-        protocol,
-        cohort,
+        enrolment,
         rate=4.0,
         action="NOT APPLICABLE",
         dlt_term=DLT,
@@ -356,7 +372,7 @@ def generate_nk_aml(
         p_future=0.7,
     )
     assessed = visits_in(grid, ASSESSMENT_VISITS)
-    return {
+    tables = {
         "subjects": subjects,
         "cohorts": cohorts,
         "product_lots": lots,
@@ -371,6 +387,9 @@ def generate_nk_aml(
         "disease_assessments": _disease(assessed, relapse, n, rng),
         "survival_status": _survival(timeline, grid, relapse, course, rng),
     }
+    # an adverse event can start after the last visit: known alive then too
+    tables["survival_status"] = still_alive_after_records(tables)
+    return tables
 
 
 def _product_lots(

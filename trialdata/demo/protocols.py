@@ -7,15 +7,52 @@ the cord-blood NK-cell trial in AML (three dose levels per kg, one infusion).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from schemas.protocol import Protocol, parse_protocol
 
-__all__ = ["ARCHETYPES", "load_demo_protocol", "protocol_data", "protocol_toml"]
+__all__ = [
+    "ARCHETYPES",
+    "COHORT_PREFIXES",
+    "EXPANSION_COHORT",
+    "expansion_cohort_ids",
+    "load_demo_protocol",
+    "protocol_data",
+    "protocol_toml",
+]
 
 #: Archetype name to the default number of subjects.
 ARCHETYPES: dict[str, int] = {"tolDC-ms": 18, "nk-aml": 12}
+
+#: Cohort id prefix of each escalation of an archetype: per route (tolDC-ms escalates
+#: per route) or ``"pooled"`` (nk-aml). Escalation cohorts are the prefix then ``C1``,
+#: ``C2``, ...; the expansion cohort is the prefix then ``EXP``.
+COHORT_PREFIXES: dict[str, dict[str, str]] = {
+    "tolDC-ms": {"INTRADERMAL": "ID-", "INTRANODAL": "IN-"},
+    "nk-aml": {"pooled": ""},
+}
+
+#: Id of an escalation's expansion cohort, after the escalation's prefix.
+EXPANSION_COHORT = "EXP"
+
+
+def expansion_cohort_ids(archetype: str) -> tuple[str, ...]:
+    """Return the ids of the expansion cohorts an archetype may open.
+
+    Parameters
+    ----------
+    archetype : str
+        ``"tolDC-ms"`` or ``"nk-aml"``.
+
+    Returns
+    -------
+    tuple of str
+        One expansion cohort per escalation, e.g. ``("ID-EXP", "IN-EXP")``.
+    """
+    prefixes = COHORT_PREFIXES[archetype].values()
+    return tuple(f"{prefix}{EXPANSION_COHORT}" for prefix in prefixes)
+
 
 ALL_DOMAINS = (
     "subjects",
@@ -70,15 +107,28 @@ NKAML_VISITS = [
 ]
 
 
-def protocol_data(archetype: str, n_subjects: int) -> dict[str, Any]:
+def protocol_data(
+    archetype: str,
+    n_subjects: int,
+    *,
+    expansion_cohorts: Sequence[str] = (),
+) -> dict[str, Any]:
     """Return the protocol of a demo trial as plain data (the TOML content).
+
+    The escalation's size does not depend on the number of subjects:
+    ``max_subjects`` is per escalation (per route for tolDC-ms: 9, three cohorts of
+    three; nk-aml: 18, the most a 3+3 over three levels can treat). Subjects beyond
+    the escalation join the expansion cohorts, which the protocol lists.
 
     Parameters
     ----------
     archetype : str
         ``"tolDC-ms"`` or ``"nk-aml"``.
     n_subjects : int
-        Number of subjects; the design's maximum is at least this.
+        Number of subjects (at least 1).
+    expansion_cohorts : sequence of str, optional
+        Ids of the trial's expansion cohorts (``design.expansion_cohorts``); none by
+        default.
 
     Returns
     -------
@@ -88,8 +138,13 @@ def protocol_data(archetype: str, n_subjects: int) -> dict[str, Any]:
     Raises
     ------
     ValueError
-        For an unknown archetype.
+        For an unknown archetype or fewer than 1 subject.
     """
+    if n_subjects < 1:
+        raise ValueError(f"a demo trial needs at least 1 subject, got {n_subjects}")
+    expansion = (
+        {"expansion_cohorts": list(expansion_cohorts)} if expansion_cohorts else {}
+    )
     if archetype == "tolDC-ms":
         return {
             "trial": {
@@ -106,8 +161,9 @@ def protocol_data(archetype: str, n_subjects: int) -> dict[str, Any]:
                 "method": "BOIN",
                 "target_dlt_rate": 0.3,
                 "cohort_size": 3,
-                "max_subjects": max(n_subjects, 18),
+                "max_subjects": 9,
                 "escalation_by": "route",
+                **expansion,
             },
             "dose_levels": [
                 {"level": i + 1, "amount": amount, "unit": "10^6 cells", "label": label}
@@ -147,7 +203,9 @@ def protocol_data(archetype: str, n_subjects: int) -> dict[str, Any]:
                 "method": "3+3",
                 "target_dlt_rate": 0.3,
                 "cohort_size": 3,
-                "max_subjects": max(n_subjects, 18),
+                "max_subjects": 18,
+                "escalation_by": "pooled",
+                **expansion,
             },
             "dose_levels": [
                 {"level": i + 1, "amount": amount, "unit": "10^6 cells/kg"}
@@ -175,9 +233,12 @@ def protocol_data(archetype: str, n_subjects: int) -> dict[str, Any]:
     raise ValueError(f"unknown archetype {archetype!r}; choose one of: {known}")
 
 
-def load_demo_protocol(archetype: str, n_subjects: int) -> Protocol:
+def load_demo_protocol(
+    archetype: str, n_subjects: int, *, expansion_cohorts: Sequence[str] = ()
+) -> Protocol:
     """Return the validated :class:`~schemas.protocol.Protocol` of a demo trial."""
-    return parse_protocol(protocol_data(archetype, n_subjects), source=archetype)
+    data = protocol_data(archetype, n_subjects, expansion_cohorts=expansion_cohorts)
+    return parse_protocol(data, source=archetype)
 
 
 def _toml_value(value: Any) -> str:

@@ -1,7 +1,8 @@
 """The tolDC-ms demo trial: tolerogenic dendritic cells in multiple sclerosis.
 
 Modelled on the RESTORE trials: three dose levels (5, 10 and 15 x 10^6 cells per
-injection) given intradermally or intranodally (six cohorts), six injections (every two
+injection) given intradermally or intranodally (one BOIN escalation per route, then
+expansion cohorts; see :mod:`trialdata.demo.escalation`), six injections (every two
 weeks four times, then every four weeks twice), MRI every three months, EDSS, ELISpot
 and flow immunomonitoring, and a consented biobank. Everyone is alive at the end; some
 subjects withdraw consent after the third injection.
@@ -15,12 +16,11 @@ import numpy as np
 import pandas as pd
 
 from trialdata.demo._archetype import (
-    assign_cohorts,
     birth_years,
     blood_draws,
-    cohort_table,
     last_visit_dates,
     stack_lots,
+    still_alive_after_records,
     subjects_table,
     survival_table,
     trial_adverse_events,
@@ -42,18 +42,17 @@ from trialdata.demo.common import (
     visits_in,
     with_end,
 )
-from trialdata.demo.protocols import TOLDC_VISITS
+from trialdata.demo.escalation import Cohort, Enrolment, enrol
+from trialdata.demo.protocols import COHORT_PREFIXES, TOLDC_VISITS
 
 __all__ = ["generate_tol_dc_ms"]
 
-COHORTS = (
-    ("ID-DL1", 1, "INTRADERMAL"),
-    ("IN-DL1", 1, "INTRANODAL"),
-    ("ID-DL2", 2, "INTRADERMAL"),
-    ("IN-DL2", 2, "INTRANODAL"),
-    ("ID-DL3", 3, "INTRADERMAL"),
-    ("IN-DL3", 3, "INTRANODAL"),
-)
+#: True probability of a DLT at each dose level (5, 10, 15 x 10^6 cells); besides,
+#: the first cohort of each route at the top dose has one DLT.
+DLT_RATES = (0.0, 0.04, 0.08)
+
+#: Onset of a DLT, in days after the first dose.
+DLT_ONSET = (2, 27)
 DOSE_VISITS = ("V1", "V2", "V3", "V4", "V5", "V6")
 LAB_VISITS = ("SCREENING", *DOSE_VISITS, "F1", "M6", "M12")
 MRI_VISITS = ("SCREENING", "M3", "M6", "M9", "M12")
@@ -133,7 +132,8 @@ CATALOGUE = (
 )
 
 
-#: The dose-limiting toxicity seen now and then: a severe local reaction.
+#: The dose-limiting toxicity seen now and then: a severe local reaction inside the
+#: 28-day DLT window.
 DLT = AeTerm(
     "Ulcerating injection site reaction",
     "Injection site ulcer",
@@ -141,6 +141,7 @@ DLT = AeTerm(
     0.0,
     (0.0, 0.0, 1.0, 0.0),
     1.0,
+    onset_days=DLT_ONSET,
 )
 
 
@@ -225,9 +226,17 @@ def generate_tol_dc_ms(
     dict of str to pandas.DataFrame
         Domain name to typed table.
     """
-    ids = subject_ids("TOL", n_subjects)
     n = n_subjects
-    timeline = make_timeline(ids, rng)
+    enrolment = enrol(
+        protocol,
+        n,
+        rng,
+        dlt_rates=DLT_RATES,
+        dlt_onset=DLT_ONSET,
+        prefixes=COHORT_PREFIXES["tolDC-ms"],
+    )
+    ids = subject_ids("TOL", n)
+    timeline = make_timeline(ids, enrolment.first_dose, rng)
     withdrawn = rng.random(n) < 0.04
     withdrawn[rng.integers(0, n)] = True
     timeline.loc[withdrawn, "withdrawal"] = add_days(
@@ -236,15 +245,15 @@ def generate_tol_dc_ms(
     )
     timeline = with_end(timeline)
     grid = visit_grid(timeline, TOLDC_VISITS, rng)
-    cohort = assign_cohorts(n, len(COHORTS))
     levels = dose_levels(protocol)
 
-    cohorts = cohort_table(
-        cohort,
-        COHORTS,
-        [c[2] for c in COHORTS],
-        [f"{levels[c[1]]['label']} tolDC, {c[2].lower()}" for c in COHORTS],
-    )
+    def describe(c: Cohort) -> str:
+        dose = f"{levels[c.dose_level]['label']} tolDC, {c.route.lower()}"
+        if c.role == "expansion":
+            return f"Expansion at the selected dose: {dose}"
+        return f"Escalation cohort {c.number}: {dose}"
+
+    cohorts = enrolment.cohort_table(describe)
     age = rng.integers(18, 56, n)
     # Keyword arguments are evaluated in order: this is the order of the draws.
     subjects = subjects_table(
@@ -252,7 +261,7 @@ def generate_tol_dc_ms(
         timeline,
         withdrawn,
         site_id="BDN",
-        cohort_id=cohorts["cohort_id"].to_numpy()[cohort],
+        cohort_id=enrolment.cohort_id,
         sex=np.where(rng.random(n) < 0.7, "F", "M"),
         birth_year=birth_years(timeline, age, rng),
         age=age,
@@ -260,14 +269,13 @@ def generate_tol_dc_ms(
         enrolment_date=add_days(timeline["first_dose"], -rng.integers(3, 8, n)),
     )
 
-    lots = _product_lots(timeline, cohort, levels, rng)
-    administrations = _administrations(timeline, grid, cohort, levels, lots, rng)
+    lots = _product_lots(timeline, enrolment.level, levels, rng)
+    administrations = _administrations(timeline, grid, enrolment, levels, lots, rng)
     events = trial_adverse_events(
         timeline,
         CATALOGUE,
         rng,
-        protocol,
-        cohort,
+        enrolment,
         rate=3.0,
         action="DOSE NOT CHANGED",
         dlt_term=DLT,
@@ -294,7 +302,7 @@ def generate_tol_dc_ms(
     ).max(axis=1)
     # Everyone is alive at the end and no one starts a new therapy.
     survival = survival_table(ids, last_alive.to_numpy())
-    return {
+    tables = {
         "subjects": subjects,
         "cohorts": cohorts,
         "product_lots": lots,
@@ -310,18 +318,20 @@ def generate_tol_dc_ms(
         "disease_assessments": _disease(mri_grid, n, rng),
         "survival_status": survival,
     }
+    # an adverse event can start after the last visit: known alive then too
+    tables["survival_status"] = still_alive_after_records(tables)
+    return tables
 
 
 def _product_lots(
     timeline: pd.DataFrame,
-    cohort: np.ndarray,
+    level: np.ndarray,
     levels: dict[int, dict[str, Any]],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     """One released autologous lot per subject; some first had a lot rejected."""
     n = len(timeline)
     number = np.char.zfill(np.arange(1, n + 1).astype(str), max(3, len(str(n))))
-    level = np.array([COHORTS[c][1] for c in cohort])
     dose = level_values(levels, level, "amount")
     first = timeline["first_dose"]
     manufactured = add_days(first, -rng.integers(8, 13, n))
@@ -362,7 +372,7 @@ def _product_lots(
 def _administrations(
     timeline: pd.DataFrame,
     grid: pd.DataFrame,
-    cohort: np.ndarray,
+    enrolment: Enrolment,
     levels: dict[int, dict[str, Any]],
     lots: pd.DataFrame,
     rng: np.random.Generator,
@@ -381,8 +391,8 @@ def _administrations(
     reason = np.where(
         missed, "Intercurrent infection", choose(given, None, "Consent withdrawn")
     )
-    level = np.array([COHORTS[c][1] for c in cohort])[subject]
-    route = np.array([COHORTS[c][2] for c in cohort], dtype=object)[subject]
+    level = enrolment.level[subject]
+    route = enrolment.route[subject]
     side = np.where(seq % 2 == 1, "left", "right")
     site = np.where(
         route == "INTRADERMAL",

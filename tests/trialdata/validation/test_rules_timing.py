@@ -103,7 +103,8 @@ def test_xd009_dlt_outside_window_or_undosed() -> None:
     found = run(
         "XD-009",
         [
-            ("adverse_events", 0, {"dlt": True, "onset_date": "2024-02-08"}),
+            # first dose 2024-01-10: 2024-02-07 is study day 29, one past the window
+            ("adverse_events", 0, {"dlt": True, "onset_date": "2024-02-07"}),
             ("adverse_events", 3, {"dlt": True}),
             ("administrations", 4, {"given": False, "admin_date": None}),
         ],
@@ -114,14 +115,15 @@ def test_xd009_dlt_outside_window_or_undosed() -> None:
     }
     messages = dict(zip(found["row"], found["message"], strict=True))
     assert messages[2] == (
-        "DLT onset 2024-02-08 is outside the DLT window (day 0 to 28 after the first "
-        "dose on 2024-01-10)"
+        "DLT onset 2024-02-07 is outside the DLT window (study days 1-28, day 1 = the "
+        "first dose on 2024-01-10)"
     )
     assert messages[5] == "DLT flagged but subject S-03 was never dosed"
 
 
 def test_xd009_quiet_on_window_edges() -> None:
-    for onset in ("2024-01-10", "2024-02-07"):  # day 0 and day 28
+    # study days 1 and 28 (the window's first and last days), as ADSL counts them
+    for onset in ("2024-01-10", "2024-02-06"):
         assert run(
             "XD-009", [("adverse_events", 0, {"dlt": True, "onset_date": onset})]
         ).empty

@@ -386,8 +386,8 @@ def _describe(
 @rule(
     "XD-009",
     ERROR,
-    "A DLT (dlt = Y) is flagged only for a dosed subject, with onset within "
-    "[first given dose, first given dose + dlt_window_days].",
+    "A DLT (dlt = Y) is flagged only for a dosed subject, with onset within the DLT "
+    "window: study days 1 to dlt_window_days (day 1 = the first given dose).",
     requires=("adverse_events", "administrations"),
 )
 def check_dlt_window(ctx: RuleContext) -> pd.DataFrame:
@@ -408,7 +408,7 @@ def check_dlt_window(ctx: RuleContext) -> pd.DataFrame:
     )  # an unknown subject is reported once, by XD-001
     undosed = dlt & known & ~subject.is_in(dosed_subjects(ctx))
     offset = onset - first  # whole days; NaN without a first dose
-    outside = dlt & ((offset < 0) | (offset > window))
+    outside = dlt & ((offset < 0) | (offset > window - 1))  # study days 1..window
 
     def message(h: pd.DataFrame) -> pd.Series:
         no_dose = (
@@ -417,8 +417,8 @@ def check_dlt_window(ctx: RuleContext) -> pd.DataFrame:
         late = (
             "DLT onset "
             + text(h["onset_date"])
-            + " is outside the DLT window (day 0 to "
-            + f"{window} after the first dose on "
+            + f" is outside the DLT window (study days 1-{window}, day 1 = the "
+            + "first dose on "
             + text(map_values(h["subject_id"], first_dose_dates(ctx)))
             + ")"
         )
