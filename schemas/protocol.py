@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from schemas.terms import Aesi, AdministrationRoute, DesignMethod, Indication
+from schemas.terms import AdministrationRoute, Aesi, DesignMethod, Indication
 
 __all__ = [
-    "ENDPOINTS_BY_INDICATION",
     "AESI_BY_INDICATION",
+    "ENDPOINTS_BY_INDICATION",
     "Design",
     "DoseLevel",
     "Protocol",
@@ -160,7 +160,8 @@ ENDPOINTS_BY_INDICATION: dict[Indication, tuple[str, ...]] = {
 }
 
 #: AE of special interest categories an indication calls for when the protocol lists
-#: none (allogeneic NK cells: cytokine release, neurotoxicity, GvHD, infusion reactions).
+#: none (allogeneic NK cells: cytokine release, neurotoxicity, GvHD, infusion
+#: reactions).
 AESI_BY_INDICATION: dict[Indication, tuple[Aesi, ...]] = {
     Indication.AML: (Aesi.CRS, Aesi.ICANS, Aesi.GVHD, Aesi.INFUSION_REACTION),
     Indication.MS: (),
