@@ -10,12 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from analyses._results import Provenance, make_provenance
-from analyses.datasets.adae import derive_adae, derive_adex, derive_endpoints
+from analyses.datasets.adae import (
+    attach_subject_columns,
+    derive_adae,
+    derive_adex,
+    derive_endpoints,
+)
 from analyses.datasets.adsl import (
     ActualDoseRule,
     EvaluableRule,
@@ -73,6 +79,9 @@ class AnalysisData:
         Administrations (:func:`analyses.datasets.derive_adex`).
     adtte : pandas.DataFrame
         Time to event for the protocol's endpoints (empty when it has none).
+    adlb, adim : pandas.DataFrame
+        Labs and immunomonitoring with baseline and change from baseline, derived
+        on first use (properties).
     provenance : Provenance
         Input hashes and row counts, rules, version, time.
     """
@@ -87,6 +96,53 @@ class AnalysisData:
     adex: pd.DataFrame = field(repr=False)
     adtte: pd.DataFrame = field(repr=False)
     provenance: Provenance = field(repr=False)
+
+    @cached_property
+    def adlb(self) -> pd.DataFrame:
+        """Labs with baseline (last value on or before the first-dose day) and flags.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :func:`analyses.safety.derive_lab_baseline` of the labs after the cut-off
+            (``is_baseline``, ``post_baseline``, ``baseline_value``, baseline limits)
+            with the ADSL columns of :data:`SUBJECT_COLUMNS`; empty without labs.
+        """
+        from analyses.safety.lab_grading import derive_lab_baseline
+
+        labs = self.tables.get("labs")
+        if labs is None:
+            labs = pd.DataFrame(
+                columns=["subject_id", "test_code", "lab_date", "value"]
+            )
+        derived = derive_lab_baseline(labs.reset_index(drop=True), self.adsl)
+        return attach_subject_columns(derived, self.adsl)
+
+    @cached_property
+    def adim(self) -> pd.DataFrame:
+        """Immunomonitoring results with their baseline and change from baseline.
+
+        Returns
+        -------
+        pandas.DataFrame
+            :func:`analyses.immunomonitoring.derive_change_from_baseline` of the
+            results after the cut-off (baseline: the last result on or before the
+            first dose; below the LLOQ: LLOQ/2), with the ADSL columns of
+            :data:`SUBJECT_COLUMNS`; empty without immunomonitoring.
+        """
+        from analyses.immunomonitoring.baseline import derive_change_from_baseline
+
+        results = self.tables.get("immunomonitoring")
+        if results is None or results.empty:
+            empty = pd.DataFrame({"subject_id": pd.Series(dtype="string")})
+            return attach_subject_columns(empty, self.adsl)
+        derived = derive_change_from_baseline(
+            results.reset_index(drop=True),
+            administrations=self.tables["administrations"],
+        )
+        return attach_subject_columns(
+            derived.drop(columns=["first_dose_date"], errors="ignore"), self.adsl
+        )
 
     @property
     def safety(self) -> pd.DataFrame:
@@ -245,6 +301,10 @@ def derive_analysis_data(
         "indication": str(protocol.indication),
         "endpoints": list(endpoints),
         "assessment_schedule": assessment_schedule,
+        "lab_baseline": "last value on or before the first-dose day",
+        "immunomonitoring_baseline": (
+            "last result on or before the first dose; below the LLOQ: LLOQ/2"
+        ),
     }
     return AnalysisData(
         protocol=protocol,

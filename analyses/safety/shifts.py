@@ -22,6 +22,7 @@ from analyses.safety._shared import (
     n_pct_cells,
     population_groups,
     rounding_note,
+    with_population,
 )
 from analyses.safety.lab_grading import compute_range_indicator
 from analyses.safety.population import population_rules
@@ -110,7 +111,7 @@ def _prepare(
     total: str | None,
 ) -> tuple[pd.DataFrame, list[str]]:
     pop, groups = population_groups(subjects, by, population_flag)
-    labs = data.merge(pop, on="subject_id", how="inner")
+    labs = with_population(data, pop)
     if total is not None:
         labs = pd.concat([labs, labs.assign(group=total)], ignore_index=True)
         groups = [*groups, total]

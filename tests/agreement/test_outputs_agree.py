@@ -218,7 +218,16 @@ def test_every_output_states_the_same_numbers(case: Case, workdir: Path) -> None
     expected = _plain(escalation.to_dict())
     assert cli["escalations"] == results["escalation"]["data"]["escalations"]
     assert cli["escalations"] == expected["escalations"]
-    for group in escalation.groups:
+    decisions = [
+        b["text"]
+        for s in twin["sections"]
+        for b in s["blocks"]
+        if b["kind"] == "paragraph" and b["text"].startswith("Design decision")
+    ]
+    assert len(decisions) == len(escalation.groups)
+    for group, paragraph in zip(escalation.groups, decisions, strict=True):
+        # the sentence `trialdata escalation` prints for the group, word for word
+        assert paragraph.endswith(group.describe())
         if group.status == "complete":  # the MTD is stated once complete
             assert "MTD" in group.describe() and group.mtd_reason
 

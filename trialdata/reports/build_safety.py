@@ -22,7 +22,6 @@ from analyses.datasets import AnalysisData
 from analyses.dose_finding.escalation import EscalationSummary
 from analyses.safety import (
     SafetyResult,
-    derive_lab_baseline,
     summarize_deaths,
     summarize_demographics,
     summarize_exposure,
@@ -409,7 +408,7 @@ def _aesi_section(ctx: _Context) -> Section | None:
 def _lab_section(ctx: _Context) -> Section | None:
     if not ctx.has("labs"):
         return None
-    labs = derive_lab_baseline(ctx.tables["labs"], ctx.safety)
+    labs = ctx.data.adlb
     shift = tabulate_range_shift(
         labs, ctx.safety, "group", post_baseline="most_extreme"
     )
