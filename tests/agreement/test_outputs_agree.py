@@ -25,6 +25,7 @@ import pytest
 from typer.testing import CliRunner
 
 import trialdata as td
+from analyses.datasets import latest_date
 from analyses.survival import estimate_kaplan_meier
 from trialdata.cli import app
 from trialdata.demo import write_trial
@@ -133,7 +134,7 @@ def _cutoff(trial: td.Trial, fraction: float | None) -> str | None:
     if fraction is None:
         return None
     first = pd.to_datetime(trial.table("administrations")["admin_date"]).min()
-    last = trial.analysis_data().cutoff
+    last = latest_date({name: trial.table(name) for name in trial.tables})
     day = first + (last - first) * fraction
     return str(pd.Timestamp(day).date())
 
