@@ -27,6 +27,7 @@ from trialdata.demo.common import (
 )
 from trialdata.demo.escalation import Enrolment
 from trialdata.demo.samples import Biobank, biobank
+from trialdata.validation.rules._domains import DATED_COLUMNS
 
 __all__ = [
     "BloodDraws",
@@ -305,19 +306,6 @@ def last_visit_dates(grid: pd.DataFrame, n: int) -> pd.Series:
     return grid.groupby("subject")["date"].max().reindex(range(n))
 
 
-#: The date of each record that shows its subject alive, by domain (doses only when
-#: given): the dates validation rule XD-022 compares with last_known_alive_date.
-ALIVE_ON: dict[str, str] = {
-    "administrations": "admin_date",
-    "adverse_events": "onset_date",
-    "labs": "lab_date",
-    "mri": "scan_date",
-    "biobank_samples": "collection_time",
-    "immunomonitoring": "collection_date",
-    "disease_assessments": "assessment_date",
-}
-
-
 def still_alive_after_records(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Return survival_status with no last-known-alive date before a later record.
 
@@ -338,7 +326,7 @@ def still_alive_after_records(tables: Mapping[str, pd.DataFrame]) -> pd.DataFram
     """
     survival = tables["survival_status"].copy()
     dated = []
-    for domain, column in ALIVE_ON.items():
+    for domain, column in DATED_COLUMNS.items():  # as XD-022 reads them
         data = tables.get(domain)
         if data is None or column not in data.columns:
             continue
