@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from importlib import metadata
 from typing import Any
 
@@ -29,8 +30,11 @@ __all__ = [
 ]
 
 
+@cache
 def package_version() -> str:
     """Return the installed trialdata version (``0+unknown`` in a bare source tree).
+
+    Read once per process (the installed version does not change while it runs).
 
     Returns
     -------

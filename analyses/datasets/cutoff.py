@@ -58,7 +58,10 @@ DATED_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def _as_dates(values: pd.Series) -> pd.Series:
     """Return ``values`` as date-times (unreadable values missing, zones dropped)."""
-    dates = pd.to_datetime(values, errors="coerce")
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        dates = values  # typed already: no element-wise parse
+    else:
+        dates = pd.to_datetime(values, errors="coerce")
     if isinstance(dates.dtype, pd.DatetimeTZDtype):
         dates = dates.dt.tz_localize(None)
     return dates

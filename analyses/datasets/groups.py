@@ -69,20 +69,26 @@ def label_groups(
     pandas.Categorical
         Ordered labels.
     """
-    labels = [
+    if not len(levels):
+        return pd.Categorical([], categories=[], ordered=True)
+    pairs = pd.MultiIndex.from_arrays(
+        [
+            pd.array(levels.to_numpy(), dtype="Float64"),
+            pd.array(routes.to_numpy(), dtype="string"),
+        ],
+        names=["level", "route"],
+    )
+    codes, distinct = pairs.factorize()  # one label per distinct level and route
+    named = pd.DataFrame(list(distinct), columns=["level", "route"])
+    named["label"] = [
         group_label(protocol, lv, rt)
-        for lv, rt in zip(levels.to_numpy(), routes.to_numpy(), strict=True)
+        for lv, rt in zip(named["level"], named["route"], strict=True)
     ]
     order = (
-        pd.DataFrame(
-            {
-                "label": labels,
-                "level": pd.array(levels.to_numpy(), dtype="Float64"),
-                "route": pd.array(routes.to_numpy(), dtype="string"),
-            }
-        )
+        named.astype({"level": "Float64", "route": "string"})
         .sort_values(["level", "route"], na_position="last", kind="mergesort")
         .drop_duplicates("label")["label"]
         .tolist()
     )
+    labels = named["label"].to_numpy(dtype=object)[codes]
     return pd.Categorical(labels, categories=order, ordered=True)
