@@ -37,8 +37,11 @@ __all__ = [
     "with_end",
 ]
 
-#: First possible consent date of every demo trial.
-STUDY_START = pd.Timestamp("2024-01-08")
+#: First possible consent date of every demo trial. Early enough that every date of
+#: the largest demo (1,000 subjects: escalation, 540 days of expansion and 400 days
+#: of follow-up, about three years) lies before the day it is written, since a date
+#: in the future is an error (XD-024).
+STUDY_START = pd.Timestamp("2023-01-09")
 
 #: Follow-up after the first dose, in days, after which no visit is generated.
 FOLLOW_UP_DAYS = 400

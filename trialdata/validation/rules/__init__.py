@@ -106,6 +106,8 @@ def _load_rule_modules() -> None:
         design,
         dosing,
         labs,
+        plausibility,
+        privacy,
         references,
         timing,
     )

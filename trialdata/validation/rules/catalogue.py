@@ -45,6 +45,15 @@ def _dose_cohort_at(
     return change
 
 
+def _header_only(domain: str) -> Callable[[Records], None]:
+    """Remove every row of a domain, as a file with only its header row."""
+
+    def change(records: Records) -> None:
+        records[domain].clear()
+
+    return change
+
+
 #: Rule id -> a change to :func:`~trialdata.validation.rules.testing.clean_records`
 #: that makes the rule fire.
 EXAMPLES: dict[str, Callable[[Records], None]] = {
@@ -83,6 +92,12 @@ EXAMPLES: dict[str, Callable[[Records], None]] = {
     "BB-002": _set("biobank_samples", 1, freezing_time="2024-01-10T08:30"),
     "BB-003": _set("custody_events", 2, event_time="2024-01-10T08:30"),
     "LB-001": _set("labs", 1, lower_limit=60.0),
+    "XD-024": _set("subjects", 0, consent_date="1900-01-02"),
+    "PV-001": _set(
+        "subjects", 1, withdrawal_reason="moved; new phone 06-12345678 (Maria Garcia)"
+    ),
+    # last: the other examples change rows of adverse_events
+    "XD-025": _header_only("adverse_events"),
 }
 
 
@@ -142,6 +157,8 @@ def _describe(rule_id: str) -> str:
     after = clean_records()
     EXAMPLES[rule_id](after)
     for domain, rows in after.items():
+        if not rows and before[domain]:
+            return f"{domain}: every row removed (only the header row left)"
         for number, (old, new) in enumerate(zip(before[domain], rows, strict=True)):
             changed = {k: v for k, v in new.items() if old.get(k) != v}
             if changed:
