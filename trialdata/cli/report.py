@@ -19,6 +19,7 @@ import typer
 from schemas.protocol import ProtocolError
 from trialdata.cli._errors import fail
 from trialdata.errors import TrialDataError
+from trialdata.io.files import OutputRefusedError, check_output
 from trialdata.reports import FORMATS, write_report
 from trialdata.trial import Trial, TrialDataWarning
 
@@ -53,7 +54,8 @@ def safety(
             "--output",
             "-o",
             help="Report file; its extension (html, pdf, rtf, docx, xlsx) is the "
-            "format.",
+            "format. An existing file is replaced in one step (said so); a symbolic "
+            "link is refused.",
         ),
     ] = Path("safety_report.html"),
     store: Annotated[
@@ -82,6 +84,10 @@ def safety(
         raise fail("--store needs --snapshot LABEL")
     if not output.parent.is_dir():
         raise fail(f"output folder {output.parent} does not exist")
+    try:
+        replaced = check_output(output)  # a link is refused before any work
+    except OutputRefusedError as error:
+        raise fail(f"{output}: cannot write the report: {error.reason}") from None
     if cutoff is not None:
         try:
             day = date.fromisoformat(cutoff)
@@ -122,7 +128,10 @@ def safety(
         write_report(report, output)
     except OSError as error:
         raise fail(f"{output}: cannot write the report: {error.strerror}") from None
-    print(f"trialdata: safety report written to {output}", file=sys.stderr)
+    except OutputRefusedError as error:  # a link put there meanwhile
+        raise fail(f"{output}: cannot write the report: {error.reason}") from None
+    note = " (replaced the earlier file)" if replaced else ""
+    print(f"trialdata: safety report written to {output}{note}", file=sys.stderr)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,9 +2,10 @@
 
 Every command takes ``--store URL`` (any SQLAlchemy URL or a SQLite file; default
 ``./trialdata.sqlite``, or the ``TRIALDATA_STORE`` environment variable). Exit codes:
-0 clean, 1 rows quarantined or conflicts flagged (``ingest``), a freeze refused on the
-stored records' error findings (``freeze``) or a tampered audit trail
-(``audit verify``), 2 usage error or unreadable input.
+0 clean, 1 rows quarantined, conflicts flagged, error findings or an upload refused
+because it was not read in full (``ingest``), a freeze refused on the stored records'
+error findings (``freeze``) or a tampered audit trail (``audit verify``), 2 usage
+error or unreadable input.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import shutil
 import sys
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -20,10 +23,12 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from trialdata.cli._errors import fail
-from trialdata.errors import TrialDataError
+from trialdata.cli._errors import fail, user_errors
+from trialdata.errors import StoreError, TrialDataError
+from trialdata.io.files import check_output
 from trialdata.store.consistency import rule_summary
 from trialdata.store.engine import missing_sqlite_file, remove_sqlite_store
+from trialdata.store.ingest import UploadRefusedError, finding_lines, ingest_report
 from trialdata.store.queries import write_query_lists
 from trialdata.store.snapshots import FreezeRefusedError
 from trialdata.store.store import TrialStore
@@ -96,22 +101,46 @@ def ingest(
         str | None,
         typer.Option("--reason", help="Why; required when stored records change."),
     ] = None,
+    quarantine_bad_files: Annotated[
+        bool,
+        typer.Option(
+            "--quarantine-bad-files",
+            help="Quarantine a file not read in full (unreadable, a malformed line, "
+            "a symbolic link, ...) whole and store the rest, instead of refusing "
+            "the upload. A missing required file still refuses it.",
+        ),
+    ] = False,
 ) -> None:
     """Validate an upload and store it: valid rows accepted, failing rows quarantined.
 
-    Exit 0 when every row was accepted, 1 when rows were quarantined, 2 when the upload
-    cannot be read or is refused (nothing is stored then).
+    All or nothing per upload: one that was not read in full (an unreadable file, a
+    malformed line, a missing required file, a symbolic link) is refused and nothing
+    is stored, unless --quarantine-bad-files holds such files whole. Exit 0 when
+    every row was accepted, 1 when rows were quarantined, the upload has error
+    findings or was refused for its files, 2 on usage errors or an upload that
+    cannot be used at all (no protocol, another site's records, a change without
+    --reason; nothing is stored then).
     """
-    who = _user(user)
-    report = validate_folder(folder)
-    new_file = missing_sqlite_file(store)
-    try:
-        with TrialStore.open(store) as opened:
-            result = opened.ingest(report, site=site, user=who, reason=reason)
-    except TrialDataError:
-        if new_file is not None:  # refused: leave no empty store behind
-            remove_sqlite_store(new_file)
-        raise
+    with user_errors():
+        who = _user(user)
+        report = validate_folder(folder)
+        new_file = missing_sqlite_file(store)
+        try:
+            with TrialStore.open(store) as opened:
+                result = ingest_report(
+                    opened.engine,
+                    report,
+                    site=site,
+                    user=who,
+                    reason=reason,
+                    quarantine_bad_files=quarantine_bad_files,
+                )
+        except TrialDataError as error:
+            if new_file is not None:  # refused: leave no empty store behind
+                remove_sqlite_store(new_file)
+            if isinstance(error, UploadRefusedError):
+                _refused(error, quarantine_bad_files)
+            raise
     print(
         f"submission {result.submission_id} from site {result.site_id}: "
         f"{result.n_rows} rows read, {result.n_created} created, "
@@ -119,6 +148,7 @@ def ingest(
         f"{result.n_quarantined} quarantined, {result.n_released} released from "
         f"quarantine; {result.n_findings} finding(s)"
     )
+    print(f"rows: {result.count_line()}")
     print(f"audit head {result.audit_head}")
     for line in result.quarantine_lines():
         print(f"  {line}")
@@ -140,6 +170,31 @@ def ingest(
     raise typer.Exit(result.exit_code)
 
 
+def _refused(refused: UploadRefusedError, quarantine_bad_files: bool) -> None:
+    """Report an upload refused for its files (nothing stored) and exit with 1."""
+    n = refused.n_rows
+    print(
+        f"upload refused, nothing stored: {n} rows read = 0 stored + 0 quarantined "
+        f"+ {refused.n_refused} refused"
+    )
+    for line in finding_lines(refused.reasons):
+        print(f"  refused: {line}")
+    errors = refused.findings.loc[refused.findings["severity"] == "error"]
+    if len(errors) > len(refused.reasons):
+        print(
+            f"  ({len(errors)} error finding(s) in all; `trialdata validate` lists "
+            "them)"
+        )
+    hint = (
+        "a required file is missing"
+        if quarantine_bad_files
+        else "send the files again, or ingest with --quarantine-bad-files to store "
+        "the rest and hold these files in quarantine"
+    )
+    _say(f"upload refused: it was not read in full; {hint}")
+    raise typer.Exit(1)
+
+
 def verify(
     store: StoreOption = None,
     expect_head: Annotated[
@@ -157,7 +212,7 @@ def verify(
                 f"--expect-head {expect_head!r} is not an audit head "
                 "(64 hexadecimal characters, as printed by `trialdata ingest`)"
             )
-    with TrialStore.open(store, create=False) as opened:
+    with user_errors(), TrialStore.open(store, create=False) as opened:
         result = opened.verify(expected_head=expect_head)
     if result.ok:
         print(
@@ -194,14 +249,15 @@ def freeze(
     snapshot.
     """
     who = _user(user)
-    try:
-        with TrialStore.open(store, create=False) as opened:
-            snap = opened.freeze(
-                label, user=who, reason=reason, allow_errors=allow_errors
-            )
-    except FreezeRefusedError as refused:
-        print(f"trialdata: {refused}", file=sys.stderr, flush=True)
-        raise typer.Exit(1) from None
+    with user_errors():
+        try:
+            with TrialStore.open(store, create=False) as opened:
+                snap = opened.freeze(
+                    label, user=who, reason=reason, allow_errors=allow_errors
+                )
+        except FreezeRefusedError as refused:
+            print(f"trialdata: {refused}", file=sys.stderr, flush=True)
+            raise typer.Exit(1) from None
     rows = sum(snap.row_counts.values())
     print(
         f"snapshot {snap.label}: {rows} rows in {len(snap.row_counts)} tables, "
@@ -225,7 +281,7 @@ def export(
     ] = ExportFormat.CSV,
 ) -> None:
     """Write a snapshot's protocol.toml and domain files into a folder."""
-    with TrialStore.open(store, create=False) as opened:
+    with user_errors(), TrialStore.open(store, create=False) as opened:
         written = opened.export(snapshot, folder, format=file_format.value)
     print(f"snapshot {snapshot}: {len(written)} files written to {folder}")
 
@@ -256,10 +312,11 @@ def queries(
     if ctx.invoked_subcommand is not None:
         ctx.obj = store
         return
-    with TrialStore.open(store, create=False) as opened:
-        frame = opened.queries(site=site, include_closed=include_closed)
-        sites = [site] if site is not None else opened.sites()
-    written = write_query_lists(frame, output, sites=sites)
+    with user_errors():
+        with TrialStore.open(store, create=False) as opened:
+            frame = opened.queries(site=site, include_closed=include_closed)
+            sites = [site] if site is not None else opened.sites()
+        written, replaced = _write_queries(frame, output, sites)
     files = ", ".join(str(p) for p in written)
     if not written:
         print("no queries to list; nothing written")
@@ -267,6 +324,61 @@ def queries(
         print(f"no queries to list; empty lists written: {files}")
     else:
         print(f"{len(frame)} queries written: {files}")
+    if replaced:
+        print(f"replaced the earlier lists: {', '.join(str(p) for p in replaced)}")
+
+
+def _write_queries(
+    frame: pd.DataFrame, output: Path, sites: list[str]
+) -> tuple[list[Path], list[Path]]:
+    """Write query lists without following links or leaving half-written files.
+
+    The lists are written into a temporary folder beside their targets, then moved
+    over them one by one (each move replaces the file in one step; a symbolic link
+    at a target is refused before anything is moved). Returns the files written and
+    those among them that replaced an earlier file.
+    """
+    one_file = output.suffix.lower() in (".csv", ".xlsx")
+    folder = output.parent if one_file else output
+    if output.is_symlink() or folder.is_symlink():
+        link = output if output.is_symlink() else folder
+        raise StoreError(
+            f"{link}: is a symbolic link; outputs are never written through links"
+        )
+    if one_file and output.is_dir():
+        raise StoreError(f"{output}: is a folder, not a .csv or .xlsx file")
+    in_the_way = next(
+        (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None
+    )
+    if in_the_way is not None:
+        raise StoreError(
+            f"{in_the_way}: is a file, not a folder; cannot write the query list "
+            f"to {output}"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(dir=folder, prefix=".queries."))
+    except OSError as error:
+        raise StoreError(
+            f"{error.filename or folder}: cannot write the query list: "
+            f"{error.strerror or error}"
+        ) from None
+    try:
+        made = write_query_lists(
+            frame, scratch / output.name if one_file else scratch, sites=sites
+        )
+        targets = [folder / p.name for p in made]
+        replaced = [t for t in targets if check_output(t)]
+        for made_file, target in zip(made, targets, strict=True):
+            os.replace(made_file, target)
+    except OSError as error:
+        raise StoreError(
+            f"{error.filename or output}: cannot write the query list: "
+            f"{error.strerror or error}"
+        ) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return targets, replaced
 
 
 @queries_app.command("answer")
@@ -279,7 +391,7 @@ def answer(
 ) -> None:
     """Record the site's answer to a query (status answered)."""
     who = _user(user)
-    with TrialStore.open(store or ctx.obj, create=False) as opened:
+    with user_errors(), TrialStore.open(store or ctx.obj, create=False) as opened:
         opened.answer_query(query_id, text, user=who)
     print(f"query {query_id} answered")
 
@@ -294,7 +406,7 @@ def close(
 ) -> None:
     """Close a query by hand (the data manager accepts the answer)."""
     who = _user(user)
-    with TrialStore.open(store or ctx.obj, create=False) as opened:
+    with user_errors(), TrialStore.open(store or ctx.obj, create=False) as opened:
         opened.close_query(query_id, text, user=who)
     print(f"query {query_id} closed")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import sys
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -13,6 +14,7 @@ import typer
 from analyses._results import package_version
 from trialdata.cli._errors import fail, user_errors
 from trialdata.findings_render import render_findings
+from trialdata.io.files import OutputRefusedError, check_output, write_output
 from trialdata.validation import ValidationReport, validate_folder
 
 __all__ = ["register"]
@@ -50,14 +52,24 @@ def validate(
         OutputFormat, typer.Option("--format", help="Report format.")
     ] = OutputFormat.TEXT,
     output: Annotated[
-        Path | None, typer.Option("--output", help="Write the report here, not stdout.")
+        Path | None,
+        typer.Option(
+            "--output",
+            help="Write the report here, not stdout. An existing file is replaced "
+            "in one step (said so); a symbolic link is refused.",
+        ),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", help="No progress on stderr.")
     ] = False,
 ) -> None:
     """Validate an upload: exit 0 when clean, 1 with error findings, 2 on bad input."""
-    size = sum(p.stat().st_size for p in folder.iterdir()) if folder.is_dir() else 0
+    if output is not None:
+        try:
+            check_output(output)  # a link or folder is refused before any work
+        except OutputRefusedError as error:
+            raise fail(f"{output}: cannot write the report: {error.reason}") from None
+    size = _upload_size(folder)
     show = not quiet and size > LARGE_UPLOAD_BYTES
 
     def progress(message: str) -> None:
@@ -71,15 +83,35 @@ def validate(
         sys.stdout.write(text)
     else:
         try:
-            output.write_text(text, encoding="utf-8")
+            replaced = write_output(output, text)
+        except OutputRefusedError as error:  # a link put there meanwhile
+            raise fail(f"{output}: cannot write the report: {error.reason}") from None
         except OSError as error:
             raise fail(f"{output}: cannot write the report: {error.strerror}") from None
+        note = " (replaced the earlier file)" if replaced else ""
         print(
             f"trialdata: {report.n_errors} error(s), {report.n_warnings} warning(s); "
-            f"report written to {output}",
+            f"report written to {output}{note}",
             file=sys.stderr,
         )
     raise typer.Exit(report.exit_code)
+
+
+def _upload_size(folder: Path) -> int:
+    """Return the bytes of an upload folder's regular files (links not followed)."""
+    if not folder.is_dir():
+        return 0
+    size = 0
+    try:
+        for entry in folder.iterdir():
+            try:
+                info = entry.lstat()
+            except OSError:
+                continue
+            size += info.st_size if stat.S_ISREG(info.st_mode) else 0
+    except OSError:
+        return 0
+    return size
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,14 @@ value while reading comes back with its number, boolean and date columns already
 (the parser keeps them); a file with any value Arrow cannot convert is read as text.
 Row numbers follow one convention everywhere: the header is row 1, so the first record
 is row 2 (the sheet row in Excel, the record number + 1 in Parquet and XPT).
+
+A CSV line with more or fewer fields than the header does not make the file
+unreadable: the file is read line by line instead, the line is kept as a record (its
+fields cut or padded to the header, missing values for the fields it lacks) and
+listed in :attr:`RawTable.malformed` with its line number and text, for the caller
+to report. Files are opened without following symbolic links
+(:func:`trialdata.io.files.open_regular`) and read once: the bytes read are the
+bytes hashed.
 """
 
 from __future__ import annotations
@@ -14,9 +22,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import NoReturn
 
 import numpy as np
@@ -27,9 +38,16 @@ import pyarrow.csv as pacsv
 
 from schemas.domains import get_domain
 from trialdata.errors import UnreadableFileError
-from trialdata.io.files import SourceFile, sha256_of
+from trialdata.io.files import SourceFile, open_regular
 
-__all__ = ["ROW_COLUMN", "TEXT_DTYPE", "RawTable", "read_raw", "typed_columns_as_text"]
+__all__ = [
+    "ROW_COLUMN",
+    "TEXT_DTYPE",
+    "MalformedLine",
+    "RawTable",
+    "read_raw",
+    "typed_columns_as_text",
+]
 
 #: Column of a raw table holding each row's source line.
 ROW_COLUMN = "_source_row"
@@ -38,6 +56,29 @@ ROW_COLUMN = "_source_row"
 TEXT_DTYPE = pd.StringDtype("pyarrow")
 
 _DELIMITERS = (",", ";", "\t", "|")
+
+
+@dataclass(frozen=True)
+class MalformedLine:
+    """A CSV line whose number of fields differs from the header's.
+
+    Attributes
+    ----------
+    line : int
+        1-based line number (the header is line 1); the record's first line when a
+        quoted value spans lines.
+    expected : int
+        Fields in the header.
+    found : int
+        Fields on the line.
+    text : str
+        The line as sent.
+    """
+
+    line: int
+    expected: int
+    found: int
+    text: str
 
 
 @dataclass
@@ -57,9 +98,12 @@ class RawTable:
     delimiter : str or None
         The CSV delimiter found, None for other formats.
     content : pyarrow.Buffer or None
-        The bytes read, kept until they are hashed (CSV files).
+        The bytes read, kept until they are hashed.
     digest : str or None
-        The SHA-256 once taken (at once for formats read from the path).
+        The SHA-256 once taken.
+    malformed : list of MalformedLine
+        CSV lines with too many or too few fields; each is also a record of
+        ``data`` (on its line), with its fields cut or padded to the header.
     """
 
     source: SourceFile
@@ -68,6 +112,7 @@ class RawTable:
     delimiter: str | None = None
     content: pa.Buffer | None = field(default=None, repr=False)
     digest: str | None = field(default=None, repr=False)
+    malformed: list[MalformedLine] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
@@ -78,10 +123,8 @@ class RawTable:
         then released.
         """
         if self.digest is None:
-            if self.content is None:
-                self.digest = sha256_of(self.source.path)
-            else:
-                self.digest = hashlib.sha256(self.content).hexdigest()
+            assert self.content is not None
+            self.digest = hashlib.sha256(self.content).hexdigest()
             self.content = None
         return self.digest
 
@@ -107,8 +150,12 @@ def read_raw(source: SourceFile, *, threads: bool | None = None) -> RawTable:
     Raises
     ------
     UnreadableFileError
-        When the file is empty, not UTF-8, not of its stated format, or has no header.
+        When the file is empty, not UTF-8, not of its stated format, or has no
+        header; when it is a symbolic link or not a regular file (it is then not
+        read at all).
     """
+    if source.problem is not None:
+        _unreadable(source, source.problem)
     readers: dict[str, Callable[[SourceFile], RawTable]] = {
         "csv": lambda csv_source: _read_csv(csv_source, threads),
         "excel": _read_excel,
@@ -122,6 +169,13 @@ def read_raw(source: SourceFile, *, threads: bool | None = None) -> RawTable:
     except (OSError, ValueError, pa.ArrowException, csv.Error) as error:
         raise UnreadableFileError(
             f"cannot be read as {source.format}: {error}", file=source.name
+        ) from None
+    except (ArithmeticError, LookupError, TypeError, RuntimeError) as error:
+        # a third-party reader failing on a file it was not made for: the file is
+        # unreadable input, not a bug to show as a traceback
+        raise UnreadableFileError(
+            f"cannot be read as {source.format}: {type(error).__name__}: {error}",
+            file=source.name,
         ) from None
 
 
@@ -146,8 +200,9 @@ def _finish(
     data: pd.DataFrame,
     rows: np.ndarray,
     duplicated: list[str],
+    content: pa.Buffer,
     delimiter: str | None = None,
-    content: pa.Buffer | None = None,
+    malformed: list[MalformedLine] | None = None,
 ) -> RawTable:
     """Keep the first copy of each column, make text columns Arrow text, add rows."""
     renamed = [c for c in data.columns if "\x00" in str(c)]
@@ -158,8 +213,9 @@ def _finish(
         data = data.astype(dict.fromkeys(objects, TEXT_DTYPE), copy=False)
     data.index = pd.RangeIndex(len(data))
     data[ROW_COLUMN] = rows.astype("int64", copy=False)
-    digest = None if content is not None else sha256_of(source.path)
-    return RawTable(source, data, duplicated, delimiter, content, digest)
+    return RawTable(
+        source, data, duplicated, delimiter, content, None, list(malformed or [])
+    )
 
 
 def _read_csv(source: SourceFile, threads: bool | None) -> RawTable:
@@ -169,10 +225,10 @@ def _read_csv(source: SourceFile, threads: bool | None) -> RawTable:
         _unreadable(source, "file is empty")
     if head.startswith(b"\xef\xbb\xbf"):
         raw, head = raw.slice(3), head[3:]
-    end_of_header = head.find(b"\n")
+    end_of_header = _line_end(head)
     if end_of_header < 0 and raw.size > len(head):  # a header longer than the head
         head = raw.to_pybytes()
-        end_of_header = head.find(b"\n")
+        end_of_header = _line_end(head)
     header_bytes = head if end_of_header < 0 else head[:end_of_header]
     header_line = _decode(source, header_bytes, raw).rstrip("\r")
     delimiter = max(_DELIMITERS, key=header_line.count)
@@ -183,23 +239,98 @@ def _read_csv(source: SourceFile, threads: bool | None) -> RawTable:
         _unreadable(source, "the first line (header) is empty", row=1)
     columns, duplicated = _dedupe_header([h.strip() for h in header])
     quoted = _contains_byte(raw, ord('"'))
-    # Keeping blank lines as rows (of nulls) lets record i be line i + 2 when no row
-    # is entirely null and no value spans lines, without looking for where lines
-    # start. Values can only span lines inside quotes: a quoted file must also have
-    # one line per record.
-    table = _read_table(
-        raw, columns, source, delimiter, quoted, threads, keep_blank=True
-    )
-    rows = _lines_without_blank_rows(table)
-    if rows is not None and quoted and _line_count(raw) != table.num_rows + 1:
-        rows = None
-    if rows is None:
+    misshapen = _Misshapen()
+    try:
+        # Keeping blank lines as rows (of nulls) lets record i be line i + 2 when no
+        # row is entirely null and no value spans lines, without looking for where
+        # lines start. Values can only span lines inside quotes: a quoted file must
+        # also have one line per record.
         table = _read_table(
-            raw, columns, source, delimiter, quoted, threads, keep_blank=False
+            raw, columns, source, delimiter, quoted, threads, misshapen, keep_blank=True
         )
-        rows = _csv_line_numbers(raw, table.num_rows, delimiter)
+        rows = _lines_without_blank_rows(table)
+        if rows is not None and quoted and _line_count(raw) != table.num_rows + 1:
+            rows = None
+        if rows is None:
+            table = _read_table(
+                raw,
+                columns,
+                source,
+                delimiter,
+                quoted,
+                threads,
+                misshapen,
+                keep_blank=False,
+            )
+            rows = _csv_line_numbers(raw, table.num_rows, delimiter)
+    except pa.ArrowInvalid:
+        if not misshapen.seen:
+            raise
+        return _read_csv_by_line(source, raw, content, columns, duplicated, delimiter)
     data = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
-    return _finish(source, data, rows, duplicated, delimiter, content)
+    return _finish(source, data, rows, duplicated, content, delimiter)
+
+
+def _line_end(text: bytes) -> int:
+    """Return where the first line ends (LF, CR LF or lone CR); -1 when it does not."""
+    ends = [i for i in (text.find(b"\n"), text.find(b"\r")) if i >= 0]
+    return min(ends) if ends else -1
+
+
+class _Misshapen:
+    """Arrow's handler of a row whose field count differs from the header's.
+
+    It notes that one was seen and stops the read: the file is then read line by
+    line (:func:`_read_csv_by_line`), which keeps such a line with its number.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def __call__(self, row: object) -> str:
+        self.seen = True
+        return "error"
+
+
+def _read_csv_by_line(
+    source: SourceFile,
+    raw: pa.Buffer,
+    content: pa.Buffer,
+    columns: list[str],
+    duplicated: list[str],
+    delimiter: str,
+) -> RawTable:
+    """Read a CSV file that has lines of the wrong width, record by record.
+
+    Every record is kept on its line: one with too many fields keeps the first
+    ones (the whole line is in :attr:`RawTable.malformed`), one with too few gets
+    missing values for the rest. Values are text; empty fields are missing.
+    """
+    text = _decode(source, raw, raw)
+    lines = re.split(r"\r\n|\r|\n", text)  # as the csv module counts lines
+    width = len(columns)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str | None]] = []
+    starts: list[int] = []
+    malformed: list[MalformedLine] = []
+    header_seen = False
+    previous_end = 0
+    for record in reader:
+        start, previous_end = previous_end + 1, reader.line_num
+        if not record:  # a blank line
+            continue
+        if not header_seen:
+            header_seen = True
+            continue
+        if len(record) != width:
+            sent = "\n".join(lines[start - 1 : previous_end])
+            malformed.append(MalformedLine(start, width, len(record), sent))
+        values = [v if v != "" else None for v in record[:width]]
+        records.append(values + [None] * (width - len(values)))
+        starts.append(start)
+    data = _text_frame(columns, records)
+    rows = np.asarray(starts, dtype="int64")
+    return _finish(source, data, rows, duplicated, content, delimiter, malformed)
 
 
 #: Bytes looked at first, for the header line and for an empty file.
@@ -216,13 +347,28 @@ _SCAN_BYTES = 8 << 20
 
 
 def _read_file(source: SourceFile) -> pa.Buffer:
-    """Read a whole file into Arrow's memory pool.
+    """Read a whole regular file into Arrow's memory pool (links are refused).
 
     The pool keeps memory it has had for the next read, where a bytes object of
     each file would take fresh pages from the system every time.
     """
-    with pa.OSFile(str(source.path)) as handle:
-        return handle.read_buffer()
+    with open_regular(source.path) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        buffer = pa.allocate_buffer(size, resizable=True)
+        view = memoryview(buffer).cast("B")
+        filled = 0
+        while filled < size:
+            n = handle.readinto(view[filled:])
+            if not n:
+                break
+            filled += n
+        view.release()
+        rest = handle.read()  # the file grew while it was read
+        if filled < size:
+            buffer.resize(filled)
+        if rest:
+            return pa.py_buffer(buffer.to_pybytes() + rest)
+        return buffer
 
 
 def _line_count(raw: pa.Buffer) -> int:
@@ -256,10 +402,14 @@ def _read_table(
     delimiter: str,
     quoted: bool,
     threads: bool | None,
+    misshapen: _Misshapen,
     *,
     keep_blank: bool,
 ) -> pa.Table:
-    """Read CSV bytes with Arrow, typed when every value converts, else as text."""
+    """Read CSV bytes with Arrow, typed when every value converts, else as text.
+
+    A line of the wrong width stops the read (``misshapen`` notes it).
+    """
     options = {
         "read_options": pacsv.ReadOptions(
             column_names=columns,
@@ -270,11 +420,14 @@ def _read_table(
             delimiter=delimiter,
             newlines_in_values=quoted,
             ignore_empty_lines=not keep_blank,
+            invalid_row_handler=misshapen,
         ),
     }
     table = _read_typed_csv(raw, columns, source.domain, options)
     if table is not None:
         return table
+    if misshapen.seen:  # the text read would stop at the same line
+        raise pa.ArrowInvalid("a line has more or fewer fields than the header")
     try:
         return pacsv.read_csv(
             pa.BufferReader(raw),
@@ -361,7 +514,8 @@ def _read_typed_csv(
     It refuses the whole file at the first value it cannot convert; the caller then
     reads the file as text so that parsing can report every such value with its row.
     The fast path only keeps what the text parser would read the same way: a file
-    whose numbers include ``nan`` (which the text parser reports) goes the text way.
+    whose numbers include ``nan`` or an infinity (which the text parser reports)
+    goes the text way.
     """
     if domain is None:
         return None
@@ -377,7 +531,8 @@ def _read_typed_csv(
         return None
     for name in columns:
         column = table.column(name)
-        if pa.types.is_floating(column.type) and pc.any(pc.is_nan(column)).as_py():
+        floating = pa.types.is_floating(column.type)
+        if floating and pc.all(pc.is_finite(column)).as_py() is False:
             return None
     return table
 
@@ -454,10 +609,12 @@ def _cell_text(value: object) -> str | None:
 def _read_excel(source: SourceFile) -> RawTable:
     from python_calamine import CalamineError, CalamineWorkbook
 
-    if source.path.stat().st_size == 0:
+    content = _read_file(source)
+    if content.size == 0:
         _unreadable(source, "file is empty (0 bytes); not an Excel workbook")
     try:
-        sheet = CalamineWorkbook.from_path(str(source.path)).get_sheet_by_index(0)
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content.to_pybytes()))
+        sheet = workbook.get_sheet_by_index(0)
         cells = sheet.to_python(skip_empty_area=False)
     except (CalamineError, OSError, ValueError) as error:
         _unreadable(source, f"not a valid .xlsx workbook ({type(error).__name__})")
@@ -479,7 +636,7 @@ def _read_excel(source: SourceFile) -> RawTable:
     columns, duplicated = _dedupe_header(header)
     data = _text_frame(columns, records)
     rows = np.asarray([first_row + i for i in body], dtype="int64")
-    return _finish(source, data, rows, duplicated)
+    return _finish(source, data, rows, duplicated, content)
 
 
 def _text_frame(columns: list[str], records: list[list[str | None]]) -> pd.DataFrame:
@@ -498,11 +655,13 @@ def _text_frame(columns: list[str], records: list[list[str | None]]) -> pd.DataF
     )
 
 
-def _typed_frame_as_text(source: SourceFile, data: pd.DataFrame) -> RawTable:
+def _typed_frame_as_text(
+    source: SourceFile, data: pd.DataFrame, content: pa.Buffer
+) -> RawTable:
     columns, duplicated = _dedupe_header([str(c) for c in data.columns])
     data = data.set_axis(columns, axis=1)
     rows = np.arange(2, len(data) + 2, dtype="int64")
-    return _finish(source, typed_columns_as_text(data), rows, duplicated)
+    return _finish(source, typed_columns_as_text(data), rows, duplicated, content)
 
 
 def typed_columns_as_text(data: pd.DataFrame) -> pd.DataFrame:
@@ -538,18 +697,120 @@ def typed_columns_as_text(data: pd.DataFrame) -> pd.DataFrame:
 def _read_parquet(source: SourceFile) -> RawTable:
     import pyarrow.parquet as pq
 
-    if source.path.stat().st_size == 0:
+    content = _read_file(source)
+    if content.size == 0:
         _unreadable(source, "file is empty (0 bytes); not a Parquet file")
-    return _typed_frame_as_text(source, pq.read_table(source.path).to_pandas())
+    table = pq.read_table(pa.BufferReader(content))
+    return _typed_frame_as_text(source, table.to_pandas(), content)
 
 
 def _read_xpt(source: SourceFile) -> RawTable:
     import pyreadstat
 
-    if source.path.stat().st_size == 0:
+    content = _read_file(source)
+    if content.size == 0:
         _unreadable(source, "file is empty (0 bytes); not a SAS transport file")
     try:
-        data, _meta = pyreadstat.read_xport(str(source.path))
+        data, _meta = pyreadstat.read_xport(io.BytesIO(content.to_pybytes()))
     except pyreadstat.ReadstatError as error:
         _unreadable(source, f"not a SAS XPT file: {error}")
-    return _typed_frame_as_text(source, data)
+    except (OverflowError, ValueError):
+        # a date, date-time or time value pyreadstat cannot convert (e.g. a DATE9.
+        # value of ten billion days): read the numbers, convert them here, and
+        # keep each value that is no date as the number sent, for the parser to
+        # report with its row and column
+        try:
+            data, meta = pyreadstat.read_xport(
+                io.BytesIO(content.to_pybytes()), disable_datetime_conversion=True
+            )
+        except pyreadstat.ReadstatError as error:
+            _unreadable(source, f"not a SAS XPT file: {error}")
+        data = _sas_dates_as_text(data, meta.original_variable_types)
+    return _typed_frame_as_text(source, data, content)
+
+
+# SAS formats pyreadstat reads as dates, date-times and times (its own lists).
+_SAS_FORMAT = re.compile(r"^([A-Z][A-Z0-9]+[A-Z])(\d+)?(?(2)(?:\.\d*)?$|\.?$)")
+_SAS_DATE_FORMATS = frozenset(
+    [
+        "WEEKDATE",
+        "MMDDYY",
+        "DDMMYY",
+        "YYMMDD",
+        "DATE",
+        "DDMMYYB",
+        "DDMMYYC",
+        "DDMMYYD",
+        "DDMMYYN",
+        "DDMMYYP",
+        "DDMMYYS",
+        "MMDDYYB",
+        "MMDDYYC",
+        "MMDDYYD",
+        "MMDDYYN",
+        "MMDDYYP",
+        "MMDDYYS",
+        "WEEKDATX",
+        "DTDATE",
+        "IS8601DA",
+        "E8601DA",
+        "B8601DA",
+        "YYMMDDB",
+        "YYMMDDD",
+        "YYMMDDN",
+        "YYMMDDP",
+        "YYMMDDS",
+    ]
+)
+_SAS_DATETIME_FORMATS = frozenset(
+    ["DATETIME", "E8601DT", "DATEAMPM", "MDYAMPM", "IS8601DT", "B8601DT", "B8601DN"]
+)
+_SAS_TIME_FORMATS = frozenset(
+    ["TIME", "HHMM", "TOD", "TIMEAMPM", "IS8601TM", "E8601TM", "B8601TM"]
+)
+_SAS_ORIGIN = datetime(1960, 1, 1)
+
+
+def _sas_value_text(value: object, kind: str) -> str | None:
+    """Return a SAS date (days), date-time or time (seconds) as ISO text.
+
+    A value outside the dates Python can hold is returned as the number sent.
+    """
+    if not isinstance(value, (int, float)) or value != value:  # missing
+        return _cell_text(value)
+    try:
+        if kind == "date":
+            return (_SAS_ORIGIN + timedelta(days=int(value))).date().isoformat()
+        if kind == "datetime":
+            moment = _SAS_ORIGIN + timedelta(seconds=float(value))
+            text = moment.isoformat()
+            return text[:10] if text.endswith("T00:00:00") else text
+        return (datetime.min + timedelta(seconds=float(value))).time().isoformat()
+    except (OverflowError, ValueError):
+        return _cell_text(float(value))
+
+
+def _sas_dates_as_text(
+    data: pd.DataFrame, formats: dict[str, str | None]
+) -> pd.DataFrame:
+    """Convert the date, date-time and time columns of an XPT file read as numbers."""
+    out = data.copy()
+    for column, sas_format in formats.items():
+        match = _SAS_FORMAT.match(sas_format or "")
+        if match is None or column not in out.columns:
+            continue
+        name = match.group(1)
+        if name in _SAS_DATE_FORMATS:
+            kind = "date"
+        elif name in _SAS_DATETIME_FORMATS:
+            kind = "datetime"
+        elif name in _SAS_TIME_FORMATS:
+            kind = "time"
+        else:
+            continue
+        out[column] = pd.Series(
+            [_sas_value_text(v, kind) for v in out[column].astype(object)],
+            index=out.index,
+            dtype=object,
+        )
+    return out

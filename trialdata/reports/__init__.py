@@ -124,8 +124,15 @@ def write_report(report: Report, path: str | Path) -> Path:
     ------
     ValueError
         For an unknown extension.
+    trialdata.io.files.OutputRefusedError
+        When the path is a symbolic link or not a regular file: outputs are never
+        written through links. An existing file is replaced in one step (a
+        temporary file beside it is moved over it), so it is never left half
+        written.
     """
+    from trialdata.io.files import write_output
+
     target = Path(path)
     data = render(report, target.suffix.lower().lstrip("."))
-    target.write_bytes(data)
+    write_output(target, data)
     return target

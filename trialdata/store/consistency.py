@@ -280,10 +280,12 @@ class _Checker:
         protocol: Protocol,
         stored: Mapping[str, StoredDomain],
         pending: Mapping[str, Pending],
+        held: frozenset[str] = frozenset(),
     ) -> None:
         self.protocol = protocol
         self.stored = stored
         self.pending = pending
+        self.held = held
         self.excluded = {
             name: np.zeros(len(p.keys), dtype=bool) for name, p in pending.items()
         }
@@ -316,7 +318,7 @@ class _Checker:
         for spec in DOMAINS:
             s = self.stored.get(spec.name)
             p = None if stored_only or excluded is None else self.pending.get(spec.name)
-            if s is None and p is None:
+            if s is None and p is None and spec.name not in self.held:
                 continue
             if p is None or excluded is None:
                 keep = np.ones(0 if s is None else len(s.data), dtype=bool)
@@ -717,6 +719,8 @@ def check_upload(
     protocol: Protocol,
     stored: Mapping[str, StoredDomain],
     pending: Mapping[str, Pending],
+    *,
+    held: frozenset[str] = frozenset(),
 ) -> Consistency:
     """Check what an upload would write against the stored trial.
 
@@ -728,6 +732,11 @@ def check_upload(
         Current records of every domain that has any.
     pending : mapping of str to Pending
         The upload's domains, with the rows the ingest would write.
+    held : frozenset of str, optional
+        Domains whose file the upload brought but that were quarantined whole
+        without a row read: the view has them (with the stored records only, or
+        empty), in the stored records' own check too, so that the rows that need
+        them (a lab result of a subject in a held subjects file) are orphans.
 
     Returns
     -------
@@ -735,7 +744,7 @@ def check_upload(
         Further rows to quarantine with their findings, and the conflicts left on
         stored records.
     """
-    return _Checker(protocol, stored, pending).run()
+    return _Checker(protocol, stored, pending, held).run()
 
 
 def validate_stored(

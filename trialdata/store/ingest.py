@@ -6,6 +6,15 @@ findings. Nothing is discarded, and nothing is written at all when the upload is
 refused (a row of another site, a change without a reason) or when the process dies
 half-way.
 
+All or nothing per upload: an upload that was not read in full or is incomplete (a
+finding of :data:`~trialdata.validation.runner.INTAKE_RULES`: a file unreadable, a
+required domain missing, two files for one domain, a malformed line, a symbolic link
+or special file) is refused whole (:class:`UploadRefusedError`) unless the caller
+asks to quarantine such files whole (``quarantine_bad_files``): every row read from
+them is quarantined, and a file none of whose rows could be read is quarantined as
+one entry (key ``<file>#file``). A missing required domain has no file to hold and
+always refuses the upload. Every row read is stored, quarantined or refused.
+
 Full-record semantics: an uploaded row is the whole record. A column absent from the
 file is a missing value, so a re-upload without an optional column clears that field
 (an update, which needs a reason like any other). Records absent from an upload are
@@ -19,7 +28,7 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -29,8 +38,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from schemas.domains import DOMAINS, DomainSpec
-from trialdata.errors import StoreError
+from trialdata.errors import StoreError, UnreadableFileError
 from trialdata.findings import FINDING_COLUMNS, Finding, Severity, findings_frame
+from trialdata.io.files import open_regular
 from trialdata.store._ids import next_id, update_by_id
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert, bulk_update
@@ -65,12 +75,14 @@ from trialdata.store.tables import (
     QUARANTINE,
     SUBMISSION_FILES,
     SUBMISSIONS,
+    record_table,
     record_table_name,
 )
 from trialdata.validation import PROTOCOL_FILE, ValidationReport
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.runner import INTAKE_RULES
 
-__all__ = ["PAUSE_ENV", "IngestResult", "ingest_report"]
+__all__ = ["PAUSE_ENV", "IngestResult", "UploadRefusedError", "ingest_report"]
 
 #: Test hook: when set to a file path, ingest writes that file after the first
 #: domain's records are written inside the transaction, then sleeps for a minute, so
@@ -78,6 +90,74 @@ __all__ = ["PAUSE_ENV", "IngestResult", "ingest_report"]
 PAUSE_ENV = "TRIALDATA_TEST_INGEST_PAUSE"
 
 _LISTED = 20
+
+#: Key of the quarantine entry of a file held whole without a row read from it.
+FILE_KEY_SUFFIX = "#file"
+
+#: Intake findings that cannot be held by quarantining a file: there is none.
+_NO_FILE_TO_HOLD = frozenset({"RD-006"})
+
+
+class UploadRefusedError(StoreError):
+    """An upload refused whole: it was not read in full or is incomplete.
+
+    Nothing is stored. Raised for findings of
+    :data:`~trialdata.validation.runner.INTAKE_RULES` (a missing required domain
+    even when bad files may be quarantined).
+
+    Attributes
+    ----------
+    findings : pandas.DataFrame
+        Every finding of the upload (:data:`~trialdata.findings.FINDING_COLUMNS`).
+    reasons : pandas.DataFrame
+        The findings that refuse it.
+    n_rows : int
+        Rows read from the upload; all of them are refused.
+    """
+
+    def __init__(self, findings: pd.DataFrame, reasons: pd.DataFrame, n_rows: int):
+        self.findings = findings
+        self.reasons = reasons
+        self.n_rows = n_rows
+        files = list(dict.fromkeys(reasons["file"].astype(str)))
+        lines = [f"  {line}" for line in finding_lines(reasons, _LISTED)]
+        super().__init__(
+            f"upload refused, nothing stored: {len(files)} file(s) not read in full "
+            f"or missing ({', '.join(files)}); {n_rows} row(s) read, 0 stored, "
+            f"0 quarantined, {n_rows} refused:\n" + "\n".join(lines)
+        )
+
+    @property
+    def n_refused(self) -> int:
+        """Rows refused: every row read."""
+        return self.n_rows
+
+
+def finding_lines(findings: pd.DataFrame, limit: int = _LISTED) -> list[str]:
+    """Return findings as lines naming file, row, column, rule and message.
+
+    Parameters
+    ----------
+    findings : pandas.DataFrame
+        Findings (:data:`~trialdata.findings.FINDING_COLUMNS`).
+    limit : int, optional
+        Lines at most; a last line says how many more there are.
+
+    Returns
+    -------
+    list of str
+        E.g. ``"labs.csv row 6: RD-012: line has 9 fields, ..."``.
+    """
+    lines = []
+    for row in findings.head(limit).to_dict("records"):
+        where = str(row["file"])
+        if not pd.isna(row["row"]):
+            where += f" row {int(row['row'])}"
+        column = "" if pd.isna(row["column"]) else f"{row['column']} "
+        lines.append(f"{where}: {column}{row['rule']}: {row['message']}")
+    if len(findings) > limit:
+        lines.append(f"... and {len(findings) - limit} more")
+    return lines
 
 
 @dataclass(frozen=True)
@@ -117,6 +197,12 @@ class IngestResult:
         Conflicts with stored records that no row of this upload could be held
         responsible for; they are findings of the upload (on the stored record)
         and ``freeze`` refuses while they last.
+    quarantined_files : pandas.DataFrame
+        Files held whole (``quarantine_bad_files``): ``domain``, ``file``,
+        ``rows`` (rows read from it, all quarantined; 0 when none could be read),
+        ``rule`` and ``message`` of its first intake finding.
+    n_errors : int
+        Error findings of the upload (validation, store and conflicts).
     """
 
     submission_id: int
@@ -133,11 +219,50 @@ class IngestResult:
     findings: pd.DataFrame
     quarantine_summary: pd.DataFrame = field(default_factory=lambda: _summary([]))
     n_flagged: int = 0
+    quarantined_files: pd.DataFrame = field(default_factory=lambda: _held_files([]))
+    n_errors: int = 0
+
+    @property
+    def n_stored(self) -> int:
+        """Rows accepted: created, updated or unchanged."""
+        return self.n_created + self.n_updated + self.n_unchanged
+
+    @property
+    def n_files_quarantined(self) -> int:
+        """Files held whole, without a row read from them."""
+        return int((self.quarantined_files["rows"] == 0).sum())
 
     @property
     def exit_code(self) -> int:
-        """0 when every row was accepted, 1 when rows were quarantined or flagged."""
-        return 1 if self.n_quarantined or self.n_flagged else 0
+        """0 when every row was accepted and nothing was wrong, else 1.
+
+        1 when rows or files were quarantined, conflicts flagged, or the upload has
+        any error finding (so that ``ingest`` never exits 0 on an upload that
+        ``validate`` fails).
+        """
+        held = self.n_quarantined or self.n_flagged or len(self.quarantined_files)
+        return 1 if held or self.n_errors else 0
+
+    def count_line(self) -> str:
+        """Return the row counts: rows read = stored + quarantined.
+
+        Returns
+        -------
+        str
+            E.g. ``"16 rows read = 13 stored (0 created, 0 updated, 13 unchanged)
+            + 3 quarantined"``, with the files held unread when there are any.
+        """
+        line = (
+            f"{self.n_rows} rows read = {self.n_stored} stored ({self.n_created} "
+            f"created, {self.n_updated} updated, {self.n_unchanged} unchanged) + "
+            f"{self.n_quarantined} quarantined"
+        )
+        if self.n_files_quarantined:
+            line += (
+                f"; {self.n_files_quarantined} file(s) quarantined whole without a "
+                "row read"
+            )
+        return line
 
     def quarantine_lines(self) -> list[str]:
         """Return one line per domain: rows quarantined, by rule, with an example.
@@ -160,6 +285,16 @@ class IngestResult:
                     f"{row['rule']}: {row['rows']} - {example}{column}{row['message']}"
                 )
             lines.append(f"{domain}: {n} quarantined ({'; '.join(parts)})")
+        for row in self.quarantined_files.to_dict("records"):
+            rows = (
+                f"its {row['rows']} row(s) quarantined"
+                if row["rows"]
+                else "no row could be read"
+            )
+            lines.append(
+                f"{row['domain']}: file {row['file']} quarantined whole, {rows} "
+                f"({row['rule']}: {row['message']})"
+            )
         return lines
 
 
@@ -185,13 +320,17 @@ def _subject_column(spec: DomainSpec, text: CanonicalText, n: int) -> np.ndarray
     return np.full(n, None, dtype=object)
 
 
-def _prepare(spec: DomainSpec, report: ValidationReport) -> _Upload:
+def _prepare(
+    spec: DomainSpec, report: ValidationReport, held: frozenset[str] = frozenset()
+) -> _Upload:
     data = report.tables[spec.name]
     text = canonical_text(data, spec)
     key_series = key_text(text.arrow, spec.key)
     keys = np.asarray(key_series.to_numpy(), dtype=object)
     rejected = report.rejected_mask(spec.name).to_numpy(dtype=bool).copy()
     files = object_strings(data[SOURCE_FILE])
+    if held:  # files quarantined whole: every row of theirs
+        rejected |= np.isin(files.astype(str), list(held))
     rows = pd.to_numeric(data[SOURCE_ROW]).to_numpy(dtype=np.int64)
     subjects = _subject_column(spec, text, len(data))
 
@@ -491,10 +630,53 @@ def _quarantine(
     site: str,
     submission: int,
     changeset: int,
+    unread: pd.DataFrame,
+    held_domains: frozenset[str] = frozenset(),
 ) -> tuple[int, int]:
-    """Quarantine rejected rows; resolve earlier quarantined rows of the same keys."""
+    """Quarantine rejected rows; resolve earlier quarantined rows of the same keys.
+
+    ``unread`` lists the files held whole without a row read from them
+    (``domain``, ``file``, ``sha256``, ``rule``, ``message``); each is one entry,
+    key ``<file>#file``, its data the file's name, SHA-256 and finding. Such an
+    entry is resolved by a later upload of the site that reads that domain.
+    """
     first = next_id(conn, QUARANTINE.c.id)
     columns: list[list[object]] = [[] for _ in range(9)]
+    for row in unread.to_dict("records"):
+        file_key = f"{row['file']}{FILE_KEY_SUFFIX}"
+        entry = json.dumps(
+            {
+                "file": row["file"],
+                "sha256": row["sha256"] or None,
+                "rows_read": 0,
+                "rule": row["rule"],
+                "message": row["message"],
+            },
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        for target, value in zip(
+            columns,
+            (
+                row["domain"],
+                file_key,
+                None,
+                row["file"],
+                None,
+                entry,
+                site,
+                submission,
+                "quarantined",
+            ),
+            strict=True,
+        ):
+            target.append(value)
+        audit.add(
+            "quarantine",
+            "quarantine",
+            np.asarray([f"{row['domain']}:{file_key}"], dtype=object),
+            new=np.asarray([entry], dtype=object),
+        )
     for up in uploads:
         bad = up.rejected
         if not bad.any():
@@ -542,6 +724,16 @@ def _quarantine(
     if len(open_rows):
         valid = {(u.spec.name, k) for u in uploads for k in u.keys[~u.rejected]}
         again = {(u.spec.name, k) for u in uploads for k in u.keys[u.rejected]}
+        # a file held whole earlier: resolved once the domain is read again
+        for domain, key in zip(
+            open_rows["domain"], open_rows["record_key"], strict=True
+        ):
+            if not str(key).endswith(FILE_KEY_SUFFIX):
+                continue
+            if domain in held_domains:
+                again.add((domain, key))
+            elif any(u.spec.name == domain for u in uploads):
+                valid.add((domain, key))
         pairs = list(zip(open_rows["domain"], open_rows["record_key"], strict=True))
         for status, chosen in (("superseded", valid), ("replaced", again)):
             hit = np.array([p in chosen for p in pairs], dtype=bool)
@@ -573,7 +765,7 @@ def _quarantine(
         ),
         [list(range(first, first + n_new)), *columns],
     )
-    return n_new, n_released
+    return n_new - len(unread), n_released  # rows; the files held are not rows
 
 
 _SUMMARY_COLUMNS = (
@@ -591,13 +783,107 @@ def _summary(records: list[dict[str, object]]) -> pd.DataFrame:
     return pd.DataFrame(records, columns=list(_SUMMARY_COLUMNS))
 
 
-def _quarantine_summary(uploads: list[_Upload], findings: pd.DataFrame) -> pd.DataFrame:
+_HELD_COLUMNS = ("domain", "file", "rows", "rule", "message", "sha256")
+
+
+def _held_files(records: list[dict[str, object]]) -> pd.DataFrame:
+    return pd.DataFrame(records, columns=list(_HELD_COLUMNS)).astype({"rows": int})
+
+
+def _with_stored_domains(
+    engine: sa.Engine, report: ValidationReport
+) -> ValidationReport:
+    """Return the report with missing required domains the store holds made warnings.
+
+    Uploads may be partial: a required domain whose file is missing from the
+    upload but whose records the store already holds is not missing from the trial
+    (the check against the stored trial sees those records). Its RD-006 finding
+    stays, as a warning saying so.
+    """
+    findings = report.findings
+    missing = (findings["rule"] == "RD-006") & (findings["severity"] == Severity.ERROR)
+    if not missing.any():
+        return report
+    held: set[str] = set()
+    with engine.connect() as conn:
+        for name in set(findings.loc[missing, "domain"].astype(str)):
+            table = record_table(name)
+            current = sa.select(table.c._rid).where(table.c._ended_cs.is_(None))
+            if conn.execute(current.limit(1)).first() is not None:
+                held.add(name)
+    if not held:
+        return report
+    stands = missing & findings["domain"].isin(held)
+    changed = findings.copy()
+    changed.loc[stands, "severity"] = str(Severity.WARNING)
+    changed.loc[stands, "message"] = (
+        changed.loc[stands, "message"].astype(str)
+        + "; the stored records of this domain stand (a partial upload)"
+    )
+    return replace(report, findings=changed)
+
+
+def _intake(report: ValidationReport, quarantine_bad_files: bool) -> pd.DataFrame:
+    """Refuse an upload not read in full, or return the files to hold whole.
+
+    Raises
+    ------
+    UploadRefusedError
+        When the upload has an intake finding (see the module notes) and bad files
+        are not to be quarantined, or a required domain is missing (from the upload
+        and the store).
+    """
+    findings = report.findings
+    intake = findings.loc[
+        (findings["severity"] == Severity.ERROR) & findings["rule"].isin(INTAKE_RULES)
+    ]
+    if intake.empty:
+        return _held_files([])
+    refusing = (
+        intake.loc[intake["rule"].isin(_NO_FILE_TO_HOLD)]
+        if quarantine_bad_files
+        else intake
+    )
+    if len(refusing):
+        n_rows = sum(len(table) for table in report.tables.values())
+        shown = refusing if quarantine_bad_files else intake
+        raise UploadRefusedError(findings, shown.reset_index(drop=True), n_rows)
+    digests = {f.name: f.sha256 for f in report.files}
+    records: list[dict[str, object]] = []
+    for name, group in intake.groupby("file", sort=False):
+        domain = str(group["domain"].iloc[0])
+        table = report.tables.get(domain)
+        rows = 0
+        if table is not None:
+            rows = int((table[SOURCE_FILE].astype(str) == str(name)).sum())
+        records.append(
+            {
+                "domain": domain,
+                "file": str(name),
+                "rows": rows,
+                "rule": str(group["rule"].iloc[0]),
+                "message": str(group["message"].iloc[0]),
+                "sha256": digests.get(str(name), ""),
+            }
+        )
+    return _held_files(records)
+
+
+def _quarantine_summary(
+    uploads: list[_Upload],
+    findings: pd.DataFrame,
+    held_files: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
     """Count the quarantined rows of each domain by the rules that hold them.
 
-    A row-level error holds its row; a file-level error (no row) holds every row of
-    its file. A row held by two rules counts for both.
+    A row-level error holds its row; a file-level error (no row), or an intake
+    finding of a file quarantined whole (``held_files``), holds every row of its
+    file. A row held by two rules counts for both.
     """
     errors = findings.loc[findings["severity"] == Severity.ERROR]
+    if held_files:
+        whole = errors["rule"].isin(INTAKE_RULES) & errors["file"].isin(held_files)
+        errors = errors.assign(row=errors["row"].where(~whole))
     records: list[dict[str, object]] = []
     for up in uploads:
         bad = up.rejected
@@ -644,23 +930,32 @@ def _against_store(
     uploads: list[_Upload],
     plans: list[_Plan],
     stored: dict[str, pd.DataFrame],
+    held: frozenset[str] = frozenset(),
+    *,
+    first_upload: bool = False,
 ) -> Consistency | None:
     """Check the rows to be written against the stored trial; apply its verdict.
 
     Rows that break a rule next to the stored records (or next to what is left of
     the upload once its failing rows are quarantined) are marked rejected, and the
-    plans no longer create or change them. Returns None when nothing needed
-    checking: nothing is written, or the store is empty and no row was rejected
-    (the upload's own validation saw exactly what the store would hold).
+    plans no longer create or change them. ``held`` names the domains of files
+    quarantined whole without a row read: the view has them (empty when nothing is
+    stored), so that rows that needed them are orphans. Returns None when nothing
+    needed checking: nothing is written, or the store is empty, no row was rejected
+    and no file held (the upload's own validation saw exactly what the store would
+    hold). ``first_upload`` says the store has no submission yet (so no record).
     """
     written = [p.created | p.updated for p in plans]
     if not any(w.any() for w in written):
+        return None
+    alone = not held and not any(up.rejected.any() for up in uploads)
+    if alone and first_upload:  # nothing stored: no need to read every domain
         return None
     for spec in DOMAINS:
         if spec.name not in stored:
             stored[spec.name] = read_versions(conn, spec)
     empty = all(not len(data) for data in stored.values())
-    if empty and not any(up.rejected.any() for up in uploads):
+    if empty and alone:
         return None
     pending = {
         up.spec.name: Pending(
@@ -681,7 +976,7 @@ def _against_store(
         for spec in DOMAINS
         if len(stored[spec.name])
     }
-    outcome = check_upload(report.protocol, records, pending)
+    outcome = check_upload(report.protocol, records, pending, held=held)
     for up, plan in zip(uploads, plans, strict=True):
         extra = outcome.rejected.get(up.spec.name)
         if extra is None or not extra.any():
@@ -726,14 +1021,17 @@ def _findings_with_keys(
 def _protocol_text(report: ValidationReport) -> str:
     path = Path(report.folder) / PROTOCOL_FILE
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise StoreError(
-            f"{path}: cannot read the protocol: {error.strerror}"
-        ) from None
+        with open_regular(path) as handle:  # never through a symbolic link
+            return handle.read().decode("utf-8")
+    except UnreadableFileError as error:
+        raise StoreError(f"{path}: cannot read the protocol: {error.reason}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise StoreError(f"{path}: cannot read the protocol: {why}") from None
 
 
-def _check_trial(conn: sa.Connection, trial_id: str) -> None:
+def _check_trial(conn: sa.Connection, trial_id: str) -> bool:
+    """Refuse an upload of another trial; return whether the store has no upload."""
     known = conn.execute(
         sa.select(SUBMISSIONS.c.trial_id).order_by(SUBMISSIONS.c.id).limit(1)
     ).scalar()
@@ -742,6 +1040,7 @@ def _check_trial(conn: sa.Connection, trial_id: str) -> None:
             f"this store holds trial {known}; the upload's protocol.toml is for trial "
             f"{trial_id}"
         )
+    return known is None
 
 
 def ingest_report(
@@ -751,6 +1050,7 @@ def ingest_report(
     site: str,
     user: str,
     reason: str | None = None,
+    quarantine_bad_files: bool = False,
 ) -> IngestResult:
     """Store a validated upload: accept valid rows, quarantine the others, audit all.
 
@@ -766,6 +1066,10 @@ def ingest_report(
         Who uploads.
     reason : str, optional
         Why; required when the upload changes stored records.
+    quarantine_bad_files : bool, optional
+        Quarantine a file that was not read in full (unreadable, a malformed
+        line, two files for a domain, a link or special file) whole, with its
+        findings, and store the rest; by default such an upload is refused.
 
     Returns
     -------
@@ -774,6 +1078,9 @@ def ingest_report(
 
     Raises
     ------
+    UploadRefusedError
+        When the upload was not read in full or is incomplete (see the module
+        notes). Nothing is stored then.
     StoreError
         When the site is not in the protocol, the store holds another trial, the
         upload would create or change another site's records, or it changes stored
@@ -786,12 +1093,18 @@ def ingest_report(
             f"lists {', '.join(protocol.site_ids)}"
         )
     reason = reason.strip() if reason and reason.strip() else None
+    report = _with_stored_domains(engine, report)
+    held_files = _intake(report, quarantine_bad_files)
+    held = frozenset(held_files["file"])
+    unread = held_files.loc[held_files["rows"] == 0]
+    # domains held without a row read and absent from the upload's tables
+    held_domains = frozenset(set(unread["domain"]) - set(report.tables))
     protocol_text = _protocol_text(report)
     coordinator = coordinating_site(protocol)
     specs = [spec for spec in DOMAINS if spec.name in report.tables]
-    uploads = [_prepare(spec, report) for spec in specs]
+    uploads = [_prepare(spec, report, held) for spec in specs]
     with write_transaction(engine) as conn:
-        _check_trial(conn, protocol.trial.id)
+        first_upload = _check_trial(conn, protocol.trial.id)
         stored = {spec.name: read_versions(conn, spec) for spec in specs}
         by_name = {spec.name: spec for spec in DOMAINS}
         for name in ("subjects", "biobank_samples"):
@@ -829,7 +1142,15 @@ def ingest_report(
         ]
         if refusals:
             _refuse(site, refusals)
-        outcome = _against_store(conn, report, uploads, plans, stored)
+        outcome = _against_store(
+            conn,
+            report,
+            uploads,
+            plans,
+            stored,
+            held_domains,
+            first_upload=first_upload,
+        )
         if reason is None:
             _need_reason(plans)
         submission = next_id(conn, SUBMISSIONS.c.id)
@@ -843,13 +1164,20 @@ def ingest_report(
             if number == 0:
                 _pause_for_tests()
         n_quarantined, n_released = _quarantine(
-            conn, uploads, audit, site=site, submission=submission, changeset=changeset
+            conn,
+            uploads,
+            audit,
+            site=site,
+            submission=submission,
+            changeset=changeset,
+            unread=unread,
+            held_domains=frozenset(held_files["domain"]),
         )
         findings = _findings_with_keys(report, uploads)
         n_flagged = 0
         if outcome is not None:
             findings = pd.concat([findings, outcome.findings], ignore_index=True)
-        summary = _quarantine_summary(uploads, findings)
+        summary = _quarantine_summary(uploads, findings, held)
         findings["flagged"] = False
         if outcome is not None and len(outcome.flagged):
             n_flagged = len(outcome.flagged)
@@ -889,6 +1217,7 @@ def ingest_report(
             )
         )
         n_rows = sum(len(up.keys) for up in uploads)
+        n_errors = int((findings["severity"] == Severity.ERROR).sum())
         counts = {
             "n_rows": n_rows,
             "n_created": int(sum(p.created.sum() for p in plans)),
@@ -965,4 +1294,6 @@ def ingest_report(
         findings=findings,
         quarantine_summary=summary,
         n_flagged=n_flagged,
+        quarantined_files=held_files,
+        n_errors=n_errors,
     )

@@ -7,10 +7,16 @@ A partial date (``YYYY-MM`` or ``YYYY``) in a column that has an imputation flag
 column (``onset_date`` → ``onset_date_imputed``) is imputed to the first day of the
 month or year, flagged ``D`` or ``M``, and reported as an RD-011 warning; elsewhere a
 partial date is an RD-008 error.
+
+Numbers are read as sent or not at all: text that reads as NaN or infinity, a whole
+number beyond the 64-bit range (a 20-digit identifier, say) and a whole number too
+long to be held exactly are RD-008 errors with the raw text, never a value rounded
+or wrapped around.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -72,8 +78,9 @@ def parse_table(
         if column not in raw.columns or kind == "string" or is_parsed(raw[column]):
             continue
         text = raw[column]
+        too_big = None
         if kind == "integer":
-            values, bad = _parse_integer(text)
+            values, bad, too_big = _parse_integer(text)
         elif kind == "float":
             values, bad = _parse_float(text)
         elif kind == "boolean":
@@ -102,15 +109,16 @@ def parse_table(
                 )
         typed[column] = values
         if bad.any():
+            message = "cannot read " + text[bad].map(repr) + f" as {_EXPECTED[kind]}"
+            if too_big is not None and too_big.any():
+                message = message.where(
+                    ~too_big[bad],
+                    message + f": out of range (a whole number from {_INT64_MIN} to "
+                    f"{_INT64_MAX})",
+                )
             problems.append(
                 _findings(
-                    raw,
-                    spec.name,
-                    column,
-                    bad,
-                    "RD-008",
-                    Severity.ERROR,
-                    "cannot read " + text[bad].map(repr) + f" as {_EXPECTED[kind]}",
+                    raw, spec.name, column, bad, "RD-008", Severity.ERROR, message
                 )
             )
     findings = pd.concat(problems, ignore_index=True) if problems else empty_findings()
@@ -193,22 +201,49 @@ def _parse_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     try:  # fast path: every value is a number (Arrow's C++ cast)
         cast = pc.cast(_arrow(text), pa.float64())
         values = pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index)
-        # Arrow reads the text "nan" as NaN; it is not a number a site can mean, so it
-        # is reported like any other unreadable value rather than becoming missing.
-        not_a_number = pc.fill_null(pc.is_nan(cast), False).to_numpy(
-            zero_copy_only=False
-        )
-        return values, pd.Series(not_a_number, index=text.index)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         values = pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
-        return values, text.notna() & values.isna()
+    # Arrow reads the text "nan" and "inf" as NaN and infinity; neither is a number a
+    # site can mean, so they are reported like any other unreadable value rather
+    # than becoming missing or an endless value (a number too large for a double,
+    # such as 1e999, reads as infinity too).
+    not_finite = ~np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))
+    bad = text.notna() & pd.Series(not_finite, index=text.index)
+    return values.where(~bad), bad
 
 
-def _parse_integer(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+#: Range of the whole numbers a column can hold (64-bit, as stored).
+_INT64_MIN = -(2**63)
+_INT64_MAX = 2**63 - 1
+#: Whole numbers of this size and more are not held exactly by a double.
+_EXACT_BELOW = 2**53
+_WHOLE_TEXT = r"^\s*[+-]?\d+\s*$"
+
+
+def _parse_integer(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse whole numbers; return values, unreadable mask and out-of-range mask.
+
+    A whole number written as digits is read exactly, also beyond what a double
+    holds; one beyond the 64-bit range is unreadable (``too_big``), never rounded.
+    ``3.0`` and ``1e3`` are read as 3 and 1000; ``3.5`` is unreadable.
+    """
     numbers, bad = _parse_float(text)
     fractional = numbers.notna() & (numbers % 1 != 0)
-    numbers = numbers.where(~fractional)
-    return numbers.astype("Int64"), bad | fractional
+    large = numbers.notna() & (numbers.abs() >= _EXACT_BELOW)
+    values = numbers.where(~(fractional | large)).astype("Int64")
+    too_big = pd.Series(False, index=text.index)
+    if large.any():
+        written = text[large].astype(str).str.strip()
+        digits = written.str.match(_WHOLE_TEXT)
+        for index, sent, whole in zip(
+            written.index, written.to_numpy(), digits.to_numpy(), strict=True
+        ):
+            number = int(sent) if whole else int(numbers[index])
+            if _INT64_MIN <= number <= _INT64_MAX:
+                values[index] = number
+            else:
+                too_big[index] = True
+    return values, bad | fractional | too_big, too_big
 
 
 def _parse_boolean(text: pd.Series) -> tuple[pd.Series, pd.Series]:

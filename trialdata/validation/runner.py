@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,10 +11,16 @@ import numpy as np
 import pandas as pd
 
 from schemas.domains import DOMAINS, DomainSpec, get_domain
-from schemas.protocol import Protocol, ProtocolError, load_protocol
+from schemas.protocol import Protocol, ProtocolError, parse_protocol
 from trialdata.errors import InputError, UnreadableFileError
 from trialdata.findings import Finding, Severity, findings_frame
-from trialdata.io.files import SourceFile, discover_upload, sha256_of
+from trialdata.io.files import (
+    SourceFile,
+    discover_upload,
+    not_a_regular_file,
+    open_regular,
+    sha256_of,
+)
 from trialdata.io.identifiers import find_identifier_columns
 from trialdata.io.readers import read_raw, typed_columns_as_text
 from trialdata.validation._threads import (
@@ -33,7 +40,10 @@ from trialdata.validation.rules.prepare import prepare
 from trialdata.validation.schema_check import ABSENT_COLUMNS, check_keys, check_schema
 
 __all__ = [
+    "INTAKE_RULES",
     "PROTOCOL_FILE",
+    "RD_MALFORMED_LINE",
+    "RD_NOT_A_FILE",
     "load_upload_protocol",
     "validate_folder",
     "validate_tables",
@@ -41,6 +51,23 @@ __all__ = [
 
 #: Name of the protocol file in an upload folder.
 PROTOCOL_FILE = "protocol.toml"
+
+#: A CSV line with more or fewer fields than the header (a row-level finding on
+#: that line; the line is kept as a record, its value is the line as sent).
+RD_MALFORMED_LINE = "RD-012"
+
+#: An entry with a data file's name that is not a regular file (a symbolic link, a
+#: folder, a named pipe): refused without being read.
+RD_NOT_A_FILE = "RD-013"
+
+#: Rules of findings that mean the upload was not read in full or is incomplete: a
+#: file unreadable (RD-001), a required domain missing (RD-006), two files for one
+#: domain (RD-010), a malformed line (RD-012), a link or special file (RD-013).
+#: ``trialdata ingest`` refuses an upload with any of them (or, when asked,
+#: quarantines the file whole).
+INTAKE_RULES: frozenset[str] = frozenset(
+    {"RD-001", "RD-006", "RD-010", RD_MALFORMED_LINE, RD_NOT_A_FILE}
+)
 
 Progress = Callable[[str], None]
 
@@ -79,10 +106,30 @@ def load_upload_protocol(folder: Path) -> Protocol:
     if not folder.is_dir():
         raise InputError("not a folder", file=str(folder))
     path = folder / PROTOCOL_FILE
-    if not path.is_file():
+    problem = not_a_regular_file(path)
+    if problem == "does not exist":
         raise InputError(f"the upload has no {PROTOCOL_FILE}", file=str(folder))
+    if problem is not None:  # a link is refused, never read
+        raise InputError(f"{RD_NOT_A_FILE}: {problem}", file=str(path))
     try:
-        return load_protocol(path)
+        with open_regular(path) as handle:  # no link followed, even one made since
+            raw = handle.read()
+    except UnreadableFileError as error:
+        raise InputError(f"{RD_NOT_A_FILE}: {error.reason}", file=str(path)) from None
+    except OSError as error:
+        raise InputError(
+            f"cannot read file: {error.strerror or error}", file=str(path)
+        ) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"not UTF-8 text (byte {error.start})", file=str(path)
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"not valid TOML: {error}", file=str(path)) from None
+    try:
+        return parse_protocol(data, source=str(path))
     except ProtocolError as error:
         raise InputError(str(error).split(":", 1)[1].strip(), file=str(path)) from None
 
@@ -103,6 +150,13 @@ def _read_domain_file(
     be taken later, from the bytes read) and the file-level findings.
     """
     notes: list[Finding] = []
+    if source.problem is not None:  # a link or special file: never opened
+        notes.append(
+            _file_finding(
+                source, spec.name, RD_NOT_A_FILE, Severity.ERROR, source.problem
+            )
+        )
+        return None, lambda: "", notes
     try:
         raw = read_raw(source, threads=threads)
     except UnreadableFileError as error:
@@ -111,8 +165,29 @@ def _read_domain_file(
                 source, spec.name, "RD-001", Severity.ERROR, error.reason, row=error.row
             )
         )
-        digest = sha256_of(source.path)
+        try:
+            digest = sha256_of(source.path)
+        except (UnreadableFileError, OSError):
+            digest = ""  # not even its bytes could be read
         return None, lambda: digest, notes
+    for line in raw.malformed:
+        what = "more" if line.found > line.expected else "fewer"
+        notes.append(
+            Finding(
+                spec.name,
+                source.name,
+                line.line,
+                None,
+                None,
+                RD_MALFORMED_LINE,
+                Severity.ERROR,
+                f"line has {line.found} fields, {what} than the header's "
+                f"{line.expected}, so its values cannot be matched to their "
+                "columns (a delimiter inside an unquoted value, or a field left "
+                "out); the value is the line as sent",
+                line.text,
+            )
+        )
     if raw.delimiter not in (None, ","):
         shown = {"\t": "tab"}.get(raw.delimiter, repr(raw.delimiter))
         notes.append(
@@ -372,7 +447,13 @@ _COST_PER_BYTE = {"csv": 1, "parquet": 3, "xpt": 10, "excel": 100}
 
 def _read_cost(source: SourceFile) -> float:
     """Return the expected cost of reading a file (to start costly files first)."""
-    return source.path.stat().st_size * _COST_PER_BYTE.get(source.format, 1)
+    if source.problem is not None:  # not read at all
+        return 0.0
+    try:
+        size = source.path.lstat().st_size
+    except OSError:
+        return 0.0
+    return size * _COST_PER_BYTE.get(source.format, 1)
 
 
 def _parsed_on_arrow_threads(costs: dict[Path, float]) -> set[Path]:
