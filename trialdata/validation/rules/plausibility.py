@@ -67,6 +67,24 @@ def _moments(values: pd.Series) -> np.ndarray:
     return values.to_numpy(dtype="datetime64[ns]").view(np.int64)
 
 
+def _within(
+    values: pd.Series, earliest: datetime.date, latest: datetime.date | None
+) -> bool:
+    """Return whether every date of a column lies in [earliest, latest] (by day).
+
+    Decided on the column's lowest and highest value (missing values are skipped),
+    without a pass over the rows; False when the column is not typed as dates.
+    """
+    if values.dtype.kind != "M" or not len(values):
+        return False
+    low, high = values.min(), values.max()
+    if pd.isna(low):
+        return True  # no date at all
+    if low.date() < earliest:
+        return False
+    return latest is None or high.date() <= latest
+
+
 def find_implausible_dates(
     ctx: RuleContext,
     today: datetime.date | None = None,
@@ -102,9 +120,11 @@ def find_implausible_dates(
         for column in columns:
             if not has_columns(data, column):
                 continue
+            forward = (name, column) in FORWARD_DATES
+            if _within(data[column], earliest, None if forward else today):
+                continue  # decided on the column's lowest and highest date
             moments = _moments(data[column])
             early = (moments < first) & (moments != _NAT)
-            forward = (name, column) in FORWARD_DATES
             late = np.zeros_like(early) if forward else moments >= tomorrow
             bad = early | late
             if not bad.any():
