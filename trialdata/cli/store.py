@@ -29,7 +29,7 @@ from trialdata.io.files import check_output
 from trialdata.store.consistency import rule_summary
 from trialdata.store.engine import missing_sqlite_file, remove_sqlite_store
 from trialdata.store.ingest import UploadRefusedError, finding_lines, ingest_report
-from trialdata.store.queries import write_query_lists
+from trialdata.store.queries import query_output, write_query_lists
 from trialdata.store.snapshots import FreezeRefusedError
 from trialdata.store.store import TrialStore
 from trialdata.validation import validate_folder
@@ -345,16 +345,7 @@ def _write_queries(
         raise StoreError(
             f"{link}: is a symbolic link; outputs are never written through links"
         )
-    if one_file and output.is_dir():
-        raise StoreError(f"{output}: is a folder, not a .csv or .xlsx file")
-    in_the_way = next(
-        (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None
-    )
-    if in_the_way is not None:
-        raise StoreError(
-            f"{in_the_way}: is a file, not a folder; cannot write the query list "
-            f"to {output}"
-        )
+    one_file, folder = query_output(output)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(dir=folder, prefix=".queries."))

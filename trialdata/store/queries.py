@@ -363,6 +363,39 @@ def close_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> No
     _set_status(engine, query_id, status="closed", text=text, user=user, allowed=_OPEN)
 
 
+def query_output(output: Path) -> tuple[bool, Path]:
+    """Check where query lists go: one file, or a folder of one file per site.
+
+    Parameters
+    ----------
+    output : pathlib.Path
+        A ``.csv`` or ``.xlsx`` file, or a folder.
+
+    Returns
+    -------
+    tuple of (bool, pathlib.Path)
+        Whether ``output`` is one file, and the folder the lists are written in.
+
+    Raises
+    ------
+    StoreError
+        When a file stands where a folder is needed, or a folder where the file is.
+    """
+    one_file = output.suffix.lower() in (".csv", ".xlsx")
+    if one_file and output.is_dir():
+        raise StoreError(f"{output}: is a folder, not a .csv or .xlsx file")
+    folder = output.parent if one_file else output
+    in_the_way = next(
+        (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None
+    )
+    if in_the_way is not None:
+        raise StoreError(
+            f"{in_the_way}: is a file, not a folder; cannot write the query list "
+            f"to {output}"
+        )
+    return one_file, folder
+
+
 def write_query_lists(
     queries: pd.DataFrame, output: Path, *, sites: Sequence[str] = ()
 ) -> list[Path]:
@@ -395,18 +428,7 @@ def write_query_lists(
     """
     safe = defuse_formulas(queries)
     written: list[Path] = []
-    one_file = output.suffix.lower() in (".csv", ".xlsx")
-    if one_file and output.is_dir():
-        raise StoreError(f"{output}: is a folder, not a .csv or .xlsx file")
-    folder = output.parent if one_file else output
-    in_the_way = next(
-        (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None
-    )
-    if in_the_way is not None:
-        raise StoreError(
-            f"{in_the_way}: is a file, not a folder; cannot write the query list "
-            f"to {output}"
-        )
+    one_file, _ = query_output(output)
     try:
         if one_file:
             output.parent.mkdir(parents=True, exist_ok=True)
