@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["FIRST_DOSE_RULE", "first_given_doses", "given_mask"]
+__all__ = ["FIRST_DOSE_RULE", "first_given_doses", "first_given_rows", "given_mask"]
 
 #: How the first dose is chosen, for provenance and footnotes.
 FIRST_DOSE_RULE = (
@@ -59,18 +59,8 @@ def first_given_doses(administrations: pd.DataFrame) -> pd.DataFrame:
         dose, and ``uncertain`` (bool). Without an ``admin_seq`` column no first
         dose is uncertain.
     """
-    given = given_mask(administrations).to_numpy()
-    dates = administrations["admin_date"]
-    if not pd.api.types.is_datetime64_any_dtype(dates):
-        dates = pd.to_datetime(dates, errors="coerce")
+    rows, given, dates, seq = _first_rows(administrations)
     carried = [c for c in _CARRIED if c in administrations.columns]
-    seq = (
-        _sequence_numbers(administrations)
-        if "admin_seq" in administrations.columns
-        else None
-    )
-    dated = np.flatnonzero(given & dates.notna().to_numpy())
-    rows = _earliest_per_subject(administrations["subject_id"], dates, seq, dated)
     first = pd.DataFrame(
         {
             "first_dose_date": dates.array.take(rows),
@@ -92,6 +82,46 @@ def first_given_doses(administrations: pd.DataFrame) -> pd.DataFrame:
         uncertain = undated_seq.reindex(first.index) <= dated_seq.reindex(first.index)
         first["uncertain"] = uncertain.fillna(False).astype(bool).to_numpy()
     return first
+
+
+def first_given_rows(administrations: pd.DataFrame) -> pd.Series:
+    """Return the row of each dosed subject's first given dose.
+
+    The dose :func:`first_given_doses` describes, located in the table (for a
+    finding on that row).
+
+    Parameters
+    ----------
+    administrations : pandas.DataFrame
+        The administrations domain (``subject_id``, ``admin_date``, ``given``,
+        ``admin_seq`` when present).
+
+    Returns
+    -------
+    pandas.Series of int
+        0-based row positions in ``administrations``, indexed by ``subject_id``.
+    """
+    rows = _first_rows(administrations)[0]
+    subjects = pd.Index(administrations["subject_id"].array.take(rows))
+    return pd.Series(rows, index=subjects.rename("subject_id"), name="row")
+
+
+def _first_rows(
+    administrations: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray, pd.Series, pd.Series | None]:
+    """Return the first-dose rows, the given mask, the dates and ``admin_seq``."""
+    given = given_mask(administrations).to_numpy()
+    dates = administrations["admin_date"]
+    if not pd.api.types.is_datetime64_any_dtype(dates):
+        dates = pd.to_datetime(dates, errors="coerce")
+    seq = (
+        _sequence_numbers(administrations)
+        if "admin_seq" in administrations.columns
+        else None
+    )
+    dated = np.flatnonzero(given & dates.notna().to_numpy())
+    rows = _earliest_per_subject(administrations["subject_id"], dates, seq, dated)
+    return rows, given, dates, seq
 
 
 def _sequence_numbers(administrations: pd.DataFrame) -> pd.Series:

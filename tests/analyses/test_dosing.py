@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import trialdata as td
 from analyses.datasets import derive_adsl, latest_date
-from analyses.dosing import first_given_doses, given_mask
+from analyses.dosing import first_given_doses, first_given_rows, given_mask
 from analyses.immunomonitoring.groups import derive_first_dose
 from analyses.safety.population import derive_safety_population
 from trialdata.demo import write_trial
@@ -60,6 +60,8 @@ def test_first_is_the_earliest_given_dated_dose_ties_by_sequence() -> None:
     assert first.loc["A", "first_dose_date"] == pd.Timestamp("2024-01-05")
     assert first.loc["A", "admin_seq"] == 1 and first.loc["A", "dose_level"] == 1
     assert not first.loc["A", "uncertain"]
+    # the same dose, located in the table (row 1: the lower number on the date)
+    assert first_given_rows(admin).to_dict() == {"A": 1}
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from analyses.datasets import derive_adsl, latest_date
 from analyses.dose_finding.adherence import review_design_adherence
+from analyses.dosing import first_given_rows
 from trialdata.findings import Severity, findings_frame
 from trialdata.validation.context import RuleContext
 from trialdata.validation.rules import rule
@@ -54,7 +55,7 @@ def check_design_adherence(ctx: RuleContext) -> pd.DataFrame:
     if deviations.empty:
         return findings_frame([])
     admin = ctx.tables[ADMIN]
-    first = _first_doses(admin, adsl)
+    first = first_given_rows(admin)  # the dose ADSL counts from
     hits: dict[int, str] = {}
     for rec in deviations.to_dict(orient="records"):
         cohort = adsl.loc[
@@ -77,18 +78,3 @@ def check_design_adherence(ctx: RuleContext) -> pd.DataFrame:
         column="dose_level",
         message=lambda h: pd.Series([hits[p] for p in sorted(hits)], index=h.index),
     )
-
-
-def _first_doses(admin: pd.DataFrame, adsl: pd.DataFrame) -> pd.Series:
-    """Return the position of each subject's first given dose in ``admin``."""
-    given = admin["given"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    dates = pd.to_datetime(admin["admin_date"], errors="coerce")
-    frame = pd.DataFrame(
-        {
-            "subject_id": admin["subject_id"].to_numpy(),
-            "date": dates.to_numpy(),
-            "position": np.arange(len(admin)),
-        }
-    ).loc[given & dates.notna().to_numpy()]
-    ordered = frame.sort_values(["subject_id", "date", "position"], kind="mergesort")
-    return ordered.drop_duplicates("subject_id").set_index("subject_id")["position"]
