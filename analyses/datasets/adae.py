@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from analyses.datasets.adsl import study_day
+from analyses.datasets.adsl import dlt_in_window, study_day
 from analyses.safety.teae import MissingOnsetRule, derive_teae
 
 __all__ = [
@@ -116,9 +116,8 @@ def derive_adae(
     rule = dict(teae.attrs)
     out = attach_subject_columns(teae, adsl)
     out["study_day"] = study_day(out["onset_date"], out["first_dose_date"])
-    flagged = out["dlt"].astype("boolean").fillna(False).astype(bool)
-    inside = out["study_day"].between(1, dlt_window_days).fillna(False).astype(bool)
-    out["dlt_in_window"] = (flagged & inside & out["safety"]).astype(bool)
+    in_window = dlt_in_window(out["dlt"], out["study_day"], dlt_window_days)
+    out["dlt_in_window"] = (in_window & out["safety"]).astype(bool)
     out.attrs = rule
     return out
 

@@ -26,6 +26,7 @@ __all__ = [
     "EvaluableRule",
     "FollowupRule",
     "derive_adsl",
+    "dlt_in_window",
     "dlt_window_rule",
     "study_day",
 ]
@@ -284,16 +285,35 @@ def _dlt_onsets(
     """Return the first DLT onset in the window of each subject with one."""
     if adverse_events.empty:
         return pd.Series(dtype="datetime64[ns]")
-    flagged = adverse_events["dlt"].astype("boolean").fillna(False).to_numpy(bool)
-    dlt = adverse_events.loc[flagged]
-    first = dlt["subject_id"].map(adsl.set_index("subject_id")["first_dose_date"])
-    onset = _days(dlt["onset_date"])
-    study_day = (onset - first).dt.days + 1
-    inside = study_day.between(1, window).to_numpy(dtype=bool, na_value=False)
-    kept = pd.DataFrame(
-        {"subject_id": dlt["subject_id"].to_numpy()[inside], "onset": onset[inside]}
+    first = adverse_events["subject_id"].map(
+        adsl.set_index("subject_id")["first_dose_date"]
     )
-    return kept.groupby("subject_id")["onset"].min()
+    day = study_day(adverse_events["onset_date"], first)
+    inside = dlt_in_window(adverse_events["dlt"], day, window).to_numpy()
+    onset = _days(adverse_events["onset_date"])[inside]
+    return onset.groupby(adverse_events["subject_id"].to_numpy()[inside]).min()
+
+
+def dlt_in_window(dlt: pd.Series, day: pd.Series, window: int) -> pd.Series:
+    """Return which events are DLTs of the DLT window (the one rule ADSL and ADAE use).
+
+    Parameters
+    ----------
+    dlt : pandas.Series
+        The investigator's DLT flag (missing counts as not a DLT).
+    day : pandas.Series
+        Study day of each event's onset (:func:`study_day`; missing when unknown).
+    window : int
+        DLT window: study days 1 to ``window``.
+
+    Returns
+    -------
+    pandas.Series of bool
+        Aligned on ``dlt``.
+    """
+    flagged = dlt.astype("boolean").fillna(False).astype(bool)
+    inside = day.between(1, window).fillna(False).astype(bool)
+    return flagged & inside
 
 
 def study_day(dates: pd.Series, first_dose: pd.Series) -> pd.Series:
