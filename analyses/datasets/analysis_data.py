@@ -35,6 +35,7 @@ from analyses.datasets.cutoff import (
     latest_date,
     normalise_cutoff,
 )
+from analyses.dosing import FIRST_DOSE_RULE
 from analyses.safety.teae import MissingOnsetRule
 from schemas.protocol import Protocol
 
@@ -281,9 +282,7 @@ def derive_analysis_data(
     rules: dict[str, Any] = {
         "cutoff": f"{day.date().isoformat()} ({source})",
         "cutoff_rule": CUTOFF_RULE,
-        "first_dose": (
-            "earliest dated administration with given = true (ties: lowest admin_seq)"
-        ),
+        "first_dose": FIRST_DOSE_RULE,
         "actual_dose_level": f"{actual_dose_rule} dose level given",
         "dlt_window": dlt_window_rule(window),
         "dlt_window_days": window,

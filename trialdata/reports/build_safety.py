@@ -132,15 +132,10 @@ class _Context:
         self.subjects = data.adsl
         self.safety = data.safety
         self.ae = data.adae
-        self.teae = data.adae.loc[data.adae["teae"].astype(bool).to_numpy()]
+        self.teae = data.teae
         self.escalation: EscalationSummary = data.escalation()
         self.results: dict[str, object] = {}
         self.cutoff_note = data.cutoff_note
-        self.population_note = (
-            "Safety population: enrolled subjects with at least one administration "
-            "given. Columns: actual dose level "
-            f"({data.rules['actual_dose_level']}) and route."
-        )
 
     def record(self, key: str, result: object) -> None:
         """Keep an analysis result under ``key`` for the report's JSON twin."""
