@@ -25,9 +25,13 @@ __all__ = [
     "QUARANTINE",
     "QUERIES",
     "RECORD_COLUMNS",
+    "ROLES",
+    "SITES",
     "SNAPSHOTS",
     "SUBMISSIONS",
     "SUBMISSION_FILES",
+    "USERS",
+    "USER_ROLES",
     "metadata",
     "record_table",
     "record_table_name",
@@ -182,6 +186,44 @@ SNAPSHOTS = sa.Table(
     sa.Column("protocol_toml", sa.Text, nullable=False),
     sa.Column("content_sha256", sa.Text, nullable=False),
     sa.Column("row_counts", sa.Text, nullable=False),
+)
+
+#: Roles a user can hold (``user_roles.role``).
+ROLES: tuple[str, ...] = (
+    "coordinator",
+    "data_manager",
+    "site_data_entry",
+    "statistician",
+    "dmc",
+)
+
+SITES = sa.Table(
+    "sites",
+    metadata,
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text),
+    sa.Column("created_cs", sa.Integer, nullable=False),
+)
+
+USERS = sa.Table(
+    "users",
+    metadata,
+    sa.Column("user_name", sa.Text, primary_key=True),
+    sa.Column("full_name", sa.Text),
+    sa.Column("created_cs", sa.Integer, nullable=False),
+    sa.Column("disabled_cs", sa.Integer),
+)
+
+#: One row per grant of a role to a user; ``site_id`` ``*`` means every site. A grant
+#: is withdrawn by setting ``revoked_cs``, never by deleting the row.
+USER_ROLES = sa.Table(
+    "user_roles",
+    metadata,
+    sa.Column("user_name", sa.Text, primary_key=True),
+    sa.Column("role", sa.Text, primary_key=True),
+    sa.Column("site_id", sa.Text, primary_key=True),
+    sa.Column("granted_cs", sa.Integer, nullable=False),
+    sa.Column("revoked_cs", sa.Integer),
 )
 
 _KIND_TYPES: dict[str, sa.types.TypeEngine[Any]] = {

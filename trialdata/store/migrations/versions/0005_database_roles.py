@@ -1,14 +1,14 @@
-"""Reserved revision 0003 (accounts); filled in by the change that needs it.
+"""Reserved revision 0005 (database_roles); filled in by the change that needs it.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-07
 """
 
 from __future__ import annotations
 
-revision = "0003"
-down_revision = "0002"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

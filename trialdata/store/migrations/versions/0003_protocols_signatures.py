@@ -1,14 +1,14 @@
-"""Reserved revision 0002 (protocols); filled in by the change that needs it.
+"""Reserved revision 0003 (protocols_signatures); filled in by the change that needs it.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-07
 """
 
 from __future__ import annotations
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
