@@ -9,6 +9,7 @@ store is upgraded.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -62,16 +63,18 @@ def resolve_url(url: str | Path | None = None) -> str:
         return f"sqlite:///{(Path.cwd() / DEFAULT_STORE_FILE).as_posix()}"
     text = str(url)
     if "://" not in text:
-        return f"sqlite:///{Path(text).expanduser().resolve().as_posix()}"
+        return f"sqlite:///{Path(os.path.abspath(Path(text).expanduser())).as_posix()}"
     if text.startswith("postgresql://"):
         return "postgresql+psycopg://" + text.removeprefix("postgresql://")
     return text
 
 
 def _sqlite_setup(engine: sa.Engine) -> None:
-    """Let the store, not pysqlite, decide when transactions begin.
+    """Let the store, not pysqlite, decide when transactions begin; use a WAL journal.
 
-    Writers begin with ``BEGIN IMMEDIATE`` so that two ingests never interleave.
+    Writers begin with ``BEGIN IMMEDIATE`` so that two ingests never interleave. The
+    write-ahead log lets readers carry on (reading the last committed state) while a
+    writer holds its transaction, and lets the writer commit while readers read.
     """
 
     @event.listens_for(engine, "connect")
@@ -80,6 +83,11 @@ def _sqlite_setup(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 60000")
+        if _is_file_database(engine):
+            # persistent in the file; a no-op once set (an in-memory database
+            # cannot use a write-ahead log)
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = FULL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -132,6 +140,36 @@ def create_store_engine(url: str | Path | None = None) -> sa.Engine:
             f"store URL {_safe(resolved)!r}: only SQLite and PostgreSQL are supported"
         )
     return engine
+
+
+def _is_file_database(engine: sa.Engine) -> bool:
+    """Whether a SQLite engine opens a file (not an in-memory or URI database)."""
+    url = engine.url
+    return (
+        bool(url.database) and url.database != ":memory:" and not url.query.get("uri")
+    )
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create an empty SQLite store file only its owner can read or write (0600).
+
+    SQLite gives the journal files (``-wal``, ``-shm``) the permissions of the
+    database file, so they are owner-only too. The file is created with
+    ``O_EXCL | O_NOFOLLOW``: a file or symbolic link appearing at the path meanwhile
+    makes this fail instead of being followed.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        descriptor = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise StoreError(
+            f"cannot create store {path}: something appeared at that path while "
+            "opening it; nothing was changed"
+        ) from None
+    except OSError as error:
+        raise StoreError(f"cannot create store {path}: {error.strerror}") from None
+    os.fchmod(descriptor, 0o600)  # whatever the umask
+    os.close(descriptor)
 
 
 def _safe(url: str) -> str:
@@ -210,7 +248,15 @@ def _missing_sqlite_file(engine: sa.Engine) -> Path | None:
     ):
         return None
     path = Path(database)
-    return None if path.exists() else path
+    return None if path.exists() or path.is_symlink() else path
+
+
+def _linked_sqlite_file(engine: sa.Engine) -> Path | None:
+    """Return the file of a SQLite store when it is a symbolic link, else None."""
+    if engine.dialect.name != "sqlite" or not _is_file_database(engine):
+        return None
+    path = Path(str(engine.url.database))
+    return path if path.is_symlink() else None
 
 
 def missing_sqlite_file(url: str | Path | None = None) -> Path | None:
@@ -297,13 +343,26 @@ def open_store_engine(
     """
     engine = create_store_engine(url)
     where = _safe(str(engine.url))
-    missing = None if create else _missing_sqlite_file(engine)
-    if missing is not None:
+    linked = _linked_sqlite_file(engine)
+    if linked is not None:
+        engine.dispose()
+        raise StoreError(
+            f"store {linked} is a symbolic link; a store is never opened through a "
+            "link (name the file itself)"
+        )
+    missing = _missing_sqlite_file(engine)
+    if missing is not None and not create:
         engine.dispose()
         raise StoreError(
             f"no trial store at {missing}: the file does not exist "
             "(`trialdata ingest` creates a store)"
         )
+    if missing is not None:
+        try:
+            _create_owner_only(missing)
+        except StoreError:
+            engine.dispose()
+            raise
     revision = None
     try:
         revision = current_revision(engine)
