@@ -138,7 +138,9 @@ class Trial:
         }
         protocol = frozen.protocol
         findings = validate_tables(protocol, tables)[1]
-        source = f"{url or 'trialdata.sqlite'}#{snapshot}"
+        from trialdata.store.engine import display_url
+
+        source = f"{display_url(url)}#{snapshot}"
         return cls(protocol, tables, findings, source)
 
     def table(self, name: str) -> pd.DataFrame:

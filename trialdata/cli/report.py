@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import warnings
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,13 @@ __all__ = ["register"]
 report_app = typer.Typer(
     help="Write reports (HTML, PDF, RTF, DOCX, XLSX).", no_args_is_help=True
 )
+
+
+class PageSize(StrEnum):
+    """Page sizes of the paged report formats."""
+
+    A4 = "A4"
+    LETTER = "letter"
 
 
 def _from_store(url: str, label: str) -> tuple[Trial, str]:
@@ -70,6 +78,13 @@ def safety(
             "--cutoff", help="Data cut-off date YYYY-MM-DD (default: latest date)."
         ),
     ] = None,
+    page_size: Annotated[
+        PageSize,
+        typer.Option(
+            "--page-size",
+            help="Page size of the PDF, DOCX and RTF (landscape), the same in each.",
+        ),
+    ] = PageSize.A4,
 ) -> None:
     """Write the safety report for the Data Monitoring Committee."""
     fmt = output.suffix.lower().lstrip(".")
@@ -125,7 +140,7 @@ def safety(
     except (TrialDataError, ProtocolError, ValueError, KeyError) as error:
         raise fail(str(error)) from None
     try:
-        write_report(report, output)
+        write_report(report, output, page_size=page_size.value)
     except OSError as error:
         raise fail(f"{output}: cannot write the report: {error.strerror}") from None
     except OutputRefusedError as error:  # a link put there meanwhile

@@ -19,9 +19,11 @@ from trialdata.reports.model import (
     Section,
     Table,
 )
+from trialdata.reports.page import DEFAULT_PAGE, PAGES, page_named
 
 __all__ = [
     "FORMATS",
+    "PAGES",
     "Figure",
     "Paragraph",
     "Report",
@@ -51,11 +53,11 @@ def __getattr__(name: str) -> Any:
 FORMATS: tuple[str, ...] = ("html", "pdf", "rtf", "docx", "xlsx", "json")
 
 
-def _renderer(fmt: str) -> Callable[[Report], str | bytes]:
+def _renderer(fmt: str, page: str) -> Callable[[Report], str | bytes]:
     if fmt == "html":
         from trialdata.reports.html import render_html
 
-        return render_html
+        return lambda report: render_html(report, page=page)
     if fmt == "json":
         from trialdata.reports.json_twin import render_json
 
@@ -63,15 +65,15 @@ def _renderer(fmt: str) -> Callable[[Report], str | bytes]:
     if fmt == "pdf":
         from trialdata.reports.pdf import render_pdf
 
-        return render_pdf
+        return lambda report: render_pdf(report, page=page)
     if fmt == "rtf":
         from trialdata.reports.rtf import render_rtf
 
-        return render_rtf
+        return lambda report: render_rtf(report, page=page)
     if fmt == "docx":
         from trialdata.reports.docx import render_docx
 
-        return render_docx
+        return lambda report: render_docx(report, page=page)
     if fmt == "xlsx":
         from trialdata.reports.export import render_xlsx
 
@@ -81,15 +83,17 @@ def _renderer(fmt: str) -> Callable[[Report], str | bytes]:
     )
 
 
-def render(report: Report, fmt: str) -> bytes:
+def render(report: Report, fmt: str, *, page_size: str = DEFAULT_PAGE) -> bytes:
     """Render a report in a format.
 
     Parameters
     ----------
     report : Report
         The report.
-    fmt : {"html", "pdf", "rtf", "docx", "xlsx"}
+    fmt : {"html", "pdf", "rtf", "docx", "xlsx", "json"}
         The format.
+    page_size : {"A4", "letter"}, default "A4"
+        Page size of the paged formats (PDF, DOCX, RTF; the HTML's print layout).
 
     Returns
     -------
@@ -99,13 +103,16 @@ def render(report: Report, fmt: str) -> bytes:
     Raises
     ------
     ValueError
-        For an unknown format.
+        For an unknown format or page size.
     """
-    out = _renderer(fmt)(report)
+    page_named(page_size)  # refuse an unknown size before any work
+    out = _renderer(fmt, page_size)(report)
     return out.encode("utf-8") if isinstance(out, str) else out
 
 
-def write_report(report: Report, path: str | Path) -> Path:
+def write_report(
+    report: Report, path: str | Path, *, page_size: str = DEFAULT_PAGE
+) -> Path:
     """Write a report to a file whose extension names the format.
 
     Parameters
@@ -113,7 +120,9 @@ def write_report(report: Report, path: str | Path) -> Path:
     report : Report
         The report.
     path : str or pathlib.Path
-        Output file: ``.html``, ``.pdf``, ``.rtf``, ``.docx`` or ``.xlsx``.
+        Output file: ``.html``, ``.pdf``, ``.rtf``, ``.docx``, ``.xlsx`` or ``.json``.
+    page_size : {"A4", "letter"}, default "A4"
+        Page size of the paged formats.
 
     Returns
     -------
@@ -133,6 +142,6 @@ def write_report(report: Report, path: str | Path) -> Path:
     from trialdata.io.files import write_output
 
     target = Path(path)
-    data = render(report, target.suffix.lower().lstrip("."))
+    data = render(report, target.suffix.lower().lstrip("."), page_size=page_size)
     write_output(target, data)
     return target

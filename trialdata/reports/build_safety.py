@@ -22,6 +22,7 @@ from analyses.datasets import AnalysisData
 from analyses.dose_finding.escalation import EscalationSummary
 from analyses.safety import (
     SafetyResult,
+    ShiftTable,
     summarize_deaths,
     summarize_demographics,
     summarize_exposure,
@@ -407,17 +408,40 @@ def _lab_section(ctx: _Context) -> Section | None:
     shift = tabulate_range_shift(
         labs, ctx.safety, "group", post_baseline="most_extreme"
     )
-    return Section(
-        "Laboratory shifts",
-        (
-            _safety_table(
-                shift,
-                ctx,
-                title="Shift from baseline to the most extreme post-baseline "
-                "normal-range category",
-            ),
-        ),
+    table = _safety_table(
+        shift,
+        ctx,
+        title="Shift from baseline to the most extreme post-baseline "
+        "normal-range category",
     )
+    return Section("Laboratory shifts", (_compact_shift(table, shift),))
+
+
+def _compact_shift(table: Table, shift: ShiftTable) -> Table:
+    """Keep the rows of a shift table that count a subject; name each block once.
+
+    A row is a test, group and baseline category; rows where no subject falls are
+    left out, and so is a test without post-baseline values. The test and group are
+    printed on the first row of their block only.
+    """
+    counted = shift.counts.groupby(
+        ["test_code", "group", "baseline"], observed=True, sort=False
+    )["n"].sum()
+    kept = set(counted[counted > 0].index)
+    frame = table.frame
+    keys = zip(frame["test_code"], frame["group"], frame["baseline"], strict=True)
+    frame = frame.loc[[key in kept for key in keys]].reset_index(drop=True)
+    test = frame["test_code"]
+    group = frame["group"].mask(
+        test.eq(test.shift()) & frame["group"].eq(frame["group"].shift()), ""
+    )
+    frame = frame.assign(test_code=test.mask(test.eq(test.shift()), ""), group=group)
+    note = (
+        "Only baseline categories with at least one subject are shown; tests "
+        "without post-baseline values are left out. Counts are unchanged "
+        "(see the JSON twin for every cell)."
+    )
+    return Table(table.title, frame, (note, *table.footnotes), table.listing)
 
 
 def _death_section(ctx: _Context) -> Section:

@@ -3,9 +3,11 @@
 Every piece of text from the data (terms, site names, footnotes, titles) is escaped
 with :func:`html.escape`; the page also carries a Content-Security-Policy that allows
 no script and no network request, so even an escaping mistake could not run code.
-The print stylesheet gives A4 landscape pages with a running header, "Page X of Y"
-(WeasyPrint margin boxes; browsers print their own), repeated table headers and page
-breaks before each section.
+The print stylesheet gives landscape pages of the chosen size (A4 by default) with a
+running header, "Page X of Y" (WeasyPrint margin boxes; browsers print their own), a
+table of contents with page numbers, a PDF outline (bookmarks) of the sections and
+their tables and figures, repeated table headers and page breaks before each section.
+Table columns are sized for the page so that no word is split.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import replace
 
 from trialdata.reports._shared import NO_RECORDS
 from trialdata.reports.model import Figure, Paragraph, Report, Table
+from trialdata.reports.page import DEFAULT_PAGE, Page, page_named
 
 __all__ = [
     "PRINT_CELL_LIMIT",
@@ -56,7 +59,8 @@ th, td { border: 1px solid #b0b0b0; padding: 2px 6px; vertical-align: top;
 th { background: var(--head); font-weight: bold; }
 td { white-space: pre-wrap; }
 table.provenance { width: auto; table-layout: auto; }
-td, th { overflow-wrap: anywhere; }
+/* columns are sized to hold their longest word: break only a word that cannot fit */
+td, th { overflow-wrap: break-word; word-break: normal; hyphens: manual; }
 table.provenance th { text-align: left; width: 14em; }
 table.listing { font-size: 8.5pt; }
 .footnotes { font-size: 8pt; color: #404040; margin: 2px 0 18px; }
@@ -66,6 +70,8 @@ figure img { max-width: 100%; height: auto; }
 figcaption { font-size: 8.5pt; }
 figcaption b { font-size: 10pt; }
 nav ol { columns: 2; font-size: 9pt; }
+nav ol ol { columns: 1; font-size: 8.5pt; margin: 0 0 4px; }
+nav li { break-inside: avoid; }
 .confidential { font-size: 9pt; color: #7a0000; }
 .text-table { break-before: page; page-break-before: always; }
 /* a section already starts a page: its first table stays under its heading */
@@ -73,15 +79,23 @@ h2 + .text-table { break-before: auto; page-break-before: auto; }
 .text-table p.caption { font-weight: bold; margin: 0 0 4px; }
 .text-table pre { font-family: "DejaVu Sans Mono", monospace; font-size: 7pt;
   line-height: 1.2; margin: 0; }
-@page { size: A4 landscape; margin: 16mm 12mm 14mm 12mm;
+@page { size: __SIZE__; margin: 16mm __MARGIN__mm 14mm __MARGIN__mm;
   font-family: "DejaVu Sans", Arial, Helvetica, sans-serif;
   @top-left { content: "__HEADER__"; font-size: 8pt; color: #555; }
   @bottom-right { content: "Page " counter(page) " of " counter(pages);
     font-size: 8pt; color: #555; }
   @bottom-left { content: "__FOOTER__"; font-size: 8pt; color: #555; } }
+/* PDF outline: sections, then their tables, listings and figures */
+h1 { bookmark-level: none; }
+h2 { bookmark-level: 1; }
+caption, .text-table.first p.caption, figure figcaption.title {
+  bookmark-level: 2; bookmark-label: content(text); }
 @media print {
   body { max-width: none; padding: 0; font-size: 9pt; }
-  nav { display: none; }
+  nav { break-after: page; page-break-after: always; }
+  nav ol { columns: 1; }
+  nav a { color: inherit; text-decoration: none; }
+  nav a::after { content: leader(".") target-counter(attr(href), page); }
   section { break-before: page; page-break-before: always; }
   thead { display: table-header-group; }
   tr, img { break-inside: avoid; page-break-inside: avoid; }
@@ -100,13 +114,15 @@ def _css_text(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9 .,:;_\-()/]", lambda m: f"\\{ord(m.group()):06x}", text)
 
 
-def css_string(report: Report) -> str:
-    """Return the report's stylesheet with its running header and footer filled in.
+def css_string(report: Report, page: Page | str = DEFAULT_PAGE) -> str:
+    """Return the report's stylesheet with its page, running header and footer.
 
     Parameters
     ----------
     report : Report
         The report.
+    page : Page or str, default "A4"
+        The printed page (see :mod:`trialdata.reports.page`).
 
     Returns
     -------
@@ -116,8 +132,12 @@ def css_string(report: Report) -> str:
     p = report.provenance
     header = f"{p.trial_id} | {report.confidentiality}"
     footer = f"Data cut-off {p.data_cutoff} | generated {p.generated_utc} UTC"
-    return _CSS.replace("__HEADER__", _css_text(header)).replace(
-        "__FOOTER__", _css_text(footer)
+    chosen = page if isinstance(page, Page) else page_named(page)
+    return (
+        _CSS.replace("__HEADER__", _css_text(header))
+        .replace("__FOOTER__", _css_text(footer))
+        .replace("__SIZE__", chosen.css_size)
+        .replace("__MARGIN__", f"{chosen.margin_mm:g}")
     )
 
 
@@ -125,7 +145,11 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _table(number: str, table: Table, anchor: str) -> str:
+#: Font size of table cells in print (points): listings, summary tables.
+_CELL_POINTS = {True: 8.5, False: 9.0}
+
+
+def _table(number: str, table: Table, anchor: str, page: Page) -> str:
     cls = "listing" if table.listing else "summary"
     head = "".join(f'<th scope="col">{_e(c)}</th>' for c in table.frame.columns)
     rows = "\n".join(
@@ -136,8 +160,9 @@ def _table(number: str, table: Table, anchor: str) -> str:
         span = max(1, len(table.frame.columns))
         rows = f'<tr><td colspan="{span}">{NO_RECORDS}</td></tr>'
     notes = "".join(f"<p>{_e(n)}</p>" for n in table.footnotes)
+    capacity = page.characters(_CELL_POINTS[table.listing], len(table.frame.columns))
     cols = "".join(
-        f'<col style="width:{100 * w:.1f}%">' for w in table.column_weights()
+        f'<col style="width:{100 * w:.1f}%">' for w in table.column_weights(capacity)
     )
     return (
         f'<table class="{cls}" id="{anchor}"><caption>{_e(number)}. {_e(table.title)}'
@@ -188,9 +213,11 @@ def text_table_lines(
     """
     columns = list(table.frame.columns)
     room = width - (len(columns) - 1)
-    floors = [
-        min(12, max((len(w) for w in str(c).split()), default=1)) for c in columns
-    ]
+    floors = table.column_widths(0)  # each column's longest word (capped)
+    if sum(floors) > room:  # too many columns: only the headers' words stay whole
+        floors = [
+            min(12, max((len(w) for w in str(c).split()), default=1)) for c in columns
+        ]
     wanted = [
         max(floor, int(table.frame[c].str.len().max()) if len(table.frame) else 0)
         for c, floor in zip(columns, floors, strict=True)
@@ -215,13 +242,31 @@ def text_table_lines(
     return pages
 
 
-def _text_table(number: str, table: Table, anchor: str) -> str:
-    pages = text_table_lines(table)
+def text_width(page: Page) -> int:
+    """Return the characters per line of a fixed-width table on a page.
+
+    Parameters
+    ----------
+    page : Page
+        The page.
+
+    Returns
+    -------
+    int
+        Characters of 7-point DejaVu Sans Mono (advance 0.602 em) between the
+        margins, less a small safety margin.
+    """
+    return int(page.text_width_points / (0.602 * 7)) - 5
+
+
+def _text_table(number: str, table: Table, anchor: str, page: Page) -> str:
+    pages = text_table_lines(table, width=text_width(page))
     parts = []
     for i, lines in enumerate(pages, start=1):
         more = f" (page {i} of {len(pages)})" if len(pages) > 1 else ""
+        first = " first" if i == 1 else ""
         parts.append(
-            f'<div class="text-table"{f" id={anchor!r}" if i == 1 else ""}>'
+            f'<div class="text-table{first}"{f" id={anchor!r}" if i == 1 else ""}>'
             f'<p class="caption">{_e(number)}. {_e(table.title)}{_e(more)}</p>'
             f"<pre>{_e(chr(10).join(lines))}</pre></div>"
         )
@@ -232,8 +277,8 @@ def _text_table(number: str, table: Table, anchor: str) -> str:
 def _figure(number: str, figure: Figure, anchor: str) -> str:
     data = base64.b64encode(figure.png).decode("ascii")
     return (
-        f'<figure id="{anchor}"><figcaption><b>{_e(number)}. {_e(figure.title)}</b>'
-        f'</figcaption><img alt="{_e(figure.title)}" '
+        f'<figure id="{anchor}"><figcaption class="title"><b>{_e(number)}. '
+        f'{_e(figure.title)}</b></figcaption><img alt="{_e(figure.title)}" '
         f'src="data:image/png;base64,{data}">'
         f"<figcaption>{_e(figure.caption)}</figcaption></figure>"
     )
@@ -261,7 +306,9 @@ def _for_print(table: Table) -> Table:
     return replace(table, frame=frame.map(_clipped))
 
 
-def render_html(report: Report, *, print_layout: bool = False) -> str:
+def render_html(
+    report: Report, *, print_layout: bool = False, page: Page | str = DEFAULT_PAGE
+) -> str:
     """Render a report as one self-contained HTML document.
 
     Parameters
@@ -274,12 +321,17 @@ def render_html(report: Report, *, print_layout: bool = False) -> str:
         layout), and cut cells longer than :data:`PRINT_CELL_LIMIT` characters. The
         PDF writer uses this: WeasyPrint lays out a table cell in about 2 ms, a text
         line in about 0.1 ms.
+    page : Page or str, default "A4"
+        The printed page: its size, and the line length table columns are sized
+        for so that no word is split.
 
     Returns
     -------
     str
-        The HTML text.
+        The HTML text. Its table of contents lists every section with its tables,
+        listings and figures; printed, each entry carries its page number.
     """
+    chosen = page if isinstance(page, Page) else page_named(page)
     p = report.provenance
     provenance = "".join(
         f'<tr><th scope="row">{_e(k)}</th><td>{_e(v)}</td></tr>' for k, v in p.rows()
@@ -288,7 +340,7 @@ def render_html(report: Report, *, print_layout: bool = False) -> str:
     body: list[str] = []
     for index, (section, blocks) in enumerate(report.numbered(), start=1):
         sid = f"s{index}"
-        toc.append(f'<li><a href="#{sid}">{_e(section.title)}</a></li>')
+        entries: list[str] = []
         parts = [f'<section id="{sid}"><h2>{_e(section.title)}</h2>']
         for j, (number, block) in enumerate(blocks, start=1):
             anchor = f"{sid}-{j}"
@@ -296,22 +348,28 @@ def render_html(report: Report, *, print_layout: bool = False) -> str:
                 if print_layout:
                     block = _for_print(block)
                 if print_layout and block.frame.size > TEXT_TABLE_MIN_CELLS:
-                    parts.append(_text_table(number, block, anchor))
+                    parts.append(_text_table(number, block, anchor, chosen))
                 else:
-                    parts.append(_table(number, block, anchor))
+                    parts.append(_table(number, block, anchor, chosen))
             elif isinstance(block, Figure):
                 parts.append(_figure(number, block, anchor))
             elif isinstance(block, Paragraph):
                 parts.append(f"<p>{_e(block.text)}</p>")
+            if isinstance(block, Table | Figure):
+                entries.append(
+                    f'<li><a href="#{anchor}">{_e(number)}. {_e(block.title)}</a></li>'
+                )
         parts.append("</section>")
         body.append("\n".join(parts))
+        nested = f"<ol>{''.join(entries)}</ol>" if entries else ""
+        toc.append(f'<li><a href="#{sid}">{_e(section.title)}</a>{nested}</li>')
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(report.title)}</title>"
-        f"<style>{css_string(report)}</style></head><body>"
+        f"<style>{css_string(report, chosen)}</style></head><body>"
         f'<div class="title-page"><p class="confidential">{_e(report.confidentiality)}'
         f"</p><h1>{_e(report.title)}</h1>"
         f'<table class="provenance"><tbody>{provenance}</tbody></table></div>'

@@ -7,6 +7,7 @@ lay it out. Table cells are strings, so every writer shows exactly the same text
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -23,6 +24,9 @@ __all__ = [
     "Section",
     "Table",
 ]
+
+#: Longest word a column is widened for; a longer one (a URL, a hash) may be split.
+LONGEST_WORD = 30
 
 
 @dataclass(frozen=True)
@@ -64,23 +68,64 @@ class Table:
         text.columns = [str(c) for c in self.frame.columns]
         object.__setattr__(self, "frame", text.reset_index(drop=True))
 
-    def column_weights(self) -> list[float]:
-        """Return relative column widths (summing to 1) from the text lengths.
+    def column_widths(self, capacity: int) -> list[int]:
+        """Return column widths in characters that never split a word.
 
-        A column is as wide as its longest header word or the 90th percentile of its
-        cell lengths, within 4 to 40 characters.
+        A column is never narrower than its longest word (header or cell, up to
+        :data:`LONGEST_WORD` characters) and would like to be as wide as its header's
+        longest word or the 90th percentile of its cell lengths, within 4 to 40
+        characters. When the wished widths exceed ``capacity``, the columns wider than
+        their longest word give up room in proportion to what they have to spare;
+        only when even the longest words do not fit together can a word be split.
+
+        Parameters
+        ----------
+        capacity : int
+            Characters that fit on one line across all columns.
+
+        Returns
+        -------
+        list of int
+            One width per column.
+        """
+        floors: list[int] = []
+        wished: list[int] = []
+        for column in self.frame.columns:
+            cells = self.frame[column]
+            header_word = max((len(w) for w in str(column).split()), default=1)
+            cell_word = (
+                int(cells.str.split().explode().str.len().max())
+                if len(cells) and cells.str.strip().ne("").any()
+                else 0
+            )
+            floor = min(LONGEST_WORD, max(3, header_word, cell_word))
+            typical = float(cells.str.len().quantile(0.9)) if len(cells) else 0.0
+            floors.append(floor)
+            wished.append(max(floor, min(40, max(4, header_word, round(typical)))))
+        excess = sum(wished) - capacity
+        spare = [w - f for w, f in zip(wished, floors, strict=True)]
+        if excess <= 0 or not sum(spare):
+            return wished
+        if excess >= sum(spare):
+            return floors
+        cut = [s * excess / sum(spare) for s in spare]
+        widths = [w - math.ceil(c) for w, c in zip(wished, cut, strict=True)]
+        return [max(f, w) for f, w in zip(floors, widths, strict=True)]
+
+    def column_weights(self, capacity: int = 10_000) -> list[float]:
+        """Return relative column widths (summing to 1) from :meth:`column_widths`.
+
+        Parameters
+        ----------
+        capacity : int, optional
+            Characters that fit on one line across all columns (default: no limit).
 
         Returns
         -------
         list of float
             One weight per column.
         """
-        widths = []
-        for column in self.frame.columns:
-            word = max((len(w) for w in str(column).split()), default=1)
-            cells = self.frame[column].str.len()
-            typical = float(cells.quantile(0.9)) if len(cells) else 0.0
-            widths.append(min(40.0, max(4.0, word, typical)) + 1.0)
+        widths = [w + 1.0 for w in self.column_widths(capacity)]
         total = sum(widths) or 1.0
         return [w / total for w in widths]
 
@@ -171,6 +216,24 @@ class ReportProvenance:
     generated_utc: str
     validation: str = ""
 
+    @property
+    def from_folder(self) -> bool:
+        """Whether the data were read from an upload folder, not a store snapshot."""
+        return self.snapshot_label in ("", "folder")
+
+    def source_description(self) -> str:
+        """Return where the data came from, exactly.
+
+        Returns
+        -------
+        str
+            ``upload folder <path>`` or ``store snapshot '<label>' of <store>``.
+        """
+        if self.from_folder:
+            return f"upload folder {self.source}"
+        store = self.source.rsplit("#", 1)[0] if "#" in self.source else self.source
+        return f"store snapshot {self.snapshot_label!r} of {store}"
+
     def rows(self) -> list[tuple[str, str]]:
         """Return the provenance as (label, value) rows for the title page.
 
@@ -183,9 +246,12 @@ class ReportProvenance:
             ("Trial", self.trial_id),
             ("Title", self.trial_title),
             ("Protocol version", self.protocol_version),
-            ("Data snapshot", self.snapshot_label),
+            ("Data source", self.source_description()),
+        ]
+        if not self.from_folder:
+            rows.append(("Data snapshot", self.snapshot_label))
+        rows += [
             ("Data hash (SHA-256)", self.snapshot_hash),
-            ("Data source", self.source),
             ("Data cut-off", self.data_cutoff),
             ("trialdata version", self.package_version),
             ("Generated (UTC)", self.generated_utc),

@@ -13,6 +13,7 @@ from typing import Any
 
 from trialdata.reports.html import render_html
 from trialdata.reports.model import Report
+from trialdata.reports.page import DEFAULT_PAGE, Page
 
 __all__ = ["render_pdf"]
 
@@ -35,23 +36,28 @@ def _data_only() -> Any:
     return URLFetcher(allowed_protocols={"data"})
 
 
-def render_pdf(report: Report) -> bytes:
+def render_pdf(report: Report, *, page: Page | str = DEFAULT_PAGE) -> bytes:
     """Render a report as PDF.
 
     Parameters
     ----------
     report : Report
         The report.
+    page : Page or str, default "A4"
+        Page size (landscape).
 
     Returns
     -------
     bytes
-        The PDF file content (A4 landscape, running header, "Page X of Y").
+        The PDF file content: running header, "Page X of Y", a table of contents
+        with page numbers and an outline (bookmarks) of sections, tables and
+        figures.
     """
     from weasyprint import HTML
 
     document = HTML(
-        string=render_html(report, print_layout=True), url_fetcher=_data_only()
+        string=render_html(report, print_layout=True, page=page),
+        url_fetcher=_data_only(),
     )
     pdf = document.write_pdf()
     assert pdf is not None  # write_pdf without a target returns the bytes

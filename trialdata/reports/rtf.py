@@ -24,13 +24,14 @@ from trialdata.reports._shared import (
     provenance_frame,
 )
 from trialdata.reports.model import Figure, Paragraph, Report, Table
+from trialdata.reports.page import DEFAULT_PAGE, Page, page_named
 
 __all__ = ["RTFLITE_MAX_CELLS", "escape_rtf", "render_rtf"]
 
 #: Tables with more cells than this are encoded here rather than by rtflite.
 RTFLITE_MAX_CELLS = 400
-#: Table width in twips (rtflite's landscape default of 8.5 inches).
-TABLE_WIDTH = 12240
+#: rtflite's tables are the page width less 2.5 inches (1-inch margins and room).
+_RTFLITE_ROOM_INCHES = 2.5
 #: Rows per page for rtflite's pagination of summary tables.
 ROWS_PER_PAGE = 26
 
@@ -78,18 +79,44 @@ def _split(encoded: str) -> tuple[str, str]:
     return encoded[:end], body
 
 
-def _widths(table: Table) -> list[int]:
-    weights = table.column_weights()
+def table_width(page: Page) -> int:
+    """Return the width of a table in twips on a page, as rtflite lays it out.
+
+    Parameters
+    ----------
+    page : Page
+        The page.
+
+    Returns
+    -------
+    int
+        Page width less 2.5 inches, in twips.
+    """
+    return round((page.width_mm / 25.4 - _RTFLITE_ROOM_INCHES) * 1440)
+
+
+def _capacity(table: Table, page: Page) -> int:
+    """Characters per line of a table's cells (the page's table width)."""
+    points = cell_half_points(table) / 2
+    room = table_width(page) / 20 - 9.0 * len(table.frame.columns)
+    return max(len(table.frame.columns) * 3, int(room / (0.62 * points)))
+
+
+def _widths(table: Table, page: Page) -> list[int]:
+    weights = table.column_weights(_capacity(table, page))
+    width = table_width(page)
     edges = []
     total = 0.0
     for w in weights:
         total += w
-        edges.append(round(total * TABLE_WIDTH))
-    edges[-1] = TABLE_WIDTH
+        edges.append(round(total * width))
+    edges[-1] = width
     return edges
 
 
-def _rtflite_table(number: str, table: Table, header: str, footer: str) -> str:
+def _rtflite_table(
+    number: str, table: Table, header: str, footer: str, page: Page
+) -> str:
     import rtflite as rtf
 
     columns = [escape_rtf(c) for c in table.frame.columns]
@@ -99,15 +126,24 @@ def _rtflite_table(number: str, table: Table, header: str, footer: str) -> str:
             for i in range(table.frame.shape[1])
         }
     )
-    weights = [max(1, round(100 * w)) for w in table.column_weights()]
+    weights = [
+        max(1, round(100 * w)) for w in table.column_weights(_capacity(table, page))
+    ]
     footnotes = [escape_rtf(n) for n in table.footnotes]
     n_cols = len(columns)
     document = rtf.RTFDocument(
         df=data,
-        rtf_page=rtf.RTFPage(orientation="landscape", nrow=ROWS_PER_PAGE),
+        rtf_page=rtf.RTFPage(
+            orientation="landscape",
+            width=page.width_mm / 25.4,
+            height=page.height_mm / 25.4,
+            nrow=ROWS_PER_PAGE,
+        ),
         rtf_page_header=rtf.RTFPageHeader(text=header, text_font_size=[8]),
         rtf_page_footer=rtf.RTFPageFooter(text=footer, text_font_size=[8]),
-        rtf_title=rtf.RTFTitle(text=[escape_rtf(f"{number}. {table.title}")]),
+        rtf_title=rtf.RTFTitle(
+            text=[escape_rtf(f"{number}. {table.title}")], text_convert=[False]
+        ),
         rtf_column_header=rtf.RTFColumnHeader(
             text=columns,
             col_rel_width=weights,
@@ -151,11 +187,11 @@ def _row(cells: list[str], edges: list[int], *, header: bool, size: int) -> str:
     )
 
 
-def _plain_table(number: str, table: Table) -> str:
-    edges = _widths(table)
+def _plain_table(number: str, table: Table, page: Page) -> str:
+    edges = _widths(table, page)
     size = cell_half_points(table)
     parts = [
-        f"{{\\pard\\keepn\\sb180\\sa120\\qc\\fs20\\b "
+        f"{{\\pard\\keepn\\outlinelevel1\\sb180\\sa120\\qc\\fs20\\b "
         f"{escape_rtf(f'{number}. {table.title}')}\\par}}\n",
         _row(list(table.frame.columns), edges, header=True, size=size),
     ]
@@ -167,14 +203,14 @@ def _plain_table(number: str, table: Table) -> str:
     return "".join(parts)
 
 
-def _figure(number: str, figure: Figure) -> str:
+def _figure(number: str, figure: Figure, page: Page) -> str:
     width, height = png_size(figure.png)
-    goal_w = TABLE_WIDTH
+    goal_w = table_width(page)
     goal_h = round(goal_w * height / width)
     if goal_h > 7200:
         goal_w, goal_h = round(goal_w * 7200 / goal_h), 7200
     return (
-        f"{{\\pard\\keepn\\sb180\\sa120\\qc\\fs20\\b "
+        f"{{\\pard\\keepn\\outlinelevel1\\sb180\\sa120\\qc\\fs20\\b "
         f"{escape_rtf(f'{number}. {figure.title}')}\\par}}\n"
         f"{{\\pard\\qc{{\\pict\\pngblip\\picw{width}\\pich{height}"
         f"\\picwgoal{goal_w}\\pichgoal{goal_h}\n{figure.png.hex()}}}\\par}}\n"
@@ -182,19 +218,60 @@ def _figure(number: str, figure: Figure) -> str:
     )
 
 
-def render_rtf(report: Report) -> str:
+def _outlined(body: str, title: str) -> str:
+    r"""Give the first paragraph holding a table's title outline level 1.
+
+    rtflite repeats the title on every page of a table; only the first one is an
+    entry of the table of contents and the navigation pane.
+    """
+    at = body.find(f"{{\\f0 {title}}}")
+    start = body.rfind("{\\pard", 0, at) if at >= 0 else -1
+    if start < 0:
+        return body
+    cut = start + len("{\\pard")
+    return body[:cut] + "\\outlinelevel1" + body[cut:]
+
+
+def _contents(report: Report) -> str:
+    """Return the table of contents: a TOC field whose result lists every entry.
+
+    Word and LibreOffice show the listed entries and add page numbers when the field
+    is updated; the section headings (outline level 0) and the table and figure
+    titles (level 1) are what it collects, and also the document's navigation pane.
+    """
+    lines = []
+    for section, blocks in report.numbered():
+        lines.append(f"{{\\pard\\fs20 {escape_rtf(section.title)}\\par}}")
+        lines.extend(
+            f"{{\\pard\\li360\\fs18 {escape_rtf(f'{number}. {block.title}')}\\par}}"
+            for number, block in blocks
+            if isinstance(block, Table | Figure)
+        )
+    return (
+        "\\page\n{\\pard\\keepn\\sb120\\sa180\\fs26\\b Contents\\par}\n"
+        '{\\field{\\*\\fldinst TOC \\\\o "1-2" \\\\h \\\\z}{\\fldrslt '
+        + "\n".join(lines)
+        + "}}\n"
+    )
+
+
+def render_rtf(report: Report, *, page: Page | str = DEFAULT_PAGE) -> str:
     """Render a report as one RTF document.
 
     Parameters
     ----------
     report : Report
         The report.
+    page : Page or str, default "A4"
+        Page size (landscape), the same as the PDF and DOCX of the report.
 
     Returns
     -------
     str
-        The RTF text (ASCII).
+        The RTF text (ASCII): title page, table of contents (a TOC field), then
+        the sections, whose headings and table titles carry outline levels.
     """
+    chosen = page if isinstance(page, Page) else page_named(page)
     p = report.provenance
     header = (
         f"{escape_rtf(p.trial_id)} - {escape_rtf(report.confidentiality)}\\tab\\tab "
@@ -209,16 +286,16 @@ def render_rtf(report: Report) -> str:
         provenance_frame(report),
         (),
     )
-    preamble, first = _split(_rtflite_table("", title, header, footer))
+    preamble, first = _split(_rtflite_table("", title, header, footer, chosen))
     first = first.replace(
         "{\\f0 . Report provenance}",
         f"{{\\f0\\b {escape_rtf(report.title)}}}",
         1,
     )
-    body = [first]
+    body = [first, _contents(report)]
     for section, blocks in report.numbered():
         body.append(
-            f"\\page\n{{\\pard\\keepn\\sb120\\sa180\\fs26\\b "
+            f"\\page\n{{\\pard\\keepn\\outlinelevel0\\sb120\\sa180\\fs26\\b "
             f"{escape_rtf(section.title)}\\par}}\n"
         )
         for number, block in blocks:
@@ -228,13 +305,13 @@ def render_rtf(report: Report) -> str:
                     or block.frame.size > RTFLITE_MAX_CELLS
                     or not len(block.frame)
                 ):
-                    body.append(_plain_table(number, block))
+                    body.append(_plain_table(number, block, chosen))
                 else:
-                    body.append(
-                        _split(_rtflite_table(number, block, header, footer))[1]
-                    )
+                    encoded = _rtflite_table(number, block, header, footer, chosen)
+                    title_text = escape_rtf(f"{number}. {block.title}")
+                    body.append(_outlined(_split(encoded)[1], title_text))
             elif isinstance(block, Figure):
-                body.append(_figure(number, block))
+                body.append(_figure(number, block, chosen))
             elif isinstance(block, Paragraph):
                 body.append(
                     f"{{\\pard\\sb120\\sa120\\fs20 {escape_rtf(block.text)}\\par}}\n"

@@ -30,6 +30,7 @@ __all__ = [
     "DEFAULT_STORE_FILE",
     "create_store_engine",
     "current_revision",
+    "display_url",
     "head_revision",
     "open_store_engine",
     "resolve_url",
@@ -170,6 +171,23 @@ def _create_owner_only(path: Path) -> None:
         raise StoreError(f"cannot create store {path}: {error.strerror}") from None
     os.fchmod(descriptor, 0o600)  # whatever the umask
     os.close(descriptor)
+
+
+def display_url(url: str | Path | None) -> str:
+    """Return a store's URL as it may be shown: resolved, its password hidden.
+
+    Parameters
+    ----------
+    url : str or pathlib.Path, optional
+        See :func:`resolve_url`.
+
+    Returns
+    -------
+    str
+        E.g. ``sqlite:////data/trial.sqlite`` or
+        ``postgresql+psycopg://dm:***@db/trial``.
+    """
+    return _safe(resolve_url(url))
 
 
 def _safe(url: str) -> str:

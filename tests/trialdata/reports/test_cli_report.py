@@ -20,7 +20,8 @@ def test_writes_html_from_a_folder(synthetic_folder: Path, tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
-    assert "Data snapshot</th><td>folder" in page
+    assert f"Data source</th><td>upload folder {synthetic_folder}" in page
+    assert "Data snapshot</th>" not in page  # no snapshot for a folder
 
 
 def test_cutoff_option_removes_later_records(
@@ -129,8 +130,8 @@ def test_writes_docx_from_a_store_snapshot(
     url = tmp_path / "trial.sqlite"
     store = TrialStore.open(url)
     try:
-        store.ingest(upload, site="NIJ", user="tester")
-        snapshot = store.freeze("DMC-1", user="tester")
+        store.ingest(upload, site="NIJ")
+        snapshot = store.freeze("DMC-1")
     finally:
         store.close()
     out = tmp_path / "report.docx"
@@ -153,4 +154,41 @@ def test_writes_docx_from_a_store_snapshot(
     document = docx.Document(str(out))
     provenance = {r.cells[0].text: r.cells[1].text for r in document.tables[0].rows}
     assert provenance["Data snapshot"] == "DMC-1"
+    assert provenance["Data source"].startswith("store snapshot 'DMC-1' of sqlite:///")
     assert provenance["Data hash (SHA-256)"] == snapshot.content_sha256
+
+
+def test_page_size_option_reaches_the_document(
+    synthetic_folder: Path, tmp_path: Path
+) -> None:
+    import docx
+
+    out = tmp_path / "report.docx"
+    result = runner.invoke(
+        app,
+        [
+            "report",
+            "safety",
+            str(synthetic_folder),
+            "--output",
+            str(out),
+            "--page-size",
+            "letter",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    section = docx.Document(str(out)).sections[0]
+    assert round(section.page_width.mm) == 279 and round(section.page_height.mm) == 216
+    refused = runner.invoke(
+        app,
+        [
+            "report",
+            "safety",
+            str(synthetic_folder),
+            "-o",
+            str(out),
+            "--page-size",
+            "A3",
+        ],
+    )
+    assert refused.exit_code == 2
