@@ -23,7 +23,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 import trialdata as td
-from analyses.survival import SmallSampleWarning, estimate_kaplan_meier
+from analyses.survival import (
+    ConvergenceWarning,
+    SmallSampleWarning,
+    estimate_kaplan_meier,
+)
 from trialdata.cli import app
 from trialdata.demo import write_trial
 from trialdata.reports.formatting import format_number
@@ -421,7 +425,7 @@ def _store(example: Example) -> None:
     assert Path("trial.sqlite").is_file()
     assert (result.n_quarantined, result.n_flagged) == (0, 0)
     assert result.n_rows == result.n_created > 0
-    store = ("--store", "cli.sqlite", "--user", "bob")
+    store = ("--store", "cli.sqlite")
     ingest = example.cli("ingest", "ms-trial", "--site", "BDN", *store).stdout
     counts = f"{result.n_rows} rows read, {result.n_created} created"
     assert counts in ingest
@@ -454,3 +458,71 @@ def _survival(example: Example) -> None:
     assert len(own) == 2 * len(example["data"].adsl)
     figure = Path("km_pfs.png")
     assert figure.is_file() and figure.stat().st_size > 0
+
+
+def _block_index(doc: str, marker: str) -> int:
+    """Index of the ```python block of ``docs/DOC`` that contains ``marker``."""
+    blocks = [code for _, code in _python_blocks(DOCS / doc)]
+    found = [i for i, code in enumerate(blocks) if marker in code]
+    assert len(found) == 1, (doc, marker, found)
+    return found[0]
+
+
+@check(
+    "survival.md",
+    _block_index("survival.md", "estimate_cumulative_incidence("),
+    allowed=frozenset({SmallSampleWarning}),
+)
+def _competing_risks(example: Example) -> None:
+    from analyses.survival import (
+        derive_competing_events,
+        estimate_cumulative_incidence,
+    )
+
+    # the analysis datasets' ADTTE, split into relapse and death without relapse
+    adtte = td.Trial.load("demo-trial").analysis_data().adtte
+    pfs = adtte.loc[adtte["safety"] & (adtte["PARAMCD"] == "PFS")]
+    cr = example["cr"]
+    events = pfs["CNSR"] == 0
+    assert (cr["CAUSE"] == "RELAPSE").sum() == (
+        events & (pfs["EVNTDESC"] == "DISEASE PROGRESSION")
+    ).sum()
+    assert (cr["CAUSE"] == "DEATH WITHOUT RELAPSE").sum() == (
+        events & (pfs["EVNTDESC"] == "DEATH")
+    ).sum()
+    # what it prints is the cumulative incidence of relapse, below 1 - KM
+    safety = adtte.loc[adtte["safety"]]
+    ours = estimate_cumulative_incidence(derive_competing_events(safety))
+    at = ours.cumulative_incidence_at([180, 365])
+    relapse = at.loc[at["state"] == "RELAPSE"]
+    assert relapse.to_string(index=False) == example["relapse"].to_string(index=False)
+    assert relapse.to_string(index=False) in example.out
+    one_minus_km = 1 - example["naive"].survival_at([365])["surv"].iloc[0]
+    assert float(relapse["estimate"].iloc[-1]) < one_minus_km
+    for name in ("by_dose", "gray", "fg"):
+        assert example[name].summary().to_string(index=False) in example.out
+
+
+def _block_index(doc: str, marker: str) -> int:
+    """Index of the ```python block of ``doc`` whose code contains ``marker``."""
+    blocks = _python_blocks(DOCS / doc)
+    return next(i for i, (_, code) in enumerate(blocks) if marker in code)
+
+
+@check(
+    "survival.md",
+    _block_index("survival.md", "add_time_dependent_covariate("),
+    allowed=frozenset({SmallSampleWarning, ConvergenceWarning}),
+)
+def _survival_cox_extensions(example: Example) -> None:
+    data, rows, fit = example["data"], example["rows"], example["fit"]
+    adtte = data.adtte.loc[data.adtte["safety"] & (data.adtte["PARAMCD"] == "OS")]
+    assert rows["subject_id"].nunique() == len(adtte)
+    assert len(rows) == len(adtte) + int(
+        (rows["tstart"] > 0).sum()
+    )  # one extra interval per GvHD onset inside follow-up
+    assert fit.robust and fit.start == "tstart" and fit.cluster == "subject_id"
+    assert fit.summary().to_string(index=False) in example.out
+    assert example["zph"].summary().to_string(index=False) in example.out
+    assert example["pred"].survival_at([180, 365]).to_string(index=False) in example.out
+    assert ConvergenceWarning in example.warned and not fit.converged
