@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from analyses.dose_finding._base import DEESCALATE, ESCALATE, STAY, IntArray
-from analyses.dose_finding.interval_design import IntervalDesign
+from analyses.dose_finding._base import IntArray
+from analyses.dose_finding.interval_design import CodeTable, IntervalDesign
 
 __all__ = ["BOIN", "boin_boundaries"]
 
@@ -144,10 +144,7 @@ class BOIN(IntervalDesign):
         deesc = np.where(integer, np.round(ld) + 1, np.ceil(ld)).astype(np.int64)
         return esc, deesc
 
-    def _codes(self, max_n: int) -> IntArray:
+    def _code_table(self, max_n: int) -> CodeTable:
+        # two boundaries per n: O(max_n), no (max_n + 1)^2 grid
         esc, deesc = self.escalation_limits(max_n)
-        y = np.arange(max_n + 1)[None, :]
-        codes = np.full((max_n + 1, max_n + 1), STAY, np.int64)
-        codes[y <= esc[:, None]] = ESCALATE
-        codes[y >= deesc[:, None]] = DEESCALATE
-        return codes
+        return CodeTable(escalate_le=esc, deescalate_ge=deesc)

@@ -19,7 +19,6 @@ The per-cohort update is written once, vectorised over trials, and used both by
 
 from __future__ import annotations
 
-from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +53,7 @@ from analyses.dose_finding.mtd_selection import (
 )
 
 __all__ = [
+    "CodeTable",
     "DecisionTable",
     "EquivalenceIntervalDesign",
     "IntervalDesign",
@@ -72,6 +72,14 @@ def elimination_boundary(
     A dose is eliminated when ``1 - pbeta(target, y + 1, n - y + 1) > cutoff_eli``
     (Beta(1, 1) prior), only for ``n >= min_n``.
 
+    The posterior tail ``Pr(p > target | y, n)`` equals ``Pr(Binomial(n + 1, target)
+    <= y)``, which increases with y, so the boundary of each n is found by one
+    search over y: it starts at the binomial quantile and steps up while the tail is
+    at most the cut-off, then down while the count below also eliminates. Every
+    comparison uses the tail itself (``scipy.stats.beta.sf``), so the boundaries are
+    those of a scan of every (n, y) pair, in O(max_n) time and memory instead of
+    O(max_n^2).
+
     Parameters
     ----------
     target : float
@@ -87,14 +95,99 @@ def elimination_boundary(
     -------
     numpy.ndarray of float, shape (max_n + 1,)
         Boundary per n; ``inf`` where no count eliminates (n < min_n or none).
+
+    Examples
+    --------
+    >>> elimination_boundary(0.3, 6).tolist()
+    [inf, inf, inf, 3.0, 3.0, 4.0, 4.0]
     """
-    n = np.arange(max_n + 1)[:, None]
-    y = np.arange(max_n + 1)[None, :]
-    valid = (y <= n) & (n >= min_n)
-    tail = stats.beta.sf(target, y + 1, np.maximum(n - y + 1, 1))
-    hit = valid & (tail > cutoff_eli)
-    first = np.where(hit, y, np.iinfo(np.int64).max).min(axis=1)
-    return np.where(hit.any(axis=1), first.astype(float), np.inf)
+    n = np.arange(int(max_n) + 1, dtype=np.int64)
+
+    def eliminates(y: IntArray, m: IntArray) -> BoolArray:
+        # y = m + 1 stands for "no count eliminates", y = -1 for "below 0"
+        inside = (y >= 0) & (y <= m)
+        yy = np.clip(y, 0, m)
+        tail = stats.beta.sf(target, yy + 1, m - yy + 1)
+        return np.asarray(np.where(inside, tail > cutoff_eli, y > m), dtype=bool)
+
+    quantile = stats.binom.ppf(min(max(float(cutoff_eli), 0.0), 1.0), n + 1, target)
+    guess = np.clip(np.nan_to_num(quantile, nan=0.0), 0, n + 1).astype(np.int64)
+    # up while the guess does not eliminate, then down while the count below does
+    todo = ~eliminates(guess, n)
+    while todo.any():
+        guess[todo] += 1
+        todo[todo] = ~eliminates(guess[todo], n[todo])
+    todo = eliminates(guess - 1, n)
+    while todo.any():
+        guess[todo] -= 1
+        todo[todo] = eliminates(guess[todo] - 1, n[todo])
+    found = (guess <= n) & (n >= min_n)
+    return np.where(found, guess.astype(float), np.inf)
+
+
+@dataclass(frozen=True)
+class CodeTable:
+    """The escalate / stay / de-escalate code of every (n, y) pair of a design.
+
+    Either a full grid (``grid[n, y]``, for rules without a closed form such as
+    mTPI-2's) or, for rules that are two integer boundaries per n (BOIN), the
+    boundaries alone, which take O(max_n) memory instead of O(max_n^2).
+
+    Attributes
+    ----------
+    grid : numpy.ndarray of int, optional
+        Codes, shape (max_n + 1, max_n + 1).
+    escalate_le : numpy.ndarray of int, optional
+        Escalate when ``y <= escalate_le[n]``.
+    deescalate_ge : numpy.ndarray of int, optional
+        De-escalate when ``y >= deescalate_ge[n]`` (this wins over escalation);
+        otherwise stay.
+    """
+
+    grid: IntArray | None = None
+    escalate_le: IntArray | None = None
+    deescalate_ge: IntArray | None = None
+
+    def __call__(self, n: npt.ArrayLike, y: npt.ArrayLike) -> IntArray:
+        """Return the codes of the pairs ``(n[i], y[i])``.
+
+        Parameters
+        ----------
+        n, y : array_like of int
+            Patients and DLTs (broadcast together).
+
+        Returns
+        -------
+        numpy.ndarray of int
+            ``ESCALATE``, ``STAY`` or ``DEESCALATE`` per pair.
+        """
+        n_arr = np.asarray(n, dtype=np.int64)
+        y_arr = np.asarray(y, dtype=np.int64)
+        if self.grid is not None:
+            return np.asarray(self.grid[n_arr, y_arr], dtype=np.int64)
+        if self.escalate_le is None or self.deescalate_ge is None:
+            raise ValueError("a CodeTable needs a grid or both boundaries")
+        return np.where(
+            y_arr >= self.deescalate_ge[n_arr],
+            DEESCALATE,
+            np.where(y_arr <= self.escalate_le[n_arr], ESCALATE, STAY),
+        ).astype(np.int64)
+
+    def row(self, n: int) -> IntArray:
+        """Return the codes for y = 0..n at one n.
+
+        Parameters
+        ----------
+        n : int
+            Number of patients.
+
+        Returns
+        -------
+        numpy.ndarray of int, shape (n + 1,)
+            Codes by number of DLTs.
+        """
+        ys = np.arange(n + 1)
+        return self(np.full(n + 1, n), ys)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,27 +312,35 @@ class IntervalDesign(DoseFindingDesign):
         self.estimate_offset = float(estimate_offset)
 
     # ------------------------------------------------------------------ rules
-    @abstractmethod
     def _codes(self, max_n: int) -> IntArray:
-        """Return E/S/D codes for every (n, y), shape (max_n + 1, max_n + 1)."""
+        """Return E/S/D codes for every (n, y), shape (max_n + 1, max_n + 1).
+
+        Designs whose rule is a grid override this; designs whose rule is two
+        boundaries per n override :meth:`_code_table` instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} defines no decision rule")
+
+    def _code_table(self, max_n: int) -> CodeTable:
+        """Return the decision codes for n, y = 0..max_n (default: the full grid)."""
+        return CodeTable(grid=self._codes(max_n))
 
     @property
     def _table_n(self) -> int:
         return max(self.max_n, self.n_earlystop, 1)
 
-    def _rules(self, max_n: int) -> tuple[IntArray, FloatArray]:
-        cache: dict[int, tuple[IntArray, FloatArray]] = self.__dict__.setdefault(
+    def _rules(self, max_n: int) -> tuple[CodeTable, FloatArray]:
+        cache: dict[int, tuple[CodeTable, FloatArray]] = self.__dict__.setdefault(
             "_rules_cache", {}
         )
-        if max_n not in cache:
-            codes = self._codes(max_n)
-            elim = elimination_boundary(
-                self.target,
-                max_n,
-                cutoff_eli=self.cutoff_eli,
-                min_n=self.min_n_eliminate,
-            )
-            cache[max_n] = (codes, elim)
+        # rules for more patients answer every smaller n as well
+        larger = [m for m in cache if m >= max_n]
+        if larger:
+            return cache[min(larger)]
+        codes = self._code_table(max_n)
+        elim = elimination_boundary(
+            self.target, max_n, cutoff_eli=self.cutoff_eli, min_n=self.min_n_eliminate
+        )
+        cache[max_n] = (codes, elim)
         return cache[max_n]
 
     def _selection_bound(self) -> float | None:
@@ -280,7 +381,7 @@ class IntervalDesign(DoseFindingDesign):
         grid: list[dict[str, Any]] = []
         for n in range(1, top + 1):
             ys = np.arange(n + 1)
-            c = codes[n, : n + 1].copy()
+            c = codes.row(n)
             c[ys >= elim[n]] = 3
             grid.extend(
                 {"n": n, "y": int(v), "decision": CODE_NAMES[int(k)]}
@@ -321,7 +422,7 @@ class IntervalDesign(DoseFindingDesign):
         y: IntArray,
         cur: IntArray,
         eliminated: BoolArray,
-        codes: IntArray,
+        codes: CodeTable,
         elim: FloatArray,
     ) -> tuple[IntArray, BoolArray, BoolArray, BoolArray, BoolArray]:
         """Apply BOIN's after-cohort rules to many trials.
@@ -340,7 +441,7 @@ class IntervalDesign(DoseFindingDesign):
         safety = hit & (cur == 0)
         if self.extrasafe:
             safety |= (cur == 0) & self._extrasafe_stop(n[:, 0], y[:, 0])
-        code = codes[nc, yc]
+        code = codes(nc, yc)
         code = np.where(hit, DEESCALATE, code)
         top = n.shape[1] - 1
         up = np.minimum(cur + 1, top)
@@ -454,7 +555,7 @@ class IntervalDesign(DoseFindingDesign):
         extra = ""
         if bool(hit[0]):
             extra = f" Dose level {c + 1} and above are eliminated."
-        code = int(codes[nc, yc])
+        code = int(codes(nc, yc))
         if code == ESCALATE and n1 == c:
             extra += (
                 " Escalation is not possible (highest dose or next dose eliminated),"
@@ -472,8 +573,8 @@ class IntervalDesign(DoseFindingDesign):
             y_arr,
         )
 
-    def _explain(self, n: int, y: int, codes: IntArray, elim: FloatArray) -> str:
-        code = int(codes[n, y])
+    def _explain(self, n: int, y: int, codes: CodeTable, elim: FloatArray) -> str:
+        code = int(codes(n, y))
         if y >= elim[n]:
             return (
                 f"Pr(DLT rate > {self.target:g} | data) > {self.cutoff_eli:g} with a "

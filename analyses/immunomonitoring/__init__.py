@@ -4,6 +4,7 @@ Change from baseline, LLOQ rules, summaries, mixed models, NK kinetics, MRD
 negativity and figures.
 """
 
+from analyses.immunomonitoring.ancova import AncovaResult, estimate_ancova
 from analyses.immunomonitoring.baseline import BaselineRule, derive_change_from_baseline
 from analyses.immunomonitoring.groups import (
     GROUP_COLUMNS,
@@ -24,6 +25,7 @@ from analyses.immunomonitoring.lloq import (
     compute_lloq_imputed,
 )
 from analyses.immunomonitoring.mixed import MixedModelResult, estimate_mixed_model
+from analyses.immunomonitoring.mmrm import MmrmResult, estimate_mmrm
 from analyses.immunomonitoring.mrd import (
     MrdResult,
     compute_clopper_pearson,
@@ -38,12 +40,14 @@ from analyses.immunomonitoring.tobit import CensoredNormalFit, estimate_censored
 
 __all__ = [
     "GROUP_COLUMNS",
+    "AncovaResult",
     "BaselineRule",
     "CensoredNormalFit",
     "ImmunoSummaryResult",
     "KineticsResult",
     "LloqRule",
     "MixedModelResult",
+    "MmrmResult",
     "MrdResult",
     "UloqRule",
     "compute_below_lloq",
@@ -55,8 +59,10 @@ __all__ = [
     "derive_fraction",
     "derive_groups",
     "derive_study_day",
+    "estimate_ancova",
     "estimate_censored_normal",
     "estimate_mixed_model",
+    "estimate_mmrm",
     "plot_mean_ci",
     "plot_spider",
     "summarize_immunomonitoring",

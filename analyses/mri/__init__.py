@@ -5,6 +5,7 @@ brain-volume change and longitudinal-comparability flags.
 """
 
 from analyses.mri.atrophy import PbvcResult, summarize_pbvc
+from analyses.mri.event_rates import EventRateResult, estimate_event_rates
 from analyses.mri.lesions import LesionCountResult, summarize_new_lesions
 from analyses.mri.neda import (
     NedaResult,
@@ -17,6 +18,7 @@ from analyses.mri.scans import BaselineScanRule, derive_scan_flags
 
 __all__ = [
     "BaselineScanRule",
+    "EventRateResult",
     "LesionCountResult",
     "NedaResult",
     "PbvcResult",
@@ -24,6 +26,7 @@ __all__ = [
     "compute_edss_threshold",
     "derive_confirmed_progression",
     "derive_scan_flags",
+    "estimate_event_rates",
     "estimate_lesion_rate_ratio",
     "summarize_neda3",
     "summarize_new_lesions",
