@@ -42,6 +42,14 @@ class Paragraph:
     text: str
 
 
+def _quantile(ordered: list[int], q: float) -> float:
+    """Return the q-quantile of sorted values by linear interpolation."""
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 @dataclass(frozen=True)
 class Table:
     """A table or listing whose cells are already formatted text.
@@ -91,15 +99,15 @@ class Table:
         floors: list[int] = []
         wished: list[int] = []
         for column in self.frame.columns:
-            cells = self.frame[column]
+            cells = self.frame[column].tolist()
             header_word = max((len(w) for w in str(column).split()), default=1)
-            cell_word = (
-                int(cells.str.split().explode().str.len().max())
-                if len(cells) and cells.str.strip().ne("").any()
-                else 0
+            cell_word = max(
+                (len(word) for cell in cells for word in cell.split()), default=0
             )
             floor = min(LONGEST_WORD, max(3, header_word, cell_word))
-            typical = float(cells.str.len().quantile(0.9)) if len(cells) else 0.0
+            lengths = sorted(len(cell) for cell in cells)
+            # the 90th percentile, linear interpolation (as pandas' quantile)
+            typical = _quantile(lengths, 0.9) if lengths else 0.0
             floors.append(floor)
             wished.append(max(floor, min(40, max(4, header_word, round(typical)))))
         excess = sum(wished) - capacity
