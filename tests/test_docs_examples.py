@@ -290,6 +290,45 @@ def _escalation(example: Example) -> None:
     _assert_lines_in(table.to_string(index=False), example.out, cli)
 
 
+@check("dose_finding.md", 2)
+def _boin_boundaries(example: Example) -> None:
+    from scipy import stats
+
+    ref = json.loads((ROOT / "tests/analyses/reference/boin_boundary.json").read_text())
+    r_case = next(
+        c for c in ref["cases"] if c["id"] == "get_boundary_target_0.30_cutoff_0.95"
+    )["expected"]
+    table = example["table"]
+    for col in ("escalate_if_dlt_le", "deescalate_if_dlt_ge", "eliminate_if_dlt_ge"):
+        ours = [None if pd.isna(v) else int(v) for v in table[col]]
+        assert ours == r_case[col], col
+    assert (
+        table.loc[table["n"].isin([3, 30, 100, 300])].to_string(index=False)
+        in example.out
+    )
+    bound = example["bound"]
+    assert str(bound[[3, 300, 2_000, 20_000]].astype(int).tolist()) in example.out
+    # the first eliminating count at 20,000 patients, checked at the boundary
+    y = int(bound[20_000])
+    assert stats.beta.sf(0.3, y + 1, 20_000 - y + 1) > 0.95
+    assert stats.beta.sf(0.3, y, 20_000 - y + 2) <= 0.95
+
+
+@check("dose_finding.md", 3)
+def _three_plus_three_checks(example: Example) -> None:
+    data, design, history = example["data"], example["design"], example["history"]
+    assert history == "1NNN 2NNN 3NTN 3NTN" and history in example.out
+    decision = design.decide_history(history)
+    summary = data.escalation().group("pooled").decision
+    assert (decision.action, decision.next_dose) == (summary.action, summary.next_dose)
+    assert str(decision) in example.out
+    assert '3+3 (escalation only) cannot produce the dose history "1NNN 1NNN"' in (
+        example.out
+    )
+    assert 'cannot produce the dose history "1NTN 1TNN 2NNN"' in example.out
+    assert "dose level 2 has 6 patients without a DLT" in example.out
+
+
 # ------------------------------------------------- immunomonitoring_mri_biobank.md
 
 
@@ -327,6 +366,29 @@ def _immunomonitoring(example: Example) -> None:
         key = (f"{rec['assay']}: {rec['analyte']} ({rec['unit']})", rec["group"])
         cell = f"{format_number(rec['median'], 2)} ({rec['n']:.0f})"
         assert cells[key][rec["visit"]] == cell, (key, rec["visit"])
+
+
+@check("immunomonitoring_mri_biobank.md", 1)
+def _change_from_baseline(example: Example) -> None:
+    from analyses.immunomonitoring import estimate_mmrm
+    from analyses.mri import estimate_lesion_rate_ratio
+
+    data, treg, mmrm = example["data"], example["treg"], example["mmrm"]
+    for name in ("ancova", "mmrm", "t2", "arr"):
+        assert example[name].describe() in example.out, name
+    # the output shown under the example is what it prints
+    text = (DOCS / "immunomonitoring_mri_biobank.md").read_text()
+    shown = text.split("The MMRM part prints", 1)[1].split("```text\n", 1)[1]
+    _assert_lines_in(shown.split("```", 1)[0], example.out)
+    # ADIM's rows of the safety population, whatever their order
+    assert set(treg["subject_id"]) <= set(data.safety["subject_id"])
+    again = estimate_mmrm(treg.sample(frac=1, random_state=1), group="route")
+    pd.testing.assert_frame_equal(again.lsmeans, mmrm.lsmeans)
+    assert mmrm.converged and mmrm.n_subjects == treg["subject_id"].nunique()
+    # without covariates the NB2 rate ratio is estimate_lesion_rate_ratio's
+    old = estimate_lesion_rate_ratio(example["lesions"], by="route", count="new_t2")
+    ratio = old.to_frame().query("stat == 'rate_ratio'")["value"].item()
+    assert example["t2"].rate_ratios["rate_ratio"].item() == pytest.approx(ratio)
 
 
 # -------------------------------------------------------------------- reports.md
@@ -414,6 +476,35 @@ def _safety_dlt(example: Example) -> None:
         steps["evaluable"].sum() + steps["expansion_evaluable"].sum()
     )
     assert counts["with_dlt"] == steps["dlt"].sum() + steps["expansion_dlt"].sum()
+
+
+@check("safety.md", 2)
+def _safety_tests_rates_shifts(example: Example) -> None:
+    import analyses.safety as s
+
+    data, baseline = example["data"], example["baseline"]
+    assert baseline.summary().to_string(index=False) in example.out
+    tests = baseline.tests.set_index("variable")
+    assert list(tests["test"]) == ["kruskal", "anova", "fisher"]
+    for variable, test in (("age", "kruskal"), ("sex", "fisher")):
+        alone = s.compare_groups(data.safety, variable, "group", test=test)
+        assert tests.loc[variable, "p_value"] == alone.p_value
+    assert "age: Kruskal-Wallis" in example.out
+    rates = example["rates"]
+    assert rates.summary().to_string(index=False) in example.out
+    total = rates.rates.set_index(["group", "measure"]).loc[("Total", "EAER")]
+    assert total["events"] == len(data.teae)  # every TEAE of the demo is in a window
+    days = (data.safety["followup_end"] - data.safety["first_dose_date"]).dt.days + 1
+    assert total["patient_years"] == pytest.approx(days.sum() / 365.25)
+    by_term = example["by_term"].rates
+    eaer = by_term.loc[(by_term["group"] == "Total") & (by_term["measure"] == "EAER")]
+    assert eaer["events"].sum() == total["events"]
+    # with flags made from the limits, the indicator source gives the limits' table
+    shift = example["shift"]
+    assert example["hgb"].to_string(index=False) in example.out
+    assert set(example["hgb"]["test_code"]) == {"HGB"}
+    limits = s.tabulate_range_shift(data.adlb, data.safety, "group")
+    pd.testing.assert_frame_equal(shift.to_frame(), limits.to_frame())
 
 
 # ---------------------------------------------------------------------- store.md

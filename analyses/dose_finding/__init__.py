@@ -51,6 +51,10 @@ from analyses.dose_finding.three_plus_three import (
     ThreePlusThree,
     prob_escalate_3plus3,
 )
+from analyses.dose_finding.three_plus_three_history import (
+    InconsistentHistoryError,
+    cohort_history,
+)
 from analyses.dose_finding.tite_crm import TITECRM
 from analyses.dose_finding.tolerances import PatientTolerances
 
@@ -69,6 +73,7 @@ __all__ = [
     "EscalationSummary",
     "ExactOC",
     "I3Plus3",
+    "InconsistentHistoryError",
     "IntervalDesign",
     "MTDSelection",
     "OperatingCharacteristics",
@@ -76,6 +81,7 @@ __all__ = [
     "SimulatedTrials",
     "ThreePlusThree",
     "boin_boundaries",
+    "cohort_history",
     "design_from_protocol",
     "dose_transition_pathways",
     "elimination_boundary",

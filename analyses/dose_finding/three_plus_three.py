@@ -15,6 +15,15 @@ In both variants the highest dose is selected when it passes (0/3 or 1/6). The
 per-cohort rule is written once, vectorised over trials;
 :meth:`ThreePlusThree.exact_oc` enumerates
 every path exactly, weighting each with its binomial probability.
+
+Histories the variant cannot produce are refused
+(:mod:`analyses.dose_finding.three_plus_three_history`):
+:meth:`ThreePlusThree.decide_history` replays a cohort history (``"1NNN 2NTN"``) and
+decides only when every cohort went where the rules sent it, as R
+``escalation::three_plus_three(strict_mode = TRUE)``; ``decide`` and ``select_mtd``
+decide on counts alone and, with ``strict=True``, refuse counts no history of the
+variant ends with. (Their default stays lenient: the design-adherence review asks
+them what the rule says after a deviation.)
 """
 
 from __future__ import annotations
@@ -46,6 +55,11 @@ from analyses.dose_finding._base import (
     start_trials,
 )
 from analyses.dose_finding.mtd_selection import MTDSelection
+from analyses.dose_finding.three_plus_three_history import (
+    History,
+    check_counts,
+    check_history,
+)
 
 __all__ = ["ExactOC", "ThreePlusThree", "prob_escalate_3plus3"]
 
@@ -213,6 +227,7 @@ class ThreePlusThree(DoseFindingDesign):
         current: int,
         *,
         last_cohort_dlts: int | None = None,
+        strict: bool = False,
     ) -> Decision:
         """Return the 3+3 decision after the most recent cohort at ``current``.
 
@@ -226,14 +241,25 @@ class ThreePlusThree(DoseFindingDesign):
             Dose level of the most recent cohort (1-based).
         last_cohort_dlts : int, optional
             Unused (the rule depends on the counts at the current dose).
+        strict : bool, default False
+            Refuse counts that no history of this variant ends with (the last
+            cohort at ``current``, possibly incomplete). Off by default: the
+            design-adherence review asks what the rule says after a deviation.
 
         Returns
         -------
         Decision
             Action, next dose, MTD when stopping, and the reasoning.
+
+        Raises
+        ------
+        InconsistentHistoryError
+            With ``strict=True``, for counts the variant cannot produce.
         """
         n_arr, y_arr = as_counts(n, y, self.n_doses)
         c = self._check_current(current)
+        if strict:
+            check_counts(self, n_arr, y_arr, current)
         action, nxt, mtd = self._update(n_arr[None, :], y_arr[None, :], np.array([c]))
         a, nx, m = int(action[0]), int(nxt[0]), int(mtd[0])
         nc, yc = int(n_arr[c]), int(y_arr[c])
@@ -292,8 +318,58 @@ class ThreePlusThree(DoseFindingDesign):
         )
         return self._decision("stay", c, c, None, why, n_arr, y_arr)
 
+    def decide_history(self, history: History) -> Decision:
+        """Return the decision after a cohort history, refusing impossible histories.
+
+        Parameters
+        ----------
+        history : str or sequence of (int, str)
+            The cohorts as treated, ``"1NNN 2NTN 2NNN"`` (dose level, then ``N`` /
+            ``T`` per DLT-evaluable patient; the last cohort may be incomplete), or
+            ``[(1, "NNN"), (2, "NTN")]``. :func:`cohort_history` writes it from ADSL.
+
+        Returns
+        -------
+        Decision
+            The variant's decision after the last cohort.
+
+        Raises
+        ------
+        InconsistentHistoryError
+            When a cohort went where this variant's rules did not send it (e.g. 6
+            patients after 0/3, escalation after >= 2 DLTs, a skipped dose), naming
+            the history, the cohort and the rule.
+        """
+        return check_history(self, history)
+
+    def check_counts(
+        self,
+        n: Sequence[int] | npt.ArrayLike,
+        y: Sequence[int] | npt.ArrayLike,
+        current: int | None = None,
+    ) -> None:
+        """Refuse counts that no history of this variant ends with.
+
+        Parameters
+        ----------
+        n, y : sequence of int
+            Patients and DLTs per dose level.
+        current : int, optional
+            Dose level of the most recent cohort.
+
+        Raises
+        ------
+        InconsistentHistoryError
+            Naming the counts and the rule(s) they break.
+        """
+        check_counts(self, n, y, current)
+
     def select_mtd(
-        self, n: Sequence[int] | npt.ArrayLike, y: Sequence[int] | npt.ArrayLike
+        self,
+        n: Sequence[int] | npt.ArrayLike,
+        y: Sequence[int] | npt.ArrayLike,
+        *,
+        strict: bool = False,
     ) -> MTDSelection:
         """Return the MTD implied by completed 3+3 counts.
 
@@ -307,13 +383,22 @@ class ThreePlusThree(DoseFindingDesign):
             Patients per dose level.
         y : sequence of int
             DLTs per dose level.
+        strict : bool, default False
+            Refuse counts that no history of this variant ends with.
 
         Returns
         -------
         MTDSelection
             The MTD (None when no dose qualifies) and the raw counts per dose.
+
+        Raises
+        ------
+        InconsistentHistoryError
+            With ``strict=True``, for counts the variant cannot produce.
         """
         n_arr, y_arr = as_counts(n, y, self.n_doses)
+        if strict:
+            check_counts(self, n_arr, y_arr)
         toxic = np.flatnonzero(y_arr >= 2)
         limit = int(toxic[0]) if toxic.size else self.n_doses
         passed = ((n_arr == 3) & (y_arr == 0)) | ((n_arr >= 6) & (y_arr <= 1))

@@ -19,10 +19,25 @@ from analyses.safety.deaths import DeathsTable, summarize_deaths
 from analyses.safety.demographics import DemographicsTable, summarize_demographics
 from analyses.safety.dlt import DltTable, tabulate_dlt
 from analyses.safety.exposure import ExposureSummary, summarize_exposure
+from analyses.safety.exposure_adjusted import (
+    ExposureAdjustedIncidence,
+    derive_exposure_time,
+    estimate_exposure_adjusted_incidence,
+)
 from analyses.safety.grades import (
     MaxGradeTable,
     tabulate_aesi_by_max_grade,
     tabulate_teae_by_max_grade,
+)
+from analyses.safety.group_tests import (
+    GroupTest,
+    cochran_mantel_haenszel,
+    compare_groups,
+    fisher_exact_rxc,
+    kruskal_wallis,
+    oneway_anova,
+    pearson_chisq,
+    welch_anova,
 )
 from analyses.safety.lab_grading import (
     CTCAE_V4,
@@ -38,6 +53,11 @@ from analyses.safety.listings import (
     list_serious_adverse_events,
 )
 from analyses.safety.overview import summarize_teae_overview
+from analyses.safety.poisson_rates import (
+    poisson_rate_ci,
+    poisson_rate_ratio,
+    rate_difference_wald,
+)
 from analyses.safety.population import (
     derive_combined_group,
     derive_dose_groups,
@@ -45,7 +65,9 @@ from analyses.safety.population import (
     select_population,
 )
 from analyses.safety.shifts import (
+    INDICATOR_CODES,
     ShiftTable,
+    read_range_indicator,
     tabulate_grade_shift,
     tabulate_range_shift,
 )
@@ -75,18 +97,23 @@ from analyses.safety.time_to_onset import TimeToOnsetTable, summarize_time_to_on
 __all__ = [
     "CTCAE_V4",
     "CTCAE_V5",
+    "INDICATOR_CODES",
     "AdverseEventListing",
     "CtcaeCriterion",
     "DeathsTable",
     "DemographicsTable",
     "DltTable",
     "EventCountTable",
+    "ExposureAdjustedIncidence",
     "ExposureSummary",
+    "GroupTest",
     "MaxGradeTable",
     "SafetyResult",
     "ShiftTable",
     "TimeToOnsetTable",
     "clopper_pearson",
+    "cochran_mantel_haenszel",
+    "compare_groups",
     "compute_imputation_flags",
     "compute_imputed_dates",
     "compute_liver_stage",
@@ -97,6 +124,7 @@ __all__ = [
     "derive_crs_grade",
     "derive_ctcae_grade",
     "derive_dose_groups",
+    "derive_exposure_time",
     "derive_icans_grade",
     "derive_imputed_onset",
     "derive_lab_baseline",
@@ -104,10 +132,19 @@ __all__ = [
     "derive_magic_stages",
     "derive_safety_population",
     "derive_teae",
+    "estimate_exposure_adjusted_incidence",
     "fisher_exact_p",
+    "fisher_exact_rxc",
     "format_p_value",
+    "kruskal_wallis",
     "list_adverse_events",
     "list_serious_adverse_events",
+    "oneway_anova",
+    "pearson_chisq",
+    "poisson_rate_ci",
+    "poisson_rate_ratio",
+    "rate_difference_wald",
+    "read_range_indicator",
     "risk_difference_ci",
     "round_value",
     "select_population",
@@ -126,4 +163,5 @@ __all__ = [
     "tabulate_teae_by_max_grade",
     "tabulate_teae_by_soc_pt",
     "tabulate_teae_leading_to_discontinuation",
+    "welch_anova",
 ]

@@ -9,6 +9,7 @@ the population with at least one post-baseline value of the test (tern
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,10 +29,66 @@ from analyses.safety.lab_grading import compute_range_indicator
 from analyses.safety.population import population_rules
 from analyses.safety.stats import RoundingRule
 
-__all__ = ["ShiftTable", "tabulate_grade_shift", "tabulate_range_shift"]
+__all__ = [
+    "INDICATOR_CODES",
+    "RangeSource",
+    "ShiftTable",
+    "read_range_indicator",
+    "tabulate_grade_shift",
+    "tabulate_range_shift",
+]
 
 MissingBaseline = Literal["grade0", "missing", "exclude"]
+#: Where a record's normal-range category comes from: its value against its limits,
+#: or the reference-range indicator the site (or the ADaM dataset) gives.
+RangeSource = Literal["limits", "indicator"]
 _RANGE = ["LOW", "NORMAL", "HIGH", "Missing"]
+#: Codes of reference-range indicators (CDISC NRIND codelist terms and the one-letter
+#: codes of older ADaM such as the CDISC pilot's ADLBC) -> category.
+INDICATOR_CODES: dict[str, str] = {
+    "LOW": "LOW",
+    "L": "LOW",
+    "NORMAL": "NORMAL",
+    "N": "NORMAL",
+    "HIGH": "HIGH",
+    "H": "HIGH",
+}
+
+
+def read_range_indicator(
+    values: pd.Series, codes: Mapping[str, str] | None = None
+) -> pd.Series:
+    """Return LOW / NORMAL / HIGH from reference-range indicator codes.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        Indicators as recorded (e.g. ADaM ``ANRIND``, ``BNRIND``, SDTM
+        ``LBNRIND``); case and surrounding blanks are ignored, blanks are missing.
+    codes : mapping of str to str, optional
+        Code -> category; default :data:`INDICATOR_CODES`.
+
+    Returns
+    -------
+    pandas.Series
+        ``"LOW"``, ``"NORMAL"``, ``"HIGH"`` or missing (string dtype).
+
+    Raises
+    ------
+    ValueError
+        When a code is not in ``codes`` (e.g. ``"ABNORMAL"`` or ``"HIGH HIGH"``:
+        map them explicitly), naming the codes.
+    """
+    table = {k.strip().upper(): v for k, v in (codes or INDICATOR_CODES).items()}
+    text = values.astype("string").str.strip().str.upper()
+    text = text.mask(text == "")
+    unknown = sorted(set(text.dropna()) - set(table))
+    if unknown:
+        raise ValueError(
+            f"unknown reference-range indicator code(s) {unknown}; known: "
+            f"{sorted(table)} (pass indicator_codes= to map them)"
+        )
+    return text.map(table).astype("string")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +314,10 @@ def tabulate_range_shift(
     by: str | None = None,
     *,
     post_baseline: Literal["last", "most_extreme"] = "last",
+    range_source: RangeSource = "limits",
+    indicator: str = "ANRIND",
+    baseline_indicator: str | None = "BNRIND",
+    indicator_codes: Mapping[str, str] | None = None,
     population_flag: str = "safety",
     total: str | None = "Total",
     digits: int = 1,
@@ -268,8 +329,10 @@ def tabulate_range_shift(
     Parameters
     ----------
     data : pandas.DataFrame
-        Labs with ``subject_id``, ``test_code``, ``lab_date``, ``value``,
-        ``lower_limit``, ``upper_limit``, ``is_baseline`` and ``post_baseline``.
+        Labs with ``subject_id``, ``test_code``, ``lab_date``, ``is_baseline`` and
+        ``post_baseline``; ``value``, ``lower_limit`` and ``upper_limit`` for the
+        ``limits`` source and for ``most_extreme``; the indicator column(s) for the
+        ``indicator`` source.
     subjects : pandas.DataFrame
         Subjects with the population flag and ``by``.
     by : str, optional
@@ -277,7 +340,22 @@ def tabulate_range_shift(
     post_baseline : {"last", "most_extreme"}, default "last"
         The post-baseline value used: the last one, or the one furthest outside its
         range relative to the limit it crosses ((LLN - x) / LLN or (x - ULN) / ULN);
-        NORMAL when none is outside.
+        NORMAL when none is outside (with the ``indicator`` source: the records the
+        indicator calls LOW or HIGH, ranked by that distance).
+    range_source : {"limits", "indicator"}, default "limits"
+        Category of each record: its value against its ``lower_limit`` /
+        ``upper_limit`` (:func:`compute_range_indicator`), or the site's own
+        reference-range indicator in column ``indicator`` (ADaM ``ANRIND``).
+    indicator : str, default "ANRIND"
+        Indicator column of the ``indicator`` source.
+    baseline_indicator : str or None, default "BNRIND"
+        ``indicator`` source: the baseline category is this column on the record
+        chosen by ``post_baseline`` (ADaM ``BNRIND``, the baseline record's
+        ``ANRIND`` carried to every record: R's ``table(BNRIND, ANRIND)``); None
+        takes ``indicator`` of the baseline record (``is_baseline``) instead.
+    indicator_codes : mapping of str to str, optional
+        Indicator code -> LOW / NORMAL / HIGH; default :data:`INDICATOR_CODES`
+        (``LOW``/``L``, ``NORMAL``/``N``, ``HIGH``/``H``). Other codes are refused.
     population_flag : str, default "safety"
         Column of ``subjects`` defining the population.
     total : str or None, default "Total"
@@ -294,39 +372,69 @@ def tabulate_range_shift(
     ShiftTable
         Counts with ``LOW``, ``NORMAL``, ``HIGH`` (and ``Missing`` baseline).
     """
-    labs, groups = _prepare(data, subjects, by, population_flag, total)
-    labs = labs.assign(
-        _ind=compute_range_indicator(
-            labs["value"], labs["lower_limit"], labs["upper_limit"]
+    if range_source not in ("limits", "indicator"):
+        raise ValueError(
+            f"range_source must be 'limits' or 'indicator', not {range_source!r}"
         )
+    by_indicator = range_source == "indicator"
+    needed = (
+        [indicator] + ([baseline_indicator] if baseline_indicator else [])
+        if by_indicator
+        else ["value", "lower_limit", "upper_limit"]
     )
+    if post_baseline == "most_extreme":
+        needed += ["value", "lower_limit", "upper_limit"]
+    missing = [c for c in dict.fromkeys(needed) if c not in data.columns]
+    if missing:
+        raise ValueError(
+            f"labs lack column(s) {missing} needed by range_source={range_source!r}, "
+            f"post_baseline={post_baseline!r}"
+        )
+    labs, groups = _prepare(data, subjects, by, population_flag, total)
+    if by_indicator:
+        labs = labs.assign(_ind=read_range_indicator(labs[indicator], indicator_codes))
+        if baseline_indicator:
+            labs["_base"] = read_range_indicator(
+                labs[baseline_indicator], indicator_codes
+            )
+    else:
+        labs = labs.assign(
+            _ind=compute_range_indicator(
+                labs["value"], labs["lower_limit"], labs["upper_limit"]
+            )
+        )
+    keys = ["test_code", "group", "subject_id"]
     base = (
         labs.loc[labs["is_baseline"].astype(bool)]
-        .drop_duplicates(["test_code", "group", "subject_id"], keep="last")
-        .set_index(["test_code", "group", "subject_id"])["_ind"]
+        .drop_duplicates(keys, keep="last")
+        .set_index(keys)["_ind"]
     )
     post = labs.loc[labs["post_baseline"].astype(bool) & labs["_ind"].notna()].copy()
     if post_baseline == "last":
         post = post.sort_values(["lab_date"], kind="mergesort").drop_duplicates(
-            ["test_code", "group", "subject_id"], keep="last"
+            keys, keep="last"
         )
     else:
         v = pd.to_numeric(post["value"], errors="coerce")
         lo = pd.to_numeric(post["lower_limit"], errors="coerce")
         hi = pd.to_numeric(post["upper_limit"], errors="coerce")
-        post["_dev"] = np.fmax(((lo - v) / lo).to_numpy(), ((v - hi) / hi).to_numpy())
-        post["_dev"] = post["_dev"].where(post["_ind"] != "NORMAL", -np.inf)
-        post = post.sort_values("_dev", kind="mergesort").drop_duplicates(
-            ["test_code", "group", "subject_id"], keep="last"
+        dev = pd.Series(
+            np.fmax(((lo - v) / lo).to_numpy(), ((v - hi) / hi).to_numpy()),
+            index=post.index,
         )
-    per_subject = post[["test_code", "group", "subject_id", "_ind"]].rename(
-        columns={"_ind": "post"}
-    )
-    per_subject["baseline"] = (
-        per_subject.set_index(["test_code", "group", "subject_id"])
-        .index.map(base.to_dict())
-        .to_numpy()
-    )
+        # an abnormal record without usable limits still outranks the normal ones
+        dev = dev.where(dev.notna() | (post["_ind"] == "NORMAL"), -1e300)
+        post["_dev"] = dev.where(post["_ind"] != "NORMAL", -np.inf)
+        post = post.sort_values("_dev", kind="mergesort").drop_duplicates(
+            keys, keep="last"
+        )
+    per_subject = post[[*keys, "_ind"]].rename(columns={"_ind": "post"})
+    if by_indicator and baseline_indicator:
+        per_subject["baseline"] = post["_base"].to_numpy()
+    else:
+        per_subject["baseline"] = (
+            per_subject.set_index(keys).index.map(base.to_dict()).to_numpy()
+        )
     per_subject["baseline"] = per_subject["baseline"].map(
         lambda x: "Missing" if pd.isna(x) else str(x)
     )
@@ -337,14 +445,34 @@ def tabulate_range_shift(
         "population_rules": population_rules(subjects),
         "by": by,
         "post_baseline": post_baseline,
+        "range_source": range_source,
         "population_flag": population_flag,
         "total": total,
         "digits": digits,
         "rounding": rounding,
     }
+    if by_indicator:
+        params.update(
+            indicator=indicator,
+            baseline_indicator=baseline_indicator,
+            indicator_codes=dict(indicator_codes or INDICATOR_CODES),
+        )
+        source = (
+            f"Categories from the sites' reference-range indicators: {indicator} "
+            "post-baseline, "
+            + (
+                f"{baseline_indicator} of the same record at baseline."
+                if baseline_indicator
+                else f"{indicator} of the baseline record at baseline."
+            )
+        )
+        with_range = "post-baseline value of the test with a range indicator (N)."
+    else:
+        with_range = "post-baseline value of the test with a normal range (N)."
     footnotes = (
         f"Population: subjects with {population_flag} = true and at least one "
-        "post-baseline value of the test with a normal range (N).",
+        + with_range,
+        *([source] if by_indicator else []),
         f"Post-baseline category from the {post_baseline.replace('_', ' ')} value. "
         + rounding_note(rounding, digits),
     )
