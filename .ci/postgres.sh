@@ -13,6 +13,11 @@
 #   TRIALDATA_PG_USER      role to create              (default trialdata)
 #   TRIALDATA_PG_PASSWORD  its password                (default trialdata)
 #   TRIALDATA_PG_DB        database to create          (default trialdata_test)
+#
+# The role gets CREATEDB (tests make databases) and CREATEROLE: it owns the stores the
+# tests create, and a store's owner creates the store's group roles and the users'
+# login roles (trialdata.store.database_roles; docs/store-security.md). It is not a
+# superuser and has no BYPASSRLS, so the row-level security tests mean something.
 
 _trialdata_pg_setup() (
     set -euo pipefail
@@ -68,12 +73,14 @@ _trialdata_pg_setup() (
         exit 1
     }
 
-    # 4. Role and database (created once; the password is reset every run).
+    # 4. Role and database (created once; the password and the role's attributes are
+    #    reset every run, so an older set-up gets CREATEROLE too).
     psql_cmd=(psql -X -q -v ON_ERROR_STOP=1 -p "$port" -d postgres)
+    attributes="LOGIN CREATEDB CREATEROLE NOSUPERUSER NOBYPASSRLS"
     if [ "$(as_postgres "${psql_cmd[@]}" -tAc "SELECT 1 FROM pg_roles WHERE rolname = '$user'")" != "1" ]; then
-        as_postgres "${psql_cmd[@]}" -c "CREATE ROLE \"$user\" LOGIN CREATEDB PASSWORD '$password'"
+        as_postgres "${psql_cmd[@]}" -c "CREATE ROLE \"$user\" $attributes PASSWORD '$password'"
     else
-        as_postgres "${psql_cmd[@]}" -c "ALTER ROLE \"$user\" LOGIN CREATEDB PASSWORD '$password'"
+        as_postgres "${psql_cmd[@]}" -c "ALTER ROLE \"$user\" $attributes PASSWORD '$password'"
     fi
     if [ "$(as_postgres "${psql_cmd[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != "1" ]; then
         as_postgres "${psql_cmd[@]}" -c "CREATE DATABASE \"$db\" OWNER \"$user\""

@@ -46,6 +46,7 @@ from trialdata.findings import empty_findings
 from trialdata.store.bulk import bulk_insert
 from trialdata.store.codec import TEXT_DTYPE, db_columns
 from trialdata.store.engine import create_store_engine, open_store_engine
+from trialdata.store.identity import acting_user
 from trialdata.store.ingest import ingest_report
 from trialdata.store.tables import _KIND_TYPES
 from trialdata.validation import ValidationReport
@@ -156,7 +157,7 @@ def audited(url: str, report: ValidationReport) -> float:
     """Seconds for the audited ingest into an empty store."""
     engine = open_store_engine(url)
     start = time.perf_counter()
-    result = ingest_report(engine, report, site="NIJ", user="bench")
+    result = ingest_report(engine, report, site="NIJ", user=acting_user(engine))
     seconds = time.perf_counter() - start
     assert result.n_created == sum(len(t) for t in report.tables.values())
     engine.dispose()

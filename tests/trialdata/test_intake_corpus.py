@@ -236,6 +236,113 @@ def _xpt_dates(overflow: bool) -> Corrupt:
     return apply
 
 
+def _xpt_datetime_overflow(folder: Path) -> None:
+    """administrations as SAS XPT with a DATETIME20. value beyond any date-time."""
+    import pyreadstat
+
+    path = folder / "administrations.csv"
+    frame = pd.read_csv(path)
+    origin = pd.Timestamp("1960-01-01")
+    seconds = (pd.to_datetime(frame["admin_date"]) - origin).dt.total_seconds()
+    frame["admin_date"] = seconds.astype(float)
+    frame.loc[0, "admin_date"] = 1e18  # pyreadstat: OverflowError
+    pyreadstat.write_xport(
+        frame,
+        folder / "administrations.xpt",
+        variable_format={"admin_date": "DATETIME20."},
+    )
+    path.unlink()
+
+
+def _workbook(
+    file: str,
+    formula: str | None = None,
+    saved: str | None = None,
+    corner: str = "A1",
+) -> Corrupt:
+    """Replace a CSV file by a workbook of its cells (text), its table at a corner.
+
+    ``formula`` goes into the first record's ``value`` cell; ``saved`` is then its
+    saved value (as a spreadsheet program writes it; an error value such as
+    ``#DIV/0!`` with its type), None for none (as openpyxl and other scripts write
+    formulas).
+    """
+
+    def apply(folder: Path) -> None:
+        from openpyxl import Workbook
+        from openpyxl.utils import get_column_letter
+
+        path = folder / file
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        book = Workbook()
+        sheet = book.active
+        assert sheet is not None
+        top, left = int(corner[1:]), ord(corner[0]) - ord("A") + 1
+        rows = [list(frame.columns), *frame.to_numpy().tolist()]
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                sheet.cell(top + i, left + j, value if value != "" else None)
+        cell = None
+        if formula is not None:
+            column = left + list(frame.columns).index("value")
+            cell = f"{get_column_letter(column)}{top + 1}"
+            sheet[cell] = formula
+        target = path.with_suffix(".xlsx")
+        book.save(target)
+        path.unlink()
+        if cell is not None and saved is not None:
+            _save_value(target, cell, saved)
+
+    return apply
+
+
+def _save_value(path: Path, cell: str, value: str) -> None:
+    """Put a formula cell's saved value into a workbook written by openpyxl."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(path) as old, zipfile.ZipFile(buffer, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                at = data.index(b"<v></v>", data.index(f'r="{cell}"'.encode()))
+                data = data[:at] + f"<v>{value}</v>".encode() + data[at + 7 :]
+                if value.startswith("#"):  # an error value: a cell of type e
+                    mark = f'r="{cell}"'.encode()
+                    data = data.replace(mark, mark + b' t="e"', 1)
+            new.writestr(item, data)
+    path.write_bytes(buffer.getvalue())
+
+
+def _parquet(file: str, change: Callable[[pd.DataFrame], pd.DataFrame]) -> Corrupt:
+    """Replace a CSV file by a Parquet file of its table (typed), changed."""
+
+    def apply(folder: Path) -> None:
+        path = folder / file
+        change(pd.read_csv(path)).to_parquet(path.with_suffix(".parquet"))
+        path.unlink()
+
+    return apply
+
+
+def _zoned_lab_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    stamps = pd.to_datetime(frame["lab_date"]) + pd.Timedelta(hours=9, minutes=30)
+    frame["lab_date"] = stamps.dt.tz_localize("Europe/Amsterdam")
+    return frame
+
+
+def _nanosecond_lab_date(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["lab_date"] = pd.to_datetime(frame["lab_date"]).astype("datetime64[ns]")
+    frame.loc[0, "lab_date"] += pd.Timedelta(nanoseconds=1)
+    return frame
+
+
+def _huge_unsigned_seq(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["admin_seq"] = frame["admin_seq"].astype("uint64")
+    frame.loc[0, "admin_seq"] = 2**64 - 1
+    return frame
+
+
 def _both(*corruptions: Corrupt) -> Corrupt:
     def apply(folder: Path) -> None:
         for corrupt in corruptions:
@@ -539,7 +646,83 @@ CASES: dict[str, Case] = {
         1,
         "RD-001",
     ),
+    "xpt-datetime-overflow": _case(_xpt_datetime_overflow, 1, "RD-008"),
+    # exact values: time zones, fractions of a second, digits, signs, formulas
+    "offset-text-date": _case(
+        _set("labs.csv", 0, "lab_date", "2025-02-17T10:30:00+01:00"), 0
+    ),
+    "offset-z-date": _case(_set("labs.csv", 0, "lab_date", "2025-02-17T10:30Z"), 0),
+    "offset-basic-format": _case(
+        _set("labs.csv", 0, "lab_date", "2025-02-17T10:30:00-0530"), 0
+    ),
+    "offset-out-of-range": _case(
+        _set("labs.csv", 0, "lab_date", "2025-02-17T10:30:00+24:00"), 1, "RD-008"
+    ),
+    "offset-on-a-date-only": _case(
+        _set("labs.csv", 0, "lab_date", "2025-02-17+01:00"), 1, "RD-008"
+    ),
+    "fraction-microseconds": _case(
+        _set("labs.csv", 0, "lab_date", "2025-02-17T10:30:00.123456"), 0
+    ),
+    "fraction-nanoseconds": _case(
+        _set("labs.csv", 0, "lab_date", "2025-02-17T10:30:00.123456789"), 1, "RD-008"
+    ),
+    "fraction-ten-digits": _case(
+        _set("labs.csv", 0, "lab_date", "2025-02-17T10:30:00.1234567891"),
+        1,
+        "RD-008",
+    ),
+    "float-beyond-2-53": _case(
+        _set("labs.csv", 0, "value", "9007199254740993"), 1, "RD-008"
+    ),
+    "float-20-digits": _case(
+        _set("labs.csv", 0, "value", "12345678901234567890"), 1, "RD-008"
+    ),
+    "float-large-exact": _case(_set("labs.csv", 0, "value", "1.5e300"), None),
+    "int-exponent-in-range": _case(
+        _set("administrations.csv", 0, "admin_seq", "9.2e18"), None
+    ),
+    "int-exponent-beyond-int64": _case(
+        _set("administrations.csv", 0, "admin_seq", "1e19"), 1, "RD-008"
+    ),
+    "int-20-digits-negative": _case(
+        _set("administrations.csv", 0, "admin_seq", "-12345678901234567890"),
+        1,
+        "RD-008",
+    ),
+    "int-2-53-plus-1": _case(
+        _set("administrations.csv", 0, "admin_seq", "9007199254740993"), None
+    ),
+    "minus-zero": _case(_set("labs.csv", 0, "value", "-0.0"), 0),
+    "excel-formula-without-value": _case(
+        _workbook("labs.csv", formula="=1+1"), 1, "RD-014"
+    ),
+    "excel-formula-with-value": _case(
+        _workbook("labs.csv", formula="=3.25", saved="3.25"), 0
+    ),
+    "excel-table-not-at-a1": _case(_workbook("labs.csv", corner="C3"), 0),
+    "excel-error-value": _case(
+        _workbook("labs.csv", formula="=1/0", saved="#DIV/0!"), 1, "RD-014"
+    ),
+    "excel-int-20-digits": _case(
+        _both(
+            _set("administrations.csv", 0, "admin_seq", "12345678901234567890"),
+            _as_format("administrations.csv", ".xlsx"),
+        ),
+        1,
+        "RD-008",
+    ),
+    "parquet-zoned-timestamp": _case(_parquet("labs.csv", _zoned_lab_dates), 0),
+    "parquet-nanoseconds": _case(
+        _parquet("labs.csv", _nanosecond_lab_date), 1, "RD-008"
+    ),
+    "parquet-uint64-beyond-int64": _case(
+        _parquet("administrations.csv", _huge_unsigned_seq), 1, "RD-008"
+    ),
 }
+
+#: Rules of findings on one value: they name the file, the row and the column.
+_VALUE_RULES = {"RD-008", "RD-014"}
 
 
 # -- running the command line --------------------------------------------------------
@@ -639,7 +822,17 @@ def _records_in(folder: Path, unread: set[str]) -> int:
             ]
             total += max(len(records) - 1, 0)
         elif suffix == ".xlsx":
-            total += len(pd.read_excel(entry, dtype=str))
+            from openpyxl import load_workbook
+
+            # rows with a value or a formula below the first such row (the header)
+            book = load_workbook(entry, read_only=True)
+            filled = [
+                row
+                for row in book.worksheets[0].iter_rows(values_only=True)
+                if any(v not in (None, "") for v in row)
+            ]
+            book.close()
+            total += max(len(filled) - 1, 0)
         elif suffix == ".parquet":
             total += len(pd.read_parquet(entry))
         else:
@@ -666,6 +859,13 @@ def test_the_corpus_covers_the_issue() -> None:
         "subjects-link-to-etc-passwd",
         "int-20-digits",
         "xpt-date9-overflow",
+        "xpt-datetime-overflow",
+        "offset-text-date",
+        "parquet-zoned-timestamp",
+        "fraction-nanoseconds",
+        "float-beyond-2-53",
+        "minus-zero",
+        "excel-formula-without-value",
         "labs-fifo",
         "labs-folder",
         "labs-link-to-folder",
@@ -690,6 +890,9 @@ def test_bad_upload(name: str, tmp_path: Path, empty_store: Path) -> None:
     assert case.rules <= rules, (case.rules, findings)
     errors = [f for f in findings if f["severity"] == "error"]
     assert (checked.exit_code == 1) == bool(errors)
+    for finding in findings:  # a value's finding says where the value is
+        if finding["rule"] in _VALUE_RULES:
+            assert finding["file"] and finding["row"] and finding["column"], finding
 
     store = tmp_path / "store.sqlite"
     shutil.copy(empty_store, store)

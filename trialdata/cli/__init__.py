@@ -2,8 +2,10 @@
 
 Each command lives in its own module of this package and adds itself to :data:`app`
 through a ``register(app)`` function; :data:`COMMAND_MODULES` lists them. Exit codes:
-0 clean, 1 findings of severity error, 2 usage error or unreadable input. Errors a user
-can cause print one message on stderr, never a traceback.
+0 clean, 1 findings of severity error, 2 usage error, unreadable input or permission
+denied. Errors a user can cause print one message on stderr, never a traceback. No
+command takes who acts from its arguments: the store commands act as the
+operating-system user (SQLite) or the database login (PostgreSQL).
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "demo",
     "dose_finding",
     "store",
+    "accounts",
+    "protocol",
+    "sign",
     "report",
 )
 

@@ -1,21 +1,25 @@
-"""Trial store commands: ingest, audit verify, freeze, export, queries.
+"""Trial store commands: ingest, audit verify, freeze, export, delete, queries.
 
 Every command takes ``--store URL`` (any SQLAlchemy URL or a SQLite file; default
-``./trialdata.sqlite``, or the ``TRIALDATA_STORE`` environment variable). Exit codes:
-0 clean, 1 rows quarantined, conflicts flagged, error findings or an upload refused
-because it was not read in full (``ingest``), a freeze refused on the stored records'
-error findings (``freeze``) or a tampered audit trail (``audit verify``), 2 usage
-error or unreadable input.
+``./trialdata.sqlite``, or the ``TRIALDATA_STORE`` environment variable). Who acts is
+never an option: it is the operating-system user (SQLite) or the database login
+(PostgreSQL), and the accounts of the store say what that user may do
+(:mod:`trialdata.store.accounts`). Every command that writes prints the audit chain
+head after its change (``audit head <sha256>``). Exit codes: 0 clean, 1 rows
+quarantined, conflicts flagged, error findings or an upload refused because it was
+not read in full (``ingest``), a freeze refused on the stored records' error
+findings (``freeze``) or a tampered audit trail (``audit verify``), 2 usage error,
+unreadable input or permission denied.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
-import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -23,16 +27,16 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from trialdata.cli._errors import fail, user_errors
+from trialdata.cli._errors import user_errors
+from trialdata.cli.audit import audit_app
 from trialdata.errors import StoreError, TrialDataError
 from trialdata.io.files import check_output
 from trialdata.store.consistency import rule_summary
 from trialdata.store.engine import missing_sqlite_file, remove_sqlite_store
-from trialdata.store.ingest import UploadRefusedError, finding_lines, ingest_report
+from trialdata.store.ingest import UploadRefusedError, finding_lines
 from trialdata.store.queries import query_output, write_query_lists
 from trialdata.store.snapshots import FreezeRefusedError
 from trialdata.store.store import TrialStore
-from trialdata.validation import validate_folder
 
 __all__ = ["register"]
 
@@ -44,10 +48,6 @@ StoreOption = Annotated[
         help="Store URL (SQLAlchemy) or SQLite file; default ./trialdata.sqlite.",
     ),
 ]
-UserOption = Annotated[
-    str | None,
-    typer.Option("--user", help="Who acts; default the login name."),
-]
 
 
 class ExportFormat(StrEnum):
@@ -57,35 +57,43 @@ class ExportFormat(StrEnum):
     PARQUET = "parquet"
 
 
-_HEAD = re.compile(r"[0-9a-f]{64}")
-
-
-def _user(user: str | None) -> str:
-    """Return who acts: ``--user``, else the login name; an empty ``--user`` is refused.
+@contextmanager
+def no_empty_store_left(store: str | None) -> Iterator[None]:
+    """Remove the SQLite store a command created when the command then fails.
 
     Parameters
     ----------
-    user : str or None
-        The ``--user`` option, None when not given.
+    store : str or None
+        The ``--store`` option.
+
+    Yields
+    ------
+    None
+        Control to the command body, which may create the store.
+    """
+    new_file = missing_sqlite_file(store)
+    try:
+        yield
+    except TrialDataError:
+        if new_file is not None:
+            remove_sqlite_store(new_file)
+        raise
+
+
+def head_line(head: str | None) -> str:
+    """Return the line a write command prints with the audit head after its change.
+
+    Parameters
+    ----------
+    head : str or None
+        The audit chain head (None: nothing was written).
 
     Returns
     -------
     str
-        The name recorded in the audit trail.
-
-    Raises
-    ------
-    typer.Exit
-        Exit code 2 when ``--user`` was given but is empty or blank.
+        ``audit head <sha256>``, or ``audit head unchanged`` when nothing was written.
     """
-    if user is not None:
-        if not user.strip():
-            raise fail("--user is empty; name who acts, or leave it out for the login")
-        return user.strip()
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return os.environ.get("USER", "unknown")
+    return f"audit head {head}" if head else "audit head unchanged (nothing written)"
 
 
 def _say(message: str) -> None:
@@ -96,7 +104,6 @@ def ingest(
     folder: Annotated[Path, typer.Argument(help="Upload folder with protocol.toml.")],
     site: Annotated[str, typer.Option("--site", help="The uploading site.")],
     store: StoreOption = None,
-    user: UserOption = None,
     reason: Annotated[
         str | None,
         typer.Option("--reason", help="Why; required when stored records change."),
@@ -119,19 +126,22 @@ def ingest(
     every row was accepted, 1 when rows were quarantined, the upload has error
     findings or was refused for its files, 2 on usage errors or an upload that
     cannot be used at all (no protocol, another site's records, a change without
-    --reason; nothing is stored then).
+    --reason, permission denied; nothing is stored then).
+
+    The upload is validated against the store's protocol; the folder's own
+    protocol.toml may be left out, and one that differs is a finding (ST-PROTOCOL),
+    never a change. Into a store without a protocol, the upload's protocol.toml
+    becomes its first version (the user who creates a store is its coordinator).
+    Who uploads is the operating-system user (SQLite) or the database login
+    (PostgreSQL); it needs site_data_entry of the site or data_manager.
     """
     with user_errors():
-        who = _user(user)
-        report = validate_folder(folder)
         new_file = missing_sqlite_file(store)
         try:
             with TrialStore.open(store) as opened:
-                result = ingest_report(
-                    opened.engine,
-                    report,
+                result = opened.ingest(
+                    folder,
                     site=site,
-                    user=who,
                     reason=reason,
                     quarantine_bad_files=quarantine_bad_files,
                 )
@@ -195,41 +205,9 @@ def _refused(refused: UploadRefusedError, quarantine_bad_files: bool) -> None:
     raise typer.Exit(1)
 
 
-def verify(
-    store: StoreOption = None,
-    expect_head: Annotated[
-        str | None,
-        typer.Option(
-            "--expect-head", help="Head hash kept outside the store (from ingest)."
-        ),
-    ] = None,
-) -> None:
-    """Recompute the audit hash chain; exit 1 when the trail was tampered with."""
-    if expect_head is not None:
-        expect_head = expect_head.strip().lower()
-        if not _HEAD.fullmatch(expect_head):
-            raise fail(
-                f"--expect-head {expect_head!r} is not an audit head "
-                "(64 hexadecimal characters, as printed by `trialdata ingest`)"
-            )
-    with user_errors(), TrialStore.open(store, create=False) as opened:
-        result = opened.verify(expected_head=expect_head)
-    if result.ok:
-        print(
-            f"audit trail intact: {result.n_entries} entries in "
-            f"{result.n_changesets} changesets; head {result.head}"
-        )
-        raise typer.Exit(0)
-    print(f"audit trail TAMPERED: {len(result.problems)} problem(s)")
-    for problem in result.problems:
-        print(f"  {problem}")
-    raise typer.Exit(1)
-
-
 def freeze(
     label: Annotated[str, typer.Option("--label", help="Name of the snapshot.")],
     store: StoreOption = None,
-    user: UserOption = None,
     reason: Annotated[
         str | None, typer.Option("--reason", help="Why the snapshot is taken.")
     ] = None,
@@ -244,25 +222,24 @@ def freeze(
 ) -> None:
     """Freeze the store's current content as a named, content-hashed snapshot.
 
-    The stored records are validated first. Exit 1, freezing nothing, while they have
-    error findings (listed by rule), unless --allow-errors records them with the
-    snapshot.
+    The stored records are validated first, against the store's protocol. Exit 1,
+    freezing nothing, while they have error findings (listed by rule), unless
+    --allow-errors records them with the snapshot. Needs the data_manager role.
     """
-    who = _user(user)
     with user_errors():
         try:
             with TrialStore.open(store, create=False) as opened:
-                snap = opened.freeze(
-                    label, user=who, reason=reason, allow_errors=allow_errors
-                )
+                snap = opened.freeze(label, reason=reason, allow_errors=allow_errors)
         except FreezeRefusedError as refused:
             print(f"trialdata: {refused}", file=sys.stderr, flush=True)
             raise typer.Exit(1) from None
     rows = sum(snap.row_counts.values())
     print(
         f"snapshot {snap.label}: {rows} rows in {len(snap.row_counts)} tables, "
-        f"through changeset {snap.through_cs}; sha256 {snap.content_sha256}"
+        f"through changeset {snap.through_cs}; sha256 {snap.content_sha256}; "
+        f"protocol version {snap.protocol_version}"
     )
+    print(head_line(snap.audit_head))
     if len(snap.errors):
         print(
             f"recorded with the snapshot (--allow-errors): {len(snap.errors)} error "
@@ -378,13 +355,12 @@ def answer(
     query_id: Annotated[int, typer.Argument(help="Query number.")],
     text: Annotated[str, typer.Option("--text", help="The site's answer.")],
     store: StoreOption = None,
-    user: UserOption = None,
 ) -> None:
-    """Record the site's answer to a query (status answered)."""
-    who = _user(user)
+    """Record the site's answer to a query (status answered; the query's site)."""
     with user_errors(), TrialStore.open(store or ctx.obj, create=False) as opened:
-        opened.answer_query(query_id, text, user=who)
+        head = opened.answer_query(query_id, text)
     print(f"query {query_id} answered")
+    print(head_line(head))
 
 
 @queries_app.command("close")
@@ -393,23 +369,38 @@ def close(
     query_id: Annotated[int, typer.Argument(help="Query number.")],
     text: Annotated[str, typer.Option("--text", help="Why it is closed.")],
     store: StoreOption = None,
-    user: UserOption = None,
 ) -> None:
     """Close a query by hand (the data manager accepts the answer)."""
-    who = _user(user)
     with user_errors(), TrialStore.open(store or ctx.obj, create=False) as opened:
-        opened.close_query(query_id, text, user=who)
+        head = opened.close_query(query_id, text)
     print(f"query {query_id} closed")
+    print(head_line(head))
 
 
-audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
-audit_app.command("verify")(verify)
+def delete(
+    domain: Annotated[str, typer.Argument(help="Domain of the records, e.g. labs.")],
+    keys: Annotated[
+        list[str],
+        typer.Argument(help="Record keys (key values joined by '|', as in queries)."),
+    ],
+    site: Annotated[
+        str, typer.Option("--site", help="The site the records belong to.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why; required.")],
+    store: StoreOption = None,
+) -> None:
+    """Delete current records of a site: their history stays (a data manager)."""
+    with user_errors(), TrialStore.open(store, create=False) as opened:
+        head = opened.delete(domain, keys, site=site, reason=reason)
+    print(f"{domain}: {len(keys)} record(s) of site {site} deleted")
+    print(head_line(head))
 
 
 def register(app: typer.Typer) -> None:
     """Add the store commands to the command line."""
     app.command("ingest")(ingest)
     app.command("freeze")(freeze)
+    app.command("delete")(delete)
     app.command("export")(export)
     app.add_typer(queries_app, name="queries")
     app.add_typer(audit_app, name="audit")

@@ -15,6 +15,15 @@ listed in :attr:`RawTable.malformed` with its line number and text, for the call
 to report. Files are opened without following symbolic links
 (:func:`trialdata.io.files.open_regular`) and read once: the bytes read are the
 bytes hashed.
+
+Typed files (workbooks, Parquet, SAS) are turned into text exactly
+(:func:`typed_columns_as_text`): date-times with their fractional seconds and, for
+a zoned Parquet timestamp, its UTC offset; numbers as text that reads back as the
+same number. A workbook cell is its saved value; a formula cell is read as the value
+saved with it, and one saved without a value (by a program that does not calculate
+formulas) is left missing and listed in :attr:`RawTable.unread_cells` for the
+caller to report (RD-014), never read as empty in silence; so is an error value
+(``#DIV/0!``).
 """
 
 from __future__ import annotations
@@ -22,12 +31,13 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
+import math
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import NoReturn
 
 import numpy as np
@@ -39,12 +49,16 @@ import pyarrow.csv as pacsv
 from schemas.domains import get_domain
 from trialdata.errors import UnreadableFileError
 from trialdata.io.files import SourceFile, open_regular
+from trialdata.io.formulas import unread_cells
+from trialdata.io.sas import sas_dates_as_text
+from trialdata.io.timestamps import series_text
 
 __all__ = [
     "ROW_COLUMN",
     "TEXT_DTYPE",
     "MalformedLine",
     "RawTable",
+    "UnreadCell",
     "read_raw",
     "typed_columns_as_text",
 ]
@@ -81,6 +95,34 @@ class MalformedLine:
     text: str
 
 
+@dataclass(frozen=True)
+class UnreadCell:
+    """A workbook cell whose value cannot be read (see :mod:`trialdata.io.formulas`).
+
+    Attributes
+    ----------
+    row : int
+        Sheet row (1-based), the row of its record.
+    column : str
+        The column (its header).
+    cell : str
+        The cell's name, e.g. ``C2``.
+    sent : str
+        What it holds: a formula saved without its value (``=A2+B2``), or an error
+        value (``#DIV/0!``).
+    """
+
+    row: int
+    column: str
+    cell: str
+    sent: str
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the cell holds an error value rather than a formula."""
+        return not self.sent.startswith("=")
+
+
 @dataclass
 class RawTable:
     """A file's content as text.
@@ -104,6 +146,9 @@ class RawTable:
     malformed : list of MalformedLine
         CSV lines with too many or too few fields; each is also a record of
         ``data`` (on its line), with its fields cut or padded to the header.
+    unread_cells : list of UnreadCell
+        Workbook cells of a record whose value cannot be read (a formula saved
+        without its value, an error value); the cell is missing in ``data``.
     """
 
     source: SourceFile
@@ -113,6 +158,7 @@ class RawTable:
     content: pa.Buffer | None = field(default=None, repr=False)
     digest: str | None = field(default=None, repr=False)
     malformed: list[MalformedLine] = field(default_factory=list)
+    unread_cells: list[UnreadCell] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
@@ -514,8 +560,9 @@ def _read_typed_csv(
     It refuses the whole file at the first value it cannot convert; the caller then
     reads the file as text so that parsing can report every such value with its row.
     The fast path only keeps what the text parser would read the same way: a file
-    whose numbers include ``nan`` or an infinity (which the text parser reports)
-    goes the text way.
+    whose numbers include ``nan`` or an infinity (which the text parser reports),
+    a number of 2^53 or more (which a double may not hold as sent) or a date-time
+    with nanoseconds goes the text way.
     """
     if domain is None:
         return None
@@ -531,10 +578,25 @@ def _read_typed_csv(
         return None
     for name in columns:
         column = table.column(name)
-        floating = pa.types.is_floating(column.type)
-        if floating and pc.all(pc.is_finite(column)).as_py() is False:
-            return None
+        if pa.types.is_floating(column.type):
+            if pc.all(pc.is_finite(column)).as_py() is False:
+                return None
+            # a whole number of 2^53 or more may not be held by the double Arrow
+            # made of it; the text parser compares it with the digits sent
+            extremes = pc.min_max(column).as_py()
+            low, high = extremes["min"], extremes["max"]
+            if high is not None and max(high, -low) >= _EXACT_BELOW:
+                return None
+        elif pa.types.is_timestamp(column.type):
+            # nanoseconds: the text parser reports them (the store keeps microseconds)
+            nanos = pc.any(pc.not_equal(pc.nanosecond(column), 0)).as_py()
+            if nanos:
+                return None
     return table
+
+
+#: Numbers from this size on are not all held exactly by a double.
+_EXACT_BELOW = float(2**53)
 
 
 def _decode(
@@ -585,12 +647,36 @@ def _csv_line_numbers(raw: pa.Buffer, n_records: int, delimiter: str) -> np.ndar
     return np.asarray(record_starts[1 : n_records + 1], dtype="int64")
 
 
+def _float_text(value: float) -> str:
+    """Return a double as text that reads back as the same double.
+
+    Whole numbers below 2^53 are written without a fraction (``3``), -0.0 keeps its
+    sign, anything else is the shortest text of the double (``0.1``, ``1e+300``).
+    """
+    if (
+        value.is_integer()
+        and abs(value) < _EXACT_BELOW
+        and (value or not _minus(value))
+    ):
+        return str(int(value))
+    return repr(value)
+
+
+def _minus(value: float) -> bool:
+    """Whether a double has its sign bit set (true for -0.0)."""
+    return math.copysign(1.0, value) < 0
+
+
 def _cell_text(value: object) -> str | None:
     """Return a cell's value as the text a CSV export would hold (None when empty)."""
     if type(value) is float:  # most cells of a workbook: no pandas call per cell
         if value != value:  # NaN
             return None
-        return str(int(value)) if value.is_integer() else repr(value)
+        return _float_text(value)
+    if isinstance(value, np.ndarray):  # a list or map of a Parquet file
+        value = value.tolist()
+    if isinstance(value, list | tuple | dict):
+        return json.dumps(value, default=str, ensure_ascii=False)
     if value is None or (not isinstance(value, str) and bool(pd.isna(value))):  # type: ignore[call-overload]
         return None
     if isinstance(value, pd.Timestamp):
@@ -599,7 +685,7 @@ def _cell_text(value: object) -> str | None:
         text: str = value.isoformat()
         return text[:10] if text.endswith("T00:00:00") else text
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
+        return None if value != value else _float_text(value)
     if isinstance(value, bool):
         return "Y" if value else "N"
     text = str(value)
@@ -612,31 +698,66 @@ def _read_excel(source: SourceFile) -> RawTable:
     content = _read_file(source)
     if content.size == 0:
         _unreadable(source, "file is empty (0 bytes); not an Excel workbook")
+    data_bytes = content.to_pybytes()
     try:
-        workbook = CalamineWorkbook.from_filelike(io.BytesIO(content.to_pybytes()))
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data_bytes))
         sheet = workbook.get_sheet_by_index(0)
-        cells = sheet.to_python(skip_empty_area=False)
+        cells = sheet.to_python(skip_empty_area=True)
     except (CalamineError, OSError, ValueError) as error:
         _unreadable(source, f"not a valid .xlsx workbook ({type(error).__name__})")
-    first_row = (sheet.start or (0, 0))[0] + 1  # sheet row of the first cell, 1-based
+    # the cells start at the sheet's first used row and column (0-based)
+    first_row, first_column = sheet.start or (0, 0)
     texts = [
         [v if type(v) is str and v else _cell_text(v) for v in row]  # text: as is
         for row in cells
     ]
-    filled = [i for i, row in enumerate(texts) if any(v is not None for v in row)]
+    unread = {
+        (row - first_row, column - first_column): sent
+        for (row, column), sent in unread_cells(data_bytes).items()
+    }
+    with_unread = {i for i, _ in unread}
+    # a cell without a saved value may lie beyond the range the reader gives
+    texts += [[] for _ in range(max(with_unread, default=-1) + 1 - len(texts))]
+    filled = [
+        i
+        for i, row in enumerate(texts)
+        if i in with_unread or any(v is not None for v in row)
+    ]
     if not filled:
         _unreadable(source, "workbook's first sheet is empty")
     header_at = filled[0]
+    width = max(len(texts[header_at]), 1 + max((j for _, j in unread), default=-1))
     header = [
-        c.strip() if c else f"(blank {i + 1})" for i, c in enumerate(texts[header_at])
+        c.strip() if c else f"(blank {i + 1})"
+        for i, c in enumerate((texts[header_at] + [None] * width)[:width])
     ]
     body = [i for i in filled if i > header_at]
-    width = len(header)
     records = [(texts[i] + [None] * width)[:width] for i in body]
     columns, duplicated = _dedupe_header(header)
     data = _text_frame(columns, records)
-    rows = np.asarray([first_row + i for i in body], dtype="int64")
-    return _finish(source, data, rows, duplicated, content)
+    rows = np.asarray([first_row + 1 + i for i in body], dtype="int64")
+    raw = _finish(source, data, rows, duplicated, content)
+    raw.unread_cells = [
+        UnreadCell(
+            first_row + 1 + i,
+            columns[j],
+            _cell_name(first_column + j, i + first_row),
+            sent,
+        )
+        for (i, j), sent in sorted(unread.items())
+        if i > header_at and "\x00" not in columns[j]
+    ]
+    return raw
+
+
+def _cell_name(column: int, row: int) -> str:
+    """Return a cell's name (``C2``) from its 0-based column and row."""
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return f"{letters}{row + 1}"
 
 
 def _text_frame(columns: list[str], records: list[list[str | None]]) -> pd.DataFrame:
@@ -675,18 +796,17 @@ def typed_columns_as_text(data: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The same columns and index as text: ISO 8601 date-times (``YYYY-MM-DD`` at
-        midnight), numbers without a trailing ``.0`` when whole, booleans ``Y`` /
-        ``N``, None for missing values.
+        The same columns and index as text, each value exactly: ISO 8601 date-times
+        (``YYYY-MM-DD`` at midnight, fractional seconds and a zone's UTC offset
+        kept, see :mod:`trialdata.io.timestamps`), numbers as text that reads back
+        as the same number (whole ones below 2^53 without a trailing ``.0``,
+        ``-0.0`` with its sign), booleans ``Y`` / ``N``, None for missing values.
     """
     text = pd.DataFrame(index=data.index)
     for column in data.columns:
         values = data[column]
         if pd.api.types.is_datetime64_any_dtype(values):
-            rendered = values.dt.strftime("%Y-%m-%dT%H:%M:%S").str.replace(
-                "T00:00:00", "", regex=False
-            )
-            text[column] = rendered.where(values.notna(), None)
+            text[column] = pd.Series(series_text(values), index=data.index)
         elif pd.api.types.is_bool_dtype(values):
             text[column] = values.map({True: "Y", False: "N"})
         else:
@@ -725,92 +845,5 @@ def _read_xpt(source: SourceFile) -> RawTable:
             )
         except pyreadstat.ReadstatError as error:
             _unreadable(source, f"not a SAS XPT file: {error}")
-        data = _sas_dates_as_text(data, meta.original_variable_types)
+        data, _ = sas_dates_as_text(data, meta.original_variable_types)
     return _typed_frame_as_text(source, data, content)
-
-
-# SAS formats pyreadstat reads as dates, date-times and times (its own lists).
-_SAS_FORMAT = re.compile(r"^([A-Z][A-Z0-9]+[A-Z])(\d+)?(?(2)(?:\.\d*)?$|\.?$)")
-_SAS_DATE_FORMATS = frozenset(
-    [
-        "WEEKDATE",
-        "MMDDYY",
-        "DDMMYY",
-        "YYMMDD",
-        "DATE",
-        "DDMMYYB",
-        "DDMMYYC",
-        "DDMMYYD",
-        "DDMMYYN",
-        "DDMMYYP",
-        "DDMMYYS",
-        "MMDDYYB",
-        "MMDDYYC",
-        "MMDDYYD",
-        "MMDDYYN",
-        "MMDDYYP",
-        "MMDDYYS",
-        "WEEKDATX",
-        "DTDATE",
-        "IS8601DA",
-        "E8601DA",
-        "B8601DA",
-        "YYMMDDB",
-        "YYMMDDD",
-        "YYMMDDN",
-        "YYMMDDP",
-        "YYMMDDS",
-    ]
-)
-_SAS_DATETIME_FORMATS = frozenset(
-    ["DATETIME", "E8601DT", "DATEAMPM", "MDYAMPM", "IS8601DT", "B8601DT", "B8601DN"]
-)
-_SAS_TIME_FORMATS = frozenset(
-    ["TIME", "HHMM", "TOD", "TIMEAMPM", "IS8601TM", "E8601TM", "B8601TM"]
-)
-_SAS_ORIGIN = datetime(1960, 1, 1)
-
-
-def _sas_value_text(value: object, kind: str) -> str | None:
-    """Return a SAS date (days), date-time or time (seconds) as ISO text.
-
-    A value outside the dates Python can hold is returned as the number sent.
-    """
-    if not isinstance(value, (int, float)) or value != value:  # missing
-        return _cell_text(value)
-    try:
-        if kind == "date":
-            return (_SAS_ORIGIN + timedelta(days=int(value))).date().isoformat()
-        if kind == "datetime":
-            moment = _SAS_ORIGIN + timedelta(seconds=float(value))
-            text = moment.isoformat()
-            return text[:10] if text.endswith("T00:00:00") else text
-        return (datetime.min + timedelta(seconds=float(value))).time().isoformat()
-    except (OverflowError, ValueError):
-        return _cell_text(float(value))
-
-
-def _sas_dates_as_text(
-    data: pd.DataFrame, formats: dict[str, str | None]
-) -> pd.DataFrame:
-    """Convert the date, date-time and time columns of an XPT file read as numbers."""
-    out = data.copy()
-    for column, sas_format in formats.items():
-        match = _SAS_FORMAT.match(sas_format or "")
-        if match is None or column not in out.columns:
-            continue
-        name = match.group(1)
-        if name in _SAS_DATE_FORMATS:
-            kind = "date"
-        elif name in _SAS_DATETIME_FORMATS:
-            kind = "datetime"
-        elif name in _SAS_TIME_FORMATS:
-            kind = "time"
-        else:
-            continue
-        out[column] = pd.Series(
-            [_sas_value_text(v, kind) for v in out[column].astype(object)],
-            index=out.index,
-            dtype=object,
-        )
-    return out

@@ -55,6 +55,8 @@ and ASTDT / ASTDTF -> onset_date / onset_date_imputed.
 
 from __future__ import annotations
 
+import io
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -66,6 +68,8 @@ from analyses.safety.teae import (
     compute_imputed_dates,
 )
 from trialdata.errors import InputError, UnreadableFileError
+from trialdata.io.files import open_regular
+from trialdata.io.sas import sas_dates_as_text
 
 __all__ = [
     "read_adae",
@@ -105,8 +109,40 @@ _SERIOUS_FLAGS = {
 }
 
 
+def _read_xport(content: bytes, encoding: str | None, name: str) -> pd.DataFrame:
+    """Read XPT bytes; dates pyreadstat cannot convert are converted here.
+
+    Raises
+    ------
+    UnreadableFileError
+        When a value of a date, date-time or time column is none (e.g. a DATE9.
+        value of ten billion days), naming the row and column.
+    """
+    try:
+        frame, _ = pyreadstat.read_xport(io.BytesIO(content), encoding=encoding)
+        return frame
+    except (OverflowError, ValueError):
+        frame, meta = pyreadstat.read_xport(
+            io.BytesIO(content), encoding=encoding, disable_datetime_conversion=True
+        )
+    frame, failed = sas_dates_as_text(frame, meta.original_variable_types)
+    if failed:
+        first = failed[0]
+        raise UnreadableFileError(
+            f"value {first.value!r} of a {first.sas_format} variable is not a date, "
+            f"date-time or time that can be read ({len(failed)} such value(s))",
+            file=name,
+            row=first.position + 2,
+            column=first.column,
+        )
+    return frame
+
+
 def read_xpt(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
     """Read one SAS transport (XPT v5) file; blank text cells become missing.
+
+    The file is opened without following a symbolic link: a link, a folder or any
+    other entry that is not a regular file is refused, as in an upload.
 
     Parameters
     ----------
@@ -123,20 +159,33 @@ def read_xpt(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
     Raises
     ------
     UnreadableFileError
-        When the file is missing or is not a readable XPT file.
+        When the file is missing, a symbolic link or not a regular file, is not a
+        readable XPT file, or holds a date value that is none (naming its row and
+        column).
     """
     path = Path(path)
-    if not path.is_file():
-        raise UnreadableFileError("file not found", file=str(path))
     try:
-        frame, _ = pyreadstat.read_xport(str(path), encoding=encoding)
+        with open_regular(path) as handle:
+            content = handle.read()
+    except UnreadableFileError as error:
+        raise UnreadableFileError(error.reason, file=str(path)) from None
+    except OSError as error:
+        raise UnreadableFileError(
+            f"cannot be read: {error.strerror or error}", file=str(path)
+        ) from None
+    try:
+        frame = _read_xport(content, encoding, str(path))
+    except UnreadableFileError:
+        raise
     except Exception as first:  # pyreadstat raises its own error types
         if encoding is not None:
             raise UnreadableFileError(
                 f"not a readable XPT file: {first}", file=str(path)
             ) from first
         try:
-            frame, _ = pyreadstat.read_xport(str(path), encoding="cp1252")
+            frame = _read_xport(content, "cp1252", str(path))
+        except UnreadableFileError:
+            raise
         except Exception as second:
             raise UnreadableFileError(
                 f"not a readable XPT file: {second}", file=str(path)
@@ -147,6 +196,15 @@ def read_xpt(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
         blank = frame[col].astype(str).str.strip() == ""
         frame[col] = frame[col].mask(blank)
     return frame
+
+
+def _present(path: Path) -> bool:
+    """Whether an entry of that name exists, a link or special file included.
+
+    Such an entry is then read, and refused by :func:`read_xpt`, rather than
+    skipped as if absent.
+    """
+    return os.path.lexists(path)
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -440,7 +498,7 @@ def read_sdtm(folder: str | Path) -> dict[str, pd.DataFrame]:
     dm = read_xpt(folder / "dm.xpt")
     ex = read_xpt(folder / "ex.xpt")
     ae = read_xpt(folder / "ae.xpt")
-    ds = read_xpt(folder / "ds.xpt") if (folder / "ds.xpt").is_file() else None
+    ds = read_xpt(folder / "ds.xpt") if _present(folder / "ds.xpt") else None
     cohorts = sdtm_cohorts(dm, ex)
     out = {
         "subjects": sdtm_subjects(dm, ex, ds),
@@ -448,7 +506,7 @@ def read_sdtm(folder: str | Path) -> dict[str, pd.DataFrame]:
         "administrations": sdtm_administrations(ex, cohorts),
         "adverse_events": sdtm_adverse_events(ae, ex),
     }
-    if (folder / "lb.xpt").is_file():
+    if _present(folder / "lb.xpt"):
         out["labs"] = sdtm_labs(read_xpt(folder / "lb.xpt"))
     return out
 

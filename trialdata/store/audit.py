@@ -14,14 +14,17 @@ as ``<length>:<text>`` (so the serialisation is unambiguous without escaping the
 values a second time), and the first entry's previous hash is :data:`GENESIS`. The
 changeset row, written last in its transaction, records its first and last sequence
 numbers, its entry count and the chain head after it, so that removing entries at the
-end of the log is detected too. :func:`verify_audit` recomputes everything.
+end of the log is detected too. :func:`verify_audit` recomputes the chain, reading
+the log once, column-wise; ``trialdata.store.verify.verify_store`` (``trialdata audit
+verify``) also replays the entries against every table (:mod:`trialdata.store.replay`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring
@@ -29,21 +32,26 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
 import sqlalchemy as sa
 
 from trialdata.store._ids import next_id
 from trialdata.store.bulk import bulk_insert
 from trialdata.store.chain import ChainJob
 from trialdata.store.codec import JSON_ESCAPED, _polars_strings
+from trialdata.store.fast_read import arrow_column, raw_chunks, select_sql
 from trialdata.store.tables import AUDIT_LOG, CHANGESETS
 
 __all__ = [
     "GENESIS",
+    "TRAIL_SCHEMA",
     "AuditWriter",
     "VerifyResult",
     "chain_hashes",
     "entry_text",
     "next_changeset_id",
+    "read_changesets",
+    "read_trail",
     "utc_now",
     "verify_audit",
 ]
@@ -108,7 +116,8 @@ def entry_text(
     reason : str or None
         Why.
     action : str
-        ``create``, ``update``, ``delete``, ``quarantine``, ``resolve``, ...
+        ``create``, ``update``, ``delete`` or ``source`` (see
+        :mod:`trialdata.store.replay`).
     table : str
         Table of the record.
     key : str
@@ -362,6 +371,11 @@ class AuditWriter:
         n = len(keys)
         if n == 0:
             return
+        # a str subclass (e.g. SQLAlchemy's quoted_name of ``Table.name``) as plain str
+        action, table, field, old, new = (
+            str(v) if isinstance(v, str) else v
+            for v in (action, table, field, old, new)
+        )
         self._pending.append((n, (action, table, keys, field, old, new, key_series)))
 
     def hash_pending(self) -> None:
@@ -536,7 +550,7 @@ def next_changeset_id(conn: sa.Connection) -> int:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of :func:`verify_audit`.
+    """Outcome of :func:`verify_audit` (and of ``trialdata.store.verify``).
 
     Attributes
     ----------
@@ -548,12 +562,19 @@ class VerifyResult:
         Hash of the last entry (:data:`GENESIS` for an empty log).
     problems : tuple of str
         One line per problem found; empty when the trail is intact.
+    n_rows : int
+        Rows of the store's tables compared with the replayed trail (0 when only
+        the chain was checked).
+    last_seq : int
+        Sequence number of the last entry (0 for an empty log).
     """
 
     n_entries: int
     n_changesets: int
     head: str
     problems: tuple[str, ...]
+    n_rows: int = 0
+    last_seq: int = 0
 
     @property
     def ok(self) -> bool:
@@ -563,119 +584,438 @@ class VerifyResult:
 
 _MAX_LISTED = 50
 
+#: Columns of an audit entry as :func:`read_trail` returns them, with their types.
+TRAIL_SCHEMA: dict[str, Any] = {
+    "seq": pl.Int64,
+    "changeset_id": pl.Int64,
+    "action": pl.String,
+    "table_name": pl.String,
+    "record_key": pl.String,
+    "field": pl.String,
+    "old_value": pl.String,
+    "new_value": pl.String,
+    "hash": pl.String,
+}
+
+
+def read_trail(conn: sa.Connection, chunk: int = 200_000) -> Iterator[pl.DataFrame]:
+    """Read the audit log in sequence order, a chunk of entries at a time.
+
+    Rows are read from the driver's cursor and converted column-wise
+    (:mod:`trialdata.store.fast_read`).
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Connection to the store.
+    chunk : int, optional
+        Entries per chunk.
+
+    Yields
+    ------
+    polars.DataFrame
+        Columns :data:`TRAIL_SCHEMA`, ordered by ``seq``.
+    """
+    names = list(TRAIL_SCHEMA)
+    sql = select_sql(conn, AUDIT_LOG.name, names, "seq")
+    kinds = ["int" if dtype == pl.Int64 else "str" for dtype in TRAIL_SCHEMA.values()]
+    for rows in raw_chunks(conn, sql, chunk):
+        columns = zip(*rows, strict=True)
+        table = pa.table(
+            {
+                name: arrow_column(values, kind)
+                for name, kind, values in zip(names, kinds, columns, strict=True)
+            }
+        )
+        frame = pl.from_arrow(table)
+        assert isinstance(frame, pl.DataFrame)
+        yield frame
+
+
+def read_changesets(conn: sa.Connection) -> pl.DataFrame:
+    """Return the changesets table: who, when, why and the seal of each.
+
+    Parameters
+    ----------
+    conn : sqlalchemy.Connection
+        Connection to the store.
+
+    Returns
+    -------
+    polars.DataFrame
+        Every column of ``changesets``, ordered by ``id``.
+    """
+    rows = conn.execute(sa.select(CHANGESETS).order_by(CHANGESETS.c.id)).all()
+    schema: dict[str, Any] = {
+        "id": pl.Int64,
+        "kind": pl.String,
+        "at": pl.String,
+        "user_name": pl.String,
+        "reason": pl.String,
+        "submission_id": pl.Int64,
+        "first_seq": pl.Int64,
+        "last_seq": pl.Int64,
+        "n_entries": pl.Int64,
+        "head_hash": pl.String,
+    }
+    names = [str(c.name) for c in CHANGESETS.columns]
+    data: list[Sequence[Any]] = (
+        list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    )
+    return pl.DataFrame(
+        [
+            pl.Series(name, values, dtype=schema[name], strict=False)
+            for name, values in zip(names, data, strict=True)
+        ]
+    )
+
+
+def _entry_texts(frame: pl.DataFrame) -> pl.Series:
+    """Return :func:`entry_text` of every entry of a frame, column-wise.
+
+    ``frame`` holds the audit columns plus the changeset's ``at``, ``user_name``
+    and ``reason`` of each entry.
+    """
+    literal = {
+        name: _json_literal(frame[name])
+        for name in (
+            "at",
+            "user_name",
+            "reason",
+            "action",
+            "table_name",
+            "record_key",
+            "field",
+        )
+    }
+    return frame.select(
+        pl.concat_str(
+            [
+                pl.lit("["),
+                pl.col("seq").cast(pl.String),
+                pl.lit(","),
+                pl.col("changeset_id").cast(pl.String),
+                pl.lit(","),
+                literal["at"],
+                pl.lit(","),
+                literal["user_name"],
+                pl.lit(","),
+                literal["reason"],
+                pl.lit(","),
+                literal["action"],
+                pl.lit(","),
+                literal["table_name"],
+                pl.lit(","),
+                literal["record_key"],
+                pl.lit(","),
+                literal["field"],
+                pl.lit("]\n"),
+                _length_prefixed("old_value"),
+                pl.lit("\n"),
+                _length_prefixed("new_value"),
+            ]
+        ).alias("text")
+    )["text"]
+
+
+def _mismatches(previous: str, texts: list[str], stored: list[str]) -> list[int]:
+    """Return the positions whose stored hash is not sha256(stored previous + text).
+
+    Each entry is checked against the hash stored before it, so one changed entry
+    is reported once (and the entry after it, whose link then breaks).
+    """
+    sha = hashlib.sha256
+    before = [previous, *stored[:-1]]
+    try:
+        digests = [
+            sha(bytes.fromhex(p) + t.encode()).hexdigest()
+            for p, t in zip(before, texts, strict=True)
+        ]
+    except (ValueError, TypeError):  # a stored hash that is not hexadecimal
+        digests = [
+            sha(_digest_bytes(p) + t.encode()).hexdigest()
+            for p, t in zip(before, texts, strict=True)
+        ]
+    return [i for i, (d, s) in enumerate(zip(digests, stored, strict=True)) if d != s]
+
+
+def _python_texts(frame: pl.DataFrame) -> list[str]:
+    """Return the entries' texts one by one (for values Polars cannot hold)."""
+    return [
+        entry_text(
+            r["seq"],
+            r["changeset_id"],
+            r["at"],
+            r["user_name"],
+            r["reason"],
+            r["action"],
+            r["table_name"],
+            r["record_key"],
+            r["field"],
+            r["old_value"],
+            r["new_value"],
+        )
+        for r in frame.iter_rows(named=True)
+    ]
+
+
+@dataclass
+class _Pending:
+    """One chunk's chain, being hashed (by a worker process when large)."""
+
+    previous: str
+    frame: pl.DataFrame
+    texts: pl.Series
+    job: ChainJob | None
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass
+class _ChainCheck:
+    """State of :func:`verify_audit` across the chunks of the log.
+
+    A chunk's hashes are computed as one chain from the stored hash before it (in a
+    worker process for a large chunk, while the next chunk is read); only when that
+    chain differs from the stored hashes is each entry checked against the stored
+    hash before it, to name the entries that do not match.
+    """
+
+    changesets: pl.DataFrame
+    found: list[tuple[float, str]] = field(default_factory=list)
+    previous: str = GENESIS
+    expected_seq: int = 1
+    last_changeset: int | None = None
+    n: int = 0
+    stats: list[pl.DataFrame] = field(default_factory=list)
+    pending: _Pending | None = None
+    broken: dict[int, int] = field(default_factory=dict)
+
+    def report(self, message: str, seq: float = float("inf")) -> None:
+        self.found.append((seq, message))
+
+    @property
+    def problems(self) -> list[str]:
+        """The problems, in the order of the entries they concern."""
+        return [message for _, message in sorted(self.found, key=lambda p: p[0])]
+
+    def chunk(self, frame: pl.DataFrame) -> None:
+        """Check the sequence numbers, links and changesets of one chunk."""
+        self._gaps(frame["seq"])
+        known = frame["changeset_id"].is_in(self.changesets["id"].implode())
+        for cs_id, first in (
+            frame.filter(~known)
+            .group_by("changeset_id", maintain_order=True)
+            .agg(pl.col("seq").first())
+            .iter_rows()
+        ):
+            self.report(
+                f"entry {first} belongs to changeset {cs_id}, which is missing", first
+            )
+        self._order(frame)
+        joined = frame.join(
+            self.changesets.select(
+                pl.col("id").alias("changeset_id"), "at", "user_name", "reason"
+            ),
+            on="changeset_id",
+            how="left",
+            maintain_order="left",
+        ).with_columns(pl.col("at").fill_null(""), pl.col("user_name").fill_null(""))
+        try:
+            texts = _entry_texts(joined)
+        except pl.exceptions.PolarsError:
+            texts = pl.Series("text", _python_texts(joined), dtype=pl.String)
+        job = None
+        if _HEX64.fullmatch(self.previous):
+            job = ChainJob.start(
+                self.previous, texts.to_arrow(compat_level=pl.CompatLevel.newest())
+            )
+        waiting, self.pending = self.pending, _Pending(self.previous, frame, texts, job)
+        if waiting is not None:
+            self._links(waiting)
+        self.previous = str(frame["hash"][-1])
+        self.n += len(frame)
+        self.stats.append(
+            frame.group_by("changeset_id", maintain_order=True).agg(
+                pl.len().alias("found"),
+                pl.col("seq").min().alias("first"),
+                pl.col("seq").max().alias("last"),
+                pl.col("hash").last().alias("last_hash"),
+            )
+        )
+
+    def finish(self) -> None:
+        """Check the last chunk's links."""
+        if self.pending is not None:
+            self._links(self.pending)
+            self.pending = None
+
+    def _links(self, chunk: _Pending) -> None:
+        """Report the entries of a chunk whose stored hash does not match."""
+        stored = chunk.frame["hash"].to_list()
+        if chunk.job is not None and chunk.job.result() == stored:
+            return
+        frame = chunk.frame
+        for i in _mismatches(chunk.previous, chunk.texts.to_list(), stored):
+            row = frame.row(i, named=True)
+            cs_id = int(row["changeset_id"])
+            self.broken[cs_id] = self.broken.get(cs_id, 0) + 1
+            self.report(
+                f"entry {row['seq']} ({row['action']} {row['table_name']} "
+                f"{row['record_key']}) does not match its hash: its content, or the "
+                "entry before it, was changed",
+                row["seq"],
+            )
+
+    def _gaps(self, seq: pl.Series) -> None:
+        before = seq.shift(1, fill_value=self.expected_seq - 1)
+        jumps = pl.DataFrame({"seq": seq, "before": before}).filter(
+            pl.col("seq") != pl.col("before") + 1
+        )
+        for value, previous in jumps.iter_rows():
+            if value > previous:
+                self.report(
+                    f"entries {previous + 1}..{value - 1} are missing "
+                    f"(deleted from the audit log)",
+                    previous + 0.5,
+                )
+            else:
+                self.report(
+                    f"entry {value} appears out of order after {previous}", value
+                )
+        self.expected_seq = int(seq[-1]) + 1
+
+    def _order(self, frame: pl.DataFrame) -> None:
+        """Report entries of a changeset that follow entries of a later one."""
+        ids = frame["changeset_id"]
+        before = ids.shift(1)
+        if self.last_changeset is not None:
+            before = before.fill_null(self.last_changeset)
+        late = frame.filter((ids < before).fill_null(False))
+        for seq, cs_id in late.select("seq", "changeset_id").head(5).iter_rows():
+            self.report(
+                f"entry {seq} of changeset {cs_id} follows entries of a later "
+                "changeset: the log was reordered",
+                seq,
+            )
+        self.last_changeset = int(ids[-1])
+
+    def seals(self) -> pl.DataFrame:
+        """Return, per changeset, the entries found: count, first, last, last hash."""
+        if not self.stats:
+            return pl.DataFrame(
+                schema={
+                    "changeset_id": pl.Int64,
+                    "found": pl.UInt32,
+                    "first": pl.Int64,
+                    "last": pl.Int64,
+                    "last_hash": pl.String,
+                }
+            )
+        return (
+            pl.concat(self.stats)
+            .group_by("changeset_id", maintain_order=True)
+            .agg(
+                pl.col("found").sum(),
+                pl.col("first").min(),
+                pl.col("last").max(),
+                pl.col("last_hash").last(),
+            )
+        )
+
 
 def verify_audit(
-    conn: sa.Connection, *, expected_head: str | None = None, chunk: int = 200_000
+    conn: sa.Connection,
+    *,
+    expected_head: str | None = None,
+    chunk: int = 200_000,
+    sink: Callable[[pl.DataFrame], None] | None = None,
 ) -> VerifyResult:
     """Recompute the hash chain and check it against the changesets.
 
     Detects an entry whose content was changed (its hash no longer matches), entries
     deleted, inserted or reordered (a gap in sequence numbers, a broken chain), a
-    changed changeset (its entries' hashes include who, when and why) and entries
-    removed from the end (the changeset's recorded head and count no longer match).
+    changed changeset (its entries' hashes include who, when and why), entries
+    removed from the end (the changeset's recorded head and count no longer match)
+    and a changeset without entries (nothing in the chain vouches for it). This is
+    the chain alone; ``trialdata.store.verify.verify_store`` also replays the trail
+    against the tables.
+
+    The log is read once, a chunk at a time; the entry texts are built column-wise.
 
     Parameters
     ----------
     conn : sqlalchemy.Connection
         Connection to the store.
     expected_head : str, optional
-        Head hash recorded elsewhere (printed by ``ingest`` and ``freeze``); when given
-        it must equal the head of the chain, which detects the removal of whole
-        changesets at the end of the log.
+        Head hash recorded elsewhere (printed by every write command); it must be
+        the head of a changeset in the chain, which detects a rewrite of the log up
+        to that changeset. Later changesets may follow it.
     chunk : int, optional
         Entries read at a time.
+    sink : callable, optional
+        Called with every chunk (:data:`TRAIL_SCHEMA` columns), so that a caller can
+        use the entries without reading the log again.
 
     Returns
     -------
     VerifyResult
         What was checked and every problem found.
     """
-    problems: list[str] = []
-
-    def report(message: str) -> None:
-        problems.append(message)
-
-    by_id: dict[int, Any] = {
-        int(row.id): row
-        for row in conn.execute(sa.select(CHANGESETS).order_by(CHANGESETS.c.id))
-    }
-    counts: dict[int, int] = {}
-    stored_at: dict[int, str] = {}
-    query = (
-        sa.select(
-            AUDIT_LOG.c.seq,
-            AUDIT_LOG.c.changeset_id,
-            AUDIT_LOG.c.action,
-            AUDIT_LOG.c.table_name,
-            AUDIT_LOG.c.record_key,
-            AUDIT_LOG.c.field,
-            AUDIT_LOG.c.old_value,
-            AUDIT_LOG.c.new_value,
-            AUDIT_LOG.c.hash,
-        )
-        .order_by(AUDIT_LOG.c.seq)
-        .execution_options(yield_per=chunk)
-    )
-    previous = GENESIS
-    expected_seq = 1
-    n = 0
-    sha = hashlib.sha256
-    result = conn.execute(query)
-    for part in result.partitions(chunk):
-        for seq, cs_id, action, table, key, fld, old, new, stored in part:
-            n += 1
-            if seq != expected_seq:
-                if seq > expected_seq:
-                    report(
-                        f"entries {expected_seq}..{seq - 1} are missing "
-                        f"(deleted from the audit log)"
-                    )
-                else:
-                    report(f"entry {seq} appears out of order after {expected_seq - 1}")
-            expected_seq = seq + 1
-            changeset = by_id.get(int(cs_id))
-            if changeset is None:
-                report(f"entry {seq} belongs to changeset {cs_id}, which is missing")
-                at, user, reason = "", "", None
-            else:
-                at, user, reason = changeset.at, changeset.user_name, changeset.reason
-            text = entry_text(
-                int(seq),
-                int(cs_id),
-                at,
-                user,
-                reason,
-                action,
-                table,
-                key,
-                fld,
-                old,
-                new,
+    check = _ChainCheck(read_changesets(conn))
+    last_seq = 0
+    for frame in read_trail(conn, chunk):
+        check.chunk(frame)
+        last_seq = int(frame["seq"][-1])
+        if sink is not None:
+            sink(frame.drop("hash"))
+    check.finish()
+    seals = check.changesets.join(
+        check.seals(), left_on="id", right_on="changeset_id", how="left"
+    ).with_columns(pl.col("found").fill_null(0))
+    for cs in seals.iter_rows(named=True):
+        found, recorded = int(cs["found"]), int(cs["n_entries"] or 0)
+        who = f"changeset {cs['id']} ({cs['kind']} by {cs['user_name']} at {cs['at']})"
+        if found != recorded:
+            check.report(f"{who} records {recorded} entries; {found} found")
+        elif not found:
+            check.report(
+                f"{who} has no audit entry: nothing in the chain vouches for it"
             )
-            if sha(_digest_bytes(previous) + text.encode()).hexdigest() != stored:
-                report(
-                    f"entry {seq} ({action} {table} {key}) does not match its hash: "
-                    "its content, or the entry before it, was changed"
-                )
-            previous = stored
-            counts[int(cs_id)] = counts.get(int(cs_id), 0) + 1
-            if changeset is not None and seq == changeset.last_seq:
-                stored_at[int(cs_id)] = stored
-    for cs_id, changeset in by_id.items():
-        found = counts.get(cs_id, 0)
-        if found != int(changeset.n_entries):
-            report(
-                f"changeset {cs_id} ({changeset.kind} by {changeset.user_name} at "
-                f"{changeset.at}) records {int(changeset.n_entries)} entries; "
-                f"{found} found"
+        elif check.broken.get(int(cs["id"])) == found:
+            check.report(
+                f"changesets {cs['id']}: none of its {found} entries matches its hash: "
+                "its user, time or reason (or every entry) were changed",
+                float(cs["first"]),
             )
-        elif found and stored_at.get(cs_id) != changeset.head_hash:
-            report(f"changeset {cs_id} head hash does not match its last entry")
-    if expected_head is not None and previous != expected_head:
-        report(
-            f"the chain ends at {previous}, not at the expected head {expected_head}"
+        elif cs["last_hash"] != cs["head_hash"]:
+            check.report(
+                f"changeset {cs['id']} head hash does not match its last entry"
+            )
+        elif (cs["first"], cs["last"]) != (cs["first_seq"], cs["last_seq"]):
+            check.report(
+                f"changeset {cs['id']} records entries {cs['first_seq']}.."
+                f"{cs['last_seq']}; its entries are {cs['first']}..{cs['last']}"
+            )
+    if expected_head is not None:
+        sealed = seals.filter(
+            (pl.col("head_hash") == expected_head)
+            & (pl.col("last_hash") == expected_head)
         )
+        if sealed.is_empty():
+            check.report(
+                f"the expected head {expected_head} is not in the chain: no changeset "
+                "ends with it, so the entries up to it were changed or removed"
+            )
+    problems = check.problems
     if len(problems) > _MAX_LISTED:
         extra = len(problems) - _MAX_LISTED
         problems = [*problems[:_MAX_LISTED], f"... and {extra} more problems"]
-    return VerifyResult(n, len(by_id), previous, tuple(problems))
+    return VerifyResult(
+        check.n,
+        len(check.changesets),
+        check.previous,
+        tuple(problems),
+        last_seq=last_seq,
+    )

@@ -12,6 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from trialdata.store.rls_writes import copy_target
+
 __all__ = ["bulk_insert", "bulk_update"]
 
 
@@ -60,8 +62,9 @@ def bulk_insert(
         rows = zip(*data, strict=True)
         names = ", ".join(_quote(conn, c) for c in columns)
         with (
+            copy_target(conn, table, names) as into,
             raw.cursor() as cursor,
-            cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy,
+            cursor.copy(f"COPY {into} ({names}) FROM STDIN") as copy,
         ):
             for row in rows:
                 copy.write_row(row)

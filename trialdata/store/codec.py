@@ -9,15 +9,30 @@ Three representations of a value are used by the store:
 - *canonical text*: one exact string per value, used to compare versions, to write the
   audit trail and to hash snapshots: integers in decimal, floats as the shortest
   text that reads back to the same double (Arrow's formatting: ``1``, ``0.1``,
-  ``1e-7``), booleans ``true``/``false``, dates ``YYYY-MM-DD``
-  (``YYYY-MM-DDTHH:MM:SS`` when there is a time of day), missing values None.
+  ``1e-7``, ``-0`` for -0.0), booleans ``true``/``false``, dates ``YYYY-MM-DD``
+  (``YYYY-MM-DDTHH:MM:SS`` when there is a time of day, with ``.ffffff`` when there
+  are microseconds and the UTC offset when the value was written with one, e.g.
+  ``2025-02-17T10:30:00.250000+01:00``: see :mod:`trialdata.io.timestamps`),
+  missing values None.
+
+Exact values. A typed table holds a date-time written with a UTC offset as its wall
+time plus the offset in the companion column ``_offset_<column>``. The database
+column holds the instant in UTC; a float column of SQLite cannot hold -0.0 (it
+stores 0). Each record version therefore has an ``_exact`` column
+(:data:`EXACT_COLUMN`): for the few values its typed columns do not hold as written
+(a date-time with an offset, a negative zero) a JSON object of their canonical text,
+None for every other row. :func:`db_columns` and :func:`exact_values` write it,
+:func:`typed_frame` reads it back, so the canonical text read from the store is the
+canonical text written.
 
 Every conversion works column by column on whole arrays; there is no loop over rows
-in Python except the C-level string encoding of JSON.
+in Python except the C-level string encoding of JSON (and over the few rows with an
+``_exact`` entry).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from json.encoder import encode_basestring
 from typing import Any
@@ -29,14 +44,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.domains import DomainSpec
+from trialdata.io.timestamps import (
+    iso_text,
+    offset_column,
+    offset_text,
+    offsets_of,
+    split_zoned,
+    utc_wall,
+)
 
 __all__ = [
+    "EXACT_COLUMN",
     "JSON_ESCAPED",
     "TEXT_DTYPE",
     "CanonicalText",
     "canonical_text",
     "db_columns",
     "duplicated",
+    "exact_values",
     "json_objects",
     "json_series",
     "json_strings",
@@ -50,6 +75,10 @@ __all__ = [
 
 #: dtype of text columns in typed tables.
 TEXT_DTYPE = pd.StringDtype("pyarrow")
+
+#: Column of a record table holding the canonical text of the values its typed
+#: columns do not hold as written (see the module notes).
+EXACT_COLUMN = "_exact"
 
 _TYPED_DTYPES: dict[str, Any] = {
     "string": TEXT_DTYPE,
@@ -86,37 +115,19 @@ def none_list(values: pd.Series) -> list[Any]:
 #: Days since 1970 of 0001-01-01 and 9999-12-31: Arrow and NumPy write these dates
 #: the same way (``YYYY-MM-DD``), so the faster Arrow cast is used within them.
 _FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
+_NS_PER_DAY = 86_400 * 10**9
 
 
-def _day_text(days: np.ndarray) -> np.ndarray:
-    """Return ``YYYY-MM-DD`` for an array of ``datetime64[D]`` (no missing values)."""
-    numbers = days.astype(np.int64)
-    if len(numbers) and (numbers.min() < _FIRST_DAY or numbers.max() > _LAST_DAY):
-        out: np.ndarray = np.datetime_as_string(days, unit="D").astype(object)
-        return out
-    text = pc.cast(pa.array(days), pa.string())
-    return np.asarray(text.to_numpy(zero_copy_only=False), dtype=object)
+def _datetime_text(
+    values: pd.Series, *, date_only: bool, offsets: np.ndarray | None = None
+) -> np.ndarray:
+    """Return date-times as canonical text (see :func:`trialdata.io.timestamps`).
 
-
-def _datetime_text(values: pd.Series, *, date_only: bool) -> np.ndarray:
-    stamps = pd.to_datetime(values, errors="coerce")
-    if getattr(stamps.dt, "tz", None) is not None:
-        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    raw = stamps.to_numpy(dtype="datetime64[s]")
-    missing = np.isnat(raw)
-    out = np.full(len(raw), None, dtype=object)
-    present = raw[~missing]
-    if date_only:
-        seconds = present.astype(np.int64)
-        whole_day = seconds % 86_400 == 0
-        text = np.empty(len(present), dtype=object)
-        text[whole_day] = _day_text(present[whole_day].astype("datetime64[D]"))
-        if not whole_day.all():
-            text[~whole_day] = np.datetime_as_string(present[~whole_day], unit="s")
-    else:
-        text = np.datetime_as_string(present, unit="s").astype(object)
-    out[~missing] = text
-    return out
+    ``offsets`` are the values' UTC offsets (None for naive ones); a column with a
+    time zone is written as wall times with their offsets.
+    """
+    wall, zoned = split_zoned(values)
+    return iso_text(wall, zoned if offsets is None else offsets, date_only=date_only)
 
 
 def _whole_days(values: pd.Series) -> pa.Array | None:
@@ -128,13 +139,15 @@ def _whole_days(values: pd.Series) -> pa.Array | None:
     stamps = pd.to_datetime(values, errors="coerce")
     if getattr(stamps.dt, "tz", None) is not None:
         return None
-    raw = stamps.to_numpy(dtype="datetime64[s]")
-    missing = np.isnat(raw)
-    seconds = raw.astype(np.int64)
-    seconds[missing] = 0
-    if (seconds % 86_400).any():
+    raw = stamps.to_numpy()
+    if raw.dtype != np.dtype("datetime64[ns]"):  # another unit: never narrowed
         return None
-    days = seconds // 86_400
+    missing = np.isnat(raw)  # below: a fraction of a second counts
+    nanos = raw.astype(np.int64)
+    nanos[missing] = 0
+    if (nanos % _NS_PER_DAY).any():
+        return None
+    days = nanos // _NS_PER_DAY
     if len(days) and (days.min() < _FIRST_DAY or days.max() > _LAST_DAY):
         return None
     return pa.array(days.astype(np.int32), type=pa.date32(), mask=missing)
@@ -163,16 +176,27 @@ def db_columns(
     list of numpy.ndarray
         One object array per column of ``spec.columns``: str, int, float, bool,
         ISO text for date-times (``YYYY-MM-DD`` at midnight, else
-        ``YYYY-MM-DDTHH:MM:SS``), None for missing values.
+        ``YYYY-MM-DDTHH:MM:SS[.ffffff]``; the UTC instant, without offset, for a
+        value written with one), None for missing values. What these do not hold
+        as written is in :func:`exact_values`.
     """
     out = []
     for name in spec.columns:
         kind = spec.column_kinds[name]
         values = data[name]
-        if text is not None and kind in ("datetime", "string"):
+        if kind == "datetime":
+            offsets = offsets_of(data, name)
+            if offsets is None and text is not None:
+                out.append(text[name])
+                continue
+            wall, zoned = split_zoned(values)
+            if offsets is None:
+                offsets = zoned
+            if offsets is not None:  # the database column holds the UTC instant
+                wall = utc_wall(wall, offsets)
+            out.append(iso_text(wall))
+        elif text is not None and kind == "string":
             out.append(text[name])
-        elif kind == "datetime":
-            out.append(_datetime_text(values, date_only=True))
         elif kind == "float":
             floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
             column = floats.astype(object)
@@ -183,19 +207,114 @@ def db_columns(
     return out
 
 
+def _exact_masks(data: pd.DataFrame, spec: DomainSpec) -> dict[str, np.ndarray]:
+    """Return, per column, the rows whose value its database column cannot hold."""
+    masks: dict[str, np.ndarray] = {}
+    for name in spec.columns:
+        kind = spec.column_kinds[name]
+        values = data[name]
+        if kind == "datetime":
+            offsets = offsets_of(data, name)
+            naive = values.dtype.kind == "M" and not isinstance(
+                values.dtype, pd.DatetimeTZDtype
+            )  # datetime64 without a zone
+            if offsets is None and not naive:
+                offsets = split_zoned(values)[1]
+            if offsets is None:
+                continue
+            mask = pd.notna(offsets) & values.notna().to_numpy()
+        elif kind == "float":
+            floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+            negative = np.signbit(floats)  # -0.0 (SQLite stores 0)
+            if not negative.any():
+                continue
+            mask = negative & (floats == 0)
+        else:
+            continue
+        if mask.any():
+            masks[name] = mask
+    return masks
+
+
+def exact_values(data: pd.DataFrame, spec: DomainSpec) -> np.ndarray | None:
+    """Return the :data:`EXACT_COLUMN` of rows to be written to a record table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Typed rows with every column of the domain (and the ``_offset_<column>``
+        companions of date-times written with a UTC offset).
+    spec : schemas.domains.DomainSpec
+        The domain.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Per row, a compact JSON object of the canonical text of its values that
+        the typed database columns do not hold as written (date-times with an
+        offset, -0.0), None for other rows; None when no row has one.
+    """
+    masks = _exact_masks(data, spec)
+    if not masks:
+        return None
+    rows = np.flatnonzero(np.logical_or.reduce(list(masks.values())))
+    text = canonical_text(data.iloc[rows], spec)
+    out = np.full(len(data), None, dtype=object)
+    for k, i in enumerate(rows):
+        kept = {name: text[name][k] for name, mask in masks.items() if mask[i]}
+        out[i] = json.dumps(kept, separators=(",", ":"), ensure_ascii=False)
+    return out
+
+
+def _apply_exact(data: pd.DataFrame, spec: DomainSpec, exact: pd.Series) -> None:
+    """Put the values held in :data:`EXACT_COLUMN` back into a typed table.
+
+    An entry that cannot be read (the column was tampered with) is left out: the
+    typed column's value stands, and the audit trail will not match it.
+    """
+    for index, entry in exact[exact.notna()].items():
+        try:
+            values = json.loads(str(entry))
+            items = list(values.items())
+        except (ValueError, AttributeError):
+            continue
+        for name, text in items:
+            kind = spec.column_kinds.get(name)
+            try:
+                if kind == "float":
+                    data.loc[index, name] = float(text)
+                elif kind == "datetime":
+                    stamp = pd.Timestamp(str(text))
+                    offset = stamp.utcoffset()
+                    if offset is None:
+                        continue
+                    companion = offset_column(name)
+                    if companion not in data.columns:
+                        data[companion] = pd.Series(
+                            pd.NA, index=data.index, dtype=TEXT_DTYPE
+                        )
+                    data.loc[index, name] = stamp.tz_localize(None)
+                    data.loc[index, companion] = offset_text(
+                        int(offset.total_seconds())
+                    )
+            except (ValueError, TypeError, OverflowError):
+                continue
+
+
 def _arrow_column(
-    values: pd.Series, kind: str
+    values: pd.Series, kind: str, offsets: np.ndarray | None = None
 ) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray | None]:
     """Return one column's canonical text as Arrow strings (and objects if made).
 
     Date-times are formatted as objects first (:func:`_datetime_text`); those objects
-    are returned as well, so that they need not be converted back.
+    are returned as well, so that they need not be converted back. ``offsets`` are
+    a date-time column's UTC offsets, None when it has none.
     """
     if kind == "datetime":
-        days = _whole_days(values)
+        days = _whole_days(values) if offsets is None else None
         if days is not None:
             return pc.cast(days, pa.string()), None
-        objects = _datetime_text(values, date_only=True)
+        objects = _datetime_text(values, date_only=True, offsets=offsets)
         return pa.array(objects, type=pa.string(), from_pandas=True), objects
     if kind == "float":
         floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
@@ -308,7 +427,9 @@ def canonical_text(data: pd.DataFrame, spec: DomainSpec) -> CanonicalText:
     arrow: dict[str, pa.Array | pa.ChunkedArray] = {}
     objects: dict[str, np.ndarray] = {}
     for name in spec.columns:
-        strings, made = _arrow_column(data[name], spec.column_kinds[name])
+        kind = spec.column_kinds[name]
+        offsets = offsets_of(data, name) if kind == "datetime" else None
+        strings, made = _arrow_column(data[name], kind, offsets)
         arrow[name] = strings
         if made is not None:
             objects[name] = made
@@ -513,7 +634,9 @@ def typed_frame(rows: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The same rows with the domain columns typed as validation types them; other
-        columns are left as they are.
+        columns are left as they are. A :data:`EXACT_COLUMN` among them is put back
+        into the values it holds (wall times with their ``_offset_<column>``,
+        negative zeros) and dropped.
     """
     data = rows.copy()
     for name in spec.columns:
@@ -532,4 +655,7 @@ def typed_frame(rows: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
             )
         else:
             data[name] = values.astype(TEXT_DTYPE)
+    exact = data.pop(EXACT_COLUMN) if EXACT_COLUMN in data.columns else None
+    if exact is not None and exact.notna().any():
+        _apply_exact(data, spec, exact)
     return data

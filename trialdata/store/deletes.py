@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from schemas.domains import get_domain
 from trialdata.errors import StoreError
+from trialdata.store.accounts import Action, require
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_update
 from trialdata.store.codec import json_objects, text_columns
@@ -39,9 +40,9 @@ def delete_records(
     keys : sequence of str
         Record keys (key values joined by ``|``, as in the audit trail).
     site : str
-        The site asking; it must own every record.
+        The site whose records they are; it must own every record.
     user : str
-        Who deletes.
+        Who deletes; a data manager (see :mod:`trialdata.store.accounts`).
     reason : str
         Why; required.
 
@@ -58,11 +59,15 @@ def delete_records(
     """
     if not reason or not reason.strip():
         raise StoreError("deleting records needs a reason")
+    keys = list(dict.fromkeys(keys))  # a key named twice is deleted once
+    if not keys:  # a changeset without entries would be vouched for by nothing
+        raise StoreError("no record key given: nothing to delete")
     try:
         spec = get_domain(domain)
     except KeyError as error:
         raise StoreError(str(error.args[0])) from None
     with write_transaction(engine) as conn:
+        require(conn, user, Action.DELETE, site=site)
         current = read_versions(conn, spec)
         position = {k: i for i, k in enumerate(current["_key"].astype(str))}
         missing = [k for k in keys if k not in position]

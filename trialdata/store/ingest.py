@@ -40,15 +40,19 @@ import sqlalchemy as sa
 from schemas.domains import DOMAINS, DomainSpec
 from trialdata.errors import StoreError, UnreadableFileError
 from trialdata.findings import FINDING_COLUMNS, Finding, Severity, findings_frame
-from trialdata.io.files import open_regular
-from trialdata.store._ids import next_id, update_by_id
+from trialdata.io.sent import sent_rows
+from trialdata.store._ids import next_id
+from trialdata.store.accounts import Action, require
 from trialdata.store.audit import AuditWriter
 from trialdata.store.bulk import bulk_insert, bulk_update
+from trialdata.store.bulk_rows import insert_rows, update_rows
 from trialdata.store.codec import (
+    EXACT_COLUMN,
     CanonicalText,
     canonical_text,
     db_columns,
     duplicated,
+    exact_values,
     json_objects,
     json_series,
     key_text,
@@ -62,6 +66,12 @@ from trialdata.store.consistency import (
     check_upload,
 )
 from trialdata.store.engine import write_transaction
+from trialdata.store.protocols import (
+    check_protocol_in_force,
+    protocol_for_upload,
+    read_protocol_file,
+    store_protocol,
+)
 from trialdata.store.queries import update_queries
 from trialdata.store.records import next_record_id, read_versions
 from trialdata.store.scope import (
@@ -312,6 +322,8 @@ class _Upload:
     rows: np.ndarray
     subjects: np.ndarray
     store_findings: list[Finding]
+    #: file name -> (path, SHA-256) of the files read, to quarantine rows as sent
+    sources: dict[str, tuple[Path, str]] = field(default_factory=dict)
 
 
 def _subject_column(spec: DomainSpec, text: CanonicalText, n: int) -> np.ndarray:
@@ -396,8 +408,19 @@ def _prepare(
             )
         )
     rejected |= repeated
+    sources = {f.name: (f.path, f.sha256) for f in report.files if f.sha256}
     return _Upload(
-        spec, data, text, keys, key_series, rejected, files, rows, subjects, found
+        spec,
+        data,
+        text,
+        keys,
+        key_series,
+        rejected,
+        files,
+        rows,
+        subjects,
+        found,
+        sources,
     )
 
 
@@ -548,6 +571,34 @@ def _same_text(values: np.ndarray) -> bool:
     )
 
 
+def _shared_source(plan: _Plan, write: np.ndarray) -> dict[str, str]:
+    """Return the site and source file all versions written share (empty if not)."""
+    shared: dict[str, str] = {}
+    for name, values in (("_site_id", plan.sites), ("_source_file", plan.upload.files)):
+        chosen = _take(values, write)
+        if not _same_text(chosen):
+            return {}
+        shared[name] = str(chosen[0])
+    return shared
+
+
+def _provenance(
+    plan: _Plan, mask: np.ndarray, shared: dict[str, str]
+) -> dict[str, pl.Series]:
+    """Provenance of each version written, as text for its entry.
+
+    The source row always; the site and source file only when the versions do not
+    all share them (the changeset's ``source`` entry with key ``""`` holds those).
+    """
+    up = plan.upload
+    out: dict[str, pl.Series] = {}
+    if not shared:
+        for name, values in (("_site_id", plan.sites), ("_source_file", up.files)):
+            out[name] = pl.Series(name, _take(values, mask), dtype=pl.String)
+    out["_source_row"] = pl.Series("_source_row", _take(up.rows, mask)).cast(pl.String)
+    return out
+
+
 def _write_records(
     conn: sa.Connection,
     plan: _Plan,
@@ -561,17 +612,22 @@ def _write_records(
     n = int(write.sum())
     if n == 0:
         return
+    # provenance in the trail, so that audit verify rebuilds every version
+    shared = _shared_source(plan, write)
+    if shared:  # one entry for the site and file of every version written
+        audit.add("source", spec.name, [""], new=json.dumps(shared, ensure_ascii=False))
     if plan.created.any():
         every = bool(plan.created.all())
         chosen = pa.array(plan.created)
         created = {
             k: v if every else v.filter(chosen) for k, v in up.text.arrow.items()
         }
+        source = _provenance(plan, plan.created, shared)
         audit.add(
             "create",
             spec.name,
             _take(up.keys, plan.created),
-            new=json_series(created, spec.columns),
+            new=json_series({**created, **source}, [*spec.columns, *source]),
             key_series=up.key_series
             if every
             else up.key_series.filter(pl.Series(plan.created)),
@@ -579,12 +635,21 @@ def _write_records(
     for name, mask in plan.changed_fields.items():
         old = plan.stored_text[name][plan.stored_pos[mask]]
         audit.add("update", spec.name, up.keys[mask], name, old, up.text[name][mask])
+    if plan.updated.any():  # where each changed record's new version comes from
+        source = _provenance(plan, plan.updated, shared)
+        audit.add(
+            "source",
+            spec.name,
+            up.keys[plan.updated],
+            new=json_series(source, list(source)),
+        )
     # The entries are hashed (in a child process when many) while the versions are
     # written; the caller's flush writes them.
     audit.hash_pending()
     first = next_record_id(conn, spec.name)
+    rows = up.data if write.all() else up.data.loc[write]
     values = db_columns(
-        up.data if write.all() else up.data.loc[write],
+        rows,
         spec,
         {
             name: _take(up.text[name], write)
@@ -599,6 +664,10 @@ def _write_records(
         _take(up.keys, write),
         _take(up.rows, write).tolist(),
     ]
+    exact = exact_values(rows, spec)  # a UTC offset, a -0.0: see codec
+    if exact is not None:
+        columns.append(EXACT_COLUMN)
+        data.append(exact)
     constants: dict[str, str | int | None] = {
         "_created_cs": changeset,
         "_submission_id": submission,
@@ -620,6 +689,30 @@ def _write_records(
         bulk_update(
             conn, record_table_name(spec.name), "_ended_cs", changeset, "_rid", old_rids
         )
+
+
+def _as_sent(up: _Upload, bad: np.ndarray) -> np.ndarray:
+    """Return rejected rows as sent (:func:`trialdata.io.sent.sent_rows`), as JSON.
+
+    A row of a table not read from a file of the upload (a report built in code)
+    is kept as its canonical text.
+
+    Raises
+    ------
+    StoreError
+        When a file changed since it was validated (nothing is stored then).
+    """
+    try:
+        sent = sent_rows(up.sources, up.files[bad], up.rows[bad], up.spec.columns)
+    except UnreadableFileError as error:
+        raise StoreError(f"{error}; nothing was stored") from None
+    if pd.isna(sent).any():
+        chosen = pa.array(bad)
+        parsed = json_objects(
+            {k: v.filter(chosen) for k, v in up.text.arrow.items()}, up.spec.columns
+        )
+        sent = np.where(pd.isna(sent), parsed, sent)
+    return sent
 
 
 def _quarantine(
@@ -671,12 +764,6 @@ def _quarantine(
             strict=True,
         ):
             target.append(value)
-        audit.add(
-            "quarantine",
-            "quarantine",
-            np.asarray([f"{row['domain']}:{file_key}"], dtype=object),
-            new=np.asarray([entry], dtype=object),
-        )
     for up in uploads:
         bad = up.rejected
         if not bad.any():
@@ -686,10 +773,7 @@ def _quarantine(
             up.files + "#" + up.rows.astype(str).astype(object),
             up.keys,
         )[bad]
-        chosen = pa.array(bad)
-        data = json_objects(
-            {k: v.filter(chosen) for k, v in up.text.arrow.items()}, up.spec.columns
-        )
+        data = _as_sent(up, bad)
         n = len(keys)
         for target, values in zip(
             columns,
@@ -707,12 +791,6 @@ def _quarantine(
             strict=True,
         ):
             target.extend(values)
-        audit.add(
-            "quarantine",
-            "quarantine",
-            np.asarray([f"{up.spec.name}:{k}" for k in keys], dtype=object),
-            new=data,
-        )
     # Earlier quarantined rows of this site whose key this upload brings again.
     open_rows = pd.read_sql(
         sa.select(QUARANTINE.c.id, QUARANTINE.c.domain, QUARANTINE.c.record_key).where(
@@ -742,15 +820,17 @@ def _quarantine(
             ids = open_rows.loc[hit, "id"].astype(int).tolist()
             if not ids:
                 continue
-            update_by_id(conn, QUARANTINE, ids, status=status, resolved_cs=changeset)
-            keys = [f"{d}:{k}" for d, k in np.asarray(pairs, dtype=object)[hit]]
-            audit.add("resolve", "quarantine", keys, "status", "quarantined", status)
+            # audited per column (update entries), like every bookkeeping row
+            update_rows(
+                conn, audit, QUARANTINE, ids, status=status, resolved_cs=changeset
+            )
             if status == "superseded":
                 n_released = len(ids)
     n_new = len(columns[0])
-    bulk_insert(
+    insert_rows(  # each row's create entry holds the whole row
         conn,
-        QUARANTINE.name,
+        audit,
+        QUARANTINE,
         (
             "id",
             "domain",
@@ -1018,16 +1098,9 @@ def _findings_with_keys(
     return frame
 
 
-def _protocol_text(report: ValidationReport) -> str:
-    path = Path(report.folder) / PROTOCOL_FILE
-    try:
-        with open_regular(path) as handle:  # never through a symbolic link
-            return handle.read().decode("utf-8")
-    except UnreadableFileError as error:
-        raise StoreError(f"{path}: cannot read the protocol: {error.reason}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        why = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
-        raise StoreError(f"{path}: cannot read the protocol: {why}") from None
+def _protocol_text(report: ValidationReport) -> str | None:
+    """Return the upload's ``protocol.toml`` text (never through a link) or None."""
+    return read_protocol_file(Path(report.folder) / PROTOCOL_FILE)
 
 
 def _check_trial(conn: sa.Connection, trial_id: str) -> bool:
@@ -1093,17 +1166,21 @@ def ingest_report(
             f"lists {', '.join(protocol.site_ids)}"
         )
     reason = reason.strip() if reason and reason.strip() else None
+    protocol_text = _protocol_text(report)
+    # the stored protocol rules; an upload's protocol.toml that differs is a finding
+    report, in_force = protocol_for_upload(engine, report, protocol_text)
     report = _with_stored_domains(engine, report)
     held_files = _intake(report, quarantine_bad_files)
     held = frozenset(held_files["file"])
     unread = held_files.loc[held_files["rows"] == 0]
     # domains held without a row read and absent from the upload's tables
     held_domains = frozenset(set(unread["domain"]) - set(report.tables))
-    protocol_text = _protocol_text(report)
     coordinator = coordinating_site(protocol)
     specs = [spec for spec in DOMAINS if spec.name in report.tables]
     uploads = [_prepare(spec, report, held) for spec in specs]
     with write_transaction(engine) as conn:
+        require(conn, user, Action.INGEST, site=site)
+        check_protocol_in_force(conn, in_force, user)
         first_upload = _check_trial(conn, protocol.trial.id)
         stored = {spec.name: read_versions(conn, spec) for spec in specs}
         by_name = {spec.name: spec for spec in DOMAINS}
@@ -1158,6 +1235,16 @@ def ingest_report(
             conn, kind="ingest", user=user, reason=reason, submission_id=submission
         )
         changeset = audit.changeset_id
+        if in_force is None and protocol_text is not None:  # the trial's first
+            store_protocol(
+                conn,
+                audit,
+                protocol_text,
+                protocol,
+                reason=f"protocol.toml of the first upload (submission {submission}, "
+                f"site {site})",
+                previous=None,
+            )
         for number, plan in enumerate(plans):
             _write_records(conn, plan, audit, changeset, submission)
             audit.flush(conn)
@@ -1196,9 +1283,10 @@ def ingest_report(
         first_finding = next_id(conn, FINDINGS.c.id)
         n_findings = len(findings)
         finding_columns = [*FINDING_COLUMNS, "record_key", "query_id"]
-        bulk_insert(
+        insert_rows(  # each finding's create entry holds the whole row
             conn,
-            FINDINGS.name,
+            audit,
+            FINDINGS,
             ["id", "submission_id", "site_id", *finding_columns],
             [
                 list(range(first_finding, first_finding + n_findings)),
@@ -1208,14 +1296,11 @@ def ingest_report(
             ],
         )
         files = [(f.name, f.domain, f.sha256, f.n_rows) for f in report.files]
-        files.append(
-            (
-                PROTOCOL_FILE,
-                None,
-                hashlib.sha256(protocol_text.encode("utf-8")).hexdigest(),
-                0,
-            )
-        )
+        # the upload's own protocol.toml, as sent (none: "" in submissions)
+        protocol_sha256 = ""
+        if protocol_text is not None:
+            protocol_sha256 = hashlib.sha256(protocol_text.encode("utf-8")).hexdigest()
+            files.append((PROTOCOL_FILE, None, protocol_sha256, 0))
         n_rows = sum(len(up.keys) for up in uploads)
         n_errors = int((findings["severity"] == Severity.ERROR).sum())
         counts = {
@@ -1229,31 +1314,6 @@ def ingest_report(
         counts["n_unchanged"] = (
             n_rows - n_quarantined - counts["n_created"] - counts["n_updated"]
         )
-        conn.execute(
-            SUBMISSION_FILES.insert(),
-            [
-                {
-                    "submission_id": submission,
-                    "name": name,
-                    "domain": domain,
-                    "sha256": digest,
-                    "n_rows": rows,
-                }
-                for name, domain, digest, rows in files
-            ],
-        )
-        audit.add(
-            "create",
-            "submission_files",
-            [f"{submission}/{name}" for name, *_ in files],
-            new=[
-                json.dumps(
-                    {"domain": domain, "sha256": digest, "n_rows": rows},
-                    separators=(",", ":"),
-                )
-                for _, domain, digest, rows in files
-            ],
-        )
         record = {
             "site_id": site,
             "trial_id": protocol.trial.id,
@@ -1261,22 +1321,22 @@ def ingest_report(
             "reason": reason,
             "received_at": audit.at,
             "folder": str(report.folder),
-            "protocol_sha256": files[-1][2],
+            "protocol_sha256": protocol_sha256,
             **counts,
         }
-        audit.add(
-            "create",
-            "submissions",
-            [str(submission)],
-            new=json.dumps(record, separators=(",", ":"), ensure_ascii=False),
+        record.update(
+            id=submission, changeset_id=changeset, protocol_toml=protocol_text or ""
         )
-        conn.execute(
-            SUBMISSIONS.insert().values(
-                id=submission,
-                changeset_id=changeset,
-                protocol_toml=protocol_text,
-                **record,
-            )
+        # the whole row in the trail, the protocol text included
+        insert_rows(
+            conn, audit, SUBMISSIONS, list(record), [[v] for v in record.values()]
+        )
+        insert_rows(  # after their submission; file names with their SHA-256
+            conn,
+            audit,
+            SUBMISSION_FILES,
+            ["submission_id", "name", "domain", "sha256", "n_rows"],
+            [[submission] * len(files), *(list(c) for c in zip(*files, strict=True))],
         )
         audit.close(conn)
     return IngestResult(

@@ -17,18 +17,18 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from trialdata.errors import StoreError
 from trialdata.io.defuse import defuse_formulas
-from trialdata.store._ids import next_id, update_by_id
+from trialdata.store._ids import next_id
+from trialdata.store.accounts import Action, require
 from trialdata.store.audit import AuditWriter
-from trialdata.store.bulk import bulk_insert
+from trialdata.store.bulk_rows import insert_rows, update_rows
 from trialdata.store.codec import none_list
 from trialdata.store.engine import write_transaction
-from trialdata.store.tables import QUERIES, SUBMISSIONS
+from trialdata.store.tables import PROTOCOLS, QUERIES, SUBMISSIONS
 
 __all__ = [
     "QUERY_COLUMNS",
@@ -146,9 +146,10 @@ def update_queries(
     if new_rows:
         rows = findings.iloc[new_rows]
         n = len(rows)
-        bulk_insert(
+        insert_rows(  # each query's create entry holds the whole row
             conn,
-            QUERIES.name,
+            audit,
+            QUERIES,
             [
                 "id",
                 "identity",
@@ -168,18 +169,10 @@ def update_queries(
                 [submission] * n,
             ],
         )
-        audit.add(
-            "create",
-            "queries",
-            [str(q) for q in range(first, first + n)],
-            "status",
-            None,
-            "open",
-        )
     seen = set(identities)
     kept = [int(q) for q in set(ids) & set(known.values())]
-    if kept:
-        update_by_id(conn, QUERIES, kept, last_submission_id=submission)
+    if kept:  # an update entry per query, like every change of a column
+        update_rows(conn, audit, QUERIES, kept, last_submission_id=submission)
     touched = set(domains)
     closing = current[
         current["domain"].isin(touched).to_numpy()
@@ -187,20 +180,8 @@ def update_queries(
     ]
     if len(closing):
         closed_ids = closing["id"].astype(int).tolist()
-        statuses = pd.read_sql(
-            sa.select(QUERIES.c.id, QUERIES.c.status).where(
-                QUERIES.c.id.in_(closed_ids)
-            ),
-            conn,
-        ).set_index("id")["status"]
-        update_by_id(conn, QUERIES, closed_ids, status="closed", closed_cs=changeset)
-        audit.add(
-            "update",
-            "queries",
-            [str(q) for q in closed_ids],
-            "status",
-            np.asarray([statuses[q] for q in closed_ids], dtype=object),
-            "closed",
+        update_rows(
+            conn, audit, QUERIES, closed_ids, status="closed", closed_cs=changeset
         )
     return ids
 
@@ -260,15 +241,13 @@ def known_sites(conn: sa.Connection) -> list[str]:
     Returns
     -------
     list of str
-        The sites of the latest submission's protocol and every site that submitted.
+        The sites of the stored protocol in force and every site that submitted.
     """
     sites = set(
         conn.execute(sa.select(SUBMISSIONS.c.site_id).distinct()).scalars().all()
     )
     latest = conn.execute(
-        sa.select(SUBMISSIONS.c.protocol_toml)
-        .order_by(SUBMISSIONS.c.id.desc())
-        .limit(1)
+        sa.select(PROTOCOLS.c.toml).order_by(PROTOCOLS.c.version.desc()).limit(1)
     ).scalar()
     if latest is not None:
         listed = tomllib.loads(str(latest)).get("sites", [])
@@ -284,19 +263,22 @@ def _set_status(
     text: str,
     user: str,
     allowed: tuple[str, ...],
-) -> None:
+) -> str:
     if not text.strip():
         raise StoreError(f"query {query_id}: the {status} text is empty")
     if not 1 <= query_id <= _MAX_ID:
         raise StoreError(f"query {query_id} does not exist")
     with write_transaction(engine) as conn:
         row = conn.execute(
-            sa.select(QUERIES.c.status, QUERIES.c.answer).where(
+            sa.select(QUERIES.c.status, QUERIES.c.answer, QUERIES.c.site_id).where(
                 QUERIES.c.id == query_id
             )
         ).first()
         if row is None:
             raise StoreError(f"query {query_id} does not exist")
+        # answering: the query's site; closing: a data manager
+        action = Action.ANSWER_QUERY if status == "answered" else Action.CLOSE_QUERY
+        require(conn, user, action, site=str(row.site_id))
         if row.status not in allowed:
             raise StoreError(f"query {query_id} is {row.status}; it cannot be {status}")
         audit = AuditWriter.start(conn, kind="query", user=user, reason=text)
@@ -305,15 +287,14 @@ def _set_status(
             values.update(answer=text, answered_by=user, answered_at=audit.at)
         else:
             values.update(closed_cs=audit.changeset_id)
-        conn.execute(sa.update(QUERIES).where(QUERIES.c.id == query_id).values(values))
-        audit.add("update", "queries", [str(query_id)], "status", row.status, status)
-        if status == "answered":
-            audit.add("update", "queries", [str(query_id)], "answer", row.answer, text)
+        # an update entry per changed column (status, answer, who, when, closed_cs)
+        update_rows(conn, audit, QUERIES, [query_id], **values)
         audit.close(conn)
+    return audit.head
 
 
-def answer_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> None:
-    """Record the site's answer to an open query.
+def answer_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> str:
+    """Record the site's answer to an open query (site_data_entry of its site).
 
     Parameters
     ----------
@@ -326,12 +307,19 @@ def answer_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> N
     user : str
         Who answers.
 
+    Returns
+    -------
+    str
+        The audit chain head after the answer.
+
     Raises
     ------
     StoreError
         When the query does not exist or is closed, or the text is empty.
+    PermissionDeniedError
+        When the user holds no site_data_entry role at the query's site.
     """
-    _set_status(
+    return _set_status(
         engine,
         query_id,
         status="answered",
@@ -341,7 +329,7 @@ def answer_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> N
     )
 
 
-def close_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> None:
+def close_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> str:
     """Close a query by hand (the data manager accepts the answer).
 
     Parameters
@@ -355,12 +343,21 @@ def close_query(engine: sa.Engine, query_id: int, text: str, *, user: str) -> No
     user : str
         Who closes it.
 
+    Returns
+    -------
+    str
+        The audit chain head after the change.
+
     Raises
     ------
     StoreError
         When the query does not exist or is already closed, or the text is empty.
+    PermissionDeniedError
+        When the user is not a data manager.
     """
-    _set_status(engine, query_id, status="closed", text=text, user=user, allowed=_OPEN)
+    return _set_status(
+        engine, query_id, status="closed", text=text, user=user, allowed=_OPEN
+    )
 
 
 def query_output(output: Path) -> tuple[bool, Path]:

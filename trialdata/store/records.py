@@ -43,6 +43,7 @@ def read_versions(
         table.c._submission_id,
         table.c._source_file,
         table.c._source_row,
+        table.c._exact,  # exact values, put back by typed_frame
     ]
     query = sa.select(*wanted).order_by(table.c._rid)
     if as_of is None:

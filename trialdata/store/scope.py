@@ -7,8 +7,10 @@
   (validation reports the unknown subject).
 - ``custody_events``: the site of the sample's subject (``biobank_samples``).
 - Trial-level domains (``cohorts``, ``product_lots``): the coordinating site, the first
-  site listed in ``protocol.toml``. Every site may upload them unchanged (they are
-  part of every upload); only the coordinating site may create or change them.
+  site listed in the trial's **stored** protocol (:mod:`trialdata.store.protocols`;
+  an upload's own ``protocol.toml`` never decides it, since only a coordinator
+  changes the stored protocol). Every site may upload them unchanged (they are part
+  of every upload); only the coordinating site may create or change them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def coordinating_site(protocol: Protocol) -> str:
     Parameters
     ----------
     protocol : schemas.protocol.Protocol
-        The trial's protocol.
+        The trial's protocol as stored (the version in force), never an upload's.
 
     Returns
     -------

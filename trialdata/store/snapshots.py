@@ -2,9 +2,10 @@
 
 ``freeze`` records the last changeset and a SHA-256 over the content of every domain
 table at that point (the domains in registry order, each record's canonical JSON in
-key order) together with the protocol of the latest submission. Record versions are
-never changed or deleted (database triggers), so reading the snapshot later gives the
-same rows whatever was ingested since; the content hash is checked on every read.
+key order) together with the stored protocol in force and its version. Record
+versions are never changed or deleted (database triggers), so reading the snapshot
+later gives the same rows whatever was ingested since; the content hash is checked on
+every read.
 """
 
 from __future__ import annotations
@@ -22,10 +23,13 @@ from schemas.domains import DOMAINS
 from schemas.protocol import Protocol, parse_protocol
 from trialdata.errors import StoreError
 from trialdata.findings import FINDING_COLUMNS, Severity
+from trialdata.store.accounts import Action, require
 from trialdata.store.audit import AuditWriter, next_changeset_id
+from trialdata.store.audit_rows import row_json, row_key
 from trialdata.store.codec import json_objects, text_columns
 from trialdata.store.consistency import StoredDomain, rule_summary, validate_stored
 from trialdata.store.engine import write_transaction
+from trialdata.store.protocols import StoredProtocol, current_protocol
 from trialdata.store.records import read_versions
 from trialdata.store.tables import AUDIT_LOG, CHANGESETS, SNAPSHOTS, SUBMISSIONS
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
@@ -87,7 +91,7 @@ class Snapshot:
     through_cs : int
         Last changeset it includes.
     protocol_toml : str
-        The protocol in force (of the latest submission).
+        The protocol in force: the store's version at the freeze.
     content_sha256 : str
         Hash of its content (:func:`content_hash`).
     row_counts : dict of str to int
@@ -101,6 +105,11 @@ class Snapshot:
     errors : pandas.DataFrame
         Error findings of the stored records that the freeze was told to record
         (:data:`ERROR_COLUMNS`); empty when they validated without error.
+    audit_head : str
+        The audit chain head right after the freeze; empty for a snapshot read back.
+    protocol_version : int or None
+        The stored protocol version frozen with it (None for snapshots frozen before
+        the store kept protocol versions).
     """
 
     label: str
@@ -112,6 +121,8 @@ class Snapshot:
     created_at: str
     user: str
     errors: pd.DataFrame = field(default_factory=lambda: _errors_frame([]))
+    audit_head: str = ""
+    protocol_version: int | None = None
 
     @property
     def protocol(self) -> Protocol:
@@ -171,16 +182,18 @@ def content_hash(tables: dict[str, pd.DataFrame]) -> str:
     return digest.hexdigest()
 
 
-def _latest_protocol(conn: sa.Connection, through_cs: int) -> str:
-    text = conn.execute(
-        sa.select(SUBMISSIONS.c.protocol_toml)
-        .where(SUBMISSIONS.c.changeset_id <= through_cs)
-        .order_by(SUBMISSIONS.c.id.desc())
-        .limit(1)
-    ).scalar()
-    if text is None:
+def _latest_protocol(conn: sa.Connection) -> StoredProtocol:
+    """Return the stored protocol in force (the store's, never an upload's)."""
+    stored = current_protocol(conn)
+    submitted = conn.execute(sa.select(SUBMISSIONS.c.id).limit(1)).first()
+    if submitted is None:
         raise StoreError("the store holds no submission yet; nothing to freeze")
-    return str(text)
+    if stored is None:
+        raise StoreError(
+            "the store holds no protocol (it was made before protocols were kept); a "
+            "coordinator stores it with `trialdata protocol set FILE --reason ...`"
+        )
+    return stored
 
 
 def _by_rule(findings: pd.DataFrame, severity: Severity) -> dict[str, int]:
@@ -241,7 +254,9 @@ def freeze(
     """Freeze the current content of the store under a label.
 
     The stored records are validated first (the same schemas and rules as an upload
-    and an export); error findings refuse the freeze unless ``allow_errors``.
+    and an export), against the stored protocol in force, which the snapshot
+    records with its version; error findings refuse the freeze unless
+    ``allow_errors``. Freezing needs the data_manager role.
 
     Parameters
     ----------
@@ -250,7 +265,7 @@ def freeze(
     label : str
         Name of the snapshot; unique.
     user : str
-        Who freezes it.
+        Who freezes it (a data manager, see :mod:`trialdata.store.accounts`).
     reason : str, optional
         Why (e.g. "interim analysis cohort 2").
     allow_errors : bool, optional
@@ -281,13 +296,15 @@ def freeze(
             "use printable characters only"
         )
     with write_transaction(engine) as conn:
+        require(conn, user, Action.FREEZE)
         taken = conn.execute(
             sa.select(SNAPSHOTS.c.created_at).where(SNAPSHOTS.c.label == label)
         ).scalar()
         if taken is not None:
             raise StoreError(f"snapshot {label!r} exists already (frozen {taken})")
         through = next_changeset_id(conn) - 1
-        protocol_toml = _latest_protocol(conn, through)
+        in_force = _latest_protocol(conn)
+        protocol_toml = in_force.toml
         tables = read_tables(conn, through)
         protocol = parse_protocol(tomllib.loads(protocol_toml), source=label)
         findings = validate_store_tables(tables, protocol)
@@ -298,10 +315,9 @@ def freeze(
             raise FreezeRefusedError(label, errors)
         digest = content_hash(tables)
         counts = {name: len(data) for name, data in tables.items()}
+        # the snapshot's create entry: its whole row (audit_rows contract), then
+        # what the freeze checked (keys that are not columns: not replayed)
         entry: dict[str, object] = {
-            "through_cs": through,
-            "content_sha256": digest,
-            "row_counts": counts,
             "protocol_sha256": hashlib.sha256(
                 protocol_toml.encode("utf-8")
             ).hexdigest(),
@@ -313,24 +329,29 @@ def freeze(
         if len(errors):
             entry["errors_allowed"] = _error_records(errors)
         audit = AuditWriter.start(conn, kind="freeze", user=user, reason=reason)
+        row: dict[str, object] = {
+            "label": label,
+            "changeset_id": audit.changeset_id,
+            "through_cs": through,
+            "created_at": audit.at,
+            "user_name": user,
+            "reason": reason,
+            "protocol_toml": protocol_toml,
+            "content_sha256": digest,
+            "row_counts": json.dumps(counts),
+            "protocol_version": in_force.version,
+        }
+        values = {c.name: row.get(c.name) for c in SNAPSHOTS.columns}
+        conn.execute(SNAPSHOTS.insert().values(values))
         audit.add(
             "create",
-            "snapshots",
-            [label],
-            new=json.dumps(entry, separators=(",", ":"), ensure_ascii=False),
-        )
-        conn.execute(
-            SNAPSHOTS.insert().values(
-                label=label,
-                changeset_id=audit.changeset_id,
-                through_cs=through,
-                created_at=audit.at,
-                user_name=user,
-                reason=reason,
-                protocol_toml=protocol_toml,
-                content_sha256=digest,
-                row_counts=json.dumps(counts),
-            )
+            SNAPSHOTS.name,
+            [row_key(SNAPSHOTS, values)],
+            new=json.dumps(
+                {**json.loads(row_json(SNAPSHOTS, values)), **entry},
+                separators=(",", ":"),
+                ensure_ascii=False,
+            ),
         )
         audit.close(conn)
     return Snapshot(
@@ -343,6 +364,8 @@ def freeze(
         audit.at,
         user,
         _errors_frame(_error_records(errors)),
+        audit.head,
+        in_force.version,
     )
 
 
@@ -413,6 +436,9 @@ def read_snapshot(engine: sa.Engine, label: str) -> Snapshot:
         str(row.created_at),
         str(row.user_name),
         errors,
+        protocol_version=None
+        if row.protocol_version is None
+        else int(row.protocol_version),
     )
 
 

@@ -22,10 +22,12 @@ __all__ = [
     "BIG_KEY",
     "CHANGESETS",
     "FINDINGS",
+    "PROTOCOLS",
     "QUARANTINE",
     "QUERIES",
     "RECORD_COLUMNS",
     "ROLES",
+    "SIGNATURES",
     "SITES",
     "SNAPSHOTS",
     "SUBMISSIONS",
@@ -186,6 +188,8 @@ SNAPSHOTS = sa.Table(
     sa.Column("protocol_toml", sa.Text, nullable=False),
     sa.Column("content_sha256", sa.Text, nullable=False),
     sa.Column("row_counts", sa.Text, nullable=False),
+    # the stored protocol version frozen with it (migration 0003; NULL before)
+    sa.Column("protocol_version", sa.Integer),
 )
 
 #: Roles a user can hold (``user_roles.role``).
@@ -224,6 +228,43 @@ USER_ROLES = sa.Table(
     sa.Column("site_id", sa.Text, primary_key=True),
     sa.Column("granted_cs", sa.Integer, nullable=False),
     sa.Column("revoked_cs", sa.Integer),
+)
+
+#: Versions of the trial's protocol (migration 0003). A version is never changed: a
+#: change is a new version, made by a coordinator with a reason; ``changes`` lists
+#: what differs from the version before, one ``field: old -> new`` per line.
+PROTOCOLS = sa.Table(
+    "protocols",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("changeset_id", sa.Integer, nullable=False),
+    sa.Column("trial_id", sa.Text, nullable=False),
+    sa.Column("user_name", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("toml", sa.Text, nullable=False),
+    sa.Column("changes", sa.Text),
+)
+
+#: Electronic signatures of snapshots and report releases (migration 0003), bound
+#: to the snapshot's content hash (and a report file's SHA-256); ``signed_at`` is
+#: the database server's UTC time.
+SIGNATURES = sa.Table(
+    "signatures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("changeset_id", sa.Integer, nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("snapshot_label", sa.Text, nullable=False),
+    sa.Column("content_sha256", sa.Text, nullable=False),
+    sa.Column("report_name", sa.Text),
+    sa.Column("report_sha256", sa.Text),
+    sa.Column("signer", sa.Text, nullable=False),
+    sa.Column("signer_name", sa.Text),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("meaning", sa.Text, nullable=False),
+    sa.Column("signed_at", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text),
 )
 
 _KIND_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
@@ -267,6 +308,9 @@ def _record_table(spec: DomainSpec) -> sa.Table:
         sa.Column("_submission_id", sa.Integer),
         sa.Column("_source_file", sa.Text),
         sa.Column("_source_row", sa.Integer),
+        # values the typed columns do not hold as written (migration 0004; see
+        # trialdata.store.codec): a UTC offset, a negative zero
+        sa.Column("_exact", sa.Text),
     )
 
 

@@ -2,7 +2,13 @@
 
 A value that cannot be parsed becomes missing in the typed table and produces one
 RD-008 finding naming the file, row, column and the raw text, so no value is lost
-silently. Dates must be ISO 8601 (``YYYY-MM-DD`` with an optional ``THH:MM[:SS]``).
+silently. Dates must be ISO 8601 (``YYYY-MM-DD`` with an optional ``THH:MM[:SS]``,
+fractional seconds and a UTC offset such as ``+01:00`` or ``Z``). A date-time written
+with an offset keeps its wall time in the column and its offset, as written, in the
+companion column ``_offset_<column>`` (:mod:`trialdata.io.timestamps`); one without
+stays naive. Fractional seconds are kept to the microsecond (the store's precision):
+a value with nonzero digits beyond the microsecond is an RD-008 error, never
+truncated.
 A partial date (``YYYY-MM`` or ``YYYY``) in a column that has an imputation flag
 column (``onset_date`` → ``onset_date_imputed``) is imputed to the first day of the
 month or year, flagged ``D`` or ``M``, and reported as an RD-011 warning; elsewhere a
@@ -11,10 +17,15 @@ partial date is an RD-008 error.
 Numbers are read as sent or not at all: text that reads as NaN or infinity, a whole
 number beyond the 64-bit range (a 20-digit identifier, say) and a whole number too
 long to be held exactly are RD-008 errors with the raw text, never a value rounded
-or wrapped around.
+or wrapped around. In a number column, a value of 2^53 or more that a double does not
+hold as written (``9007199254740993`` would become ``...992``) is an RD-008 error too;
+below that, a decimal fraction is read as the nearest double, as any reader of the
+number would.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
@@ -23,6 +34,7 @@ import pyarrow.compute as pc
 
 from schemas.domains import DomainSpec
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
+from trialdata.io.timestamps import offset_column, parse_offsets
 from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
 
 __all__ = [
@@ -79,16 +91,19 @@ def parse_table(
             continue
         text = raw[column]
         too_big = None
+        why: pd.Series | None = None  # a reason after the message, where known
         if kind == "integer":
             values, bad, too_big = _parse_integer(text)
         elif kind == "float":
-            values, bad = _parse_float(text)
+            values, bad, why = _parse_float(text)
         elif kind == "boolean":
             values, bad = _parse_boolean(text)
         else:
-            values, bad, imputed = _parse_datetime(
+            values, bad, imputed, offsets, why = _parse_datetime(
                 text, imputable=column in IMPUTATION_FLAGS
             )
+            if offsets is not None:
+                typed[offset_column(column)] = offsets.astype(TEXT_DTYPE)
             if imputed.any():
                 flag = IMPUTATION_FLAGS[column]
                 existing = (
@@ -116,6 +131,9 @@ def parse_table(
                     message + f": out of range (a whole number from {_INT64_MIN} to "
                     f"{_INT64_MAX})",
                 )
+            if why is not None and why[bad].notna().any():
+                reason = why[bad]
+                message = message.where(reason.isna(), message + ": " + reason)
             problems.append(
                 _findings(
                     raw, spec.name, column, bad, "RD-008", Severity.ERROR, message
@@ -197,7 +215,14 @@ def _arrow(text: pd.Series) -> pa.Array:
     return pa.array(text.astype(TEXT_DTYPE).array)
 
 
-def _parse_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _parse_float(
+    text: pd.Series, *, whole_exact: bool = True
+) -> tuple[pd.Series, pd.Series, pd.Series | None]:
+    """Parse numbers; return values, unreadable mask and reasons (or None).
+
+    With ``whole_exact``, a value of 2^53 or more that a double does not hold as
+    written is unreadable, with the value it would have become as the reason.
+    """
     try:  # fast path: every value is a number (Arrow's C++ cast)
         cast = pc.cast(_arrow(text), pa.float64())
         values = pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index)
@@ -207,9 +232,30 @@ def _parse_float(text: pd.Series) -> tuple[pd.Series, pd.Series]:
     # site can mean, so they are reported like any other unreadable value rather
     # than becoming missing or an endless value (a number too large for a double,
     # such as 1e999, reads as infinity too).
-    not_finite = ~np.isfinite(values.to_numpy(dtype="float64", na_value=np.nan))
+    numbers = values.to_numpy(dtype="float64", na_value=np.nan)
+    not_finite = ~np.isfinite(numbers)
     bad = text.notna() & pd.Series(not_finite, index=text.index)
-    return values.where(~bad), bad
+    why = None
+    large = np.abs(np.where(not_finite, 0.0, numbers)) >= _EXACT_BELOW
+    if whole_exact and large.any():
+        why = pd.Series(None, index=text.index, dtype=object)
+        for index in text.index[large]:
+            number = float(values[index])
+            if _decimal(str(text[index]).strip()) != _decimal(repr(number)):
+                bad[index] = True
+                why[index] = (
+                    "a double does not hold it exactly (it would become "
+                    f"{number!r}); send it as it can be held, or as text"
+                )
+    return values.where(~bad), bad, why
+
+
+def _decimal(text: str) -> Decimal | None:
+    """Return the exact decimal value of number text (None when it is none)."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
 
 
 #: Range of the whole numbers a column can hold (64-bit, as stored).
@@ -224,10 +270,12 @@ def _parse_integer(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse whole numbers; return values, unreadable mask and out-of-range mask.
 
     A whole number written as digits is read exactly, also beyond what a double
-    holds; one beyond the 64-bit range is unreadable (``too_big``), never rounded.
-    ``3.0`` and ``1e3`` are read as 3 and 1000; ``3.5`` is unreadable.
+    holds, and so is one written otherwise (``1.5e19``): by its exact decimal value,
+    never through the double that rounded it. One beyond the 64-bit range is
+    unreadable (``too_big``), never rounded. ``3.0`` and ``1e3`` are read as 3 and
+    1000; ``3.5`` is unreadable.
     """
-    numbers, bad = _parse_float(text)
+    numbers, bad, _ = _parse_float(text, whole_exact=False)
     fractional = numbers.notna() & (numbers % 1 != 0)
     large = numbers.notna() & (numbers.abs() >= _EXACT_BELOW)
     values = numbers.where(~(fractional | large)).astype("Int64")
@@ -238,7 +286,14 @@ def _parse_integer(text: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         for index, sent, whole in zip(
             written.index, written.to_numpy(), digits.to_numpy(), strict=True
         ):
-            number = int(sent) if whole else int(numbers[index])
+            exact = _decimal(sent)
+            if whole:
+                number = int(sent)
+            elif exact is not None and exact == exact.to_integral_value():
+                number = int(exact)
+            else:
+                fractional[index] = True
+                continue
             if _INT64_MIN <= number <= _INT64_MAX:
                 values[index] = number
             else:
@@ -274,10 +329,19 @@ def _strict_dates(text: pa.Array) -> pa.Array:
     )
 
 
+#: Fractional seconds with a nonzero digit beyond the microsecond.
+_FINER_THAN_MICROSECONDS = r"\.\d{6}\d*[1-9]"
+
+
 def _parse_datetime(
     text: pd.Series, *, imputable: bool
-) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parse ISO 8601 dates; return values, unparseable mask and imputation flags."""
+) -> tuple[pd.Series, pd.Series, pd.Series, pd.Series | None, pd.Series | None]:
+    """Parse ISO 8601 dates and date-times.
+
+    Returns the wall times, the unparseable mask, the imputation flags, the UTC
+    offsets (None when no value has one) and the reasons of some unparseable values
+    (None when there are none).
+    """
     parsed_dates = _strict_dates(_arrow(text))
     values = pd.Series(
         parsed_dates.to_numpy(zero_copy_only=False),
@@ -286,15 +350,31 @@ def _parse_datetime(
     )
     pending = text.notna() & values.isna()
     imputed = pd.Series(None, index=text.index, dtype=object)
+    offsets: pd.Series | None = None
+    why: pd.Series | None = None
     if pending.any():
         rest = text[pending].str.strip()
-        iso = rest.str.match(_ISO_DATETIME)
+        wall, zone, bad_zone = parse_offsets(rest)
+        wall = wall.astype(TEXT_DTYPE)
+        iso = wall.str.match(_ISO_DATETIME) & ~bad_zone
+        finer = iso & wall.str.contains(_FINER_THAN_MICROSECONDS, regex=True)
+        iso &= ~finer
         parsed = pd.to_datetime(
-            rest[iso].str.replace(" ", "T", regex=False),
+            wall[iso].str.replace(" ", "T", regex=False),
             format="ISO8601",
             errors="coerce",
         )
         values.loc[parsed.index] = parsed
+        kept = zone[iso].notna() & parsed.notna()
+        if kept.any():
+            offsets = pd.Series(None, index=text.index, dtype=object)
+            offsets[kept[kept].index] = zone[kept[kept].index]
+        if finer.any():
+            why = pd.Series(None, index=text.index, dtype=object)
+            why[finer[finer].index] = (
+                "fractional seconds finer than a microsecond, which the store does "
+                "not keep; send at most 6 decimals"
+            )
         if imputable:
             month = rest.str.fullmatch(r"\d{4}-\d{2}")
             year = rest.str.fullmatch(r"\d{4}")
@@ -305,4 +385,4 @@ def _parse_datetime(
             ok = imputed_values.notna()
             imputed.loc[ok[ok].index] = year[ok[ok].index].map({True: "M", False: "D"})
         pending = text.notna() & values.isna()
-    return values.astype("datetime64[ns]"), pending, imputed
+    return values.astype("datetime64[ns]"), pending, imputed, offsets, why

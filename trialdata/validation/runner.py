@@ -22,7 +22,12 @@ from trialdata.io.files import (
     sha256_of,
 )
 from trialdata.io.identifiers import find_identifier_columns
-from trialdata.io.readers import read_raw, typed_columns_as_text
+from trialdata.io.readers import (
+    ROW_COLUMN,
+    RawTable,
+    read_raw,
+    typed_columns_as_text,
+)
 from trialdata.validation._threads import (
     WORKERS,
     map_in_threads,
@@ -42,6 +47,7 @@ from trialdata.validation.schema_check import ABSENT_COLUMNS, check_keys, check_
 __all__ = [
     "INTAKE_RULES",
     "PROTOCOL_FILE",
+    "RD_CELL_WITHOUT_VALUE",
     "RD_MALFORMED_LINE",
     "RD_NOT_A_FILE",
     "load_upload_protocol",
@@ -59,6 +65,11 @@ RD_MALFORMED_LINE = "RD-012"
 #: An entry with a data file's name that is not a regular file (a symbolic link, a
 #: folder, a named pipe): refused without being read.
 RD_NOT_A_FILE = "RD-013"
+
+#: A workbook cell whose value cannot be read: a formula saved without its value,
+#: or an error value such as #DIV/0! (a row-level finding on that cell; a formula
+#: with a saved value is read as that value).
+RD_CELL_WITHOUT_VALUE = "RD-014"
 
 #: Rules of findings that mean the upload was not read in full or is incomplete: a
 #: file unreadable (RD-001), a required domain missing (RD-006), two files for one
@@ -254,9 +265,47 @@ def _read_domain_file(
                     column,
                 )
             )
+    notes += _unread_cell_findings(raw, spec, set(columns) - set(refused + unknown))
     if refused or unknown:
         data = data.drop(columns=refused + unknown)
     return data, lambda: raw.sha256, notes
+
+
+def _unread_cell_findings(
+    raw: RawTable, spec: DomainSpec, kept: set[str]
+) -> list[Finding]:
+    """Return RD-014 for each workbook cell whose value cannot be read."""
+    if not raw.unread_cells:
+        return []
+    found = []
+    named = raw.data.get("subject_id", pd.Series(None, index=raw.data.index))
+    subjects = dict(zip(raw.data[ROW_COLUMN], named, strict=True))
+    for cell in raw.unread_cells:
+        if cell.column not in kept:
+            continue
+        subject = subjects.get(cell.row)
+        what = (
+            f"holds the error value {cell.sent} (e.g. a formula that failed)"
+            if cell.is_error
+            else "holds a formula saved without its value (the workbook was "
+            "written by a program that does not calculate formulas)"
+        )
+        found.append(
+            Finding(
+                spec.name,
+                raw.source.name,
+                cell.row,
+                None if pd.isna(subject) else str(subject),
+                cell.column,
+                RD_CELL_WITHOUT_VALUE,
+                Severity.ERROR,
+                f"cell {cell.cell} {what}, so the value cannot be read; correct "
+                "it and save the workbook in a spreadsheet program, or send the "
+                "value itself",
+                cell.sent,
+            )
+        )
+    return found
 
 
 def _with_all_columns(typed: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
@@ -489,7 +538,10 @@ def _file_notes(files: list[SourceFile], reads: list[_ReadFile]) -> list[Finding
 
 
 def validate_folder(
-    folder: str | Path, *, progress: Progress | None = None
+    folder: str | Path,
+    *,
+    progress: Progress | None = None,
+    protocol: Protocol | None = None,
 ) -> ValidationReport:
     """Validate an upload folder: its protocol and every domain file.
 
@@ -500,6 +552,9 @@ def validate_folder(
         (``<domain>.csv|.xlsx|.parquet|.xpt``).
     progress : callable, optional
         Called with a short message as each step starts (for progress display).
+    protocol : schemas.protocol.Protocol, optional
+        Validate against this protocol (a trial store's) instead of the folder's
+        ``protocol.toml``, which is then not read and need not exist.
 
     Returns
     -------
@@ -513,7 +568,10 @@ def validate_folder(
     """
     folder = Path(folder)
     say = progress or (lambda message: None)
-    protocol = load_upload_protocol(folder)
+    if protocol is None:
+        protocol = load_upload_protocol(folder)
+    elif not folder.is_dir():
+        raise InputError("not a folder", file=str(folder))
     by_domain, notes = _domain_files(folder, protocol)
 
     costs = {f.path: _read_cost(f) for files in by_domain.values() for f in files}

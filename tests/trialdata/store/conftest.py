@@ -229,6 +229,13 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def pg_module_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL schema shared by a module's tests."""
+    with _pg_schema() as url:
+        yield url
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     """URL of a new SQLite store file in the test's folder."""
@@ -275,7 +282,7 @@ def filled_store(
         else:
             url = stack.enter_context(_pg_schema())
         store = TrialStore.open(url)
-        store.ingest(reports["NIJ"], site="NIJ", user="alice")
-        store.ingest(reports["UTR"], site="UTR", user="bob")
+        store.ingest(reports["NIJ"], site="NIJ")
+        store.ingest(reports["UTR"], site="UTR")
         yield store
         store.close()

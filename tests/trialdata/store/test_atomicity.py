@@ -19,7 +19,7 @@ INGEST = (
     "import sys\n"
     "from trialdata.store import TrialStore\n"
     "with TrialStore.open(sys.argv[1]) as store:\n"
-    "    store.ingest(sys.argv[2], site=sys.argv[3], user='batch')\n"
+    "    store.ingest(sys.argv[2], site=sys.argv[3])\n"
 )
 
 
@@ -39,7 +39,7 @@ def test_killed_ingest_leaves_the_store_unchanged(
     store_url: str, reports, tmp_path: Path
 ) -> None:
     store = TrialStore.open(store_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["NIJ"], site="NIJ")
     before = dump(store)
     assert before["rec_subjects"] and before["audit_log"]
 
@@ -67,6 +67,6 @@ def test_killed_ingest_leaves_the_store_unchanged(
     assert dump(store) == before
     assert store.verify().ok
     # the write lock was released with the dead process: the same upload goes in
-    result = store.ingest(reports["UTR"], site="UTR", user="bob")
+    result = store.ingest(reports["UTR"], site="UTR")
     assert result.n_created == 10 and store.verify().ok
     store.close()

@@ -93,9 +93,17 @@ def test_creates_are_recorded_with_who_when(filled_store: TrialStore) -> None:
     record = json.loads(first.new_value)
     assert record["subject_id"] == "N01" and record["value"] == "3.25"
     assert record["lab_date"] == "2025-02-17" and record["visit"] == "D14"
-    assert first.user_name == "alice" and first.reason is None
+    assert first.user_name == filled_store.user and first.reason is None
     assert first.at.endswith("Z") and first.at[:2] == "20"
-    assert {r.user_name for r in creates} == {"alice", "bob"}
+    # the site and the source file are the changeset's ``source`` entry, the row
+    # is in the record's own entry, so that audit verify rebuilds every version
+    assert record["_source_row"] == "2" and "_site_id" not in record
+    sources = [r for r in rows if r.action == "source" and r.table_name == "labs"]
+    assert [json.loads(r.new_value) for r in sources] == [
+        {"_site_id": "NIJ", "_source_file": "labs.csv"},
+        {"_site_id": "UTR", "_source_file": "labs.csv"},
+    ]
+    assert {r.record_key for r in sources} == {""}
     files = [r for r in rows if r.table_name == "submission_files"]
     assert {r.record_key for r in files} >= {"1/labs.csv", "2/protocol.toml"}
     verified = filled_store.verify()
@@ -164,12 +172,18 @@ def test_verify_detects_a_change_whose_hash_was_recomputed(
 ) -> None:
     """An attacker who rewrites an entry and its hash still breaks the next link."""
     with filled_store.engine.connect() as conn:
+        seq = conn.execute(
+            sa.text(
+                "SELECT seq FROM audit_log WHERE table_name = 'product_lots' "
+                "AND action = 'create' ORDER BY seq LIMIT 1"
+            )
+        ).scalar_one()
         rows = conn.execute(
             sa.text(
                 "SELECT a.seq, a.changeset_id, c.at, c.user_name, c.reason, a.action, "
                 "a.table_name, a.record_key, a.field, a.old_value, a.new_value, a.hash "
                 "FROM audit_log a JOIN changesets c ON c.id = a.changeset_id "
-                "WHERE a.seq IN (4, 5) ORDER BY a.seq"
+                f"WHERE a.seq IN ({seq - 1}, {seq}) ORDER BY a.seq"
             )
         ).all()
     previous, entry = rows[0].hash, rows[1]
@@ -180,9 +194,9 @@ def test_verify_detects_a_change_whose_hash_was_recomputed(
     result = tampered(
         filled_store,
         f"UPDATE audit_log SET new_value = '{forged}', hash = '{new_hash}' "
-        "WHERE seq = 5",
+        f"WHERE seq = {seq}",
     )
-    assert [p[:8] for p in result.problems] == ["entry 6 "]
+    assert [p.split(" (")[0] for p in result.problems] == [f"entry {seq + 1}"]
 
 
 def test_verify_detects_a_deleted_entry(filled_store: TrialStore) -> None:

@@ -41,7 +41,7 @@ def test_awkward_text_round_trips_and_audits(
 
     store = TrialStore.open(store_url)
     try:
-        first = store.ingest(report, site="NIJ", user="alice")
+        first = store.ingest(report, site="NIJ")
         assert first.n_quarantined == 0 and first.n_created == first.n_rows
         stored = store.current_tables()["adverse_events"].sort_values("ae_seq")
         assert sorted(stored["term"].tolist()) == sorted(AWKWARD)
@@ -62,7 +62,7 @@ def test_awkward_text_round_trips_and_audits(
             json.dumps(v, ensure_ascii=False, separators=(",", ":")) for v in values
         ]
 
-        again = store.ingest(report, site="NIJ", user="alice")
+        again = store.ingest(report, site="NIJ")
         assert (again.n_created, again.n_updated) == (0, 0)
 
         def changed(frames: dict[str, pd.DataFrame]) -> None:
@@ -70,12 +70,36 @@ def test_awkward_text_round_trips_and_audits(
             frames["adverse_events"].loc[0, "term"] = AWKWARD[0] + '\\"\t'
 
         edit = validate_folder(make_upload("NIJ", edit=changed))
-        result = store.ingest(edit, site="NIJ", user="bob", reason="site correction")
+        result = store.ingest(edit, site="NIJ", reason="site correction")
         assert (result.n_updated, result.n_created) == (1, 0)
         terms = store.current_tables()["adverse_events"]["term"].tolist()
         assert AWKWARD[0] + '\\"\t' in terms and AWKWARD[1] in terms
 
         verified = store.verify()
         assert verified.ok, verified.problems
+    finally:
+        store.close()
+
+
+def test_awkward_text_of_a_quarantined_row_is_kept_as_sent(
+    store_url: str, make_upload
+) -> None:
+    def awkward(frames: dict[str, pd.DataFrame]) -> None:
+        frames["adverse_events"]["term"] = AWKWARD
+        frames["adverse_events"]["grade"] = ["9", "1.0"]  # row 2 is refused
+
+    folder = make_upload("NIJ", edit=awkward)
+    store = TrialStore.open(store_url)
+    try:
+        result = store.ingest(folder, site="NIJ")
+        assert result.n_quarantined == 1
+        with store.engine.connect() as conn:
+            data = conn.execute(sa.text("SELECT data FROM quarantine")).scalar_one()
+        held = json.loads(data)
+        # every character as sent, and the cells as text, not as parsed
+        assert held["term"] == AWKWARD[0]
+        assert (held["grade"], held["serious"], held["ae_seq"]) == ("9", "N", "1")
+        stored = store.current_tables()["adverse_events"]
+        assert stored["term"].tolist() == [AWKWARD[1]]
     finally:
         store.close()

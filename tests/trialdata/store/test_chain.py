@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from trialdata.store import TrialStore
 from trialdata.store import chain as chain_module
-from trialdata.store.audit import GENESIS, chain_hashes
+from trialdata.store.audit import GENESIS, chain_hashes, verify_audit
 from trialdata.store.chain import ChainJob
 
 TEXTS = [f'[{i},1,"x"]\n-\n{i % 7}:{"é" * (i % 7)}' for i in range(3_000)]
@@ -87,8 +87,8 @@ def test_ingest_hashed_by_the_worker_verifies(
 ) -> None:
     monkeypatch.setattr(chain_module, "WORKER_MIN_ENTRIES", 2)
     store = TrialStore.open(store_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
-    store.ingest(reports["UTR"], site="UTR", user="bob")
+    store.ingest(reports["NIJ"], site="NIJ")
+    store.ingest(reports["UTR"], site="UTR")
     result = store.verify()
     assert result.ok and result.n_entries > 20
     with store.engine.connect() as conn:
@@ -100,4 +100,45 @@ def test_ingest_hashed_by_the_worker_verifies(
         conn.execute(sa.text("UPDATE audit_log SET new_value = 'x' WHERE seq = 10"))
         conn.commit()
     assert any(p.startswith("entry 10 ") for p in store.verify().problems)
+    store.close()
+
+
+@pytest.mark.parametrize("worker", [False, True], ids=["in-process", "worker"])
+def test_verify_reads_the_log_in_chunks_and_names_each_bad_entry(
+    store_url: str, reports, monkeypatch: pytest.MonkeyPatch, worker: bool
+) -> None:
+    """Chunks of 7 entries: links across chunk boundaries, hashed beside the reads."""
+    if worker:
+        monkeypatch.setattr(chain_module, "WORKER_MIN_ENTRIES", 2)
+    store = TrialStore.open(store_url)
+    store.ingest(reports["NIJ"], site="NIJ")
+    store.ingest(reports["UTR"], site="UTR")
+    with store.engine.connect() as conn:
+        clean = verify_audit(conn, chunk=7)
+        assert clean.ok and clean.n_entries > 30, clean.problems
+        assert clean.head == verify_audit(conn).head
+        conn.rollback()
+        transaction = conn.begin()
+        try:
+            conn.exec_driver_sql(
+                "DROP TRIGGER audit_log_no_update"
+                if conn.dialect.name == "sqlite"
+                else "ALTER TABLE audit_log DISABLE TRIGGER USER"
+            )
+            # the last entry of the first chunk and one inside the third: changed;
+            # the last one of the second: its hash changed, which breaks the link
+            # of the first entry of the third chunk too
+            for seq in (7, 17):
+                conn.exec_driver_sql(
+                    f"UPDATE audit_log SET record_key = 'x' WHERE seq = {seq}"
+                )
+            conn.exec_driver_sql(
+                "UPDATE audit_log SET hash = CASE WHEN substr(hash, 1, 1) = '0' "
+                "THEN '1' ELSE '0' END || substr(hash, 2) WHERE seq = 14"
+            )
+            problems = verify_audit(conn, chunk=7).problems
+        finally:
+            transaction.rollback()
+    named = [p.split(" (")[0] for p in problems if p.startswith("entry ")]
+    assert named == ["entry 7", "entry 14", "entry 15", "entry 17"], problems
     store.close()

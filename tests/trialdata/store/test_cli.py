@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pandas as pd
 import pytest
 
 from trialdata.cli import main
+from trialdata.store.identity import os_user
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -34,7 +36,7 @@ def test_store_commands(
     )
     assert code == 2  # refused: UTR's subjects in a NIJ upload; nothing stored
     assert not list(tmp_path.glob("trialdata.sqlite*"))  # not even an empty store
-    code, out, err = run(capsys, "ingest", str(nij), "--site", "NIJ", "--user", "alice")
+    code, out, err = run(capsys, "ingest", str(nij), "--site", "NIJ")
     assert code == 0, err
     assert "16 rows read, 16 created" in out
     assert (tmp_path / "trialdata.sqlite").is_file()  # the default store
@@ -44,8 +46,6 @@ def test_store_commands(
         str(make_upload("UTR", edit=bad)),
         "--site",
         "UTR",
-        "--user",
-        "bob",
     )
     assert (
         code == 1
@@ -79,16 +79,17 @@ def test_store_commands(
     assert (tmp_path / "q" / "queries_UTR.xlsx").is_file()
     assert listing.loc[0, "status"] == "open" and listing.loc[0, "column"] == "grade"
     query_id = int(listing.loc[0, "id"])
+    answer = ("queries", "answer", str(query_id), "--text", "checked: grade 3")
+    code, _, err = run(capsys, *answer)  # the store's creator manages data, not UTR's
+    assert code == 2 and "needs site_data_entry of UTR" in err
+    me = os_user()
     code, out, _ = run(
         capsys,
-        "queries",
-        "answer",
-        str(query_id),
-        "--text",
-        "checked: grade 3",
-        "--user",
-        "utr-crc",
+        *("users", "add", me, "--role", "site_data_entry", "--site", "UTR"),
+        *("--reason", "covers UTR data entry"),
     )
+    assert code == 0 and re.search(r"audit head [0-9a-f]{64}", out)
+    code, out, _ = run(capsys, *answer)
     assert code == 0 and f"query {query_id} answered" in out
     code, _, _ = run(
         capsys, "queries", "--site", "UTR", "--output", str(tmp_path / "utr.xlsx")

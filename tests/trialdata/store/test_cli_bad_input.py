@@ -66,8 +66,6 @@ def filled(
         "NIJ",
         "--store",
         url,
-        "--user",
-        "alice",
     )
     assert code == 1, err
     return out.split("audit head ")[1].split()[0]
@@ -190,38 +188,28 @@ def test_an_empty_store_has_no_queries(
     assert code == 0 and "0 entries" in out
 
 
-def test_an_empty_user_is_refused_before_anything_is_stored(
+def test_who_acts_is_never_taken_from_the_command_line(
     store_url: str, make_upload: UploadMaker, capsys: pytest.CaptureFixture[str]
 ) -> None:
     nij = str(make_upload("NIJ"))
-    for user in ("", "   "):
-        refused(
-            capsys,
-            "ingest",
-            nij,
-            "--site",
-            "NIJ",
-            "--store",
-            store_url,
-            "--user",
-            user,
-            says="--user is empty",
+    for user in ("", "Dr. Someone Else (PI)"):
+        code, _, err = run(
+            capsys, "ingest", nij, "--site", "NIJ", "--store", store_url, "--user", user
         )
+        assert code == 2 and "No such option: --user" in err
     assert "changesets" not in table_names(store_url)
     filled(capsys, store_url, make_upload)
-    refused(
-        capsys,
-        "freeze",
-        "--label",
-        "lock",
-        "--store",
-        store_url,
-        "--user",
-        " ",
-        says="--user is empty",
+    code, _, err = run(
+        capsys, "freeze", "--label", "lock", "--store", store_url, "--user", "x"
     )
+    assert code == 2 and "No such option: --user" in err
     with TrialStore.open(store_url) as store:
         assert store.snapshots().empty
+        with store.engine.connect() as conn:
+            who = set(
+                conn.exec_driver_sql("SELECT user_name FROM changesets").scalars()
+            )
+        assert who == {store.user}  # the OS user (SQLite) or database login (PG)
 
 
 def test_expect_head_must_look_like_a_head(
@@ -387,7 +375,7 @@ def test_a_read_only_store_refuses_writes_and_keeps_its_content(
             "re-read",
         ),
         ("freeze", "--label", "lock"),
-        ("queries", "answer", "1", "--text", "checked"),
+        ("queries", "close", "1", "--text", "accepted"),  # a data manager's write
     )
     for command in writes:
         refused(

@@ -142,12 +142,12 @@ def test_upload_without_the_doses_cannot_move_a_lot_release_past_them(
 ) -> None:
     """A lot file alone: the stored doses are the only other side of the rule."""
     store = TrialStore.open(store_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["NIJ"], site="NIJ")
     # N01 was dosed from lot LN01 on 2025-02-03
     upload = validate_folder(make_upload("NIJ", edit=_only_lots_released_late))
     assert "XD-008" not in set(upload.findings["rule"])  # the upload alone is fine
 
-    result = store.ingest(upload, site="NIJ", user="alice", reason="re-released")
+    result = store.ingest(upload, site="NIJ", reason="re-released")
     assert (result.n_updated, result.n_quarantined, result.n_flagged) == (0, 1, 0)
     assert result.exit_code == 1
     assert result.quarantine_lines() == [
@@ -168,7 +168,7 @@ def test_upload_without_the_doses_cannot_move_a_lot_release_past_them(
     ]
     held = _rows(store, "SELECT domain, record_key, status FROM quarantine")
     assert [tuple(h) for h in held] == [("product_lots", "LN01", "quarantined")]
-    assert store.freeze("v1", user="dm").errors.empty
+    assert store.freeze("v1").errors.empty
     assert store.verify().ok
     store.close()
 
@@ -178,7 +178,7 @@ def test_changed_consent_is_checked_against_stored_records(
 ) -> None:
     """Moving a consent after stored doses and events: the subject row is held."""
     store = TrialStore.open(sqlite_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["NIJ"], site="NIJ")
 
     def later_consent(frames):
         frames["subjects"].loc[0, "consent_date"] = pd.Timestamp("2025-02-10")
@@ -186,7 +186,6 @@ def test_changed_consent_is_checked_against_stored_records(
     result = store.ingest(
         validate_folder(make_upload("NIJ", edit=later_consent)),
         site="NIJ",
-        user="alice",
         reason="consent re-dated",
     )
     # the subject's change, and the upload's own copies of the dose and the event
@@ -203,7 +202,7 @@ def test_changed_consent_is_checked_against_stored_records(
     ]
     consent = store.current_tables()["subjects"].set_index("subject_id")
     assert consent.loc["N01", "consent_date"] == pd.Timestamp("2025-01-24")
-    assert store.freeze("v1", user="dm").errors.empty
+    assert store.freeze("v1").errors.empty
     store.close()
 
 
@@ -232,9 +231,7 @@ def test_ingest_summary_names_rules_and_counts(
     ) in out
 
     with TrialStore.open(tmp_path / "s.sqlite") as opened:
-        result = opened.ingest(
-            make_upload("NIJ", edit=broken), site="NIJ", user="alice"
-        )
+        result = opened.ingest(make_upload("NIJ", edit=broken), site="NIJ")
     summary = result.quarantine_summary
     assert summary[["domain", "quarantined", "rule", "rows", "findings"]].to_dict(
         "records"
@@ -266,7 +263,7 @@ def test_rows_left_without_their_subject_are_quarantined(
         frames["subjects"].insert(1, "initials", ["AB", "CD"])
 
     result = store.ingest(
-        validate_folder(make_upload("NIJ", edit=initials)), site="NIJ", user="alice"
+        validate_folder(make_upload("NIJ", edit=initials)), site="NIJ"
     )
     assert (result.n_created, result.n_quarantined) == (6, 10)
     summary = result.quarantine_summary.set_index("domain")
@@ -284,7 +281,7 @@ def test_rows_left_without_their_subject_are_quarantined(
     }
     assert sorted(store.current_tables()) == ["cohorts", "product_lots"]
     with pytest.raises(FreezeRefusedError) as refused:
-        store.freeze("v1", user="dm")
+        store.freeze("v1")
     # the required domains the store has no record of, as an export would miss them
     errors = refused.value.errors
     assert set(errors["rule"]) == {"RD-006"}
@@ -296,9 +293,9 @@ def test_freeze_refuses_while_stored_records_have_errors(
     store_url: str, reports, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = TrialStore.open(store_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["NIJ"], site="NIJ")
     # a deletion is not checked against the records that name the subject
-    store.delete("subjects", ["N02"], site="NIJ", user="alice", reason="withdrawn")
+    store.delete("subjects", ["N02"], site="NIJ", reason="withdrawn")
 
     code, out, err = run(capsys, "freeze", "--label", "v1", "--store", store_url)
     assert code == 1 and out == ""
@@ -311,7 +308,7 @@ def test_freeze_refuses_while_stored_records_have_errors(
     assert "    - and 1 more\n" in err
     assert store.snapshots().empty
     with pytest.raises(FreezeRefusedError) as refused:
-        store.freeze("v1", user="dm")
+        store.freeze("v1")
     assert refused.value.errors["rule"].value_counts().to_dict() == {"XD-001": 4}
 
     code, out, err = run(
@@ -351,9 +348,9 @@ def test_conflict_without_a_culprit_row_is_flagged_on_the_stored_record(
     monkeypatch.setattr(consistency, "LINK_COLUMNS", ())
     monkeypatch.setattr(consistency, "_KEYED_BY", {})
     store = TrialStore.open(sqlite_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["NIJ"], site="NIJ")
     upload = validate_folder(make_upload("NIJ", edit=_only_lots_released_late))
-    result = store.ingest(upload, site="NIJ", user="alice", reason="re-released")
+    result = store.ingest(upload, site="NIJ", reason="re-released")
     assert (result.n_updated, result.n_quarantined, result.n_flagged) == (1, 0, 1)
     assert result.exit_code == 1
     flagged = result.findings.loc[result.findings["flagged"]]
@@ -365,5 +362,5 @@ def test_conflict_without_a_culprit_row_is_flagged_on_the_stored_record(
     current = store.current_tables()["product_lots"].set_index("lot_id")
     assert current.loc["LN01", "release_date"] == pd.Timestamp("2025-02-10")
     with pytest.raises(FreezeRefusedError, match="XD-008: 1 error"):
-        store.freeze("v1", user="dm")
+        store.freeze("v1")
     store.close()

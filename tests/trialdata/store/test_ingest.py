@@ -20,15 +20,15 @@ def _rows(store: TrialStore, sql: str) -> list[sa.Row]:
 
 def test_clean_upload_is_accepted_and_recorded(store_url: str, reports) -> None:
     store = TrialStore.open(store_url)
-    result = store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    result = store.ingest(reports["NIJ"], site="NIJ")
     assert (result.n_rows, result.n_created, result.n_quarantined) == (16, 16, 0)
     assert result.exit_code == 0
-    again = store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    again = store.ingest(reports["NIJ"], site="NIJ")
     assert (again.n_created, again.n_updated, again.n_unchanged) == (0, 0, 16)
     submission = _rows(store, "SELECT * FROM submissions ORDER BY id")[0]
     assert (submission.site_id, submission.user_name, submission.trial_id) == (
         "NIJ",
-        "alice",
+        store.user,  # the operating-system user or database login, never free text
         "STORE-01",
     )
     assert (
@@ -60,7 +60,7 @@ def test_failing_rows_are_quarantined_then_released(
         frames["adverse_events"].loc[1, "grade"] = 9
 
     bad = validate_folder(make_upload("NIJ", edit=bad_grade))
-    result = store.ingest(bad, site="NIJ", user="alice")
+    result = store.ingest(bad, site="NIJ")
     assert result.n_quarantined == 1 and result.exit_code == 1
     assert "N02" not in set(store.current_tables()["adverse_events"]["subject_id"])
     held = _rows(store, "SELECT * FROM quarantine")
@@ -71,7 +71,7 @@ def test_failing_rows_are_quarantined_then_released(
     findings = _rows(store, "SELECT * FROM findings WHERE severity = 'error'")
     assert {(f.record_key, f.column) for f in findings} == {("N02|1", "grade")}
 
-    fixed = store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    fixed = store.ingest(reports["NIJ"], site="NIJ")
     assert fixed.n_released == 1 and fixed.n_created == 1 and fixed.exit_code == 0
     assert _rows(store, "SELECT status FROM quarantine")[0].status == "superseded"
     assert "N02" in set(store.current_tables()["adverse_events"]["subject_id"])
@@ -83,7 +83,7 @@ def test_upload_cannot_touch_another_sites_records(
     store_url: str, make_upload, reports
 ) -> None:
     store = TrialStore.open(store_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["NIJ"], site="NIJ")
     before = _rows(store, "SELECT count(*) AS n FROM audit_log")[0].n
 
     # Utrecht sends a lab value for a Nijmegen subject, and claims a new subject
@@ -95,9 +95,7 @@ def test_upload_cannot_touch_another_sites_records(
         frames["subjects"].loc[1, "site_id"] = "NIJ"
 
     with pytest.raises(StoreError) as refused:
-        store.ingest(
-            validate_folder(make_upload("UTR", edit=meddle)), site="UTR", user="mallory"
-        )
+        store.ingest(validate_folder(make_upload("UTR", edit=meddle)), site="UTR")
     message = str(refused.value)
     assert "upload for site UTR refused" in message and "nothing was stored" in message
     assert (
@@ -112,7 +110,7 @@ def test_upload_cannot_touch_another_sites_records(
 
     # a site outside the protocol is refused too
     with pytest.raises(StoreError, match="not a site of trial STORE-01"):
-        store.ingest(reports["UTR"], site="AMS", user="x")
+        store.ingest(reports["UTR"], site="AMS")
     store.close()
 
 
@@ -122,9 +120,9 @@ def test_trial_level_tables_belong_to_the_coordinating_site(
     store = TrialStore.open(sqlite_url)
     # Utrecht may upload the shared cohorts unchanged once they exist...
     with pytest.raises(StoreError, match="only the coordinating site NIJ may create"):
-        store.ingest(reports["UTR"], site="UTR", user="bob")
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
-    assert store.ingest(reports["UTR"], site="UTR", user="bob").n_created == 10
+        store.ingest(reports["UTR"], site="UTR")
+    store.ingest(reports["NIJ"], site="NIJ")
+    assert store.ingest(reports["UTR"], site="UTR").n_created == 10
 
     def new_route(frames):
         frames["cohorts"].loc[1, "dose_level"] = 1
@@ -133,7 +131,6 @@ def test_trial_level_tables_belong_to_the_coordinating_site(
         store.ingest(
             validate_folder(make_upload("UTR", edit=new_route)),
             site="UTR",
-            user="bob",
             reason="typo",
         )
     assert (
@@ -147,7 +144,7 @@ def test_change_needs_a_reason_and_keeps_history(
     store_url: str, make_upload, reports
 ) -> None:
     store = TrialStore.open(store_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["NIJ"], site="NIJ")
 
     def corrected(frames):
         frames["adverse_events"].loc[0, "grade"] = 2
@@ -155,13 +152,13 @@ def test_change_needs_a_reason_and_keeps_history(
 
     upload = validate_folder(make_upload("NIJ", edit=corrected))
     with pytest.raises(StoreError) as refused:
-        store.ingest(upload, site="NIJ", user="alice")
+        store.ingest(upload, site="NIJ")
     message = str(refused.value)
     assert "changes 2 stored record(s); a change needs a reason (--reason)" in message
     assert "adverse_events.csv row 2: adverse_events N01|1: grade '1' -> '2'" in message
     assert "subjects.csv row 2: subjects N01: weight_kg '70.5' -> '71'" in message
 
-    result = store.ingest(upload, site="NIJ", user="carol", reason="source data check")
+    result = store.ingest(upload, site="NIJ", reason="source data check")
     assert (result.n_updated, result.n_created, result.n_unchanged) == (2, 0, 14)
     assert store.current_tables()["adverse_events"]["grade"].tolist() == [2, 2]
     versions = _rows(
@@ -169,7 +166,8 @@ def test_change_needs_a_reason_and_keeps_history(
         "SELECT grade, _created_cs, _ended_cs FROM "
         "rec_adverse_events WHERE _key = 'N01|1' ORDER BY _rid",
     )
-    assert [tuple(v) for v in versions] == [(1, 1, 2), (2, 2, None)]
+    # changeset 1 made the store's first user its coordinator (accounts)
+    assert [tuple(v) for v in versions] == [(1, 2, 3), (2, 3, None)]
     updates = _rows(
         store,
         "SELECT a.table_name, a.record_key, a.field, a.old_value, "
@@ -178,8 +176,8 @@ def test_change_needs_a_reason_and_keeps_history(
         "WHERE a.action = 'update' ORDER BY a.seq",
     )
     assert [tuple(u) for u in updates] == [
-        ("subjects", "N01", "weight_kg", "70.5", "71", "carol", "source data check"),
-        ("adverse_events", "N01|1", "grade", "1", "2", "carol", "source data check"),
+        ("subjects", "N01", "weight_kg", "70.5", "71", store.user, "source data check"),
+        ("adverse_events", "N01|1", "grade", "1", "2", store.user, "source data check"),
     ]
     assert store.verify().ok
     store.close()
@@ -187,19 +185,13 @@ def test_change_needs_a_reason_and_keeps_history(
 
 def test_delete_is_audited_and_scoped(sqlite_url: str, reports) -> None:
     store = TrialStore.open(sqlite_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
-    store.ingest(reports["UTR"], site="UTR", user="bob")
+    store.ingest(reports["NIJ"], site="NIJ")
+    store.ingest(reports["UTR"], site="UTR")
     with pytest.raises(StoreError, match="cannot delete records of other sites"):
-        store.delete(
-            "labs", ["U01|ALT|2025-02-24"], site="NIJ", user="alice", reason="duplicate"
-        )
+        store.delete("labs", ["U01|ALT|2025-02-24"], site="NIJ", reason="duplicate")
     with pytest.raises(StoreError, match="needs a reason"):
-        store.delete(
-            "labs", ["N01|ALT|2025-02-17"], site="NIJ", user="alice", reason=" "
-        )
-    store.delete(
-        "labs", ["N01|ALT|2025-02-17"], site="NIJ", user="alice", reason="entered twice"
-    )
+        store.delete("labs", ["N01|ALT|2025-02-17"], site="NIJ", reason=" ")
+    store.delete("labs", ["N01|ALT|2025-02-17"], site="NIJ", reason="entered twice")
     labs = store.current_tables()["labs"]
     assert "N01|ALT|2025-02-17" not in set(labs["_key"]) and len(labs) == 7
     deleted = _rows(store, "SELECT * FROM audit_log WHERE action = 'delete'")
@@ -210,7 +202,7 @@ def test_delete_is_audited_and_scoped(sqlite_url: str, reports) -> None:
 
 def test_store_holds_one_trial(sqlite_url: str, reports) -> None:
     store = TrialStore.open(sqlite_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
+    store.ingest(reports["NIJ"], site="NIJ")
     other: ValidationReport = reports["UTR"]
     protocol = other.protocol.model_copy(
         update={"trial": other.protocol.trial.model_copy(update={"id": "OTHER-9"})}
@@ -221,7 +213,6 @@ def test_store_holds_one_trial(sqlite_url: str, reports) -> None:
                 other.folder, protocol, other.tables, other.findings, other.files
             ),
             site="UTR",
-            user="bob",
         )
     assert np.array_equal(
         store.current_tables()["subjects"]["subject_id"].to_numpy(), ["N01", "N02"]

@@ -79,7 +79,7 @@ def test_missing_required_file_refuses_the_upload(
         assert rows(store, "SELECT COUNT(*) FROM submissions") == [(0,)]
         assert rows(store, "SELECT COUNT(*) FROM audit_log") == [(0,)]
         with pytest.raises(UploadRefusedError) as refused:
-            store.ingest(upload, site="NIJ", user="alice")
+            store.ingest(upload, site="NIJ")
     assert refused.value.n_rows == refused.value.n_refused == 14
     assert list(refused.value.reasons["rule"]) == ["RD-006"]
 
@@ -89,10 +89,10 @@ def test_a_partial_upload_leans_on_the_stored_records(
 ) -> None:
     """A required file the store already holds may be left out of a later upload."""
     with TrialStore.open(sqlite_url) as store:
-        store.ingest(reports["NIJ"], site="NIJ", user="alice")
+        store.ingest(reports["NIJ"], site="NIJ")
         upload = make_upload("NIJ")
         (upload / "subjects.csv").unlink()
-        result = store.ingest(upload, site="NIJ", user="alice")
+        result = store.ingest(upload, site="NIJ")
         assert (result.n_rows, result.n_unchanged, result.n_quarantined) == (14, 14, 0)
         assert result.exit_code == 0
         warning = result.findings.loc[result.findings["rule"] == "RD-006"]
@@ -159,9 +159,13 @@ def test_a_held_subjects_file_holds_its_subjects_rows_too(
     assert "root" not in report.findings.to_string()  # never read, never shown
     with TrialStore.open(sqlite_url) as store:
         with pytest.raises(UploadRefusedError, match="RD-013: is a symbolic link"):
-            store.ingest(report, site="NIJ", user="alice")
+            store.ingest(report, site="NIJ")
         result = ingest_report(
-            store.engine, report, site="NIJ", user="alice", quarantine_bad_files=True
+            store.engine,
+            report,
+            site="NIJ",
+            user=store.user,
+            quarantine_bad_files=True,
         )
         assert (result.n_rows, result.n_stored, result.n_quarantined) == (14, 6, 8)
         assert result.n_files_quarantined == 1 and result.exit_code == 1
@@ -178,7 +182,7 @@ def test_a_held_subjects_file_holds_its_subjects_rows_too(
         assert set(result.quarantine_summary["rule"]) == {"XD-001"}
 
         # the site sends the file itself: the file entry and the held rows resolve
-        result = store.ingest(make_upload("NIJ"), site="NIJ", user="alice")
+        result = store.ingest(make_upload("NIJ"), site="NIJ")
         assert (result.n_created, result.n_unchanged, result.n_quarantined) == (
             10,
             6,
@@ -203,7 +207,7 @@ def test_a_twenty_digit_id_is_a_finding_with_the_value_as_sent(
         frames["administrations"].loc[0, "admin_seq"] = "12345678901234567890"
 
     with TrialStore.open(sqlite_url) as store:
-        result = store.ingest(make_upload("NIJ", edit=huge), site="NIJ", user="alice")
+        result = store.ingest(make_upload("NIJ", edit=huge), site="NIJ")
     found = result.findings.loc[result.findings["rule"] == "RD-008"]
     assert found[["file", "row", "column", "value"]].values.tolist() == [
         ["administrations.csv", 2, "admin_seq", "12345678901234567890"]

@@ -8,6 +8,7 @@ from openpyxl import load_workbook
 
 from trialdata.errors import StoreError
 from trialdata.store import TrialStore
+from trialdata.store.accounts import PermissionDeniedError
 from trialdata.store.queries import write_query_lists
 from trialdata.validation import validate_folder
 
@@ -21,10 +22,8 @@ def test_query_life_cycle(sqlite_url: str, make_upload, reports, tmp_path) -> No
         frames["labs"]["value"] = frames["labs"]["value"].astype(object)
         frames["labs"].loc[3, "unit"] = '=HYPERLINK("http://x")'
 
-    store.ingest(
-        validate_folder(make_upload("NIJ", edit=two_problems)), site="NIJ", user="alice"
-    )
-    store.ingest(reports["UTR"], site="UTR", user="bob")
+    store.ingest(validate_folder(make_upload("NIJ", edit=two_problems)), site="NIJ")
+    store.ingest(reports["UTR"], site="UTR")
     opened = store.queries()
     assert len(opened) >= 1
     grade = opened[opened["column"] == "grade"].iloc[0]
@@ -35,21 +34,28 @@ def test_query_life_cycle(sqlite_url: str, make_upload, reports, tmp_path) -> No
     )
     assert store.queries(site="UTR").empty
 
-    store.answer_query(int(grade["id"]), "grade 9 was a typo for 2", user="site-nij")
+    # the site answers its query (site_data_entry of NIJ; the data manager cannot)
+    with pytest.raises(PermissionDeniedError, match="needs site_data_entry of NIJ"):
+        store.answer_query(int(grade["id"]), "grade 9 was a typo for 2")
+    store.add_user("site-nij", role="site_data_entry", site="NIJ", reason="NIJ CRC")
+    nij = TrialStore.open(sqlite_url, acting_as="site-nij")
+    nij.answer_query(int(grade["id"]), "grade 9 was a typo for 2")
     answered = store.queries(site="NIJ").set_index("id").loc[int(grade["id"])]
     assert answered["status"] == "answered"
     assert answered["answer"] == "grade 9 was a typo for 2"
+    assert answered["answered_by"] == "site-nij"
     with pytest.raises(StoreError, match="query 999 does not exist"):
-        store.answer_query(999, "x", user="u")
+        nij.answer_query(999, "x")
 
     # the corrected upload no longer reports it: closed
-    store.ingest(reports["NIJ"], site="NIJ", user="alice", reason="site corrections")
+    store.ingest(reports["NIJ"], site="NIJ", reason="site corrections")
     assert store.queries(site="NIJ").empty
     closed = store.queries(site="NIJ", include_closed=True).set_index("id")
     assert set(closed["status"]) == {"closed"}
     with pytest.raises(StoreError, match="is closed; it cannot be answered"):
-        store.answer_query(int(grade["id"]), "again", user="u")
+        nij.answer_query(int(grade["id"]), "again")
     assert store.verify().ok
+    nij.close()
     store.close()
 
 
@@ -61,13 +67,11 @@ def test_a_site_without_queries_gets_an_empty_list_not_a_stale_one(
     def bad_grade(frames):
         frames["adverse_events"].loc[1, "grade"] = 9
 
-    store.ingest(
-        validate_folder(make_upload("NIJ", edit=bad_grade)), site="NIJ", user="alice"
-    )
+    store.ingest(validate_folder(make_upload("NIJ", edit=bad_grade)), site="NIJ")
     output = tmp_path / "queries"
     write_query_lists(store.queries(), output, sites=store.sites())
     assert len(pd.read_csv(output / "queries_NIJ.csv")) == 1
-    store.ingest(reports["NIJ"], site="NIJ", user="alice", reason="site corrections")
+    store.ingest(reports["NIJ"], site="NIJ", reason="site corrections")
     assert store.queries().empty
     written = write_query_lists(store.queries(), output, sites=store.sites())
     assert output / "queries_NIJ.csv" in written

@@ -21,8 +21,8 @@ def _domain_view(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 def test_snapshot_is_immutable(store_url: str, reports) -> None:
     store = TrialStore.open(store_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
-    frozen = store.freeze("interim-1", user="dm", reason="cohort 1 review")
+    store.ingest(reports["NIJ"], site="NIJ")
+    frozen = store.freeze("interim-1", reason="cohort 1 review")
     assert frozen.row_counts == {
         "subjects": 2,
         "cohorts": 2,
@@ -32,13 +32,11 @@ def test_snapshot_is_immutable(store_url: str, reports) -> None:
         "labs": 4,
     }
     with pytest.raises(StoreError, match="exists already"):
-        store.freeze("interim-1", user="dm")
+        store.freeze("interim-1")
 
     # more data arrive after the freeze: a new site, and a deletion
-    store.ingest(reports["UTR"], site="UTR", user="bob")
-    store.delete(
-        "labs", ["N01|ALT|2025-02-17"], site="NIJ", user="alice", reason="duplicate"
-    )
+    store.ingest(reports["UTR"], site="UTR")
+    store.delete("labs", ["N01|ALT|2025-02-17"], site="NIJ", reason="duplicate")
     assert len(store.current_tables()["subjects"]) == 4
 
     later = store.snapshot("interim-1")
@@ -55,8 +53,8 @@ def test_trial_from_store_and_export(
     sqlite_url: str, make_upload, reports, tmp_path
 ) -> None:
     store = TrialStore.open(sqlite_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
-    frozen = store.freeze("interim-1", user="dm")
+    store.ingest(reports["NIJ"], site="NIJ")
+    frozen = store.freeze("interim-1")
 
     def corrected(frames):
         frames["labs"].loc[0, "value"] = 3.5
@@ -64,7 +62,6 @@ def test_trial_from_store_and_export(
     store.ingest(
         validate_folder(make_upload("NIJ", edit=corrected)),
         site="NIJ",
-        user="alice",
         reason="re-read",
     )
     store.close()
@@ -94,8 +91,8 @@ def test_trial_from_store_and_export(
 
 def test_changed_snapshot_content_is_detected(sqlite_url: str, reports) -> None:
     store = TrialStore.open(sqlite_url)
-    store.ingest(reports["NIJ"], site="NIJ", user="alice")
-    store.freeze("v1", user="dm")
+    store.ingest(reports["NIJ"], site="NIJ")
+    store.freeze("v1")
     with store.engine.connect() as conn, conn.begin():
         conn.exec_driver_sql("DROP TRIGGER rec_labs_fixed")
         conn.execute(sa.text("UPDATE rec_labs SET value = 0.5 WHERE _rid = 1"))
@@ -107,5 +104,5 @@ def test_changed_snapshot_content_is_detected(sqlite_url: str, reports) -> None:
 def test_freeze_of_an_empty_store_is_refused(sqlite_url: str) -> None:
     store = TrialStore.open(sqlite_url)
     with pytest.raises(StoreError, match="nothing to freeze"):
-        store.freeze("v0", user="dm")
+        store.freeze("v0")
     store.close()

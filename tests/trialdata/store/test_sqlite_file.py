@@ -21,7 +21,7 @@ INGEST = (
     "import sys\n"
     "from trialdata.store import TrialStore\n"
     "with TrialStore.open(sys.argv[1]) as store:\n"
-    "    store.ingest(sys.argv[2], site=sys.argv[3], user='batch')\n"
+    "    store.ingest(sys.argv[2], site=sys.argv[3])\n"
 )
 
 
@@ -34,7 +34,7 @@ def test_a_new_store_file_and_its_journal_are_owner_only(reports, tmp_path) -> N
     old = os.umask(0o022)  # a permissive umask must not matter
     try:
         with TrialStore.open(path) as store:
-            store.ingest(reports["NIJ"], site="NIJ", user="alice")
+            store.ingest(reports["NIJ"], site="NIJ")
             assert _mode(path) == 0o600
             for end in ("-wal", "-shm"):
                 journal = Path(f"{path}{end}")
@@ -71,7 +71,7 @@ def test_readers_are_not_blocked_while_an_ingest_holds_its_transaction(
 ) -> None:
     path = tmp_path / "trial.sqlite"
     with TrialStore.open(path) as store:
-        store.ingest(reports["NIJ"], site="NIJ", user="alice")
+        store.ingest(reports["NIJ"], site="NIJ")
         n_before = len(store.current_tables()["subjects"])
     marker = tmp_path / "paused"
     process = subprocess.Popen(

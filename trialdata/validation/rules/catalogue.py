@@ -10,13 +10,27 @@ what the code reports. Regenerate the page with::
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from schemas.domains import get_domain
+from trialdata.findings import findings_frame
+from trialdata.io.files import DATA_SUFFIXES, SourceFile
 from trialdata.validation.rules import RULES, _load_rule_modules
 from trialdata.validation.rules.testing import clean_context, clean_records, run_rule
+from trialdata.validation.runner import RD_CELL_WITHOUT_VALUE, _read_domain_file
 
-__all__ = ["EXAMPLES", "example_findings", "render_catalogue"]
+__all__ = [
+    "EXAMPLES",
+    "READ_EXAMPLES",
+    "ReadExample",
+    "example_findings",
+    "read_example_findings",
+    "render_catalogue",
+]
 
 Records = dict[str, list[dict[str, Any]]]
 
@@ -101,6 +115,80 @@ EXAMPLES: dict[str, Callable[[Records], None]] = {
 }
 
 
+@dataclass(frozen=True)
+class ReadExample:
+    """A rule of the readers (RD-*) with a file it fires on.
+
+    Attributes
+    ----------
+    severity : str
+        ``error`` or ``warning``.
+    checks : str
+        What the rule checks.
+    change : str
+        The example file, in words.
+    write : callable
+        Writes the example file into a folder and returns its path.
+    """
+
+    severity: str
+    checks: str
+    change: str
+    write: Callable[[Path], Path]
+
+
+def _formula_without_value(folder: Path) -> Path:
+    """Write labs.xlsx whose result is a formula saved without its value."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["subject_id", "lab_date", "test_code", "value", "unit"])
+    sheet.append(["S-01", "2024-01-16", "ALT", "=E7*2", "U/L"])
+    path = folder / "labs.xlsx"
+    book.save(path)  # openpyxl writes formulas without calculating them
+    return path
+
+
+#: Rules of the readers, checked as a file is read (before its values are parsed),
+#: each with an example file.
+READ_EXAMPLES: dict[str, ReadExample] = {
+    RD_CELL_WITHOUT_VALUE: ReadExample(
+        "error",
+        "No workbook cell holds a formula saved without its value, nor an error "
+        "value (#DIV/0!, #N/A): such a cell reads as empty although the site "
+        "meant a value, so the row is held. A formula saved with its value (as a "
+        "spreadsheet program saves it) is read as that value, without a finding.",
+        "labs.xlsx row 2: cell D2 holds the formula =E7*2, saved without its "
+        "value (as openpyxl writes formulas)",
+        _formula_without_value,
+    ),
+}
+
+
+def read_example_findings(rule_id: str) -> Any:
+    """Read the example file of a reader rule and return that rule's findings.
+
+    Parameters
+    ----------
+    rule_id : str
+        Rule identifier (a key of :data:`READ_EXAMPLES`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rule's findings on its example file.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = READ_EXAMPLES[rule_id].write(Path(folder))
+        domain = path.stem
+        source = SourceFile(path, domain, DATA_SUFFIXES[path.suffix])
+        _, _, notes = _read_domain_file(source, get_domain(domain))
+    found = findings_frame(notes)
+    return found.loc[found["rule"] == rule_id].reset_index(drop=True)
+
+
 def example_findings(rule_id: str) -> Any:
     """Run a rule on the clean test upload changed by its example.
 
@@ -147,6 +235,23 @@ def render_catalogue() -> str:
         lines.append(
             f"| {registered.id} | {registered.severity} | {requires} | "
             f"{registered.description} | {change} | {message} |"
+        )
+    lines += [
+        "",
+        "## Rules of the readers",
+        "",
+        "Checked as a file is read, before its values are parsed; the example",
+        "messages are what the reader reports on the example file.",
+        "",
+        "| Rule | Severity | Checks | Example file | Example message |",
+        "|---|---|---|---|---|",
+    ]
+    for rule_id, example in sorted(READ_EXAMPLES.items()):
+        findings = read_example_findings(rule_id)
+        message = str(findings["message"].iloc[0]) if len(findings) else ""
+        lines.append(
+            f"| {rule_id} | {example.severity} | {example.checks} | "
+            f"{example.change} | {message} |"
         )
     return "\n".join(lines) + "\n"
 
