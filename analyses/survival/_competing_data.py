@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from analyses.survival._data import stratum_key
+
 __all__ = ["CompetingData", "extract_competing", "factor_levels"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -221,15 +223,7 @@ def extract_competing(
         )
     group, group_labels = (None, []) if by is None else _codes(frame[by])
     if strata_cols:
-        key = (
-            frame[strata_cols[0]]
-            if len(strata_cols) == 1
-            else pd.Series(
-                list(zip(*(frame[c] for c in strata_cols), strict=True)),
-                index=frame.index,
-            )
-        )
-        st, st_labels = _codes(key)
+        st, st_labels = _codes(stratum_key(frame, strata_cols))
     else:
         st, st_labels = None, []
     return CompetingData(

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["SurvivalData", "extract_survival"]
+__all__ = ["SurvivalData", "extract_survival", "stratum_key"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -45,6 +45,28 @@ class SurvivalData:
     strata: IntArray | None
     strata_labels: list[object]
     n_dropped: int
+
+
+def stratum_key(frame: pd.DataFrame, strata_cols: Sequence[str]) -> pd.Series:
+    """Return one value per row naming its stratum.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The rows.
+    strata_cols : sequence of str
+        One or more stratum columns.
+
+    Returns
+    -------
+    pandas.Series
+        The column itself for one stratum column, else a tuple of the row's values.
+    """
+    if len(strata_cols) == 1:
+        return frame[strata_cols[0]]
+    return pd.Series(
+        list(zip(*(frame[c] for c in strata_cols), strict=True)), index=frame.index
+    )
 
 
 def _codes(values: pd.Series) -> tuple[IntArray, list[object]]:
@@ -112,15 +134,7 @@ def extract_survival(
     ev = status != 0 if event is not None else status == 0
     group, group_labels = (None, []) if by is None else _codes(frame[by])
     if strata_cols:
-        key = (
-            frame[strata_cols[0]]
-            if len(strata_cols) == 1
-            else pd.Series(
-                list(zip(*(frame[c] for c in strata_cols), strict=True)),
-                index=frame.index,
-            )
-        )
-        st, st_labels = _codes(key)
+        st, st_labels = _codes(stratum_key(frame, strata_cols))
     else:
         st, st_labels = None, []
     return SurvivalData(
