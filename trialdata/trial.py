@@ -17,7 +17,7 @@ from schemas.protocol import Protocol
 from trialdata.errors import InputError
 from trialdata.findings import Severity
 from trialdata.validation import validate_folder
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW
 from trialdata.validation.runner import validate_tables
 
 if TYPE_CHECKING:

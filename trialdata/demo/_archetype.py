@@ -27,7 +27,7 @@ from trialdata.demo.common import (
 )
 from trialdata.demo.escalation import Enrolment
 from trialdata.demo.samples import Biobank, biobank
-from trialdata.validation.rules._domains import DATED_COLUMNS
+from trialdata.validation.rules._dates import DATED_COLUMNS
 
 __all__ = [
     "BloodDraws",

@@ -48,7 +48,7 @@ from trialdata.findings import (
 )
 from trialdata.store.codec import CanonicalText, canonical_text, none_list
 from trialdata.validation import validate_tables
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW
 
 __all__ = [
     "MAX_ROUNDS",

@@ -89,7 +89,7 @@ from trialdata.store.tables import (
     record_table_name,
 )
 from trialdata.validation import PROTOCOL_FILE, ValidationReport
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW
 from trialdata.validation.runner import INTAKE_RULES
 
 __all__ = ["PAUSE_ENV", "IngestResult", "UploadRefusedError", "ingest_report"]

@@ -32,7 +32,7 @@ from trialdata.store.engine import write_transaction
 from trialdata.store.protocols import StoredProtocol, current_protocol
 from trialdata.store.records import read_versions
 from trialdata.store.tables import AUDIT_LOG, CHANGESETS, SNAPSHOTS, SUBMISSIONS
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW
 
 __all__ = [
     "ERROR_COLUMNS",

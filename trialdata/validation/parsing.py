@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from schemas.domains import DomainSpec
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
 from trialdata.io.timestamps import offset_column, parse_offsets
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW
 
 __all__ = [
     "IMPUTATION_FLAGS",

@@ -10,7 +10,7 @@ import pandas as pd
 
 from schemas.protocol import Protocol
 from trialdata.findings import Severity
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW
 
 __all__ = ["FileRecord", "ValidationReport"]
 

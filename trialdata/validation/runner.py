@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from schemas.domains import DOMAINS, DomainSpec, get_domain
 from schemas.protocol import Protocol, ProtocolError, parse_protocol
@@ -33,16 +34,15 @@ from trialdata.validation._threads import (
     map_in_threads,
     map_in_threads_while,
 )
-from trialdata.validation.context import SOURCE_FILE, Derived, RuleContext
 from trialdata.validation.parsing import (
     is_parsed,
     normalise_text_columns,
     parse_table,
 )
 from trialdata.validation.report import FileRecord, ValidationReport
+from trialdata.validation.rule import ABSENT_COLUMNS, SOURCE_FILE, Upload, to_polars
 from trialdata.validation.rules import run_rules
-from trialdata.validation.rules.prepare import prepare
-from trialdata.validation.schema_check import ABSENT_COLUMNS, check_keys, check_schema
+from trialdata.validation.schema_check import check_keys, check_schema
 
 __all__ = [
     "INTAKE_RULES",
@@ -341,24 +341,24 @@ class _ParsedDomain:
     typed: pd.DataFrame
     unparsed: pd.DataFrame  # RD-008 / RD-011
     checked: pd.DataFrame  # SC-*, none on a value already reported as unparsed
-    kept: Derived  # what the rules will derive from ``typed``, done beforehand
+    frame: pl.DataFrame  # ``typed`` as the rules' polars queries read it
 
 
 def _parse_domain(name: str, raw: pd.DataFrame) -> _ParsedDomain:
     """Parse a raw domain table to its types, check its schema and keys.
 
-    The work the rules will ask of the table is done here too (``prepare``), on
-    the thread that parsed it, while other files are still being read.
+    The table is also converted here for the rules' polars queries, on the thread
+    that parsed it, while other files are still being read.
     """
     spec = get_domain(name)
     typed, unparsed = parse_table(raw, spec)
     typed = _with_all_columns(typed, spec)
-    kept = prepare(name, typed)
     text_normalised = normalise_text_columns(typed, spec)  # e.g. imputation flags
-    schema = check_schema(text_normalised, spec, kept)
-    keys = check_keys(text_normalised, spec, kept)
+    frame = to_polars(text_normalised)
+    schema = check_schema(text_normalised, spec)
+    keys = check_keys(frame, spec)
     checked = _not_reported_again(findings_frame([schema, keys]), unparsed)
-    return _ParsedDomain(name, typed, unparsed, checked, kept)
+    return _ParsedDomain(name, typed, unparsed, checked, frame)
 
 
 def _not_reported_again(checked: pd.DataFrame, unparsed: pd.DataFrame) -> pd.DataFrame:
@@ -383,14 +383,11 @@ def _with_rules(
     files = digests or {}
     tables = {domain.name: domain.typed for domain in domains}
     unparsed = findings_frame([domain.unparsed for domain in domains])
-
-    kept = Derived()
-    for domain in domains:
-        kept.update(domain.kept)
+    frames = {domain.name: domain.frame for domain in domains}
 
     def rules() -> pd.DataFrame:
-        context = RuleContext(protocol, tables, kept)
-        return _not_reported_again(run_rules(context), unparsed)
+        upload = Upload(protocol, tables, frames)
+        return _not_reported_again(run_rules(upload), unparsed)
 
     shas, rule_findings = map_in_threads_while(  # hashlib lets go of the GIL
         lambda domain: [digest() for digest in files.get(domain.name, [])],

@@ -100,9 +100,12 @@ def test_progress_goes_to_stderr_and_json_stays_parseable(
     import trialdata.cli.validate as command
 
     monkeypatch.setattr(command, "LARGE_UPLOAD_BYTES", 0)  # treat the upload as large
+    # stderr is not a terminal here: the display is silent unless forced on
+    assert _run("validate", str(clean_upload), "--format", "json")[2] == ""
+    monkeypatch.setenv("TRIALDATA_PROGRESS", "1")
     code, out, err = _run("validate", str(clean_upload), "--format", "json")
     assert code == 0
     assert json.loads(out)["summary"] == {"errors": 0, "warnings": 0, "by_rule": []}
-    assert "trialdata: reading subjects.csv" in err
+    assert "reading subjects.csv" in err
     quiet = _run("validate", str(clean_upload), "--format", "json", "--quiet")
     assert quiet[2] == ""

@@ -2,37 +2,47 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from schemas.domains import DOMAINS
 from trialdata.demo import write_trial
 from trialdata.validation import validate_folder
-from trialdata.validation.context import RuleContext
-from trialdata.validation.rules.plausibility import (
-    DATE_COLUMNS,
-    EARLIEST_TRIAL_DATE,
-    FORWARD_DATES,
-    find_implausible_dates,
-)
+from trialdata.validation.rule import Upload
+from trialdata.validation.rule import run_rule as run_declared
 from trialdata.validation.rules.testing import (
-    clean_context,
     clean_records,
+    clean_upload,
     findings_set,
     run_rule,
 )
+from trialdata.validation.rules.xd024_implausible_date import (
+    DATE_COLUMNS,
+    EARLIEST_TRIAL_DATE,
+    FORWARD_DATES,
+    RULE,
+    implausible_dates,
+)
 
 TODAY = datetime.date(2024, 7, 1)
+
+
+def find_implausible_dates(ctx: Any, today: datetime.date) -> pd.DataFrame:
+    """Return the XD-024 findings of an upload (its protocol and tables) as of a day."""
+    as_of = dataclasses.replace(RULE, finds=lambda u: implausible_dates(u, today))
+    return run_declared(as_of, Upload(ctx.protocol, ctx.tables))
 
 
 def changed(changes: list[tuple[str, int, dict[str, Any]]]) -> Any:
     records = clean_records()
     for domain, row, values in changes:
         records[domain][row].update(values)
-    return clean_context(records)
+    return clean_upload(records)
 
 
 def test_every_date_column_of_every_domain_is_checked() -> None:
@@ -50,8 +60,8 @@ def test_every_date_column_of_every_domain_is_checked() -> None:
 
 @pytest.mark.parametrize("rule", ["XD-024", "XD-025"])
 def test_quiet_on_clean_upload(rule: str) -> None:
-    assert run_rule(rule, clean_context()).empty
-    assert find_implausible_dates(clean_context(), today=TODAY).empty
+    assert run_rule(rule, clean_upload()).empty
+    assert find_implausible_dates(clean_upload(), today=TODAY).empty
 
 
 def test_xd024_onset_in_2099_and_consent_in_1900_are_errors() -> None:
@@ -125,7 +135,7 @@ def test_xd025_required_domain_with_no_rows() -> None:
     records = clean_records()
     records["adverse_events"].clear()
     records["labs"].clear()  # not required by the protocol
-    found = run_rule("XD-025", clean_context(records))
+    found = run_rule("XD-025", clean_upload(records))
     assert findings_set(found) == {("XD-025", "adverse_events.csv", None, None)}
     assert found["severity"].tolist() == ["error"]
 
@@ -154,6 +164,48 @@ def test_demo_trials_have_no_implausible_dates(tmp_path: Path) -> None:
     for archetype, n, seed in (("nk-aml", 30, 11), ("tolDC-ms", 60, 6)):
         folder = write_trial(tmp_path / archetype, archetype, n, seed=seed).folder
         report = validate_folder(folder)
-        ctx = RuleContext(report.protocol, report.tables)
+        ctx = Upload(report.protocol, report.tables)
         today = datetime.date(2030, 1, 1)
         assert find_implausible_dates(ctx, today=today).empty
+
+
+def test_xd024_values_show_a_time_of_day_per_column() -> None:
+    # a date-time column's values keep their time; a date column of the same table
+    # flagged alongside is written as a date
+    ctx = changed(
+        [
+            (
+                "biobank_samples",
+                1,
+                {"collection_time": "2099-01-01T10:30", "destroyed_date": "2099-02-01"},
+            )
+        ]
+    )
+    found = find_implausible_dates(ctx, today=TODAY).set_index("column")
+    assert found["value"].to_dict() == {
+        "collection_time": "2099-01-01T10:30",
+        "destroyed_date": "2099-02-01",
+    }
+    assert found.loc["destroyed_date", "message"] == (
+        "destroyed_date 2099-02-01 is after the upload date 2024-07-01: a date cannot "
+        "lie in the future"
+    )
+
+
+def test_xd025_names_the_file_sent(clean_upload: Path) -> None:
+    from openpyxl import Workbook
+
+    header = (clean_upload / "adverse_events.csv").read_text().splitlines()[0]
+    (clean_upload / "adverse_events.csv").unlink()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header.split(","))
+    book.save(clean_upload / "adverse_events.xlsx")
+    found = validate_folder(clean_upload).findings
+    mine = found.loc[found["rule"] == "XD-025"]
+    assert findings_set(mine) == {("XD-025", "adverse_events.xlsx", None, None)}
+    assert mine["message"].tolist() == [
+        "required domain adverse_events has no records: the file holds only its "
+        "header row"
+    ]

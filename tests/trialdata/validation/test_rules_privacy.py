@@ -12,19 +12,21 @@ import pytest
 from schemas.domains import DOMAINS
 from trialdata.demo import write_trial
 from trialdata.validation import validate_folder
-from trialdata.validation.context import RuleContext
-from trialdata.validation.rules import privacy
-from trialdata.validation.rules.privacy import (
-    CODED_TEXT,
+from trialdata.validation.rule import Upload
+from trialdata.validation.rules._identifier_screen import (
+    DEFAULT_NAMES,
     IdentifierScreen,
-    find_free_text_identifiers,
-    free_text_columns,
     identifier_screen,
     use_identifier_screen,
 )
+from trialdata.validation.rules.pv001_identifiers_in_free_text import (
+    CODED_TEXT,
+    find_free_text_identifiers,
+    free_text_columns,
+)
 from trialdata.validation.rules.testing import (
-    clean_context,
     clean_records,
+    clean_upload,
     findings_set,
     run_rule,
 )
@@ -187,7 +189,7 @@ def test_free_text_columns_come_from_the_schemas() -> None:
 
 
 def test_pv001_quiet_on_clean_upload() -> None:
-    assert run_rule("PV-001", clean_context()).empty
+    assert run_rule("PV-001", clean_upload()).empty
 
 
 def test_pv001_reports_kind_and_place_never_the_identifier() -> None:
@@ -196,7 +198,7 @@ def test_pv001_reports_kind_and_place_never_the_identifier() -> None:
     records["subjects"][1]["withdrawal_reason"] = "moved, mail maria@example.org"
     records["survival_status"][2]["death_cause"] = "sepsis (DOB 12/03/1956)"
     records["administrations"][3]["reason_not_given"] = "Intercurrent infection"
-    found = run_rule("PV-001", clean_context(records))
+    found = run_rule("PV-001", clean_upload(records))
     assert findings_set(found) == {
         ("PV-001", "adverse_events.csv", 3, "term"),
         ("PV-001", "subjects.csv", 3, "withdrawal_reason"),
@@ -220,7 +222,7 @@ def test_pv001_one_finding_per_row_of_a_repeated_value() -> None:
     records = clean_records()
     for row in records["adverse_events"]:
         row["term"] = "rash, Mr Oosterhuis"
-    found = run_rule("PV-001", clean_context(records))
+    found = run_rule("PV-001", clean_upload(records))
     assert sorted(found["row"].tolist()) == [2, 3, 4, 5]
 
 
@@ -228,14 +230,14 @@ def test_trial_names_and_record_pattern(default_screen: None) -> None:
     records = clean_records()
     records["adverse_events"][0]["term"] = "rash seen by Oosterhuis"
     records["adverse_events"][1]["term"] = "fever, ref HX-778812"
-    ctx = clean_context(records)
+    ctx = clean_upload(records)
     assert run_rule("PV-001", ctx).empty
     screen = (
         IdentifierScreen()
         .with_names(["Oosterhuis"])
         .with_mrn_patterns([r"\bHX-\d{6}\b"])
     )
-    found = find_free_text_identifiers(ctx, screen)
+    found = find_free_text_identifiers(Upload(ctx.protocol, ctx.tables), screen)
     assert found["value"].tolist() == ["[name]", "[medical record number]"]
     use_identifier_screen(screen)
     assert len(run_rule("PV-001", ctx)) == 2
@@ -264,7 +266,7 @@ def test_names_and_pattern_from_the_environment(
         "medical record number",
         "name",
     )
-    assert screen.names >= privacy.DEFAULT_NAMES
+    assert screen.names >= DEFAULT_NAMES
     assert screen.kinds("rash; van Tiel called") == ("name",)
     assert screen.kinds("rash, van tiel") == ()  # no capital: not written as a name
 
@@ -299,5 +301,19 @@ def test_demo_trials_hold_no_identifier(
     folder = write_trial(tmp_path / "upload", archetype, subjects, seed=seed).folder
     report = validate_folder(folder)
     assert not (report.findings["rule"] == "PV-001").any()
-    ctx = RuleContext(report.protocol, report.tables)
-    assert find_free_text_identifiers(ctx).empty
+    assert find_free_text_identifiers(Upload(report.protocol, report.tables)).empty
+
+
+def test_pv001_same_text_in_two_domains_is_reported_in_each() -> None:
+    records = clean_records()
+    records["adverse_events"][0]["term"] = "rash, Mr Oosterhuis"
+    records["subjects"][0]["withdrawal_reason"] = "rash, Mr Oosterhuis"
+    records["subjects"][2]["withdrawal_reason"] = None
+    found = run_rule("PV-001", clean_upload(records))
+    assert findings_set(found) == {
+        ("PV-001", "adverse_events.csv", 2, "term"),
+        ("PV-001", "subjects.csv", 2, "withdrawal_reason"),
+    }
+    assert set(found["value"]) == {"[name]"}
+    assert set(found["domain"]) == {"adverse_events", "subjects"}
+    assert found.set_index("column").loc["term", "subject_id"] == "S-01"

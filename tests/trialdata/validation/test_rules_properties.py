@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from itertools import pairwise
 
-import numpy as np
-import pandas as pd
+import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trialdata.validation.rules.biobank import _previous_event
+from trialdata.validation.rules.bb003_custody_order import with_previous_event
 from trialdata.validation.rules.testing import (
     findings_set,
-    make_context,
+    make_upload,
     run_rule,
     typed_table,
 )
@@ -52,7 +51,7 @@ def test_bb003_matches_reference(events: list[tuple]) -> None:
         for (_, before, _), (_, time, i) in pairwise(mine):
             if before is not None and time is not None and time < before:
                 expected.add(("BB-003", "custody_events.csv", i + 2, "event_time"))
-    found = findings_set(run_rule("BB-003", make_context(custody_events=table)))
+    found = findings_set(run_rule("BB-003", make_upload(custody_events=table)))
     assert found == expected
 
 
@@ -86,7 +85,7 @@ def test_bb001_matches_reference(samples: list[tuple]) -> None:
         for i, p in stored
         if sum(q == p for _, q in stored) > 1
     }
-    found = findings_set(run_rule("BB-001", make_context(biobank_samples=table)))
+    found = findings_set(run_rule("BB-001", make_upload(biobank_samples=table)))
     assert found == expected
 
 
@@ -126,7 +125,7 @@ def test_xd002_matches_reference(labs: list[tuple]) -> None:
         for i, (s, k) in enumerate(labs)
         if s in consent and datetime(2024, 1, 11) + timedelta(days=k) < consent[s]
     }
-    ctx = make_context(subjects=subjects, labs=typed_table("labs", records))
+    ctx = make_upload(subjects=subjects, labs=typed_table("labs", records))
     assert findings_set(run_rule("XD-002", ctx)) == expected
 
 
@@ -141,18 +140,30 @@ def test_xd002_matches_reference(labs: list[tuple]) -> None:
 def test_previous_custody_event_equals_a_stable_sort(
     events: list[tuple[int, int | None]], presorted: bool
 ) -> None:
-    # a table already in sample and sequence order skips the sort; either way each
-    # event's previous one is that of a stable sort (missing numbers last)
+    # a table with each sample's events together and in sequence order skips the
+    # sort; either way each event's previous one is that of a stable sort
+    # (missing numbers last)
     if presorted:
         events = sorted(events, key=lambda e: (e[0], e[1] is None, e[1] or 0))
-    sample = np.array([s for s, _ in events], dtype=np.int64)
-    seq = pd.Series([q for _, q in events], dtype="Int64")
+    names = {-1: None, 0: "C", 1: "A", 2: "B"}  # together, yet not in text order
+    frame = pl.LazyFrame(
+        {
+            "sample_id": [names[s] for s, _ in events],
+            "event_seq": [q for _, q in events],
+            "event_time": list(range(len(events))),  # each event's position
+        },
+        schema={"sample_id": pl.String, "event_seq": pl.Int64, "event_time": pl.Int64},
+    )
     order = sorted(
         range(len(events)),
         key=lambda i: (events[i][0], events[i][1] is None, events[i][1] or 0),
     )
-    expected = np.full(len(events), -1)
+    expected: dict[int, int | None] = {
+        i: None for i, (s, _) in enumerate(events) if s >= 0
+    }
     for before, after in pairwise(order):
         if events[before][0] == events[after][0] >= 0:
             expected[after] = before
-    np.testing.assert_array_equal(_previous_event(sample, seq), expected)
+    found = with_previous_event(frame).collect()
+    previous = zip(found["event_time"], found["previous_time"], strict=True)
+    assert dict(previous) == expected

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from trialdata.validation import validate_folder
 from trialdata.validation.rules.testing import (
     BASE_PROTOCOL,
-    clean_context,
     clean_records,
+    clean_upload,
     findings_set,
     run_rule,
 )
@@ -19,7 +21,7 @@ def run(rule: str, changes: list[tuple[str, int, dict[str, Any]]], **kw: Any) ->
     records = clean_records()
     for domain, row, values in changes:
         records[domain][row].update(values)
-    return run_rule(rule, clean_context(records, **kw))
+    return run_rule(rule, clean_upload(records, **kw))
 
 
 @pytest.mark.parametrize(
@@ -28,7 +30,7 @@ def run(rule: str, changes: list[tuple[str, int, dict[str, Any]]], **kw: Any) ->
 def test_quiet_on_clean_upload(rule: str) -> None:
     # The clean upload has a screening lab on the consent day, a DLT on day 10, a
     # death with the last known alive date on the day of death.
-    assert run_rule(rule, clean_context()).empty
+    assert run_rule(rule, clean_upload()).empty
 
 
 def test_xd002_records_before_consent() -> None:
@@ -92,7 +94,7 @@ def test_xd010_records_after_death() -> None:
         }
     )
     records["survival_status"][2]["last_known_alive_date"] = "2024-03-05"
-    found = findings_set(run_rule("XD-010", clean_context(records)))
+    found = findings_set(run_rule("XD-010", clean_upload(records)))
     assert found == {
         ("XD-010", "labs.csv", 4, "lab_date"),
         ("XD-010", "survival_status.csv", 4, "last_known_alive_date"),
@@ -174,3 +176,110 @@ def test_xd009_quiet_for_unknown_subject() -> None:
     assert run(
         "XD-009", [("adverse_events", 0, {"subject_id": "S-09", "dlt": True})]
     ).empty
+
+
+def test_xd003_messages_and_a_planned_dose_not_given() -> None:
+    # S-02 withdrew consent on 2024-02-15. Its second dose, planned for 02-26, was
+    # not given: no finding. A sample collected on 02-17 at 09:15 is one.
+    found = run(
+        "XD-003",
+        [
+            ("administrations", 3, {"admin_date": "2024-02-26"}),
+            ("biobank_samples", 2, {"collection_time": "2024-02-17T09:15"}),
+        ],
+    )
+    assert findings_set(found) == {
+        ("XD-003", "biobank_samples.csv", 4, "collection_time")
+    }
+    assert found["value"].tolist() == ["2024-02-17T09:15"]
+    assert found["message"].tolist() == [
+        "sample collected on 2024-02-17T09:15 after subject S-02 withdrew consent "
+        "on 2024-02-15"
+    ]
+    given = run(
+        "XD-003",
+        [("administrations", 3, {"admin_date": "2024-02-26", "given": True})],
+    )
+    assert given["message"].tolist() == [
+        "dose given on 2024-02-26 after subject S-02 withdrew consent on 2024-02-15"
+    ]
+
+
+def test_xd010_message_and_the_first_survival_row_decides() -> None:
+    records = clean_records()
+    records["labs"][1].update(subject_id="S-03", visit=None, lab_date="2024-03-08")
+    found = run_rule("XD-010", clean_upload(records))
+    assert found["message"].tolist() == [
+        "lab_date 2024-03-08 is after subject S-03's death on 2024-03-01"
+    ]
+    # a second survival_status row of S-03 with an earlier death date is not read:
+    # the septic shock of 02-25 is not after a death on 02-01
+    records = clean_records()
+    records["survival_status"].append(
+        {
+            "subject_id": "S-03",
+            "last_known_alive_date": None,
+            "death_date": "2024-02-01",
+        }
+    )
+    assert run_rule("XD-010", clean_upload(records)).empty
+
+
+def test_xd009_undosed_subject_without_a_subject_list() -> None:
+    # Without a subjects table every subject is taken as known: S-03's DLT is
+    # reported, as S-03 has no given dose. A DLT without an onset date is not.
+    records = clean_records()
+    del records["subjects"]
+    records["adverse_events"][3].update(dlt=True)
+    records["administrations"][4].update(given=False, admin_date=None)
+    found = run_rule("XD-009", clean_upload(records))
+    assert found["message"].tolist() == ["DLT flagged but subject S-03 was never dosed"]
+    assert found["value"].tolist() == ["Y"]
+    records["adverse_events"][3].update(onset_date=None)
+    assert run_rule("XD-009", clean_upload(records)).empty
+
+
+def test_xd009_subjects_file_without_subject_ids(clean_upload: Path) -> None:
+    # The runner adds the absent subject_id column, empty: that is no list of
+    # subjects (RD-002 reports the column), so S-003 is not taken as unknown.
+    (clean_upload / "subjects.csv").write_text(
+        "site_id,cohort_id,sex,birth_year,consent_date\nBDN,C1-ID,F,1980,2024-01-02\n"
+    )
+    edit(
+        clean_upload / "administrations.csv",
+        "S-003,1,2024-01-12,Y,,1,5,10^6 cells per injection,INTRANODAL,L-003",
+        "S-003,1,,N,Consent withdrawn,,,,,",
+    )
+    s003 = "POSSIBLY RELATED,RECOVERED/RESOLVED,DOSE NOT CHANGED,"
+    edit(clean_upload / "adverse_events.csv", f"{s003}N,", f"{s003}Y,")
+    found = validate_folder(clean_upload).findings
+    mine = found.loc[found["rule"] == "XD-009"]
+    assert findings_set(mine) == {("XD-009", "adverse_events.csv", 3, "dlt")}
+    assert mine["message"].tolist() == ["DLT flagged but subject S-003 was never dosed"]
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace one text of a file (it must be there)."""
+    text = path.read_text()
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new))
+
+
+def test_xd011_early_visit_and_unscheduled_visit_name() -> None:
+    found = run("XD-011", [("mri", 0, {"scan_date": "2024-01-20"})])  # day 10
+    assert found["message"].tolist() == [
+        "visit V2 on 2024-01-20 is study day 10, outside its window (day 14, allowed "
+        "11 to 17)"
+    ]
+    # a visit the schedule does not list has no window (XD-021 reports its name)
+    assert run(
+        "XD-011", [("mri", 0, {"scan_date": "2024-01-20", "visit": "WEEKX"})]
+    ).empty
+
+
+def test_xd021_message_names_the_schedule() -> None:
+    found = run("XD-021", [("mri", 0, {"visit": "WEEK2"})])
+    assert found["message"].tolist() == [
+        "visit WEEK2 is not in the protocol's schedule (V1, V2)"
+    ]
+    assert found["value"].tolist() == ["WEEK2"]

@@ -1,90 +1,70 @@
-"""Cross-domain and protocol rules.
+"""Cross-domain and protocol rules, one module per rule.
 
-Each rule is registered with :func:`rule` and has an id, a severity, a description and
-the domains it needs; it runs only when they are all present. ``RULES`` lists them in
-registration order; :func:`run_rules` runs them all.
+Each module ``<id>_<what>.py`` (e.g. ``xd002_before_consent.py``) defines ``RULE``, a
+:class:`trialdata.validation.rule.Rule`; modules whose names start with ``_`` hold
+what several rules share. :func:`all_rules` finds them; :func:`run_rules` runs them.
+Adding a rule is adding its module (and its tests): nothing else lists it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
+import pkgutil
+from functools import cache
 
 import pandas as pd
 
-from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import RuleContext
+from trialdata.findings import findings_frame
+from trialdata.validation import rule as rule_api
+from trialdata.validation.rule import Rule, Upload
 
-__all__ = ["RULES", "Rule", "rule", "run_rules"]
+__all__ = ["all_rules", "find_rule", "run_rules"]
 
-RuleFunction = Callable[[RuleContext], pd.DataFrame]
+#: Modules of this package that hold no rule.
+_NOT_RULES = frozenset({"testing", "catalogue"})
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A registered validation rule.
+@cache
+def _rules() -> tuple[Rule, ...]:
+    """Import every rule module of this package and return their rules."""
+    found: dict[str, Rule] = {}
+    for module in pkgutil.iter_modules(__path__):
+        if module.name.startswith("_") or module.name in _NOT_RULES:
+            continue
+        defined = importlib.import_module(f"{__name__}.{module.name}").RULE
+        if not isinstance(defined, Rule):
+            raise TypeError(f"{module.name}.RULE is not a Rule")
+        if defined.id in found:
+            raise ValueError(f"rule {defined.id} defined twice")
+        found[defined.id] = defined
+    return tuple(sorted(found.values(), key=lambda r: (r.id[:2] != "XD", r.id)))
 
-    Attributes
-    ----------
-    id : str
-        Rule identifier, e.g. ``"XD-001"``.
-    severity : Severity
-        Severity of its findings.
-    description : str
-        One sentence: what the rule requires.
-    requires : tuple of str
-        Domains that must be present for the rule to run.
-    check : callable
-        ``check(ctx) -> findings frame``.
+
+def all_rules() -> list[Rule]:
+    """Return every rule, in catalogue order (XD-* first, then by id)."""
+    return list(_rules())
+
+
+def find_rule(rule_id: str) -> Rule:
+    """Return the rule with this id.
+
+    Raises
+    ------
+    KeyError
+        If no rule has that id.
     """
-
-    id: str
-    severity: Severity
-    description: str
-    requires: tuple[str, ...]
-    check: RuleFunction
+    for found in _rules():
+        if found.id == rule_id:
+            return found
+    raise KeyError(f"no rule {rule_id}")
 
 
-RULES: list[Rule] = []
-
-
-def rule(
-    id: str, severity: Severity | str, description: str, requires: tuple[str, ...]
-) -> Callable[[RuleFunction], RuleFunction]:
-    """Register a rule function.
+def run_rules(upload: Upload) -> pd.DataFrame:
+    """Run every rule whose domains are in the upload.
 
     Parameters
     ----------
-    id : str
-        Rule identifier; must be unique.
-    severity : Severity or str
-        Severity of the rule's findings.
-    description : str
-        What the rule requires, in one sentence.
-    requires : tuple of str
-        Domains the rule needs.
-
-    Returns
-    -------
-    callable
-        The decorator, which returns the function unchanged.
-    """
-
-    def register(check: RuleFunction) -> RuleFunction:
-        if any(existing.id == id for existing in RULES):
-            raise ValueError(f"rule {id} registered twice")
-        RULES.append(Rule(id, Severity(severity), description, requires, check))
-        return check
-
-    return register
-
-
-def run_rules(ctx: RuleContext) -> pd.DataFrame:
-    """Run every registered rule whose domains are present.
-
-    Parameters
-    ----------
-    ctx : RuleContext
+    upload : trialdata.validation.rule.Upload
         The upload.
 
     Returns
@@ -92,22 +72,4 @@ def run_rules(ctx: RuleContext) -> pd.DataFrame:
     pandas.DataFrame
         All findings, one row each.
     """
-    _load_rule_modules()
-    frames = [r.check(ctx) for r in RULES if ctx.has(*r.requires)]
-    return findings_frame(frames)
-
-
-def _load_rule_modules() -> None:
-    # Imported for their registrations; kept here so that importing this package
-    # does not import every rule module before RULES exists.
-    from trialdata.validation.rules import (  # noqa: F401
-        adverse_events,
-        biobank,
-        design,
-        dosing,
-        labs,
-        plausibility,
-        privacy,
-        references,
-        timing,
-    )
+    return findings_frame(rule_api.run_rules(_rules(), upload))

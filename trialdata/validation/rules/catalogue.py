@@ -19,12 +19,11 @@ from typing import Any
 from schemas.domains import get_domain
 from trialdata.findings import findings_frame
 from trialdata.io.files import DATA_SUFFIXES, SourceFile
-from trialdata.validation.rules import RULES, _load_rule_modules
-from trialdata.validation.rules.testing import clean_context, clean_records, run_rule
+from trialdata.validation.rules import all_rules, find_rule
+from trialdata.validation.rules.testing import clean_records, clean_upload, run_rule
 from trialdata.validation.runner import RD_CELL_WITHOUT_VALUE, _read_domain_file
 
 __all__ = [
-    "EXAMPLES",
     "READ_EXAMPLES",
     "ReadExample",
     "example_findings",
@@ -33,86 +32,6 @@ __all__ = [
 ]
 
 Records = dict[str, list[dict[str, Any]]]
-
-
-def _set(domain: str, row: int, **values: Any) -> Callable[[Records], None]:
-    def change(records: Records) -> None:
-        records[domain][row].update(values)
-
-    return change
-
-
-def _dose_cohort_at(
-    cohort: str, level: int, admin_rows: list[int]
-) -> Callable[[Records], None]:
-    """Move a cohort and its doses to another dose level (same amount per level)."""
-
-    def change(records: Records) -> None:
-        for row in records["cohorts"]:
-            if row["cohort_id"] == cohort:
-                row["dose_level"] = level
-        for index in admin_rows:
-            records["administrations"][index].update(
-                dose_level=level, dose_amount=5.0 * level
-            )
-
-    return change
-
-
-def _header_only(domain: str) -> Callable[[Records], None]:
-    """Remove every row of a domain, as a file with only its header row."""
-
-    def change(records: Records) -> None:
-        records[domain].clear()
-
-    return change
-
-
-#: Rule id -> a change to :func:`~trialdata.validation.rules.testing.clean_records`
-#: that makes the rule fire.
-EXAMPLES: dict[str, Callable[[Records], None]] = {
-    "XD-001": _set("labs", 1, subject_id="S-09"),
-    "XD-013": _set("subjects", 0, site_id="RTD"),
-    "XD-014": _set("subjects", 1, cohort_id="C9"),
-    "XD-015": _set("cohorts", 1, dose_level=3),
-    "XD-016": _set("cohorts", 0, route="INTRAVENOUS"),
-    "XD-007": _set("administrations", 0, lot_id="L-99"),
-    "XD-018": _set("biobank_samples", 1, parent_sample_id="S-01-V1-XX"),
-    "XD-019": _set("custody_events", 2, sample_id="S-01-V9-PBMC1"),
-    "XD-005": _set("administrations", 1, dose_level=2, dose_amount=10.0),
-    "XD-006": _set("administrations", 0, route="INTRANODAL"),
-    "XD-017": _set("administrations", 0, dose_amount=7.5),
-    "XD-008": _set("product_lots", 0, release_date="2024-01-20"),
-    "XD-020": _set("product_lots", 1, viability_pct=65.0),
-    "AD-001": _set("administrations", 3, reason_not_given=None),
-    "AD-002": _set("administrations", 0, lot_id=None),
-    "XD-002": _set("adverse_events", 0, onset_date="2023-12-30"),
-    "XD-003": _set("immunomonitoring", 1, collection_date="2024-02-16", visit=None),
-    "XD-010": _set("survival_status", 2, last_known_alive_date="2024-03-05"),
-    "XD-009": _set(
-        "adverse_events", 0, dlt=True, onset_date="2024-02-20", resolution_date=None
-    ),
-    "XD-011": _set("mri", 0, scan_date="2024-01-30"),
-    "XD-021": _set("labs", 1, visit="WEEK2"),
-    "XD-022": _set("survival_status", 0, last_known_alive_date="2024-01-20"),
-    "XD-023": _dose_cohort_at("C2", 2, [2]),
-    "AE-001": _set("adverse_events", 0, resolution_date="2024-01-09"),
-    "AE-002": _set("adverse_events", 1, ser_hospitalisation=False),
-    "AE-003": _set("adverse_events", 0, ser_medically_important=True),
-    "AE-004": _set("adverse_events", 3, outcome="RECOVERED/RESOLVED"),
-    "AE-005": _set("adverse_events", 0, grading_scale="ASTCT"),
-    "XD-004": _set("biobank_samples", 2, destroyed_date=None),
-    "BB-001": _set("biobank_samples", 3, storage_position="LN2/R1/B1/A1"),
-    "BB-002": _set("biobank_samples", 1, freezing_time="2024-01-10T08:30"),
-    "BB-003": _set("custody_events", 2, event_time="2024-01-10T08:30"),
-    "LB-001": _set("labs", 1, lower_limit=60.0),
-    "XD-024": _set("subjects", 0, consent_date="1900-01-02"),
-    "PV-001": _set(
-        "subjects", 1, withdrawal_reason="moved; new phone 06-12345678 (Maria Garcia)"
-    ),
-    # last: the other examples change rows of adverse_events
-    "XD-025": _header_only("adverse_events"),
-}
 
 
 @dataclass(frozen=True)
@@ -203,13 +122,12 @@ def example_findings(rule_id: str) -> Any:
         The rule's findings.
     """
     records = clean_records()
-    EXAMPLES[rule_id](records)
-    return run_rule(rule_id, clean_context(records))
+    find_rule(rule_id).example(records)
+    return run_rule(rule_id, clean_upload(records))
 
 
 def render_catalogue() -> str:
     """Return the rule catalogue as Markdown (the content of ``docs/rules.md``)."""
-    _load_rule_modules()
     lines = [
         "# Validation rules",
         "",
@@ -227,7 +145,7 @@ def render_catalogue() -> str:
         "| Rule | Severity | Requires | Checks | Example change | Example message |",
         "|---|---|---|---|---|---|",
     ]
-    for registered in sorted(RULES, key=lambda r: (r.id[:2] != "XD", r.id)):
+    for registered in all_rules():
         findings = example_findings(registered.id)
         message = str(findings["message"].iloc[0]) if len(findings) else ""
         change = _describe(registered.id)
@@ -260,7 +178,7 @@ def _describe(rule_id: str) -> str:
     """Describe an example change in words: domain, row and new values."""
     before = clean_records()
     after = clean_records()
-    EXAMPLES[rule_id](after)
+    find_rule(rule_id).example(after)
     for domain, rows in after.items():
         if not rows and before[domain]:
             return f"{domain}: every row removed (only the header row left)"

@@ -2,11 +2,11 @@
 
 Examples
 --------
->>> from trialdata.validation.rules.testing import make_context, run_rule, typed_table
+>>> from trialdata.validation.rules.testing import make_upload, run_rule, typed_table
 >>> labs = typed_table("labs", [{"subject_id": "S-01", "lab_date": "2024-01-02",
 ...     "test_code": "ALT", "lower_limit": 56.0, "upper_limit": 7.0}])
->>> ctx = make_context(labs=labs)
->>> run_rule("LB-001", ctx)[["rule", "file", "row", "column"]].values.tolist()
+>>> upload = make_upload(labs=labs)
+>>> run_rule("LB-001", upload)[["rule", "file", "row", "column"]].values.tolist()
 [['LB-001', 'labs.csv', 2, 'lower_limit']]
 """
 
@@ -21,15 +21,16 @@ import pandas as pd
 
 from schemas.domains import get_domain
 from schemas.protocol import Protocol, parse_protocol
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW, RuleContext
-from trialdata.validation.rules import RULES, _load_rule_modules
+from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW, Upload
+from trialdata.validation.rule import run_rule as run_one_rule
+from trialdata.validation.rules import find_rule
 
 __all__ = [
     "BASE_PROTOCOL",
-    "clean_context",
     "clean_records",
+    "clean_upload",
     "findings_set",
-    "make_context",
+    "make_upload",
     "run_rule",
     "typed_table",
 ]
@@ -99,30 +100,26 @@ def typed_table(
     return data
 
 
-def make_context(
+def make_upload(
     protocol: Protocol | Mapping[str, Any] | None = None, **tables: pd.DataFrame
-) -> RuleContext:
-    """Return the context of a protocol (default :data:`BASE_PROTOCOL`) and tables."""
+) -> Upload:
+    """Return the upload of a protocol (default :data:`BASE_PROTOCOL`) and tables."""
     if protocol is None:
         protocol = BASE_PROTOCOL
     if not isinstance(protocol, Protocol):
         protocol = parse_protocol(protocol)
-    return RuleContext(protocol, tables)
+    return Upload(protocol, tables)
 
 
-def run_rule(rule_id: str, ctx: RuleContext) -> pd.DataFrame:
-    """Run one registered rule on a context, whatever domains it requires.
+def run_rule(rule_id: str, upload: Upload) -> pd.DataFrame:
+    """Run one rule on an upload, whatever domains it reads.
 
     Raises
     ------
     KeyError
         If no rule has that id.
     """
-    _load_rule_modules()
-    for registered in RULES:
-        if registered.id == rule_id:
-            return registered.check(ctx)
-    raise KeyError(f"no rule {rule_id}")
+    return run_one_rule(find_rule(rule_id), upload)
 
 
 _NO_CRITERIA = {
@@ -448,17 +445,17 @@ def clean_records() -> dict[str, list[dict[str, Any]]]:
     }
 
 
-def clean_context(
+def clean_upload(
     records: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     protocol: Protocol | Mapping[str, Any] | None = None,
-) -> RuleContext:
-    """Return the context of ``records`` (default :func:`clean_records`)."""
+) -> Upload:
+    """Return the upload of ``records`` (default :func:`clean_records`)."""
     records = clean_records() if records is None else records
     tables = {
         domain: _typed_cached(domain, json.dumps(rows, default=str))
         for domain, rows in records.items()
     }
-    return make_context(protocol, **tables)
+    return make_upload(protocol, **tables)
 
 
 @lru_cache(maxsize=256)

@@ -1,10 +1,9 @@
-"""Privacy: no direct identifiers in free text (PV-001).
+"""The identifier screen of PV-001: direct identifiers written in free text.
 
-Subject ids are pseudonyms and the readers refuse identifier columns (RD-005), but a
-name, a phone number or a birth date can still be typed into a verbatim AE term, a
-reason or a comment, and travel from there into every listing. Every free-text
-column (:func:`free_text_columns`: the text columns of the schemas that have no
-term list, no identifier format and do not hold codes) is screened for
+:meth:`IdentifierScreen.kinds` tells which kinds of direct identifier (:data:`KINDS`)
+a text holds; :meth:`IdentifierScreen.screen` does so for many values at once,
+prefiltering them with Arrow's regular expressions so that only values that may
+hold one are looked at closer in Python. It looks for
 
 - e-mail addresses;
 - phone numbers, international (``+31 6 1234 5678``, ``0034 612 345 678``) and
@@ -24,10 +23,7 @@ term list, no identifier format and do not hold codes) is screened for
   name in an eponym (``Stevens-Johnson syndrome``, ``Smith fracture``) or after a
   saint or an institution (``Hospital Sant Joan``) is not a person.
 
-A finding never repeats the identifier: its message says what kind was found and
-where, and its value is the kind in brackets (``[phone number]``).
-
-The screen of the rule is :func:`identifier_screen`; set another one with
+The screen PV-001 uses is :func:`identifier_screen`; set another one with
 :func:`use_identifier_screen` (e.g. ``IdentifierScreen().with_names(site_names)``),
 or, for the command line, name a file of trial names (one per line) in the
 environment variable ``TRIALDATA_PRIVACY_NAMES`` and a record-number regex in
@@ -45,25 +41,14 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from schemas.domains import DOMAINS
-from trialdata.findings import Severity, findings_frame
-from trialdata.validation.context import SOURCE_FILE, SOURCE_ROW, RuleContext
-from trialdata.validation.rules import rule
-from trialdata.validation.rules._frames import has_columns, report
-
 __all__ = [
-    "CODED_TEXT",
     "DEFAULT_MRN_PATTERN",
     "DEFAULT_NAMES",
     "KINDS",
     "IdentifierScreen",
-    "check_free_text_identifiers",
-    "find_free_text_identifiers",
-    "free_text_columns",
     "identifier_screen",
     "use_identifier_screen",
 ]
@@ -79,56 +64,6 @@ KINDS: tuple[str, ...] = (
 )
 # (Numbers after a phone word are phone numbers; other numbers are tried as national
 # ids, with their checks, before they are tried as phone numbers.)
-
-#: Text columns with neither a term list nor an identifier format that still hold
-#: codes, units, versions, positions or population names rather than prose; and the
-#: custody ``party``, which names the person or organisation holding a sample (staff,
-#: not subjects) by design.
-CODED_TEXT: frozenset[str] = frozenset(
-    {
-        "visit",
-        "unit",
-        "dose_unit",
-        "grading_version",
-        "container",
-        "storage_position",
-        "scanner_id",
-        "protocol_id",
-        "reader_id",
-        "sample_id",
-        "batch",
-        "analyte",
-        "parent_population",
-        "party",
-    }
-)
-
-
-def free_text_columns() -> dict[str, tuple[str, ...]]:
-    """Return the free-text columns of every domain, from the schemas.
-
-    A free-text column is a text column that has no check (no term list, no
-    identifier format) and is not in :data:`CODED_TEXT`: verbatim AE terms, reasons,
-    causes, descriptions, sites, locations.
-
-    Returns
-    -------
-    dict of str to tuple of str
-        Domain name to its free-text columns (domains without any are left out).
-    """
-    found = {}
-    for spec in DOMAINS:
-        columns = tuple(
-            name
-            for name, column in spec.schema.columns.items()
-            if spec.column_kinds[name] == "string"
-            and not column.checks
-            and name not in CODED_TEXT
-        )
-        if columns:
-            found[spec.name] = columns
-    return found
-
 
 # --- names ------------------------------------------------------------------------
 
@@ -779,89 +714,3 @@ def use_identifier_screen(screen: IdentifierScreen | None) -> IdentifierScreen:
     previous = identifier_screen()
     _CURRENT[0] = screen if screen is not None else _screen_from_environment()
     return previous
-
-
-def _article(kind: str) -> str:
-    return ("an " if kind[0] in "aeiou" else "a ") + kind
-
-
-def _listed(kinds: tuple[str, ...]) -> str:
-    words = [_article(k) for k in kinds]
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def find_free_text_identifiers(
-    ctx: RuleContext, screen: IdentifierScreen | None = None
-) -> pd.DataFrame:
-    """Report free-text values that hold a direct identifier (PV-001).
-
-    Parameters
-    ----------
-    ctx : RuleContext
-        The upload.
-    screen : IdentifierScreen, optional
-        What to look for; :func:`identifier_screen` by default.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One error per value that holds an identifier. The message names the kind,
-        the column, the file and the row; the value is the kind in brackets, never
-        the identifier.
-    """
-    screen = identifier_screen() if screen is None else screen
-    frames = []
-    for name, columns in free_text_columns().items():
-        data = ctx.table(name)
-        if data is None or not len(data):
-            continue
-        for column in columns:
-            if not has_columns(data, column):
-                continue
-            codes = ctx.codes(data, column)
-            if not len(codes.distinct):
-                continue
-            kinds = screen.screen(codes.distinct_text)
-            flagged = np.array([bool(k) for k in kinds])
-            if not flagged.any():
-                continue
-            mask = codes.spread(flagged, False)
-            hit_codes = pd.Series(codes.codes, index=data.index)
-            masked = [", ".join(f"[{k}]" for k in found) for found in kinds]
-            described = [_listed(found) if found else "" for found in kinds]
-            frames.append(
-                report(
-                    data,
-                    mask,
-                    domain=name,
-                    rule="PV-001",
-                    severity=Severity.ERROR,
-                    column=column,
-                    value=hit_codes.map(dict(enumerate(masked))),
-                    message=lambda h, c=column, d=described, k=hit_codes: (
-                        c
-                        + " holds "
-                        + k.loc[h.index].map(dict(enumerate(d)))
-                        + " ("
-                        + h[SOURCE_FILE].astype(str)
-                        + ", row "
-                        + h[SOURCE_ROW].astype(str)
-                        + "): direct identifiers are not accepted in free text; "
-                        "remove it and send the row again"
-                    ),
-                )
-            )
-    return findings_frame(frames)
-
-
-@rule(
-    "PV-001",
-    Severity.ERROR,
-    "Free text (verbatim terms, reasons, causes, descriptions, comments) holds no "
-    "direct identifier: no e-mail address, phone number, medical record number, "
-    "national id number (BSN, DNI/NIE, NHS), birth date or name.",
-    requires=(),
-)
-def check_free_text_identifiers(ctx: RuleContext) -> pd.DataFrame:
-    """Flag free-text values that hold a direct identifier (PV-001)."""
-    return find_free_text_identifiers(ctx)
