@@ -144,17 +144,16 @@ class Upload:
 
 
 def to_polars(table: pd.DataFrame) -> pl.DataFrame:
-    """Return a typed pandas table as a polars frame (source file as text).
+    """Return a typed pandas table as a polars frame, without copying its chunks.
 
-    A column of Python objects (a table edited by hand) is taken as text.
+    A column of Python objects (a table edited by hand) is taken as text. The
+    source file stays categorical (one value for a million rows); findings take it
+    as text (:func:`flagged`).
     """
     objects = [c for c in table.columns if table[c].dtype == object]
     if objects:
         table = table.astype({c: "string[pyarrow]" for c in objects})
-    frame = pl.from_pandas(table)
-    if SOURCE_FILE in frame.columns:
-        frame = frame.with_columns(pl.col(SOURCE_FILE).cast(pl.String))
-    return frame
+    return pl.from_pandas(table, rechunk=False)
 
 
 #: Columns every rule's query returns, before the fields its message names.
