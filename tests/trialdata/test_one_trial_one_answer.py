@@ -48,7 +48,10 @@ def _cli(*args: str) -> Any:
 
 
 def _escalation(folder: Path, *options: str) -> dict[str, Any]:
-    out = _cli("escalation", str(folder), "--format", "json", *options)
+    # the report is built on the same data, errors included: --allow-errors
+    out = _cli(
+        "escalation", str(folder), "--format", "json", "--allow-errors", *options
+    )
     return json.loads(out.stdout)
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
 
-from schemas.protocol import ProtocolError
 from trialdata.errors import TrialDataError
 
-__all__ = ["fail", "user_errors"]
+__all__ = ["fail", "is_protocol_error", "user_errors"]
 
 
 def fail(message: str) -> typer.Exit:
@@ -30,6 +30,26 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
+def is_protocol_error(error: BaseException) -> bool:
+    """Return whether an exception is an invalid protocol (``ProtocolError``).
+
+    The protocol model (pydantic) is not imported to find out: when
+    ``schemas.protocol`` was never imported, no protocol can have been read.
+
+    Parameters
+    ----------
+    error : BaseException
+        The exception.
+
+    Returns
+    -------
+    bool
+        True for :class:`schemas.protocol.ProtocolError`.
+    """
+    module = sys.modules.get("schemas.protocol")
+    return module is not None and isinstance(error, module.ProtocolError)
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Report :class:`~trialdata.errors.TrialDataError` on stderr and exit with 2.
@@ -44,5 +64,9 @@ def user_errors() -> Iterator[None]:
     """
     try:
         yield
-    except (TrialDataError, ProtocolError) as error:
+    except TrialDataError as error:
         raise fail(str(error)) from None
+    except Exception as error:
+        if is_protocol_error(error):
+            raise fail(str(error)) from None
+        raise

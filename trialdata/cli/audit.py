@@ -12,23 +12,18 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from trialdata.cli._errors import fail, user_errors
-from trialdata.store.accounts import Action, require
-from trialdata.store.anchor import (
-    Anchor,
-    append_anchor,
-    create_key,
-    read_anchors,
-    read_key,
-    store_name,
-)
-from trialdata.store.audit import VerifyResult
-from trialdata.store.store import TrialStore
-from trialdata.store.verify import consistent_read, verify_store
+from trialdata.cli._options import FormatOption, OutputFormat, StoreOption
+from trialdata.cli._output import emit
+
+if TYPE_CHECKING:
+    from trialdata.store.anchor import Anchor
+    from trialdata.store.audit import VerifyResult
+    from trialdata.store.store import TrialStore
 
 __all__ = ["audit_app"]
 
@@ -37,14 +32,6 @@ audit_app = typer.Typer(
     no_args_is_help=True,
 )
 
-StoreOption = Annotated[
-    str | None,
-    typer.Option(
-        "--store",
-        envvar="TRIALDATA_STORE",
-        help="Store URL (SQLAlchemy) or SQLite file; default ./trialdata.sqlite.",
-    ),
-]
 KeyOption = Annotated[
     Path | None,
     typer.Option(
@@ -73,31 +60,54 @@ def _head(expect_head: str | None) -> str | None:
 
 def _may_verify(opened: TrialStore) -> None:
     """Check that the acting user may verify the store (read-only check)."""
+    from trialdata.store.accounts import Action, require
+
     with opened.engine.connect() as conn:
         require(conn, opened.user, Action.VERIFY, bootstrap=False)
 
 
-def _report(result: VerifyResult, anchors: list[Anchor | str] | None) -> None:
+def _report(
+    result: VerifyResult,
+    anchors: list[Anchor | str] | None,
+    output_format: OutputFormat,
+    extra: dict[str, Any] | None = None,
+    lines: list[str] | None = None,
+) -> None:
     """Print what was verified, or every problem; exit 0 or 1."""
+    from trialdata.store.anchor import Anchor
+
+    text = list(lines or [])
+    document: dict[str, Any] = {
+        **(extra or {}),
+        "intact": result.ok,
+        "head": result.head,
+        "n_entries": result.n_entries,
+        "n_changesets": result.n_changesets,
+        "last_seq": result.last_seq,
+        "n_rows": result.n_rows,
+        "problems": list(result.problems),
+    }
     if not result.ok:
-        print(f"audit trail TAMPERED: {len(result.problems)} problem(s)")
-        for problem in result.problems:
-            print(f"  {problem}")
+        text.append(f"audit trail TAMPERED: {len(result.problems)} problem(s)")
+        text.extend(f"  {problem}" for problem in result.problems)
+        emit(output_format, document, text)
         raise typer.Exit(1)
-    print(
+    text.append(
         f"audit trail intact: {result.n_entries} entries in "
         f"{result.n_changesets} changesets; head {result.head}"
     )
-    print(
+    text.append(
         f"data replayed from the trail: {result.n_rows} rows match the tables; "
         "triggers in place; signatures valid"
     )
     if anchors is not None:
         latest = max(a.seq for a in anchors if isinstance(a, Anchor))
-        print(
+        text.append(
             f"anchors: {len(anchors)} valid, the latest at entry {latest} of "
             f"{result.last_seq}"
         )
+        document["anchors"] = {"n_valid": len(anchors), "latest_seq": latest}
+    emit(output_format, document, text)
 
 
 @audit_app.command("verify")
@@ -118,6 +128,7 @@ def verify(
         ),
     ] = None,
     key: KeyOption = None,
+    output_format: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Prove the store from its audit trail; exit 1 when anything was tampered with.
 
@@ -128,6 +139,10 @@ def verify(
     With --anchors and --key, every anchor's signature is checked and the chain must
     still hold each anchored head at its entry.
     """
+    from trialdata.store.anchor import read_anchors, read_key, store_name
+    from trialdata.store.store import TrialStore
+    from trialdata.store.verify import consistent_read, verify_store
+
     head = _head(expect_head)
     if (anchors is None) != (key is None):
         raise fail("--anchors and --key go together: the anchors are checked with it")
@@ -144,7 +159,7 @@ def verify(
                     key=secret,
                     store=store_name(opened.engine),
                 )
-    _report(result, lines)
+    _report(result, lines, output_format, {"expected_head": head})
 
 
 @audit_app.command("anchor")
@@ -171,6 +186,7 @@ def anchor(
             "--new-key", help="Create the key file first (it must not exist)."
         ),
     ] = False,
+    output_format: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Verify the store, then append a signed checkpoint of its chain to a file.
 
@@ -179,10 +195,18 @@ def anchor(
     --anchors FILE --key KEY` then detects a trail rewritten or truncated below it.
     Nothing is anchored (exit 1) when the store does not verify.
     """
+    from trialdata.store.anchor import append_anchor, create_key, read_key, store_name
+    from trialdata.store.store import TrialStore
+    from trialdata.store.verify import consistent_read, verify_store
+
+    lines: list[str] = []
+    fingerprint = None
     with user_errors():
         if new_key:
             fingerprint = create_key(key)
-            print(f"anchor key written to {key} (owner-only; key id {fingerprint})")
+            lines.append(
+                f"anchor key written to {key} (owner-only; key id {fingerprint})"
+            )
         secret = read_key(key)
         with TrialStore.open(store, create=False) as opened:
             _may_verify(opened)
@@ -193,25 +217,33 @@ def anchor(
                     if result.ok
                     else None
                 )
+    document: dict[str, Any] = {"anchor_file": str(to), "new_key_id": fingerprint}
     if written is None:
-        print("nothing anchored: the store does not verify")
-        _report(result, None)
+        lines.append("nothing anchored: the store does not verify")
+        _report(result, None, output_format, {**document, "anchored": None}, lines)
         return
     fields = written.fields
-    print(
+    lines.append(
         f"anchored entry {fields['seq']} (changeset {fields['changeset']}), head "
         f"{fields['head']}, in {to}"
     )
+    document["anchored"] = dict(fields)
+    emit(output_format, document, lines)
 
 
 @audit_app.command("keygen")
 def keygen(
     path: Annotated[Path, typer.Argument(help="Key file to create (must not exist).")],
+    output_format: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Write a new anchor key to a file readable by its owner only.
 
     Keep it away from the database server: whoever holds it can sign anchors.
     """
+    from trialdata.store.anchor import create_key
+
     with user_errors():
         fingerprint = create_key(path)
-    print(f"anchor key written to {path} (owner-only; key id {fingerprint})")
+    document = {"key_file": str(path), "key_id": fingerprint}
+    lines = [f"anchor key written to {path} (owner-only; key id {fingerprint})"]
+    emit(output_format, document, lines)

@@ -10,10 +10,14 @@ from typing import Annotated
 import typer
 
 from trialdata.cli._errors import user_errors
-from trialdata.demo import ANSWER_KEY, InjectionError, write_trial
-from trialdata.errors import InputError
+from trialdata.cli._options import FormatOption, OutputFormat
+from trialdata.cli._output import emit
 
 __all__ = ["register"]
+
+#: ``trialdata.demo.ANSWER_KEY``, named here for the help text without importing the
+#: generators (a test checks that the two agree).
+ANSWER_KEY = "_injected_errors.json"
 
 
 class Archetype(StrEnum):
@@ -59,8 +63,12 @@ def demo(
             help="Write into a folder that holds other files than an earlier demo.",
         ),
     ] = False,
+    output_format: FormatOption = OutputFormat.TEXT,
 ) -> None:
     """Write a demo trial: protocol.toml and one file per domain."""
+    from trialdata.demo import InjectionError, write_trial
+    from trialdata.errors import InputError
+
     with user_errors():
         try:
             upload = write_trial(
@@ -79,11 +87,22 @@ def demo(
                 f"cannot write: {error.strerror}", file=str(outdir)
             ) from None
     note = f", {len(upload.expected)} injected findings" if inject_errors else ""
-    print(
+    line = (
         f"trialdata: wrote {archetype.value} demo ({len(upload.files)} files{note}) "
-        f"to {upload.folder}",
-        file=sys.stderr,
+        f"to {upload.folder}"
     )
+    if output_format == OutputFormat.TEXT:
+        print(line, file=sys.stderr)  # the upload is the output; stdout stays empty
+        return
+    document = {
+        "archetype": archetype.value,
+        "folder": str(upload.folder),
+        "files": [str(path) for path in upload.files],
+        "seed": seed,
+        "injected_findings": len(upload.expected) if inject_errors else None,
+        "answer_key": str(upload.folder / ANSWER_KEY) if inject_errors else None,
+    }
+    emit(output_format, document, [])
 
 
 def register(app: typer.Typer) -> None:

@@ -39,22 +39,27 @@ from __future__ import annotations
 import json
 import sys
 import tomllib
-import warnings
 from collections.abc import Mapping
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from trialdata.cli._errors import fail
+from trialdata.cli._options import FormatOption, OutputFormat, QuietOption
+from trialdata.cli.escalation import escalation_report
 from trialdata.errors import InputError, TrialDataError
 
 if TYPE_CHECKING:
-    from analyses.datasets import AnalysisData
     from analyses.dose_finding import DoseFindingDesign
 
-__all__ = ["SimulationSpec", "parse_simulation_spec", "register"]
+__all__ = [
+    "OutputFormat",
+    "SimulationSpec",
+    "escalation_report",
+    "parse_simulation_spec",
+    "register",
+]
 
 _COMMON: dict[str, type | tuple[type, ...]] = {
     "method": str,
@@ -344,13 +349,6 @@ def parse_simulation_spec(
     )
 
 
-class OutputFormat(StrEnum):
-    """Output formats."""
-
-    TEXT = "text"
-    JSON = "json"
-
-
 def _oc_text(oc: Any) -> str:
     import pandas as pd
 
@@ -398,14 +396,14 @@ def _oc_text(oc: Any) -> str:
 
 def simulate(
     design_file: Annotated[Path, typer.Argument(help="DESIGN.toml file.")],
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.TEXT,
+    output_format: FormatOption = OutputFormat.TEXT,
+    quiet: QuietOption = False,
 ) -> None:
     """Simulate operating characteristics of the designs in DESIGN.toml."""
     import pandas as pd
 
     from analyses.dose_finding import simulate_oc
+    from trialdata.progress import progress_steps
 
     source = str(design_file)
     try:
@@ -419,15 +417,20 @@ def simulate(
             raise InputError(f"not valid TOML: {error}", file=source) from None
         spec = parse_simulation_spec(data, source)
         try:
-            oc = simulate_oc(
-                spec.designs,
-                spec.scenarios,
-                n_trials=spec.n_trials,
-                seed=spec.seed,
-                target=spec.target,
-                chunk_size=spec.chunk_size,
-                scheduler=spec.scheduler,
-            )
+            with progress_steps(quiet=quiet) as step:
+                step(
+                    f"simulating {spec.n_trials} trials x {len(spec.designs)} "
+                    f"design(s) x {len(spec.scenarios)} scenario(s)"
+                )
+                oc = simulate_oc(
+                    spec.designs,
+                    spec.scenarios,
+                    n_trials=spec.n_trials,
+                    seed=spec.seed,
+                    target=spec.target,
+                    chunk_size=spec.chunk_size,
+                    scheduler=spec.scheduler,
+                )
         except OSError as error:
             if spec.scheduler is None:
                 raise
@@ -449,110 +452,9 @@ def simulate(
         sys.stdout.write(_oc_text(oc))
 
 
-def escalation(
-    folder: Annotated[Path, typer.Argument(help="Trial folder with protocol.toml.")],
-    cutoff: Annotated[
-        str | None,
-        typer.Option(
-            "--cutoff",
-            help="Data cut-off (ISO date, inclusive); default: the latest date in the "
-            "data. Records after it are excluded.",
-        ),
-    ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.TEXT,
-) -> None:
-    """Print the dose-level table, the design's decision and, once complete, the MTD."""
-    from trialdata.trial import Trial, TrialDataWarning
-
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", TrialDataWarning)
-            trial = Trial.load(folder)
-        for warning in caught:
-            if issubclass(warning.category, TrialDataWarning):
-                print(f"trialdata: warning: {warning.message}", file=sys.stderr)
-        report = escalation_report(trial.analysis_data(cutoff))
-    except TrialDataError as error:
-        raise fail(str(error)) from None
-    if output_format == OutputFormat.JSON:
-        sys.stdout.write(json.dumps(report["json"], indent=1, default=str) + "\n")
-    else:
-        sys.stdout.write(report["text"])
-
-
-_ESCALATION_BY = {"route": "one per route", "pooled": "all routes pooled"}
-
-
-def escalation_report(data: AnalysisData) -> dict[str, Any]:
-    """Compose the escalation report of a trial (the pure part of ``escalation``).
-
-    Parameters
-    ----------
-    data : analyses.datasets.AnalysisData
-        The trial's analysis datasets (``Trial.analysis_data``).
-
-    Returns
-    -------
-    dict
-        ``text`` (the printed report) and ``json`` (the same content as data).
-    """
-    import pandas as pd
-
-    protocol = data.protocol
-    summary = data.escalation()
-    lines = [
-        f"Trial {protocol.trial.id}: {summary.design}, target DLT rate "
-        f"{protocol.design.target_dlt_rate:g}, DLT window "
-        f"{data.rules['dlt_window']}",
-        f"Escalation: {_ESCALATION_BY[summary.escalation_by]}; data cut-off"
-        f" {data.cutoff.date().isoformat()} ({data.cutoff_source}).",
-        "",
-    ]
-    for group in summary.groups:
-        label = "" if group.name == "pooled" else f"[{group.name}] "
-        if group.name != "pooled":
-            lines.append(f"Escalation {group.name}")
-        with pd.option_context("display.width", 200):
-            lines.extend(group.table.to_string(index=False).splitlines())
-        lines.append(f"{label}{group.describe()}")
-        if group.estimates is not None:
-            lines.append(f"{label}Estimated DLT rate per dose level:")
-            lines.extend(
-                "  " + ln
-                for ln in group.estimates.round(3).to_string(index=False).splitlines()
-            )
-        lines.append("")
-    adherence = data.adherence()
-    deviations = adherence.deviations
-    lines.append(
-        f"Design adherence: {adherence.n_deviations} cohort(s) dosed as the design "
-        "did not allow" + (":" if len(deviations) else ".")
-    )
-    lines.extend(
-        f"  [{rec['escalation_group']}] {rec['cohort_id']} at DL{rec['dose_level']}: "
-        f"{rec['reason']}"
-        for rec in deviations.to_dict(orient="records")
-    )
-    lines.append("")
-    lines.append("Derivation rules:")
-    lines.extend(f"  {line}" for line in data.describe_rules())
-    lines.append(f"Provenance: {summary.provenance.describe()}")
-    return {
-        "text": "\n".join(lines) + "\n",
-        "json": {
-            "trial": protocol.trial.id,
-            "cutoff": data.cutoff.date().isoformat(),
-            "rules": data.rules,
-            **summary.to_dict(),
-            "adherence": adherence.to_dict(),
-            "provenance": summary.provenance.to_dict(),
-        },
-    }
-
-
 def register(app: typer.Typer) -> None:
     """Add the ``escalation`` and ``simulate`` commands to the command line."""
+    from trialdata.cli.escalation import escalation
+
     app.command("escalation")(escalation)
     app.command("simulate")(simulate)

@@ -7,19 +7,20 @@ import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from analyses._results import package_version
 from trialdata.cli._errors import fail, user_errors
-from trialdata.findings_render import render_findings
-from trialdata.io.files import OutputRefusedError, check_output, write_output
-from trialdata.validation import ValidationReport, validate_folder
+from trialdata.cli._options import QuietOption
+
+if TYPE_CHECKING:
+    from trialdata.validation import ValidationReport
 
 __all__ = ["register"]
 
-#: Uploads larger than this many bytes get progress messages on stderr.
+#: Uploads larger than this many bytes get a progress display on stderr (when stderr
+#: is a terminal; see :mod:`trialdata.progress`).
 LARGE_UPLOAD_BYTES = 5_000_000
 
 
@@ -33,6 +34,8 @@ class OutputFormat(StrEnum):
 
 
 def _context(report: ValidationReport) -> dict[str, object]:
+    from analyses._results import package_version
+
     return {
         "folder": str(report.folder),
         "trial_id": report.protocol.trial.id,
@@ -59,26 +62,28 @@ def validate(
             "in one step (said so); a symbolic link is refused.",
         ),
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", help="No progress on stderr.")
-    ] = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Validate an upload: exit 0 when clean, 1 with error findings, 2 on bad input."""
+    """Validate an upload: exit 0 when clean, 1 with error findings, 2 on bad input.
+
+    A large upload shows its progress (the file or step under way) on stderr when
+    stderr is a terminal, unless --quiet.
+    """
+    from trialdata.findings_render import render_findings
+    from trialdata.io.files import OutputRefusedError, check_output, write_output
+    from trialdata.progress import progress_steps
+    from trialdata.validation import validate_folder
+
     if output is not None:
         try:
             check_output(output)  # a link or folder is refused before any work
         except OutputRefusedError as error:
             raise fail(f"{output}: cannot write the report: {error.reason}") from None
-    size = _upload_size(folder)
-    show = not quiet and size > LARGE_UPLOAD_BYTES
-
-    def progress(message: str) -> None:
-        if show:
-            print(f"trialdata: {message}", file=sys.stderr, flush=True)
-
-    with user_errors():
-        report = validate_folder(folder, progress=progress)
-    text = render_findings(report.findings, output_format.value, _context(report))
+    large = _upload_size(folder) > LARGE_UPLOAD_BYTES
+    with user_errors(), progress_steps(quiet=quiet or not large) as step:
+        report = validate_folder(folder, progress=step)
+        step("writing the report")
+        text = render_findings(report.findings, output_format.value, _context(report))
     if output is None:
         sys.stdout.write(text)
     else:

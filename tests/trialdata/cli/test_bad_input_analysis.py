@@ -6,6 +6,7 @@ option) and exit code 2 (or 1 for findings), never a traceback.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -90,13 +91,22 @@ def test_report_unreadable_adverse_events_is_refused(nk: Path, tmp_path: Path) -
 
 
 def test_report_unreadable_grade_still_reports(nk: Path, tmp_path: Path) -> None:
-    # was "Cannot mask with non-boolean array containing NA / NaN values"
+    # was "Cannot mask with non-boolean array containing NA / NaN values"; then exit
+    # 0 with a warning on stderr only: now exit 1 and nothing written, unless
+    # --allow-errors, and then the report says so on its title page
     trial = copy(nk, tmp_path)
     edit(trial / "adverse_events.csv", 1, "grade", "abc")
-    r = run("report", "safety", str(trial), "-o", str(tmp_path / "r.html"))
+    out = tmp_path / "r.html"
+    r = run("report", "safety", str(trial), "-o", str(out))
+    assert r.exit_code == 1, r.output
+    assert "1 error-level finding(s) in the data (RD-008 1)" in r.output
+    assert "adverse_events.csv row 3: grade: RD-008" in r.output
+    assert "--allow-errors" in r.output
+    assert not out.exists()
+    r = run("report", "safety", str(trial), "-o", str(out), "--allow-errors")
     assert r.exit_code == 0, r.output
-    assert "1 error finding(s)" in r.output
-    assert (tmp_path / "r.html").is_file()
+    assert "--allow-errors: the safety report includes data with 1 error" in r.output
+    assert "written with --allow-errors" in out.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("cutoff", ["", "05/02/2024", "2024-02-05T10:00"])
@@ -142,16 +152,38 @@ def test_escalation_missing_dlt_column_is_refused(nk: Path, tmp_path: Path) -> N
     assert "the analysis datasets cannot be computed" in r.output
 
 
-def test_escalation_warning_is_one_line(
+def test_escalation_on_error_findings_exits_1_unless_allowed(
     nk: Path, tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    # was Python's warning format with the source line of dose_finding.py
+    # was Python's warning format with the source line of dose_finding.py, then a
+    # one-line warning and exit 0: a dose decision on data with errors now needs
+    # --allow-errors, and the output says it was given
     trial = copy(nk, tmp_path)
     edit(trial / "adverse_events.csv", 0, "onset_date", "not-a-date")
     r = run("escalation", str(trial))
-    assert r.exit_code == 0
-    assert "trialdata: warning: 1 error finding(s)" in r.output
+    assert r.exit_code == 1
+    assert r.stdout == ""  # no decision printed
+    assert "1 error-level finding(s) in the data (RD-008 1)" in r.stderr
+    assert "adverse_events.csv row 2: onset_date: RD-008" in r.stderr
     assert "dose_finding.py" not in r.output + capfd.readouterr().err
+    r = run("escalation", str(trial), "--allow-errors")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("Note: --allow-errors: the escalation includes data ")
+    r = run("escalation", str(trial), "--format", "json", "--allow-errors")
+    assert r.exit_code == 0, r.output
+    validation = json.loads(r.stdout)["validation"]
+    assert validation["allow_errors"] is True and validation["n_errors"] == 1
+    r = run("escalation", str(trial), "--format", "json")
+    assert r.exit_code == 1
+    assert json.loads(r.stdout) == {
+        "decided": False,
+        "n_errors": 1,
+        "n_warnings": validation["n_warnings"],
+        "errors_by_rule": {"RD-008": 1},
+        "allow_errors": False,
+        "refused": True,
+        "examples": validation["examples"],
+    }
 
 
 @pytest.mark.parametrize("where", ["missing/r.txt", "."])

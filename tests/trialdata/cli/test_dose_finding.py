@@ -208,11 +208,22 @@ UPLOAD = {
 
 
 def _escalation_json(app: typer.Typer, folder: Path, *options: str) -> dict:
+    # the upload's two DLTs outside the window are XD-009 errors: --allow-errors
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = run(app, "escalation", str(folder), "--format", "json", *options)
+        r = run(
+            app,
+            "escalation",
+            str(folder),
+            "--format",
+            "json",
+            "--allow-errors",
+            *options,
+        )
     assert r.exit_code == 0, r.output
-    return json.loads(r.stdout)
+    out = json.loads(r.stdout)
+    assert out["validation"]["allow_errors"] and out["validation"]["n_errors"] >= 1
+    return out
 
 
 def test_escalation_end_to_end(app: typer.Typer, tmp_path: Path) -> None:

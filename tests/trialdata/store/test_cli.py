@@ -104,7 +104,7 @@ def test_store_commands(
         str(tmp_path / "exported"),
         "--snapshot",
         "lock-1",
-        "--format",
+        "--file-format",
         "csv",
     )
     assert code == 0

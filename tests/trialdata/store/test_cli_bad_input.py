@@ -283,7 +283,12 @@ def test_export_never_mixes_with_other_data_files(
     (out / "notes.txt").write_text("kept\n", encoding="utf-8")
     assert run(capsys, *export, str(out))[0] == 0  # the same export again: replaced
     refused(
-        capsys, *export, str(out), "--format", "parquet", says="administrations.csv"
+        capsys,
+        *export,
+        str(out),
+        "--file-format",
+        "parquet",
+        says="administrations.csv",
     )
     assert not list(out.glob("*.parquet"))
 
