@@ -37,6 +37,7 @@ app = typer.Typer(
 #: Command modules of this package, each with a ``register(app)`` function.
 COMMAND_MODULES: tuple[str, ...] = (
     "validate",
+    "rules",
     "demo",
     "dose_finding",
     "store",

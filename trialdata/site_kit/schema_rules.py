@@ -17,6 +17,7 @@ from typing import Any
 from schemas.checks import describe_pattern
 from trialdata.site_kit import declarations
 from trialdata.site_kit.model import RuleRef
+from trialdata.validation import rule_ids
 
 __all__ = ["IMPUTATION_SUFFIX", "READER_RULES", "declared_rules", "read_as"]
 
@@ -26,66 +27,15 @@ IMPUTATION_SUFFIX = "_imputed"
 _ERROR, _WARNING = "error", "warning"
 
 
-def _reader(rule_id: str, severity: str, description: str) -> RuleRef:
-    return RuleRef(rule_id, severity, description, "reader")
+#: Reader rules said of one column (:func:`declared_rules`), not of the upload.
+_COLUMN_READER_RULES = frozenset({"RD-002", "RD-008", "RD-011"})
 
-
-#: Rules of the readers about whole files and the upload, checked as files are read.
-READER_RULES: tuple[RuleRef, ...] = (
-    _reader(
-        "RD-001",
-        _ERROR,
-        "Every data file can be read: not empty, UTF-8 CSV text, an .xlsx workbook "
-        "(its first sheet is read), Parquet or SAS XPT.",
-    ),
-    _reader(
-        "RD-003",
-        _WARNING,
-        "A column that is not in the domain's dictionary is ignored.",
-    ),
-    _reader("RD-004", _ERROR, "No column name appears twice in a header row."),
-    _reader(
-        "RD-005",
-        _ERROR,
-        "No column holds direct identifiers (names, initials, full birth dates, "
-        "phone numbers, addresses, medical record or national numbers): such a "
-        "column is refused and not read.",
-    ),
-    _reader(
-        "RD-006",
-        _ERROR,
-        "Every domain the protocol requires has a file in the upload.",
-    ),
-    _reader(
-        "RD-007",
-        _WARNING,
-        "Every data file is named after its domain (<domain>.csv, .xlsx, .parquet "
-        "or .xpt); a file with another name is not read.",
-    ),
-    _reader(
-        "RD-009",
-        _WARNING,
-        "CSV columns are separated by commas (a file separated by semicolons, tabs "
-        "or bars is read, with this warning).",
-    ),
-    _reader("RD-010", _ERROR, "One file per domain: two files for a domain."),
-    _reader(
-        "RD-012",
-        _ERROR,
-        "Every CSV line has as many fields as the header row.",
-    ),
-    _reader(
-        "RD-013",
-        _ERROR,
-        "Every data file is a regular file: a symbolic link, folder or pipe is not "
-        "read.",
-    ),
-    _reader(
-        "RD-014",
-        _ERROR,
-        "No workbook cell holds a formula saved without its value, or an error "
-        "value such as #DIV/0! or #N/A.",
-    ),
+#: Rules of the readers about whole files and the upload, checked as files are read
+#: (from the one list of reader rules, :data:`trialdata.validation.rule_ids`).
+READER_RULES: tuple[RuleRef, ...] = tuple(
+    RuleRef(rule.id, str(rule.severity), rule.checks, "reader")
+    for rule in rule_ids.READER_RULES
+    if rule.id not in _COLUMN_READER_RULES
 )
 
 #: How a value of each type is written, as the RD-008 message says it.

@@ -19,13 +19,21 @@ from typing import Any
 from schemas.domains import get_domain
 from trialdata.findings import findings_frame
 from trialdata.io.files import DATA_SUFFIXES, SourceFile
+from trialdata.validation.rule_ids import (
+    READER_RULES,
+    SCHEMA_RULES,
+    STORE_RULES,
+    RuleId,
+)
 from trialdata.validation.rules import all_rules, find_rule
 from trialdata.validation.rules.testing import clean_records, clean_upload, run_rule
 from trialdata.validation.runner import RD_CELL_WITHOUT_VALUE, _read_domain_file
 
 __all__ = [
     "READ_EXAMPLES",
+    "CatalogueEntry",
     "ReadExample",
+    "catalogue_entries",
     "example_findings",
     "read_example_findings",
     "render_catalogue",
@@ -36,24 +44,67 @@ Records = dict[str, list[dict[str, Any]]]
 
 @dataclass(frozen=True)
 class ReadExample:
-    """A rule of the readers (RD-*) with a file it fires on.
+    """A file a rule of the readers (RD-*) fires on.
 
     Attributes
     ----------
-    severity : str
-        ``error`` or ``warning``.
-    checks : str
-        What the rule checks.
     change : str
         The example file, in words.
     write : callable
         Writes the example file into a folder and returns its path.
     """
 
-    severity: str
-    checks: str
     change: str
     write: Callable[[Path], Path]
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One rule of the catalogue, whatever checks it.
+
+    Attributes
+    ----------
+    id : str
+        Rule identifier.
+    stage : str
+        Where it is checked: ``reader``, ``schema``, ``cross-domain`` or ``store``.
+    severity : str
+        ``error`` or ``warning``.
+    checks : str
+        What the rule requires, in one sentence.
+    reads : tuple of str
+        Domains a cross-domain rule needs (empty for the others).
+    """
+
+    id: str
+    stage: str
+    severity: str
+    checks: str
+    reads: tuple[str, ...] = ()
+
+
+def catalogue_entries() -> list[CatalogueEntry]:
+    """Return every rule id: readers, schemas, cross-domain rules, then the store.
+
+    Returns
+    -------
+    list of CatalogueEntry
+        One entry per rule id, in the order ``docs/rules.md`` lists them.
+    """
+    entries = [
+        CatalogueEntry(r.id, "reader", str(r.severity), r.checks) for r in READER_RULES
+    ]
+    entries += [
+        CatalogueEntry(r.id, "schema", str(r.severity), r.checks) for r in SCHEMA_RULES
+    ]
+    entries += [
+        CatalogueEntry(r.id, "cross-domain", str(r.severity), r.description, r.reads)
+        for r in all_rules()
+    ]
+    entries += [
+        CatalogueEntry(r.id, "store", str(r.severity), r.checks) for r in STORE_RULES
+    ]
+    return entries
 
 
 def _formula_without_value(folder: Path) -> Path:
@@ -74,11 +125,6 @@ def _formula_without_value(folder: Path) -> Path:
 #: each with an example file.
 READ_EXAMPLES: dict[str, ReadExample] = {
     RD_CELL_WITHOUT_VALUE: ReadExample(
-        "error",
-        "No workbook cell holds a formula saved without its value, nor an error "
-        "value (#DIV/0!, #N/A): such a cell reads as empty although the site "
-        "meant a value, so the row is held. A formula saved with its value (as a "
-        "spreadsheet program saves it) is read as that value, without a finding.",
         "labs.xlsx row 2: cell D2 holds the formula =E7*2, saved without its "
         "value (as openpyxl writes formulas)",
         _formula_without_value,
@@ -158,20 +204,43 @@ def render_catalogue() -> str:
         "",
         "## Rules of the readers",
         "",
-        "Checked as a file is read, before its values are parsed; the example",
-        "messages are what the reader reports on the example file.",
+        "Checked as a file is read, before its values are parsed; an example",
+        "message is what the reader reports on the example file.",
         "",
         "| Rule | Severity | Checks | Example file | Example message |",
         "|---|---|---|---|---|",
     ]
-    for rule_id, example in sorted(READ_EXAMPLES.items()):
-        findings = read_example_findings(rule_id)
-        message = str(findings["message"].iloc[0]) if len(findings) else ""
+    for rule in READER_RULES:
+        example = READ_EXAMPLES.get(rule.id)
+        change = message = ""
+        if example is not None:
+            findings = read_example_findings(rule.id)
+            message = str(findings["message"].iloc[0]) if len(findings) else ""
+            change = example.change
         lines.append(
-            f"| {rule_id} | {example.severity} | {example.checks} | "
-            f"{example.change} | {message} |"
+            f"| {rule.id} | {rule.severity} | {rule.checks} | {change} | {message} |"
         )
+    lines += _table(
+        "Rules of the domain models",
+        "Checked by pandera on every table, against the domain's model in",
+        "`schemas/domains/` (the data dictionary, `trialdata dictionary`, says what",
+        "each column allows).",
+        rules=SCHEMA_RULES,
+    )
+    lines += _table(
+        "Rules of the trial store",
+        "Checked by `trialdata ingest` as an upload's rows are stored.",
+        rules=STORE_RULES,
+    )
     return "\n".join(lines) + "\n"
+
+
+def _table(title: str, *intro: str, rules: tuple[RuleId, ...]) -> list[str]:
+    """Return a catalogue section: a title, its introduction and its rules."""
+    lines = ["", f"## {title}", "", *intro, "", "| Rule | Severity | Checks |"]
+    lines.append("|---|---|---|")
+    lines += [f"| {r.id} | {r.severity} | {r.checks} |" for r in rules]
+    return lines
 
 
 def _describe(rule_id: str) -> str:
