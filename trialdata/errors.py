@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "InputError",
+    "MissingExtraError",
     "StoreError",
     "TrialDataError",
     "UnreadableFileError",
@@ -62,3 +63,25 @@ class UnreadableFileError(InputError):
 
 class StoreError(TrialDataError):
     """The trial store refused an operation (site scope, missing reason, lock)."""
+
+
+class MissingExtraError(TrialDataError):
+    """A feature needs an optional package that is not installed.
+
+    The message names the pip extra that brings it, e.g.
+    ``PDF output needs WeasyPrint: pip install 'trialdata[pdf]'``.
+
+    Parameters
+    ----------
+    message : str
+        The full message.
+    module : str
+        The module that could not be imported.
+    extra : str
+        The trialdata extra that installs it.
+    """
+
+    def __init__(self, message: str, *, module: str, extra: str) -> None:
+        self.module = module
+        self.extra = extra
+        super().__init__(message)

@@ -132,7 +132,11 @@ def findings_frame(
     else:
         frame = pd.DataFrame([asdict(f) for f in items if isinstance(f, Finding)])
         frame = frame.reindex(columns=list(FINDING_COLUMNS))
-    frame["severity"] = frame["severity"].astype(str)
+    for column in FINDING_COLUMNS:
+        if column != "row":  # text: Python objects, None where missing (any pandas)
+            values = frame[column].astype(object)
+            frame[column] = values.mask(values.isna(), None)
+    frame["severity"] = frame["severity"].astype(str).astype(object)
     frame["row"] = frame["row"].astype("Int64")
     frame = frame.sort_values(
         ["file", "row", "column", "rule"], na_position="first", kind="stable"

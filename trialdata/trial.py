@@ -165,10 +165,11 @@ class Trial:
     def validate(self) -> pd.DataFrame:
         """Check the tables as they are now against the schemas and rules.
 
-        Tables edited in a session are checked as an upload would be: a column turned
-        to text is parsed again (a value that cannot be read is an RD-008 finding on
-        its row), and a column of another type than the schema's is one SC-TYPE
-        finding; the rules then see typed values.
+        Tables edited in a session are checked as an upload would be, through the
+        one typed path: a column turned to text is parsed again, and a column of
+        another type is read as the values it holds (whole numbers in an integer
+        column are those integers); a value that cannot be read as the schema's
+        type is an RD-008 finding on its row. The rules then see typed values.
 
         Returns
         -------

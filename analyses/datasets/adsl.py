@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analyses._lookup import lookup
 from analyses.datasets.cutoff import _as_dates, last_contact_dates
 from analyses.datasets.groups import label_groups
 from analyses.dosing import first_given_doses, given_mask
@@ -102,12 +103,12 @@ def _survival_columns(
         by_id = status.drop_duplicates("subject_id").set_index("subject_id")
         for column in ("death_date", "last_known_alive_date"):
             if column in by_id.columns:
-                out[column] = _days(ids.map(by_id[column]))
+                out[column] = _days(lookup(ids, by_id[column]))
             else:
                 out[column] = _empty_dates(subjects.index)
         cause = by_id["death_cause"] if "death_cause" in by_id.columns else None
         out["death_cause"] = (
-            ids.map(cause).astype("string")
+            lookup(ids, cause).astype("string")
             if cause is not None
             else pd.Series(pd.NA, index=subjects.index, dtype="string")
         )
@@ -196,17 +197,17 @@ def derive_adsl(
     )
 
     first = first_given_doses(administrations)
-    out["first_dose_date"] = _days(ids.map(first["first_dose_date"]))
+    out["first_dose_date"] = _days(lookup(ids, first["first_dose_date"]))
     out["first_dose_uncertain"] = (
-        ids.map(first["uncertain"]).astype("boolean").fillna(False).astype(bool)
+        lookup(ids, first["uncertain"]).astype("boolean").fillna(False).astype(bool)
     )
     given = administrations.loc[given_mask(administrations).to_numpy()]
     given_dates = _days(given["admin_date"])
     out["last_dose_date"] = _days(
-        ids.map(given_dates.groupby(given["subject_id"].to_numpy()).max())
+        lookup(ids, given_dates.groupby(given["subject_id"].to_numpy()).max())
     )
     out["n_doses_given"] = pd.array(
-        ids.map(given.groupby("subject_id").size()).fillna(0).to_numpy(),
+        lookup(ids, given.groupby("subject_id").size()).fillna(0).to_numpy(),
         dtype="Int64",
     )
     treated = out["first_dose_date"].notna()
@@ -218,11 +219,11 @@ def derive_adsl(
     else:
         raise ValueError(f"unknown actual_dose_rule {actual_dose_rule!r}")
     dose_level = pd.Series(
-        pd.array(ids.map(actual).to_numpy(), dtype="Int64"), index=index
+        pd.array(lookup(ids, actual).to_numpy(), dtype="Int64"), index=index
     )
     dose_level = dose_level.fillna(out["planned_dose_level"])
     out["dose_level"] = dose_level.mask(~treated).astype("Int64")
-    route = ids.map(first["route"]).astype("string").fillna(out["planned_route"])
+    route = lookup(ids, first["route"]).astype("string").fillna(out["planned_route"])
     out["route"] = route.mask(~treated).astype("string")
     shown_level = out["dose_level"].fillna(out["planned_dose_level"])
     shown_route = out["route"].fillna(out["planned_route"])
@@ -240,7 +241,7 @@ def derive_adsl(
         out["withdrawal_date"] = _days(out["withdrawal_date"])
     else:
         out["withdrawal_date"] = _empty_dates(index)
-    out["last_contact"] = _days(ids.map(last_contact_dates(tables)))
+    out["last_contact"] = _days(lookup(ids, last_contact_dates(tables)))
     day = pd.Timestamp(cutoff).normalize()
     out["cutoff_date"] = pd.Series(day, index=index, dtype="datetime64[ns]")
 
@@ -258,7 +259,7 @@ def derive_adsl(
     ).astype("datetime64[ns]")
 
     dlt_onset = _dlt_onsets(adverse_events, out, window)
-    out["first_dlt_onset"] = _days(ids.map(dlt_onset))
+    out["first_dlt_onset"] = _days(lookup(ids, dlt_onset))
     out["dlt"] = (out["first_dlt_onset"].notna() & treated).astype(bool)
     completed = treated & (out["followup_end"] >= out["dlt_window_end"])
     out["completed_window"] = completed.fillna(False).astype(bool)
@@ -285,8 +286,8 @@ def _dlt_onsets(
     """Return the first DLT onset in the window of each subject with one."""
     if adverse_events.empty:
         return pd.Series(dtype="datetime64[ns]")
-    first = adverse_events["subject_id"].map(
-        adsl.set_index("subject_id")["first_dose_date"]
+    first = lookup(
+        adverse_events["subject_id"], adsl.set_index("subject_id")["first_dose_date"]
     )
     day = study_day(adverse_events["onset_date"], first)
     inside = dlt_in_window(adverse_events["dlt"], day, window).to_numpy()

@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from analyses._optional import import_optional
 from analyses._results import AnalysisResult, make_provenance
 from analyses.dose_finding._base import DoseFindingDesign, FloatArray
 from analyses.dose_finding.tolerances import PatientTolerances
@@ -308,8 +309,9 @@ def simulate_oc(
 def _run_on_dask(
     scheduler: Any, args: list[tuple[Any, ...]]
 ) -> list[dict[str, FloatArray]]:
-    from distributed import Client
-
+    Client = import_optional(
+        "distributed", "distributed", "Simulating on a Dask scheduler"
+    ).Client
     client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
     try:
         futures = [client.submit(_run_chunk, *a, pure=False) for a in args]

@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import stats
-from statsmodels.regression.mixed_linear_model import MixedLM
 
 from analyses._results import AnalysisResult, make_provenance
 from analyses.immunomonitoring.groups import derivation_rules
@@ -139,6 +138,9 @@ def estimate_mixed_model(
     present = np.asarray(x.any(axis=0), dtype=bool)
     names = [n for n, p in zip(names, present.tolist(), strict=True) if p]
     x = x[:, present]
+    # statsmodels takes a quarter of a second to import: only when a model is fitted
+    from statsmodels.regression.mixed_linear_model import MixedLM
+
     model = MixedLM(
         frame[response].to_numpy(dtype=float),
         x,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from analyses._optional import import_optional
+
 if TYPE_CHECKING:  # pragma: no cover
     from analyses.safety._base import SafetyResult
 
@@ -29,7 +31,7 @@ def render_gt(result: SafetyResult) -> Any:
         The table: title, the display frame, one source note per footnote and a final
         note with the provenance.
     """
-    from great_tables import GT
+    GT = import_optional("great_tables", "reports", "SafetyResult.to_gt()").GT
 
     frame = result.display().copy()
     frame.columns = [str(c) for c in frame.columns]

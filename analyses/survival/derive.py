@@ -33,6 +33,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from analyses._lookup import lookup
+
 __all__ = [
     "CNSR_CODES",
     "derive_adtte",
@@ -164,7 +166,7 @@ def _event_free(
 ) -> pd.DataFrame:
     """Event or censoring of a progression-type endpoint for subjects with a start."""
     ids = start.index
-    a = assessments.assign(start=assessments["subject_id"].map(start))
+    a = assessments.assign(start=lookup(assessments["subject_id"], start))
     a = a[a["start"].notna()]
     after = (
         a["assessment_date"] >= a["start"]

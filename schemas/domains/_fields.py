@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated, Any
 
 import pandas as pd
@@ -10,8 +11,13 @@ import pandera.pandas as pa
 import schemas.checks  # noqa: F401  (registers matches_pattern)
 
 #: Text columns are Arrow-backed strings: validating them is a dtype comparison rather
-#: than a per-value type check, which matters at a million rows.
-Text = Annotated[pd.StringDtype, "pyarrow", pd.NA]
+#: than a per-value type check, which matters at a million rows. pandera wants every
+#: argument of an annotated dtype: ``StringDtype(storage, na_value)`` since pandas 2.3,
+#: ``StringDtype(storage)`` in pandas 2.2 (whose missing value is always ``pd.NA``).
+if "na_value" in inspect.signature(pd.StringDtype).parameters:
+    Text = Annotated[pd.StringDtype, "pyarrow", pd.NA]
+else:  # pragma: no cover - pandas 2.2, CI's second pass
+    Text = Annotated[pd.StringDtype, "pyarrow"]  # type: ignore[assignment, misc]
 
 #: Pseudonymised identifiers: letters, digits, ``-`` and ``_``, 2 to 40 characters.
 IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{1,39}$"

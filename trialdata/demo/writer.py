@@ -1,14 +1,20 @@
 """Render typed demo tables as site files: CSV for most domains, Excel for product lots.
 
-Tables are first turned into text exactly as a site export would hold it (ISO dates,
-Y/N flags, empty cells for missing values), so error injection can edit cells the way a
-site would get them wrong, and the row of every cell in the written file is known.
+Tables are first turned into text exactly as a site export would hold it, in the
+format the site kit asks sites for (``write_as`` in docs/site_kit.md: whole numbers,
+numbers with a decimal point, ``Y`` or ``N``, ``YYYY-MM-DD`` and
+``YYYY-MM-DDTHH:MM``, empty cells for missing values), so error injection can edit
+cells the way a site would get them wrong, and the row of every cell in the written
+file is known. This is the text a site sends, which the one parser reads
+(:mod:`trialdata.validation.parsing`); values the system itself renders as text use
+:mod:`trialdata.io.text`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -120,6 +126,21 @@ def _write_excel(text: pd.DataFrame, domain: str, path: Path) -> None:
     cells = cells.astype(object).where(cells.notna(), other=np.nan)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         cells.to_excel(writer, sheet_name=domain[:31], index=False)
+        _style_header(writer.sheets[domain[:31]])
+
+
+def _style_header(sheet: Any) -> None:
+    """Give the header row the style pandas 2 gave it (pandas 3 writes it plain).
+
+    The same workbook, to the byte, on either version of pandas.
+    """
+    from openpyxl.styles import Alignment, Border, Font, Side
+
+    thin = Side(style="thin")
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.border = Border(left=thin, right=thin, top=thin, bottom=thin)
+        cell.alignment = Alignment(horizontal="center", vertical="top")
 
 
 def write_tables(texts: Mapping[str, pd.DataFrame], folder: Path) -> list[Path]:

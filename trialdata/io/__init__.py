@@ -1,4 +1,4 @@
-"""Readers: site files in, raw text tables out, every row tied to its source line."""
+"""Readers: site files in, tables as sent out, every row tied to its source line."""
 
 from trialdata.io.files import DATA_SUFFIXES, SourceFile, discover_upload
 from trialdata.io.identifiers import find_identifier_columns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["defuse_formulas"]
@@ -33,8 +34,12 @@ def defuse_formulas(data: pd.DataFrame) -> pd.DataFrame:
             pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
         ):
             continue
-        is_text = values.map(lambda v: isinstance(v, str))
-        risky = is_text & values.astype(str).str.startswith(_TRIGGERS)
+        # NumPy masks: an empty column maps to an empty str Series on pandas 3
+        is_text = np.fromiter(
+            (isinstance(v, str) for v in values), dtype=bool, count=len(values)
+        )
+        starts = values.astype(str).str.startswith(_TRIGGERS).to_numpy(dtype=bool)
+        risky = is_text & starts
         if risky.any():
             result[column] = values.where(~risky, "'" + values.astype(str))
     return result

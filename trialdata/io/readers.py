@@ -1,10 +1,24 @@
-"""Read a site file into a table of raw text, keeping every row's source line.
+"""Read a site file into a table as sent, keeping every row's source line.
 
-Every reader returns the values as text (Arrow-backed strings, missing values as
-``pd.NA``) so that type parsing, with its findings, happens in one place for every
-format. One exception, for speed: a CSV domain file in which Arrow can convert every
-value while reading comes back with its number, boolean and date columns already typed
-(the parser keeps them); a file with any value Arrow cannot convert is read as text.
+Values stay as the file holds them: text where the source is text, typed where the
+source is typed, so that each value becomes its schema type once
+(:func:`trialdata.validation.parsing.parse_table`) and is never written as text to
+be parsed back:
+
+- a CSV file is text (Arrow-backed strings, missing values as ``pd.NA``), except a
+  domain file in which Arrow can convert every value while reading: its number,
+  boolean and date columns come back typed (a file with any value Arrow cannot
+  convert is read as text, for the parser to report each such value);
+- a Parquet or SAS XPT file keeps its columns' types: integers as nullable
+  integers (``Int64``, ``UInt64``), doubles, booleans, date-times in their own unit
+  (naive or zoned); text as text;
+- a workbook column keeps its cells' type when they are all of one kind (numbers
+  as doubles, booleans, dates and date-times); a column mixing kinds (numbers and
+  text), and cells of other kinds (times of day, lists, decimals), are text,
+  written by :func:`trialdata.io.text.value_text`.
+
+A file read without a domain (the quarantine's rows as sent) is all text, written
+by :func:`trialdata.io.text.value_text`. Empty text is missing.
 Row numbers follow one convention everywhere: the header is row 1, so the first record
 is row 2 (the sheet row in Excel, the record number + 1 in Parquet and XPT).
 
@@ -16,13 +30,10 @@ to report. Files are opened without following symbolic links
 (:func:`trialdata.io.files.open_regular`) and read once: the bytes read are the
 bytes hashed.
 
-Typed files (workbooks, Parquet, SAS) are turned into text exactly
-(:func:`typed_columns_as_text`): date-times with their fractional seconds and, for
-a zoned Parquet timestamp, its UTC offset; numbers as text that reads back as the
-same number. A workbook cell is its saved value; a formula cell is read as the value
-saved with it, and one saved without a value (by a program that does not calculate
-formulas) is left missing and listed in :attr:`RawTable.unread_cells` for the
-caller to report (RD-014), never read as empty in silence; so is an error value
+A workbook cell is its saved value; a formula cell is read as the value saved with
+it, and one saved without a value (by a program that does not calculate formulas)
+is left missing and listed in :attr:`RawTable.unread_cells` for the caller to
+report (RD-014), never read as empty in silence; so is an error value
 (``#DIV/0!``).
 """
 
@@ -31,13 +42,12 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
-import math
 import os
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import NoReturn
 
 import numpy as np
@@ -51,7 +61,7 @@ from trialdata.errors import UnreadableFileError
 from trialdata.io.files import SourceFile, open_regular
 from trialdata.io.formulas import unread_cells
 from trialdata.io.sas import sas_dates_as_text
-from trialdata.io.timestamps import series_text
+from trialdata.io.text import TEXT_DTYPE, value_text
 
 __all__ = [
     "ROW_COLUMN",
@@ -60,14 +70,10 @@ __all__ = [
     "RawTable",
     "UnreadCell",
     "read_raw",
-    "typed_columns_as_text",
 ]
 
 #: Column of a raw table holding each row's source line.
 ROW_COLUMN = "_source_row"
-
-#: dtype of raw text: Arrow-backed strings, missing values as ``pd.NA``.
-TEXT_DTYPE = pd.StringDtype("pyarrow")
 
 _DELIMITERS = (",", ";", "\t", "|")
 
@@ -125,15 +131,15 @@ class UnreadCell:
 
 @dataclass
 class RawTable:
-    """A file's content as text.
+    """A file's content, as sent.
 
     Attributes
     ----------
     source : SourceFile
         The file read.
     data : pandas.DataFrame
-        One column per file column (text, or already typed; see the module notes)
-        plus ``_source_row``.
+        One column per file column (text, or typed as the source holds it; see the
+        module notes) plus ``_source_row``.
     duplicated_columns : list of str
         Column names that appear more than once in the header (only the first copy is
         kept in ``data``).
@@ -176,7 +182,7 @@ class RawTable:
 
 
 def read_raw(source: SourceFile, *, threads: bool | None = None) -> RawTable:
-    """Read one data file as text.
+    """Read one data file: text as text, typed values typed (see the module notes).
 
     Parameters
     ----------
@@ -250,13 +256,10 @@ def _finish(
     delimiter: str | None = None,
     malformed: list[MalformedLine] | None = None,
 ) -> RawTable:
-    """Keep the first copy of each column, make text columns Arrow text, add rows."""
+    """Keep the first copy of each column, add rows."""
     renamed = [c for c in data.columns if "\x00" in str(c)]
     if renamed:
         data = data.drop(columns=renamed)
-    objects = [c for c, dtype in data.dtypes.items() if dtype == np.dtype(object)]
-    if len(objects):
-        data = data.astype(dict.fromkeys(objects, TEXT_DTYPE), copy=False)
     data.index = pd.RangeIndex(len(data))
     data[ROW_COLUMN] = rows.astype("int64", copy=False)
     return RawTable(
@@ -647,51 +650,6 @@ def _csv_line_numbers(raw: pa.Buffer, n_records: int, delimiter: str) -> np.ndar
     return np.asarray(record_starts[1 : n_records + 1], dtype="int64")
 
 
-def _float_text(value: float) -> str:
-    """Return a double as text that reads back as the same double.
-
-    Whole numbers below 2^53 are written without a fraction (``3``), -0.0 keeps its
-    sign, anything else is the shortest text of the double (``0.1``, ``1e+300``).
-    """
-    if (
-        value.is_integer()
-        and abs(value) < _EXACT_BELOW
-        and (value or not _minus(value))
-    ):
-        return str(int(value))
-    return repr(value)
-
-
-def _minus(value: float) -> bool:
-    """Whether a double has its sign bit set (true for -0.0)."""
-    return math.copysign(1.0, value) < 0
-
-
-def _cell_text(value: object) -> str | None:
-    """Return a cell's value as the text a CSV export would hold (None when empty)."""
-    if type(value) is float:  # most cells of a workbook: no pandas call per cell
-        if value != value:  # NaN
-            return None
-        return _float_text(value)
-    if isinstance(value, np.ndarray):  # a list or map of a Parquet file
-        value = value.tolist()
-    if isinstance(value, list | tuple | dict):
-        return json.dumps(value, default=str, ensure_ascii=False)
-    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):  # type: ignore[call-overload]
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.isoformat()
-    if hasattr(value, "isoformat"):
-        text: str = value.isoformat()
-        return text[:10] if text.endswith("T00:00:00") else text
-    if isinstance(value, float):
-        return None if value != value else _float_text(value)
-    if isinstance(value, bool):
-        return "Y" if value else "N"
-    text = str(value)
-    return text if text != "" else None
-
-
 def _read_excel(source: SourceFile) -> RawTable:
     from python_calamine import CalamineError, CalamineWorkbook
 
@@ -707,10 +665,7 @@ def _read_excel(source: SourceFile) -> RawTable:
         _unreadable(source, f"not a valid .xlsx workbook ({type(error).__name__})")
     # the cells start at the sheet's first used row and column (0-based)
     first_row, first_column = sheet.start or (0, 0)
-    texts = [
-        [v if type(v) is str and v else _cell_text(v) for v in row]  # text: as is
-        for row in cells
-    ]
+    texts = [[_cell(v) for v in row] for row in cells]
     unread = {
         (row - first_row, column - first_column): sent
         for (row, column), sent in unread_cells(data_bytes).items()
@@ -727,14 +682,22 @@ def _read_excel(source: SourceFile) -> RawTable:
         _unreadable(source, "workbook's first sheet is empty")
     header_at = filled[0]
     width = max(len(texts[header_at]), 1 + max((j for _, j in unread), default=-1))
+    names = value_text(pd.Series((texts[header_at] + [None] * width)[:width]))
     header = [
-        c.strip() if c else f"(blank {i + 1})"
-        for i, c in enumerate((texts[header_at] + [None] * width)[:width])
+        c.strip() if isinstance(c, str) and c else f"(blank {i + 1})"
+        for i, c in enumerate([None if pd.isna(c) else c for c in names])
     ]
     body = [i for i in filled if i > header_at]
     records = [(texts[i] + [None] * width)[:width] for i in body]
     columns, duplicated = _dedupe_header(header)
-    data = _text_frame(columns, records)
+    cells_by_column = list(zip(*records, strict=True)) if records else [()] * width
+    data = pd.DataFrame(
+        {
+            name: _as_read(_cells_column(cells), source)
+            for name, cells in zip(columns, cells_by_column, strict=True)
+        },
+        index=pd.RangeIndex(len(records)),
+    )
     rows = np.asarray([first_row + 1 + i for i in body], dtype="int64")
     raw = _finish(source, data, rows, duplicated, content)
     raw.unread_cells = [
@@ -776,42 +739,98 @@ def _text_frame(columns: list[str], records: list[list[str | None]]) -> pd.DataF
     )
 
 
-def _typed_frame_as_text(
+def _cell(value: object) -> object:
+    """Return a cell's value, None when it is empty (no value, empty text, NaN)."""
+    if isinstance(value, str):
+        return value or None
+    if value is None or (type(value) is float and value != value):
+        return None
+    return value
+
+
+def _cell_kind(value: object) -> str:
+    """Return the kind of a (non-empty) cell: text, boolean, number, date or other."""
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "boolean"
+    if type(value) is float:
+        return "number"
+    if isinstance(value, datetime):
+        return "date" if value.tzinfo is None else "other"
+    if isinstance(value, date):
+        return "date"
+    return "other"
+
+
+def _cells_column(cells: Sequence[object]) -> pd.Series:
+    """Build a column from cells (None where empty), typed when they are of one kind.
+
+    Numbers become doubles, booleans booleans and dates or date-times
+    ``datetime64[us]``; text, and cells of mixed or other kinds, become text
+    (:func:`trialdata.io.text.value_text`).
+    """
+    kinds = {_cell_kind(v) for v in cells if v is not None}
+    if kinds <= {"text"}:
+        return pd.Series(pd.arrays.ArrowStringArray(pa.array(list(cells), type=_TEXT)))
+    if kinds == {"number"}:
+        return pd.Series(np.asarray([np.nan if v is None else v for v in cells]))
+    if kinds == {"boolean"}:
+        return pd.Series(list(cells), dtype="boolean")
+    if kinds == {"date"}:  # None is NaT
+        return pd.Series(np.asarray(list(cells), dtype="datetime64[us]"))
+    return value_text(pd.Series(list(cells), dtype=object))
+
+
+def _as_read(values: pd.Series, source: SourceFile) -> pd.Series:
+    """Return a column as read: typed for a domain file, else (rows as sent) text.
+
+    A categorical column (a Parquet dictionary) is read as its values' text.
+    """
+    if source.domain is None or isinstance(values.dtype, pd.CategoricalDtype):
+        return value_text(values)
+    return values
+
+
+#: Arrow types of Parquet columns and the pandas dtypes that keep them exactly.
+_PARQUET_TO_PANDAS = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.string(): TEXT_DTYPE,
+    _TEXT: TEXT_DTYPE,
+}
+
+
+def _typed_frame(
     source: SourceFile, data: pd.DataFrame, content: pa.Buffer
 ) -> RawTable:
+    """Finish a table read from a typed file (Parquet, XPT), keeping its types.
+
+    Numbers, booleans and date-times are kept as they are; text is Arrow text with
+    empty text missing; a column of Python objects is built as workbook cells are
+    (:func:`_cells_column`). Read without a domain, every column is text.
+    """
     columns, duplicated = _dedupe_header([str(c) for c in data.columns])
     data = data.set_axis(columns, axis=1)
+    kept: dict[str, pd.Series] = {}
+    for name in columns:
+        values = data[name].reset_index(drop=True)
+        if pd.api.types.is_object_dtype(values.dtype):
+            values = _cells_column([_cell(v) for v in values.tolist()])
+        elif pd.api.types.is_string_dtype(values.dtype):
+            values = values.astype(TEXT_DTYPE)
+            values = values.mask(values.eq("").fillna(False))
+        kept[name] = _as_read(values, source)
+    typed = pd.DataFrame(kept, index=pd.RangeIndex(len(data)))
     rows = np.arange(2, len(data) + 2, dtype="int64")
-    return _finish(source, typed_columns_as_text(data), rows, duplicated, content)
-
-
-def typed_columns_as_text(data: pd.DataFrame) -> pd.DataFrame:
-    """Return typed columns as the text every reader gives, for one parser to read.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame
-        Columns of any dtype (dates, numbers, booleans, text).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The same columns and index as text, each value exactly: ISO 8601 date-times
-        (``YYYY-MM-DD`` at midnight, fractional seconds and a zone's UTC offset
-        kept, see :mod:`trialdata.io.timestamps`), numbers as text that reads back
-        as the same number (whole ones below 2^53 without a trailing ``.0``,
-        ``-0.0`` with its sign), booleans ``Y`` / ``N``, None for missing values.
-    """
-    text = pd.DataFrame(index=data.index)
-    for column in data.columns:
-        values = data[column]
-        if pd.api.types.is_datetime64_any_dtype(values):
-            text[column] = pd.Series(series_text(values), index=data.index)
-        elif pd.api.types.is_bool_dtype(values):
-            text[column] = values.map({True: "Y", False: "N"})
-        else:
-            text[column] = [_cell_text(v) for v in values.astype(object)]
-    return text
+    return _finish(source, typed, rows, duplicated, content)
 
 
 def _read_parquet(source: SourceFile) -> RawTable:
@@ -821,7 +840,8 @@ def _read_parquet(source: SourceFile) -> RawTable:
     if content.size == 0:
         _unreadable(source, "file is empty (0 bytes); not a Parquet file")
     table = pq.read_table(pa.BufferReader(content))
-    return _typed_frame_as_text(source, table.to_pandas(), content)
+    data = table.to_pandas(types_mapper=_PARQUET_TO_PANDAS.get, date_as_object=False)
+    return _typed_frame(source, data, content)
 
 
 def _read_xpt(source: SourceFile) -> RawTable:
@@ -846,4 +866,4 @@ def _read_xpt(source: SourceFile) -> RawTable:
         except pyreadstat.ReadstatError as error:
             _unreadable(source, f"not a SAS XPT file: {error}")
         data, _ = sas_dates_as_text(data, meta.original_variable_types)
-    return _typed_frame_as_text(source, data, content)
+    return _typed_frame(source, data, content)

@@ -6,7 +6,7 @@ it. The row is read again from its file, as text (no value converted), and only
 when the file still holds the bytes that were validated: the SHA-256 recorded then
 is checked against the bytes read now. A CSV cell is its text between delimiters
 (quotes removed), a cell of a workbook, Parquet or SAS file the reader's exact text
-of its value (:func:`trialdata.io.readers.typed_columns_as_text`), a workbook formula
+of its value (:func:`trialdata.io.text.value_text`), a workbook formula
 saved without its value the formula (``=A2+B2``), an error value the error
 (``#DIV/0!``); an empty cell is None.
 """

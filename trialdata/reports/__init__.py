@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from trialdata.extras import require_extra
 from trialdata.reports.model import (
     Figure,
     Paragraph,
@@ -67,10 +68,12 @@ def _renderer(fmt: str, page: str) -> Callable[[Report], str | bytes]:
 
         return lambda report: render_pdf(report, page=page)
     if fmt == "rtf":
+        require_extra("rtflite", "reports", "RTF output")
         from trialdata.reports.rtf import render_rtf
 
         return lambda report: render_rtf(report, page=page)
     if fmt == "docx":
+        require_extra("docx", "reports", "DOCX output")
         from trialdata.reports.docx import render_docx
 
         return lambda report: render_docx(report, page=page)

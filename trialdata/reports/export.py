@@ -88,11 +88,12 @@ def _number_format(decimals: int) -> str:
 def _figure_sheet(writer: pd.ExcelWriter, number: str, figure: Figure) -> None:
     """Add a sheet with a figure's title, image and caption."""
     from openpyxl.drawing.image import Image
+    from PIL import Image as PILImage
 
     sheet = writer.book.create_sheet(number)
     (title,) = _defuse_text([f"{number}. {figure.title}"])
     sheet.cell(row=1, column=1, value=title)
-    image = Image(io.BytesIO(figure.png))
+    image = Image(PILImage.open(io.BytesIO(figure.png)))
     width, height = png_size(figure.png)
     scale = min(1.0, 1100 / width)
     image.width, image.height = round(width * scale), round(height * scale)

@@ -21,11 +21,18 @@ each:
   it in one read transaction).
 """
 
-from trialdata.store.audit import VerifyResult, verify_audit
-from trialdata.store.engine import DEFAULT_STORE_FILE, open_store_engine, resolve_url
-from trialdata.store.ingest import IngestResult, ingest_report
-from trialdata.store.snapshots import FreezeRefusedError, Snapshot
-from trialdata.store.store import TrialStore
+from trialdata.extras import require_extra
+
+# The store's packages come with the "store" extra: a missing one is named here, once,
+# rather than as an ImportError from whichever module imports it first.
+for _module in ("sqlalchemy", "alembic"):
+    require_extra(_module, "store", "The trial store")
+
+from trialdata.store.audit import VerifyResult, verify_audit  # noqa: E402
+from trialdata.store.engine import DEFAULT_STORE_FILE, open_store_engine, resolve_url  # noqa: E402
+from trialdata.store.ingest import IngestResult, ingest_report  # noqa: E402
+from trialdata.store.snapshots import FreezeRefusedError, Snapshot  # noqa: E402
+from trialdata.store.store import TrialStore  # noqa: E402
 
 __all__ = [
     "DEFAULT_STORE_FILE",

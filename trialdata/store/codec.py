@@ -7,7 +7,9 @@ Three representations of a value are used by the store:
 - *database*: Python objects a driver binds (str, int, float, bool, ISO date or
   date-time text, None);
 - *canonical text*: one exact string per value, used to compare versions, to write the
-  audit trail and to hash snapshots: integers in decimal, floats as the shortest
+  audit trail and to hash snapshots, rendered by :func:`trialdata.io.text.kind_text`
+  (the one rendering of values as text, which the readers and the parser use too):
+  integers in decimal, floats as the shortest
   text that reads back to the same double (Arrow's formatting: ``1``, ``0.1``,
   ``1e-7``, ``-0`` for -0.0), booleans ``true``/``false``, dates ``YYYY-MM-DD``
   (``YYYY-MM-DDTHH:MM:SS`` when there is a time of day, with ``.ffffff`` when there
@@ -44,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from schemas.domains import DomainSpec
+from trialdata.io.text import TEXT_DTYPE, kind_text
 from trialdata.io.timestamps import (
     iso_text,
     offset_column,
@@ -73,9 +76,6 @@ __all__ = [
     "typed_frame",
 ]
 
-#: dtype of text columns in typed tables.
-TEXT_DTYPE = pd.StringDtype("pyarrow")
-
 #: Column of a record table holding the canonical text of the values its typed
 #: columns do not hold as written (see the module notes).
 EXACT_COLUMN = "_exact"
@@ -91,7 +91,8 @@ _TYPED_DTYPES: dict[str, Any] = {
 
 def _objects(values: pd.Series) -> np.ndarray:
     """Return values as an object array with None for missing values."""
-    out: np.ndarray = values.astype(object).to_numpy()
+    # a copy: under Copy-on-Write (pandas 3) to_numpy() may be a read-only view
+    out: np.ndarray = values.to_numpy(dtype=object, copy=True)
     out[values.isna().to_numpy()] = None
     return out
 
@@ -110,47 +111,6 @@ def none_list(values: pd.Series) -> list[Any]:
         The values, missing ones (NaN, NA, NaT) as None.
     """
     return list(_objects(values))
-
-
-#: Days since 1970 of 0001-01-01 and 9999-12-31: Arrow and NumPy write these dates
-#: the same way (``YYYY-MM-DD``), so the faster Arrow cast is used within them.
-_FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
-_NS_PER_DAY = 86_400 * 10**9
-
-
-def _datetime_text(
-    values: pd.Series, *, date_only: bool, offsets: np.ndarray | None = None
-) -> np.ndarray:
-    """Return date-times as canonical text (see :func:`trialdata.io.timestamps`).
-
-    ``offsets`` are the values' UTC offsets (None for naive ones); a column with a
-    time zone is written as wall times with their offsets.
-    """
-    wall, zoned = split_zoned(values)
-    return iso_text(wall, zoned if offsets is None else offsets, date_only=date_only)
-
-
-def _whole_days(values: pd.Series) -> pa.Array | None:
-    """Return date-times as Arrow dates when every one is at midnight (else None).
-
-    The common case of date columns, cast to text by Arrow without a detour
-    through Python objects; the same text as :func:`_datetime_text`.
-    """
-    stamps = pd.to_datetime(values, errors="coerce")
-    if getattr(stamps.dt, "tz", None) is not None:
-        return None
-    raw = stamps.to_numpy()
-    if raw.dtype != np.dtype("datetime64[ns]"):  # another unit: never narrowed
-        return None
-    missing = np.isnat(raw)  # below: a fraction of a second counts
-    nanos = raw.astype(np.int64)
-    nanos[missing] = 0
-    if (nanos % _NS_PER_DAY).any():
-        return None
-    days = nanos // _NS_PER_DAY
-    if len(days) and (days.min() < _FIRST_DAY or days.max() > _LAST_DAY):
-        return None
-    return pa.array(days.astype(np.int32), type=pa.date32(), mask=missing)
 
 
 def db_columns(
@@ -301,32 +261,6 @@ def _apply_exact(data: pd.DataFrame, spec: DomainSpec, exact: pd.Series) -> None
                 continue
 
 
-def _arrow_column(
-    values: pd.Series, kind: str, offsets: np.ndarray | None = None
-) -> tuple[pa.ChunkedArray | pa.Array, np.ndarray | None]:
-    """Return one column's canonical text as Arrow strings (and objects if made).
-
-    Date-times are formatted as objects first (:func:`_datetime_text`); those objects
-    are returned as well, so that they need not be converted back. ``offsets`` are
-    a date-time column's UTC offsets, None when it has none.
-    """
-    if kind == "datetime":
-        days = _whole_days(values) if offsets is None else None
-        if days is not None:
-            return pc.cast(days, pa.string()), None
-        objects = _datetime_text(values, date_only=True, offsets=offsets)
-        return pa.array(objects, type=pa.string(), from_pandas=True), objects
-    if kind == "float":
-        floats = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
-        return pc.cast(pa.array(floats, from_pandas=True), pa.string()), None
-    if kind == "boolean":
-        return pc.cast(pa.array(values.astype("boolean")), pa.string()), None
-    if kind == "integer":
-        numbers = pd.to_numeric(values, errors="coerce").astype("Int64")
-        return pc.cast(pa.array(numbers), pa.string()), None
-    return pa.array(values.astype(TEXT_DTYPE)), None
-
-
 #: Columns at least this long are checked for repeated values (see _object_text).
 _SHARE_MIN_ROWS = 10_000
 _SAMPLE_ROWS = 1_000
@@ -429,7 +363,7 @@ def canonical_text(data: pd.DataFrame, spec: DomainSpec) -> CanonicalText:
     for name in spec.columns:
         kind = spec.column_kinds[name]
         offsets = offsets_of(data, name) if kind == "datetime" else None
-        strings, made = _arrow_column(data[name], kind, offsets)
+        strings, made = kind_text(data[name], kind, offsets)
         arrow[name] = strings
         if made is not None:
             objects[name] = made

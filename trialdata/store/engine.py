@@ -25,6 +25,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from trialdata.errors import StoreError
+from trialdata.extras import require_extra
 
 __all__ = [
     "DEFAULT_STORE_FILE",
@@ -114,6 +115,8 @@ def create_store_engine(url: str | Path | None = None) -> sa.Engine:
     ------
     StoreError
         When the URL is not a usable database URL.
+    trialdata.errors.MissingExtraError
+        For a PostgreSQL URL when the driver (the ``postgres`` extra) is missing.
     """
     resolved = resolve_url(url)
     try:
@@ -131,6 +134,9 @@ def create_store_engine(url: str | Path | None = None) -> sa.Engine:
             engine = sa.create_engine(resolved, poolclass=sa.pool.NullPool)
             _sqlite_setup(engine)
         else:
+            if sa.make_url(resolved).get_driver_name() == "psycopg":
+                # the driver comes with the postgres extra: say so, not ImportError
+                require_extra("psycopg", "postgres", "A PostgreSQL store")
             engine = sa.create_engine(resolved, pool_pre_ping=True)
     except (ArgumentError, ImportError, ValueError) as error:
         raise StoreError(

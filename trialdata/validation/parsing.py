@@ -25,6 +25,7 @@ number would.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 import numpy as np
@@ -34,19 +35,16 @@ import pyarrow.compute as pc
 
 from schemas.domains import DomainSpec
 from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
-from trialdata.io.timestamps import offset_column, parse_offsets
+from trialdata.io.text import TEXT_DTYPE, value_text
+from trialdata.io.timestamps import offset_column, parse_offsets, split_zoned
 from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW
 
 __all__ = [
     "IMPUTATION_FLAGS",
     "TEXT_DTYPE",
-    "is_parsed",
     "normalise_text_columns",
     "parse_table",
 ]
-
-#: dtype of text columns in typed tables (as declared by the schemas).
-TEXT_DTYPE = pd.StringDtype("pyarrow")
 
 #: Date columns whose partial values are imputed, and the column holding the flag.
 IMPUTATION_FLAGS: dict[str, str] = {"onset_date": "onset_date_imputed"}
@@ -62,17 +60,32 @@ _EXPECTED = {
 }
 
 
+@dataclass
+class _Read:
+    """A column read to its schema type: values, and what could not be read."""
+
+    values: pd.Series
+    bad: pd.Series  # bool: a value sent that could not be read (now missing)
+    shown: pd.Series  # the values sent as text (read only where ``bad``)
+    too_big: pd.Series | None = None  # bool: a whole number beyond 64 bits
+    why: pd.Series | None = None  # a reason after the message, where known
+    offsets: pd.Series | None = None  # UTC offsets of date-times, when any
+    imputed: pd.Series | None = None  # imputation flags of partial dates
+
+
 def parse_table(
     raw: pd.DataFrame, spec: DomainSpec
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Parse the known columns of a raw text table to their schema types.
+    """Convert the known columns of a table as read to their schema types.
 
     Parameters
     ----------
     raw : pandas.DataFrame
-        Text values (or None) with :data:`SOURCE_FILE` and :data:`SOURCE_ROW`.
+        A table as read (:func:`trialdata.io.readers.read_raw`): text columns, and
+        columns a typed source holds typed (numbers, booleans, date-times), with
+        :data:`SOURCE_FILE` and :data:`SOURCE_ROW`.
     spec : schemas.domains.DomainSpec
-        The domain the table belongs to; only its columns are parsed, others are
+        The domain the table belongs to; only its columns are converted, others are
         copied unchanged.
 
     Returns
@@ -80,67 +93,234 @@ def parse_table(
     typed : pandas.DataFrame
         The same rows, with each schema column of its type.
     findings : pandas.DataFrame
-        RD-008 (unparseable) and RD-011 (partial date imputed) findings.
+        RD-008 (unreadable) and RD-011 (partial date imputed) findings; the value
+        of a finding is the value sent as text (:func:`trialdata.io.text.value_text`
+        for one sent typed).
+
+    Notes
+    -----
+    Text is parsed (see the module notes). A typed column of the schema's type is
+    converted directly: whole numbers (also as doubles) to ``Int64``, numbers to
+    ``float64``, date-times (any unit, zoned or naive) to ``datetime64[ns]`` with
+    their offsets; a double with a fraction or beyond 64 bits in a whole-number
+    column, an infinity, a whole number a double cannot hold in a number column and
+    a date-time finer than a microsecond or beyond what ``datetime64[ns]`` holds
+    are unreadable, as their text would be. Any other typed value (a number in a
+    date column, a date or a boolean in a number column) is read as its text.
     """
     typed = normalise_text_columns(raw, spec)
-    if typed is raw:  # parsed columns replace text ones below, in the copy only
+    if typed is raw:  # converted columns replace those read below, in the copy only
         typed = raw.copy(deep=False)
     problems = []
     for column, kind in spec.column_kinds.items():
-        if column not in raw.columns or kind == "string" or is_parsed(raw[column]):
+        if column not in raw.columns or kind == "string":
             continue
-        text = raw[column]
-        too_big = None
-        why: pd.Series | None = None  # a reason after the message, where known
-        if kind == "integer":
-            values, bad, too_big = _parse_integer(text)
-        elif kind == "float":
-            values, bad, why = _parse_float(text)
-        elif kind == "boolean":
-            values, bad = _parse_boolean(text)
-        else:
-            values, bad, imputed, offsets, why = _parse_datetime(
-                text, imputable=column in IMPUTATION_FLAGS
+        read = _read_column(raw[column], kind, imputable=column in IMPUTATION_FLAGS)
+        if read.offsets is not None:
+            typed[offset_column(column)] = read.offsets.astype(TEXT_DTYPE)
+        imputed = read.imputed
+        if imputed is not None and imputed.notna().any():
+            flag = IMPUTATION_FLAGS[column]
+            existing = (
+                typed[flag] if flag in typed else pd.Series(None, index=typed.index)
             )
-            if offsets is not None:
-                typed[offset_column(column)] = offsets.astype(TEXT_DTYPE)
-            if imputed.any():
-                flag = IMPUTATION_FLAGS[column]
-                existing = (
-                    typed[flag] if flag in typed else pd.Series(None, index=typed.index)
+            typed[flag] = existing.where(imputed.isna(), imputed).astype(object)
+            problems.append(
+                _findings(
+                    raw,
+                    spec.name,
+                    column,
+                    imputed.notna(),
+                    "RD-011",
+                    Severity.WARNING,
+                    "partial date imputed to the first day of the "
+                    + imputed.map({"D": "month", "M": "year"}).astype(str),
+                    read.shown,
                 )
-                typed[flag] = existing.where(imputed.isna(), imputed).astype(object)
-                problems.append(
-                    _findings(
-                        raw,
-                        spec.name,
-                        column,
-                        imputed.notna(),
-                        "RD-011",
-                        Severity.WARNING,
-                        "partial date imputed to the first day of the "
-                        + imputed.map({"D": "month", "M": "year"}).astype(str),
-                    )
-                )
-        typed[column] = values
+            )
+        if read.values is not raw[column]:
+            typed[column] = read.values
+        bad = read.bad
         if bad.any():
-            message = "cannot read " + text[bad].map(repr) + f" as {_EXPECTED[kind]}"
+            shown = read.shown.loc[bad[bad].index]
+            message = "cannot read " + shown.map(repr) + f" as {_EXPECTED[kind]}"
+            too_big = read.too_big
             if too_big is not None and too_big.any():
                 message = message.where(
                     ~too_big[bad],
                     message + f": out of range (a whole number from {_INT64_MIN} to "
                     f"{_INT64_MAX})",
                 )
+            why = read.why
             if why is not None and why[bad].notna().any():
                 reason = why[bad]
                 message = message.where(reason.isna(), message + ": " + reason)
             problems.append(
                 _findings(
-                    raw, spec.name, column, bad, "RD-008", Severity.ERROR, message
+                    raw,
+                    spec.name,
+                    column,
+                    bad,
+                    "RD-008",
+                    Severity.ERROR,
+                    message,
+                    shown,
                 )
             )
     findings = pd.concat(problems, ignore_index=True) if problems else empty_findings()
     return typed, findings
+
+
+def _read_column(values: pd.Series, kind: str, *, imputable: bool) -> _Read:
+    """Read one column of a schema kind: typed values directly, text by parsing."""
+    dtype = values.dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(
+        dtype
+    )
+    if kind == "integer" and numeric:
+        return _whole_numbers(values)
+    if kind == "float" and numeric:
+        return _numbers(values)
+    if kind == "boolean" and pd.api.types.is_bool_dtype(dtype):
+        return _Read(values.astype("boolean"), _none(values), values)
+    if kind == "datetime" and pd.api.types.is_datetime64_any_dtype(dtype):
+        return _date_times(values)
+    text = values if dtype == TEXT_DTYPE else value_text(values)
+    if kind == "integer":
+        numbers, bad, too_big = _parse_integer(text)
+        return _Read(numbers, bad, text, too_big=too_big)
+    if kind == "float":
+        numbers, bad, why = _parse_float(text)
+        return _Read(numbers, bad, text, why=why)
+    if kind == "boolean":
+        flags, bad = _parse_boolean(text)
+        return _Read(flags, bad, text)
+    stamps, bad, imputed, offsets, why = _parse_datetime(text, imputable=imputable)
+    return _Read(stamps, bad, text, why=why, offsets=offsets, imputed=imputed)
+
+
+def _none(values: pd.Series) -> pd.Series:
+    return pd.Series(False, index=values.index)
+
+
+def _mask(values: pd.Series, mask: np.ndarray) -> pd.Series:
+    return pd.Series(mask, index=values.index)
+
+
+def _typed_read(
+    values: pd.Series, converted: pd.Series, bad: np.ndarray, **notes: pd.Series
+) -> _Read:
+    """Return a typed column read, with its unreadable values (only) as text."""
+    bad_rows = _mask(values, bad)
+    shown = value_text(values[bad_rows]) if bad.any() else values.iloc[:0]
+    return _Read(converted, bad_rows, shown, **notes)
+
+
+def _whole_numbers(values: pd.Series) -> _Read:
+    """Read a typed number column as whole numbers (``Int64``).
+
+    A double is read when it is whole and within 64 bits (exactly: a double that
+    is whole is an integer); a fraction, an infinity and a number beyond 64 bits
+    (also an unsigned one) are unreadable.
+    """
+    if values.dtype == "Int64":
+        return _Read(values, _none(values), values)
+    present = values.notna().to_numpy()
+    if pd.api.types.is_integer_dtype(values.dtype):
+        if pd.api.types.is_unsigned_integer_dtype(values.dtype):
+            numbers = values.to_numpy(dtype="uint64", na_value=0)
+            too_big = present & (numbers > _INT64_MAX)
+        else:
+            too_big = np.zeros(len(values), dtype=bool)
+        converted = values.where(~too_big).astype("Int64")
+        return _typed_read(values, converted, too_big, too_big=_mask(values, too_big))
+    floats = values.to_numpy(dtype="float64", na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(floats) & (np.floor(floats) == floats)
+        # 2^63 is a double; every whole double below it fits in 64 bits
+        too_big = whole & ~((floats >= -(2.0**63)) & (floats < 2.0**63))
+    readable = whole & ~too_big
+    numbers = np.where(readable, floats, 0).astype(np.int64)
+    converted = pd.Series(
+        pd.arrays.IntegerArray(numbers, ~readable), index=values.index
+    )
+    return _typed_read(
+        values, converted, present & ~readable, too_big=_mask(values, too_big)
+    )
+
+
+def _numbers(values: pd.Series) -> _Read:
+    """Read a typed number column as doubles (``float64``).
+
+    An infinity is unreadable, and so is a whole number of 2^53 or more that a
+    double does not hold exactly (with the double it would become as the reason).
+    """
+    floats = values.to_numpy(dtype="float64", na_value=np.nan)
+    bad = np.isinf(floats)  # NaN is missing
+    if values.dtype == "float64" and not bad.any():  # the common case
+        return _Read(values, _none(values), values)
+    present = values.notna().to_numpy()
+    reasons = np.full(len(values), None, dtype=object)
+    if pd.api.types.is_integer_dtype(values.dtype):
+        for position in np.flatnonzero(present & (np.abs(floats) >= _EXACT_BELOW)):
+            number = float(floats[position])
+            if int(values.iloc[position]) != int(number):
+                bad[position] = True
+                reasons[position] = (
+                    "a double does not hold it exactly (it would become "
+                    f"{number!r}); send it as it can be held, or as text"
+                )
+    converted = pd.Series(np.where(bad, np.nan, floats), index=values.index)
+    why = pd.Series(reasons, index=values.index)
+    return _typed_read(values, converted, bad, why=why)
+
+
+#: Earliest and latest date-times ``datetime64[ns]`` holds, in nanoseconds.
+_NS_RANGE = (pd.Timestamp.min.value, pd.Timestamp.max.value)
+#: Nanoseconds per tick of the units a date-time column may have.
+_NS_PER_TICK = {"s": 10**9, "ms": 10**6, "us": 10**3}
+
+
+def _date_times(values: pd.Series) -> _Read:
+    """Read a typed date-time column as wall times (``datetime64[ns]``) and offsets.
+
+    A zoned value becomes its wall time and UTC offset (see
+    :mod:`trialdata.io.timestamps`). A value with nanoseconds (finer than the
+    store keeps) or beyond what ``datetime64[ns]`` holds is unreadable.
+    """
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        wall, offsets = split_zoned(values)
+    else:
+        wall, offsets = values.to_numpy(), None
+    unit = np.datetime_data(wall.dtype)[0]
+    ticks = wall.view(np.int64)  # NaT is the smallest int64
+    if unit == "ns":
+        finer = ticks % 1000 != 0
+        if offsets is None and not finer.any():  # the common case: as it is
+            return _Read(values, _none(values), values)
+        finer &= ~np.isnat(wall)
+        outside = np.zeros(len(wall), dtype=bool)
+    else:  # seconds to microseconds: nothing finer, maybe beyond nanoseconds
+        finer = np.zeros(len(wall), dtype=bool)
+        per_tick = _NS_PER_TICK[unit]
+        low, high = -(-_NS_RANGE[0] // per_tick), _NS_RANGE[1] // per_tick
+        outside = ~np.isnat(wall) & ((ticks < low) | (ticks > high))
+    bad = finer | outside
+    stamps = wall.copy()
+    stamps[bad] = np.datetime64("NaT")
+    converted = pd.Series(stamps.astype("datetime64[ns]"), index=values.index)
+    notes: dict[str, pd.Series] = {}
+    if finer.any():
+        why = pd.Series(None, index=values.index, dtype=object)
+        why[finer] = _FINER_REASON
+        notes["why"] = why
+    if offsets is not None:
+        kept = ~(np.isnat(wall) | bad)
+        if kept.any():
+            zones = offsets.copy()
+            zones[~kept] = None
+            notes["offsets"] = pd.Series(zones, index=values.index, dtype=object)
+    return _typed_read(values, converted, bad, **notes)
 
 
 def normalise_text_columns(data: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame:
@@ -149,15 +329,17 @@ def normalise_text_columns(data: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame
     Parameters
     ----------
     data : pandas.DataFrame
-        A domain table, e.g. built by hand with object columns.
+        A domain table, e.g. built by hand with object columns, or read from a
+        typed source (a number in a text column).
     spec : schemas.domains.DomainSpec
         Its domain.
 
     Returns
     -------
     pandas.DataFrame
-        A copy with text columns as ``string[pyarrow]``, or ``data`` itself when
-        they already are.
+        A copy with text columns as ``string[pyarrow]`` (values of other types as
+        :func:`trialdata.io.text.value_text` writes them), or ``data`` itself
+        when they already are.
     """
     dtypes = data.dtypes
     convert = [
@@ -169,9 +351,7 @@ def normalise_text_columns(data: pd.DataFrame, spec: DomainSpec) -> pd.DataFrame
         return data
     result = data.copy(deep=False)  # converted columns are replaced, not changed
     for column in convert:
-        values = result[column]
-        text = values.astype(object).where(values.isna(), values.astype(str))
-        result[column] = text.astype(TEXT_DTYPE)
+        result[column] = value_text(result[column])
     return result
 
 
@@ -183,6 +363,7 @@ def _findings(
     rule: str,
     severity: Severity,
     message: str | pd.Series,
+    shown: pd.Series,
 ) -> pd.DataFrame:
     hits = raw.loc[mask]
     frame = pd.DataFrame(
@@ -197,17 +378,10 @@ def _findings(
             "message": message.reindex(hits.index)
             if isinstance(message, pd.Series)
             else message,
-            "value": hits[column],
+            "value": shown.reindex(hits.index),
         }
     )
     return frame[list(FINDING_COLUMNS)]
-
-
-def is_parsed(values: pd.Series) -> bool:
-    """Whether a reader already parsed this column (it is not text)."""
-    return not (
-        pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
-    )
 
 
 def _arrow(text: pd.Series) -> pa.Array:
@@ -241,7 +415,9 @@ def _parse_float(
         why = pd.Series(None, index=text.index, dtype=object)
         for index in text.index[large]:
             number = float(values[index])
-            if _decimal(str(text[index]).strip()) != _decimal(repr(number)):
+            sent = _decimal(str(text[index]).strip())
+            # held as written: the double's shortest text, or its exact value
+            if sent != _decimal(repr(number)) and sent != Decimal(number):
                 bad[index] = True
                 why[index] = (
                     "a double does not hold it exactly (it would become "
@@ -331,6 +507,10 @@ def _strict_dates(text: pa.Array) -> pa.Array:
 
 #: Fractional seconds with a nonzero digit beyond the microsecond.
 _FINER_THAN_MICROSECONDS = r"\.\d{6}\d*[1-9]"
+_FINER_REASON = (
+    "fractional seconds finer than a microsecond, which the store does not keep; "
+    "send at most 6 decimals"
+)
 
 
 def _parse_datetime(
@@ -371,10 +551,7 @@ def _parse_datetime(
             offsets[kept[kept].index] = zone[kept[kept].index]
         if finer.any():
             why = pd.Series(None, index=text.index, dtype=object)
-            why[finer[finer].index] = (
-                "fractional seconds finer than a microsecond, which the store does "
-                "not keep; send at most 6 decimals"
-            )
+            why[finer[finer].index] = _FINER_REASON
         if imputable:
             month = rest.str.fullmatch(r"\d{4}-\d{2}")
             year = rest.str.fullmatch(r"\d{4}")

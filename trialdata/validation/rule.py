@@ -39,7 +39,12 @@ import pandas as pd
 import polars as pl
 
 from schemas.protocol import Protocol
-from trialdata.findings import FINDING_COLUMNS, Severity, empty_findings
+from trialdata.findings import (
+    FINDING_COLUMNS,
+    Severity,
+    empty_findings,
+    findings_frame,
+)
 
 __all__ = [
     "ABSENT_COLUMNS",
@@ -346,7 +351,7 @@ def _to_findings(rule: Rule, hits: pl.DataFrame) -> pd.DataFrame:
         message.alias("message"),
         render_text(pl.col("value"), value).alias("value"),
     )
-    return found.to_pandas(use_pyarrow_extension_array=False)[list(FINDING_COLUMNS)]
+    return findings_frame([found.to_pandas()[list(FINDING_COLUMNS)]])
 
 
 def run_rule(rule: Rule, upload: Upload) -> pd.DataFrame:

@@ -118,8 +118,9 @@ SCHEMA_RULES: tuple[RuleId, ...] = (
     RuleId(
         "SC-TYPE",
         ERROR,
-        "A column of a table given already typed (through the Python API) has its "
-        "schema type; reported once per column.",
+        "A column has its schema type once read (a check of the readers: every "
+        "value is converted to its column's type or reported as RD-008 first, so "
+        "this finding would be a defect of trialdata, not of the data).",
     ),
     RuleId(
         "SC-KEY",

@@ -23,22 +23,13 @@ from trialdata.io.files import (
     sha256_of,
 )
 from trialdata.io.identifiers import find_identifier_columns
-from trialdata.io.readers import (
-    ROW_COLUMN,
-    RawTable,
-    read_raw,
-    typed_columns_as_text,
-)
+from trialdata.io.readers import ROW_COLUMN, RawTable, read_raw
 from trialdata.validation._threads import (
     WORKERS,
     map_in_threads,
     map_in_threads_while,
 )
-from trialdata.validation.parsing import (
-    is_parsed,
-    normalise_text_columns,
-    parse_table,
-)
+from trialdata.validation.parsing import normalise_text_columns, parse_table
 from trialdata.validation.report import FileRecord, ValidationReport
 from trialdata.validation.rule import ABSENT_COLUMNS, SOURCE_FILE, Upload, to_polars
 from trialdata.validation.rules import run_rules
@@ -344,14 +335,21 @@ class _ParsedDomain:
     frame: pl.DataFrame  # ``typed`` as the rules' polars queries read it
 
 
-def _parse_domain(name: str, raw: pd.DataFrame) -> _ParsedDomain:
-    """Parse a raw domain table to its types, check its schema and keys.
+def _parse_domain(name: str, parts: list[pd.DataFrame]) -> _ParsedDomain:
+    """Parse a domain's tables as read to their types, check its schema and keys.
 
-    The table is also converted here for the rules' polars queries, on the thread
-    that parsed it, while other files are still being read.
+    A domain sent as several files (refused, RD-010, but every row still read)
+    has each file's table parsed on its own, as its source typed it, and the typed
+    tables stacked. The table is also converted here for the rules' polars
+    queries, on the thread that parsed it, while other files are still being read.
     """
     spec = get_domain(name)
-    typed, unparsed = parse_table(raw, spec)
+    parsed = [parse_table(raw, spec) for raw in parts]
+    if len(parsed) == 1:
+        typed, unparsed = parsed[0]
+    else:
+        typed = pd.concat([table for table, _ in parsed], ignore_index=True)
+        unparsed = findings_frame([found for _, found in parsed])
     typed = _with_all_columns(typed, spec)
     text_normalised = normalise_text_columns(typed, spec)  # e.g. imputation flags
     frame = to_polars(text_normalised)
@@ -423,31 +421,12 @@ def validate_tables(
         row and column.
     """
     parsed = map_in_threads(
-        lambda name: _parse_domain(name, raw_tables[name]),
+        lambda name: _parse_domain(name, [raw_tables[name]]),
         list(raw_tables),
         cost=lambda name: len(raw_tables[name]),
     )
     tables, findings, _ = _with_rules(protocol, parsed)
     return tables, findings
-
-
-def _as_text(data: pd.DataFrame) -> pd.DataFrame:
-    """Return a read table with every value as text, as the text readers give it.
-
-    A clean CSV may come back with columns Arrow already parsed; before tables of
-    several files of one domain are stacked, such columns are written back as text
-    so that one parser reads them all.
-    """
-    parsed = [
-        c
-        for c in data.columns
-        if not str(c).startswith("_source_") and is_parsed(data[c])
-    ]
-    if not parsed:
-        return data
-    out = data.copy()
-    out[parsed] = typed_columns_as_text(data[parsed])
-    return out
 
 
 def _domain_files(
@@ -583,11 +562,7 @@ def validate_folder(
         parts = [data for data, _, _ in reads if data is not None]
         if not parts:
             return reads, None
-        if len(parts) > 1:  # refused (RD-010); still read every row
-            raw = pd.concat([_as_text(part) for part in parts], ignore_index=True)
-        else:
-            raw = parts[0]
-        return reads, _parse_domain(name, raw)
+        return reads, _parse_domain(name, parts)  # several: refused (RD-010)
 
     names = list(by_domain)
     results = map_in_threads(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from types import ModuleType
 from typing import Literal
 
 import numpy as np
@@ -169,10 +170,12 @@ def test_censored_rule_in_summary_uses_tobit_on_log_scale() -> None:
     assert _stat(g.to_frame(), 1, "median") == 1.0  # LLOQ in place of censored
 
 
-def test_tobit_against_lifelines_lognormal_left_censoring() -> None:
+def test_tobit_against_lifelines_lognormal_left_censoring(
+    lifelines: ModuleType,
+) -> None:
     # Independent reference: lifelines' LogNormalFitter.fit_left_censoring maximises the
     # same likelihood for exp(y) (a normal on the log scale, left-censored at exp(c)).
-    from lifelines import LogNormalFitter
+    LogNormalFitter = lifelines.LogNormalFitter
 
     rng = np.random.default_rng(11)
     y = rng.normal(1.0, 0.8, 30)

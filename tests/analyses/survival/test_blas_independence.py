@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,13 +26,13 @@ from analyses.survival._cox_core import linear_predictor
 from analyses.survival.cox import concordance, risk_ranks
 
 R_LUNG_STRAT = 0.582737845032927  # R 4.2.2, survival 3.5-3: shared/reference
+#: R's survival::lung, status 0/1 (R's status - 1), as lifelines ships it
+LUNG = Path(__file__).resolve().parents[1] / "reference" / "lung.csv"
 
 
 def _lung() -> pd.DataFrame:
-    from lifelines.datasets import load_lung
-
     # R: subset(lung, !is.na(ph.ecog)); status 0/1
-    lung = load_lung()
+    lung = pd.read_csv(LUNG)
     return lung[lung["ph.ecog"].notna()].reset_index(drop=True)
 
 

@@ -32,12 +32,12 @@ REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "cox_extensions.
 REF = json.loads(REFERENCE.read_text())
 CASES = {c["id"]: c for c in REF["cases"]}
 REL = 1e-6
+#: R's survival::lung, status 0/1 (R's status - 1), as lifelines ships it
+LUNG = Path(__file__).resolve().parents[1] / "reference" / "lung.csv"
 
 
 def _lung() -> pd.DataFrame:
-    from lifelines.datasets import load_lung
-
-    return load_lung()  # = R survival::lung with status - 1
+    return pd.read_csv(LUNG)  # = R survival::lung with status - 1
 
 
 def dataset(name: str) -> pd.DataFrame:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -21,6 +23,8 @@ from analyses.survival import (
 from analyses.survival.permutation import logrank_scores
 
 Z975 = 1.959963984540054  # qnorm(0.975)
+#: R's survival::lung, status 0/1 (R's status - 1), as lifelines ships it
+LUNG = Path(__file__).resolve().parents[1] / "reference" / "lung.csv"
 
 # times 1, 2, 2+, 3, 4+ (+ = censored)
 TINY = pd.DataFrame({"AVAL": [1.0, 2, 2, 3, 4], "CNSR": [0, 0, 1, 0, 1]})
@@ -92,12 +96,17 @@ def test_fleming_harrington_gamma_by_hand() -> None:
     assert "gamma=1" in res.describe()
 
 
-def test_k_group_logrank_matches_lifelines() -> None:
-    """lifelines' multivariate log-rank agrees with R survdiff (survival.md)."""
+def test_the_shipped_lung_data_is_lifelines_copy(lifelines: ModuleType) -> None:
     from lifelines.datasets import load_lung
+
+    pd.testing.assert_frame_equal(pd.read_csv(LUNG), load_lung())
+
+
+def test_k_group_logrank_matches_lifelines(lifelines: ModuleType) -> None:
+    """lifelines' multivariate log-rank agrees with R survdiff (survival.md)."""
     from lifelines.statistics import multivariate_logrank_test
 
-    lung = load_lung().dropna(subset=["ph.ecog"])
+    lung = pd.read_csv(LUNG).dropna(subset=["ph.ecog"])
     ours = compare_survival(
         lung, "ph.ecog", time="time", event="status", cnsr=None, min_events=0
     )
@@ -110,9 +119,7 @@ def test_k_group_logrank_matches_lifelines() -> None:
 def test_k_group_logrank_equals_exact_cox_score_test() -> None:
     # identity: the score test of the exact partial likelihood at beta = 0 is the
     # k-group log-rank statistic (same O - E, same hypergeometric variance)
-    from lifelines.datasets import load_lung
-
-    lung = load_lung().dropna(subset=["ph.ecog"]).head(60)
+    lung = pd.read_csv(LUNG).dropna(subset=["ph.ecog"]).head(60)
     lung = lung.assign(grp=lung["ph.ecog"].astype(int).astype(str))
     lr = compare_survival(lung, "grp", time="time", event="status", cnsr=None)
     cox = estimate_cox(
@@ -266,9 +273,7 @@ def test_concordance_equals_pairwise_definition() -> None:
 def test_trend_test_equals_exact_cox_score_with_numeric_dose() -> None:
     # identity: with scores s_g, the exact-partial-likelihood score test of the
     # numeric covariate s at beta = 0 is (s'(O - E))^2 / s'Vs, the log-rank trend test
-    from lifelines.datasets import load_lung
-
-    lung = load_lung().dropna(subset=["ph.ecog"]).head(80)
+    lung = pd.read_csv(LUNG).dropna(subset=["ph.ecog"]).head(80)
     lr = compare_survival(
         lung, "ph.ecog", time="time", event="status", cnsr=None, trend=True
     )

@@ -27,6 +27,8 @@ from analyses.survival import (
 )
 
 REFERENCE = Path(__file__).resolve().parents[3] / ".." / "shared" / "reference"
+#: R's survival::lung, status 0/1 (R's status - 1), as lifelines ships it
+LUNG = Path(__file__).resolve().parents[1] / "reference" / "lung.csv"
 CASES: list[dict[str, Any]] = []
 if (REFERENCE / "survival_r.json").is_file():
     import json
@@ -41,10 +43,8 @@ def case_frame(case: dict[str, Any]) -> pd.DataFrame:
         frame = pd.DataFrame(ds["inline_data"])
         return frame.rename(columns={"futime": "time", "fustat": "status"})
     if ds["name"] == "lung":
-        from lifelines.datasets import load_lung
-
         # identical to R's survival::lung row by row, status = R status - 1 (0/1)
-        return load_lung()
+        return pd.read_csv(LUNG)
     raise KeyError(ds["name"])
 
 

@@ -6,7 +6,11 @@ from trialdata.io.defuse import defuse_formulas
 def test_formula_like_text_is_prefixed_and_numbers_untouched() -> None:
     frame = pd.DataFrame(
         {
-            "text": ["=HYPERLINK(1)", "+1", "-x", "@sum", "\tx", "ok", None],
+            # object, as text read from a file is (pandas 3 would make it str, None
+            # becoming NaN)
+            "text": pd.Series(
+                ["=HYPERLINK(1)", "+1", "-x", "@sum", "\tx", "ok", None], dtype=object
+            ),
             "n": [-1, 2, 3, 4, 5, 6, 7],
         }
     )

@@ -187,16 +187,20 @@ def test_parquet_dates_beyond_nanoseconds_keep_their_year(tmp_path: Path) -> Non
         path,
     )
     data = read_raw(_source(path, "labs")).data
-    # not wrapped around to 1830 on the way to nanoseconds
-    assert data["lab_date"].iloc[0] == "3000-01-01T10:30:00.000005"
-    assert data["visit"].iloc[0] == "[1, 2]"
+    # kept in its own unit: not wrapped around to 1830 on the way to nanoseconds
+    assert str(data["lab_date"].dtype) == "datetime64[us]"
+    assert data["lab_date"].iloc[0] == pd.Timestamp(moment)
+    assert data["visit"].iloc[0] == "[1, 2]"  # a list: its JSON text
     _, findings = parse_table(
         data.assign(_source_file="labs.parquet"), get_domain("labs")
     )
-    assert list(findings["column"]) == ["lab_date"]  # beyond what is stored
+    # beyond what is stored, and shown as sent
+    assert findings[["column", "value"]].values.tolist() == [
+        ["lab_date", "3000-01-01T10:30:00.000005"]
+    ]
 
 
-def test_parquet_values_are_rendered_exactly(tmp_path: Path) -> None:
+def test_parquet_values_are_kept_exactly(tmp_path: Path) -> None:
     path = tmp_path / "labs.parquet"
     pd.DataFrame(
         {
@@ -210,12 +214,22 @@ def test_parquet_values_are_rendered_exactly(tmp_path: Path) -> None:
         }
     ).to_parquet(path)
     data = read_raw(_source(path, "labs")).data
-    assert list(data["lab_date"]) == [
-        "2025-02-17T10:30:00.000000001+01:00",
-        "2025-02-17T10:30:00.500000+01:00",
+    assert str(data["lab_date"].dt.tz) == "Europe/Amsterdam"
+    assert np.signbit(data["value"].iloc[0]) and data["value"].iloc[1] == 1e300
+    assert str(data["admin_seq"].dtype) == "Int64"
+    assert data["admin_seq"].iloc[0] == 2**63 - 1
+    typed, findings = parse_table(
+        data.assign(_source_file="labs.parquet"), get_domain("labs")
+    )
+    # the wall time and its offset; nanoseconds are refused, shown as sent
+    assert pd.isna(typed["lab_date"].iloc[0])
+    assert typed["lab_date"].iloc[1] == pd.Timestamp("2025-02-17T10:30:00.5")
+    assert list(typed["_offset_lab_date"].astype(object)) == [pd.NA, "+01:00"]
+    assert findings[["row", "column", "value"]].values.tolist() == [
+        [2, "lab_date", "2025-02-17T10:30:00.000000001+01:00"]
     ]
-    assert list(data["value"]) == ["-0.0", "1e+300"]
-    assert data["admin_seq"].iloc[0] == "9223372036854775807"
+    assert "finer than a microsecond" in findings["message"].iloc[0]
+    assert np.signbit(typed["value"].iloc[0])
 
 
 # -- workbooks -----------------------------------------------------------------------
@@ -255,7 +269,7 @@ def test_a_sheet_not_starting_at_a1_keeps_its_row_numbers(tmp_path: Path) -> Non
     raw = read_raw(_source(path, "labs"))
     assert list(raw.data.columns) == ["subject_id", "value", "_source_row"]
     assert list(raw.data["_source_row"]) == [4, 7]
-    assert raw.data["value"].iloc[0] == "-0.0"
+    assert np.signbit(raw.data["value"].iloc[0]) and raw.data["value"].iloc[0] == 0
 
 
 def test_formula_without_saved_value_is_reported(tmp_path: Path) -> None:
@@ -285,8 +299,8 @@ def test_formula_without_saved_value_is_reported(tmp_path: Path) -> None:
     assert unread_cells(cached.read_bytes()) == {}
     again = read_raw(_source(cached, "labs"))
     assert again.unread_cells == []
-    assert list(again.data["value"].iloc[:2]) == ["2", "4.5"]
-    assert again.data["unit"].iloc[2] == "7"
+    assert list(again.data["value"].iloc[:2]) == [2.0, 4.5]  # number cells
+    assert again.data["unit"].iloc[2] == 7.0
 
 
 def test_error_values_are_reported(tmp_path: Path) -> None:

@@ -163,7 +163,7 @@ def test_csv_with_utf8_bom_reads_the_first_column_name_cleanly(tmp_path: Path) -
     assert list(read_raw(_source(path)).data.columns[:2]) == ["id", "site"]
 
 
-def test_excel_rows_are_sheet_rows_and_values_are_text(tmp_path: Path) -> None:
+def test_excel_rows_are_sheet_rows_and_cells_keep_their_type(tmp_path: Path) -> None:
     path = tmp_path / "subjects.xlsx"
     frame = pd.DataFrame(
         {
@@ -177,8 +177,29 @@ def test_excel_rows_are_sheet_rows_and_values_are_text(tmp_path: Path) -> None:
     # sheet row 3 is blank and skipped; records sit on sheet rows 2 and 4
     assert table.data["_source_row"].tolist() == [2, 4]
     assert table.data["id"].tolist() == ["A1", "A3"]
-    assert table.data["n"].tolist() == ["1", "2.5"]
-    assert table.data["d"].tolist() == ["2024-01-05", "2024-02-01"]
+    assert str(table.data["n"].dtype) == "float64"
+    assert table.data["n"].tolist() == [1.0, 2.5]
+    assert table.data["d"].tolist() == [
+        pd.Timestamp("2024-01-05"),
+        pd.Timestamp("2024-02-01"),
+    ]
+
+
+def test_excel_column_mixing_kinds_is_text(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in [["id", "n", "flag"], ["A1", 12, True], ["A2", "n/a", False]]:
+        sheet.append(row)
+    book.save(tmp_path / "subjects.xlsx")
+    table = read_raw(_source(tmp_path / "subjects.xlsx", "excel"))
+    assert table.data["n"].tolist() == ["12", "n/a"]  # a whole number: no ".0"
+    assert table.data["flag"].tolist() == [True, False]
+    # read without a domain (rows as sent), every value is text
+    source = SourceFile(tmp_path / "subjects.xlsx", None, "excel")
+    assert read_raw(source).data["flag"].tolist() == ["true", "false"]
 
 
 def test_zero_byte_excel_is_refused(tmp_path: Path) -> None:
@@ -195,7 +216,7 @@ def test_garbage_excel_is_refused(tmp_path: Path) -> None:
         read_raw(_source(path, "excel"))
 
 
-def test_parquet_values_become_iso_text(tmp_path: Path) -> None:
+def test_parquet_values_keep_their_type(tmp_path: Path) -> None:
     path = tmp_path / "subjects.parquet"
     pd.DataFrame(
         {
@@ -205,8 +226,15 @@ def test_parquet_values_become_iso_text(tmp_path: Path) -> None:
         }
     ).to_parquet(path)
     table = read_raw(_source(path, "parquet"))
-    assert _values(table.data["n"]) == ["3", None]
-    assert table.data["d"].tolist() == ["2024-01-05", "2024-01-06T10:30:00"]
+    assert str(table.data["n"].dtype) == "Int64"
+    assert _values(table.data["n"]) == [3, None]
+    assert table.data["d"].tolist() == [
+        pd.Timestamp("2024-01-05"),
+        pd.Timestamp("2024-01-06T10:30"),
+    ]
+    text = read_raw(SourceFile(path, None, "parquet")).data  # rows as sent
+    assert _values(text["n"]) == ["3", None]
+    assert text["d"].tolist() == ["2024-01-05", "2024-01-06T10:30:00"]
     assert table.data["_source_row"].tolist() == [2, 3]
 
 
@@ -266,3 +294,16 @@ def test_a_csv_reads_the_same_on_arrow_threads_or_on_one(
     pd.testing.assert_frame_equal(pooled, one)
     assert path.stat().st_size > 1 << 20  # more than one block
     assert one["_source_row"].iloc[50_000] == 50_003  # the blank line is skipped
+
+
+def test_xpt_dates_are_typed_and_text_without_a_domain(tmp_path: Path) -> None:
+    import pyreadstat
+
+    path = tmp_path / "subjects.xpt"
+    frame = pd.DataFrame({"consent": [23000.0, None], "note": ["a", ""]})
+    pyreadstat.write_xport(frame, path, variable_format={"consent": "DATE9."})
+    typed = read_raw(SourceFile(path, "subjects", "xpt")).data
+    assert _values(typed["consent"]) == [pd.Timestamp("2022-12-21"), None]
+    assert _values(typed["note"]) == ["a", None]  # empty text is missing
+    text = read_raw(SourceFile(path, None, "xpt")).data  # rows as sent
+    assert _values(text["consent"]) == ["2022-12-21", None]

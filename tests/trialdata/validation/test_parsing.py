@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from schemas.domains import get_domain
+from trialdata.io.text import value_text
 from trialdata.validation.parsing import parse_table
 
 
@@ -84,3 +86,113 @@ def test_partial_dates_elsewhere_are_errors() -> None:
         ["resolution_date", "RD-008"]
     ]
     assert typed["resolution_date"].isna().all()
+
+
+# -- typed values: read directly, as their text would be read -------------------------
+
+_NS = pd.Timestamp("2025-02-17T10:30:00.000000001")
+_TYPED: dict[str, list[pd.Series]] = {
+    # a whole-number column: doubles (fractions, -0.0, beyond 2^53 and 64 bits),
+    # integers of every width and sign, and values of other types
+    "ae_seq": [
+        pd.Series([1.0, 2.5, -0.0, 2.0**53, 1e19, float("inf"), None, 9.2e18]),
+        pd.Series([1, None, 2**62], dtype="Int64"),
+        pd.Series([2**64 - 1, 3], dtype="uint64"),
+        pd.Series([-5, 7], dtype="int8"),
+        pd.Series([True, False]),
+        pd.Series(pd.to_datetime(["2024-01-05", None])),
+    ],
+    # a date column that imputes partial dates (a year sent as a number)
+    "onset_date": [
+        pd.Series(
+            pd.to_datetime(
+                ["2024-01-05", "2024-01-06T10:30:00.25", None], format="ISO8601"
+            )
+        ),
+        pd.Series([_NS, pd.Timestamp("2025-02-17")]),
+        pd.Series([pd.Timestamp(3000, 1, 1), None], dtype="datetime64[us]"),
+        pd.Series(
+            pd.to_datetime(["2025-01-15T09:30Z", "2025-07-15T00:00Z", None])
+        ).dt.tz_convert("Europe/Amsterdam"),
+        pd.Series([_NS]).dt.tz_localize("Europe/Amsterdam"),
+        pd.Series([2024.0, 1e10, None]),
+        pd.Series([2024, 202401], dtype="Int64"),
+        pd.Series([True, None], dtype="boolean"),
+    ],
+    "serious": [
+        pd.Series([True, None, False], dtype="boolean"),
+        pd.Series([True, False]),
+        pd.Series([1.0, 0.0, 2.0, -0.0, 0.5]),
+        pd.Series([1, 0, 5]),
+        pd.Series(pd.to_datetime(["2024-01-05"])),
+    ],
+    "subject_id": [
+        pd.Series([12.0, 0.5, -0.0, 1e15, 2.0**53, 1e-7, None]),
+        pd.Series([12, None], dtype="Int64"),
+        pd.Series([True, False]),
+        pd.Series(pd.to_datetime(["2024-01-05", "2024-01-06T10:30"], format="ISO8601")),
+    ],
+}
+_NUMBERS: list[pd.Series] = [
+    pd.Series([0.1, -0.0, 1e300, float("inf"), -float("inf"), None, 1e-7]),
+    pd.Series([2**53 + 1, 2**53, 3, -(2**63)]),
+    pd.Series([2**64 - 1, 7], dtype="uint64"),
+    pd.Series([True, False]),
+    pd.Series(pd.to_datetime(["2024-01-05"])),
+]
+
+
+def _one_column(domain: str, column: str, values: pd.Series) -> pd.DataFrame:
+    frame = pd.DataFrame({column: values.reset_index(drop=True)})
+    frame["_source_file"] = f"{domain}.parquet"
+    frame["_source_row"] = range(2, len(frame) + 2)
+    return frame
+
+
+def _cases() -> list[tuple[str, str, pd.Series]]:
+    cases = [("adverse_events", c, v) for c, values in _TYPED.items() for v in values]
+    return cases + [("labs", "value", values) for values in _NUMBERS]
+
+
+@pytest.mark.parametrize(
+    ("domain", "column", "values"),
+    _cases(),
+    ids=[f"{c}-{v.dtype}-{i}" for i, (_, c, v) in enumerate(_cases())],
+)
+def test_a_typed_value_is_read_as_its_text_would_be(
+    domain: str, column: str, values: pd.Series
+) -> None:
+    """The typed path and the text path agree: values, offsets, flags, findings."""
+    spec = get_domain(domain)
+    typed, found = parse_table(_one_column(domain, column, values), spec)
+    text = value_text(values)
+    assert str(text.dtype) == "string"
+    from_text, found_from_text = parse_table(_one_column(domain, column, text), spec)
+    pd.testing.assert_frame_equal(typed, from_text)
+    pd.testing.assert_frame_equal(found, found_from_text)
+
+
+def test_typed_values_that_cannot_be_read_are_shown_in_the_one_convention() -> None:
+    raw = _one_column(
+        "adverse_events",
+        "ae_seq",
+        pd.Series([2.5, 1e19, float("inf"), True, 4.0], dtype=object),
+    )
+    raw["ae_seq"] = pd.Series([2.5, 1e19, float("inf"), 0.0, 4.0])
+    raw["serious"] = pd.Series([1.0, 0.0, 2.0, -0.0, None])
+    _, found = parse_table(raw, get_domain("adverse_events"))
+    assert found[["row", "column", "value"]].values.tolist() == [
+        [2, "ae_seq", "2.5"],
+        [3, "ae_seq", "1e+19"],
+        [4, "ae_seq", "inf"],
+        [4, "serious", "2"],
+        [5, "serious", "-0"],
+    ]
+    assert (
+        found["message"]
+        .iloc[1]
+        .endswith(
+            "out of range (a whole number from -9223372036854775808 to "
+            "9223372036854775807)"
+        )
+    )
