@@ -28,9 +28,9 @@ from trialdata.findings import (
     empty_findings,
     findings_frame,
 )
-from trialdata.validation.rule import SOURCE_FILE, SOURCE_ROW
+from trialdata.validation.rule import ABSENT_COLUMNS, SOURCE_FILE, SOURCE_ROW
 
-__all__ = ["ABSENT_COLUMNS", "check_keys", "check_schema"]
+__all__ = ["check_keys", "check_schema"]
 
 # pandas warns of a coming change in how all-NA columns are concatenated when
 # pandera gathers failure cases (a required value missing next to another failure);
@@ -43,8 +43,6 @@ warnings.filterwarnings(
     module=r"pandera\.",
 )
 
-#: ``DataFrame.attrs`` key listing schema columns absent from the source file.
-ABSENT_COLUMNS = "absent_columns"
 
 _RANGE_CHECKS = frozenset(
     {

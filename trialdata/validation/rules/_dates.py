@@ -11,12 +11,13 @@ from collections.abc import Mapping
 import polars as pl
 
 from schemas.domains import DOMAINS
-from trialdata.validation.rule import Upload
+from trialdata.validation.rule import Upload, flagged, union
 
 __all__ = [
     "DATED_COLUMNS",
     "SUBJECT_DOMAINS",
     "VISIT_DATES",
+    "dated_beyond",
     "dated_tables",
     "dosed_subjects",
     "first_dose_day",
@@ -152,4 +153,51 @@ def dosed_subjects(upload: Upload) -> pl.LazyFrame:
         .filter(pl.col("given") & pl.col("subject_id").is_not_null())
         .select("subject_id")
         .unique()
+    )
+
+
+def dated_beyond(
+    upload: Upload,
+    columns: Mapping[str, str],
+    limit: pl.LazyFrame,
+    name: str,
+    *,
+    after: bool,
+) -> pl.LazyFrame:
+    """Return the records dated on the wrong side of one calendar day per subject.
+
+    Parameters
+    ----------
+    upload : Upload
+        The upload.
+    columns : Mapping of str to str
+        Domain to the date column checked (see :func:`dated_tables`).
+    limit : polars.LazyFrame
+        ``subject_id`` and the day ``name`` (see :func:`subject_day`).
+    name : str
+        The day column of ``limit``, kept as a field for the message.
+    after : bool
+        Flag records dated after the day (True) or before it (False); the same day
+        is fine either way.
+
+    Returns
+    -------
+    polars.LazyFrame
+        The flagged records of every domain (as :func:`flagged` gives them).
+    """
+    day = pl.col(name)
+    return union(
+        [
+            flagged(
+                table.join(limit, on="subject_id").filter(
+                    pl.col(column).dt.date() > day
+                    if after
+                    else pl.col(column).dt.date() < day
+                ),
+                domain=domain,
+                column=column,
+                fields=[name],
+            )
+            for domain, table, column in dated_tables(upload, columns)
+        ]
     )

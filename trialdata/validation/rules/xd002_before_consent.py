@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from trialdata.validation.rule import ERROR, Rule, Upload, change, flagged, union
-from trialdata.validation.rules._dates import DATED_COLUMNS, dated_tables, subject_day
+from trialdata.validation.rule import ERROR, Rule, Upload, change
+from trialdata.validation.rules._dates import DATED_COLUMNS, dated_beyond, subject_day
 
 
 def records_before_consent(upload: Upload) -> pl.LazyFrame:
     """Return the dated records of every domain dated before the subject's consent."""
     consent = subject_day(upload, "subjects", "consent_date", "consent")
-    return union(
-        [
-            flagged(
-                table.join(consent, on="subject_id").filter(
-                    pl.col(column).dt.date() < pl.col("consent")
-                ),
-                domain=domain,
-                column=column,
-                fields=["consent"],
-            )
-            for domain, table, column in dated_tables(upload, DATED_COLUMNS)
-        ]
-    )
+    return dated_beyond(upload, DATED_COLUMNS, consent, "consent", after=False)
 
 
 RULE = Rule(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from trialdata.validation.rule import ERROR, Rule, Upload, change, flagged, union
-from trialdata.validation.rules._dates import DATED_COLUMNS, dated_tables, subject_day
+from trialdata.validation.rule import ERROR, Rule, Upload, change
+from trialdata.validation.rules._dates import DATED_COLUMNS, dated_beyond, subject_day
 
 #: The dated records checked: every subject-level date, and the last known alive.
 CHECKED = dict(DATED_COLUMNS, survival_status="last_known_alive_date")
@@ -19,19 +19,7 @@ CHECKED = dict(DATED_COLUMNS, survival_status="last_known_alive_date")
 def records_after_death(upload: Upload) -> pl.LazyFrame:
     """Return the dated records of every domain dated after the subject's death."""
     death = subject_day(upload, "survival_status", "death_date", "death")
-    return union(
-        [
-            flagged(
-                table.join(death, on="subject_id").filter(
-                    pl.col(column).dt.date() > pl.col("death")
-                ),
-                domain=domain,
-                column=column,
-                fields=["death"],
-            )
-            for domain, table, column in dated_tables(upload, CHECKED)
-        ]
-    )
+    return dated_beyond(upload, CHECKED, death, "death", after=True)
 
 
 RULE = Rule(
